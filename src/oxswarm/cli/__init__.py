@@ -1,0 +1,1 @@
+"""The ``oxswarm`` command line."""

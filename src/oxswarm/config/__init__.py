@@ -1,0 +1,1 @@
+"""Configuration: the config store adapters (etcd), secret encryption and config-init."""

@@ -1,0 +1,1 @@
+"""Real daemons run as local processes: for ``oxswarm dev`` and the integration tests."""

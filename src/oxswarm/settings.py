@@ -1,0 +1,90 @@
+"""The one typed settings object, read once at an entry point (CLI or app factory).
+
+Only entry points read the environment; everything else receives a :class:`Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from oxswarm.errors import InvalidInput
+
+DEFAULT_CLUSTER = "oxswarm"
+DEFAULT_STORE = "etcd://127.0.0.1:2379"
+ENV_STORE = "OXSWARM_STORE"
+ENV_CLUSTER = "OXSWARM_CLUSTER"
+ENV_MASTER_KEY_FILE = "OXSWARM_MASTER_KEY_FILE"
+
+_HOSTPORT = re.compile(r"^(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+)(?::(?P<port>\d{1,5}))?$")
+_CLUSTER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def parse_store_url(url: str) -> list[str]:
+    """``etcd://h1:2379,h2:2379`` (or ``etcd+https://``) -> ``["http://h1:2379", ...]``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("etcd", "etcd+http", "etcd+https"):
+        raise InvalidInput(
+            f"store: {url!r} is not an etcd URL (expected etcd://host:port[,host:port...])",
+            field="store",
+        )
+    http = "https" if scheme == "etcd+https" else "http"
+    endpoints = []
+    for part in rest.strip("/").split(","):
+        match = _HOSTPORT.match(part.strip())
+        if not match or (match["port"] and not 0 < int(match["port"]) < 65536):
+            raise InvalidInput(f"store: {part!r} is not host[:port]", field="store")
+        endpoints.append(f"{http}://{match['host']}:{match['port'] or 2379}")
+    return endpoints
+
+
+class Settings(BaseModel):
+    """Where the cluster's configuration lives and how its secrets are opened."""
+
+    model_config = ConfigDict(frozen=True)
+
+    store_endpoints: tuple[str, ...]
+    cluster: str = DEFAULT_CLUSTER
+    master_key_file: Path | None = None
+    store_timeout: float = 2.0
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster_name(cls, value: str) -> str:
+        if not _CLUSTER.match(value):
+            raise ValueError("lower-case letters, digits, '-' and '_', at most 63 characters")
+        return value
+
+    @property
+    def prefix(self) -> str:
+        """Every key of this cluster lives under this prefix."""
+        return f"/oxswarm/{self.cluster}"
+
+    @classmethod
+    def load(
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        store: str | None = None,
+        cluster: str | None = None,
+        master_key_file: str | os.PathLike[str] | None = None,
+    ) -> Settings:
+        """Options first, then ``OXSWARM_*`` variables, then defaults; errors name the key."""
+        env = os.environ if env is None else env
+        store_url = store or env.get(ENV_STORE) or DEFAULT_STORE
+        cluster_name = cluster or env.get(ENV_CLUSTER) or DEFAULT_CLUSTER
+        key_file = master_key_file or env.get(ENV_MASTER_KEY_FILE) or None
+        if not _CLUSTER.match(cluster_name):
+            raise InvalidInput(
+                f"cluster: {cluster_name!r} must be lower-case letters, digits, '-' or '_'",
+                field="cluster",
+            )
+        return cls(
+            store_endpoints=tuple(parse_store_url(store_url)),
+            cluster=cluster_name,
+            master_key_file=Path(key_file) if key_file else None,
+        )
