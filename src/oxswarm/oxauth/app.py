@@ -1,0 +1,44 @@
+"""The oxAuth Starlette application factory.
+
+``create_app(settings)`` builds the shared resources (:class:`OxAuthDeps`) in the
+lifespan from the config store; tests and the benchmark may pass ``deps`` ready-made.
+Routes come from :mod:`oxswarm.oxauth.endpoints` (back channel) and
+:mod:`oxswarm.oxauth.web` (front channel): a new view registers itself there, not here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+
+from oxswarm.oxauth import endpoints, web
+from oxswarm.oxauth.model import OxAuthDeps
+from oxswarm.settings import Settings
+
+
+def create_app(
+    settings: Settings | None = None,
+    deps: OxAuthDeps | None = None,
+    *,
+    issuer: str | None = None,
+) -> Starlette:
+    """The app; ``deps`` if given, else opened from ``settings`` at start, closed at stop."""
+    if settings is None and deps is None:
+        raise ValueError("create_app needs settings or deps")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if deps is not None:
+            app.state.deps = deps
+            yield
+            return
+        from oxswarm.oxauth.wiring import open_deps
+
+        assert settings is not None
+        async with open_deps(settings, issuer=issuer) as opened:
+            app.state.deps = opened
+            yield
+
+    return Starlette(routes=[*endpoints.routes(), *web.routes()], lifespan=lifespan)
