@@ -1,32 +1,9 @@
-"""oxAuth's typed runtime configuration, built once at start from the config store."""
+"""oxAuth's runtime configuration: the protocol's :class:`ProviderConfig` under its name."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from oxswarm.oauth.config import ProviderConfig
 
+OxAuthConfig = ProviderConfig
 
-@dataclass(frozen=True, slots=True)
-class OxAuthConfig:
-    """Issuer, lifetimes (seconds) and policies; secrets print as ``**********``."""
-
-    issuer: str
-    code_lifetime: int = 60
-    access_token_lifetime: int = 3600
-    id_token_lifetime: int = 3600
-    refresh_token_lifetime: int = 86400 * 14
-    session_lifetime: int = 86400
-    client_cache_seconds: float = 5.0
-    registration_enabled: bool = True
-    registration_token_hash: str | None = None  # SHA-256 hex of the initial access token
-    default_signing_alg: str = "RS256"
-    pairwise_key: str = ""
-    pairwise_salt: str = ""
-    session_secret: str = ""
-
-    def __repr__(self) -> str:
-        return f"OxAuthConfig(issuer={self.issuer!r}, secrets=**********)"
-
-    @property
-    def base(self) -> str:
-        """The REST base URL of every endpoint (Gluu's path)."""
-        return f"{self.issuer.rstrip('/')}/oxauth/restv1"
+__all__ = ["OxAuthConfig", "ProviderConfig"]

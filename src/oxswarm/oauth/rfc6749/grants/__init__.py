@@ -1,0 +1,1 @@
+"""Token endpoint grant types, one module each, registered on the token endpoint."""

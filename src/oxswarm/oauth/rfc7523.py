@@ -1,0 +1,118 @@
+"""JWT client assertions: ``client_secret_jwt`` and ``private_key_jwt``.
+
+RFC 7523 section 2.2 and 3, as profiled by OpenID Connect Core 1.0 section 9: the
+assertion's ``iss`` and ``sub`` are the client id, ``aud`` the token endpoint URL (the
+issuer is accepted too), ``exp`` is required, ``jti`` is required and single use
+(replays are refused through a :class:`~oxswarm.oauth.interfaces.ReplayGuard`).
+``client_secret_jwt`` is HMAC-signed with the client secret (HS256/384/512);
+``private_key_jwt`` is signed by a key in the client's ``jwks`` or ``jwks_uri``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, OctKey
+
+from oxswarm.oauth.interfaces import JwksFetcher, ReplayGuard
+from oxswarm.oauth.models import ClientMetadata
+from oxswarm.oauth.rfc6749.client_auth import JWT_BEARER_ASSERTION
+from oxswarm.oauth.rfc6749.errors import InvalidClient
+from oxswarm.oauth.rfc6749.requests import OAuthRequest
+
+HMAC_ALGS = ["HS256", "HS384", "HS512"]
+ASYMMETRIC_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
+CLOCK_SKEW = 60
+MAX_LIFETIME = 3600
+
+
+def unverified_claims(assertion: str) -> dict[str, Any]:
+    """The payload of a compact JWS, not yet verified (to find out which client sent it)."""
+    parts = assertion.split(".")
+    if len(parts) != 3:
+        raise InvalidClient("client_assertion is not a compact JWT")
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        claims = json.loads(payload)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidClient("client_assertion payload is not JSON") from exc
+    if not isinstance(claims, dict):
+        raise InvalidClient("client_assertion payload is not a JSON object")
+    return claims
+
+
+class ClientAssertion:
+    """The two JWT-based authentication methods, registered as one."""
+
+    names = ("client_secret_jwt", "private_key_jwt")
+
+    def __init__(self, issuer: str, replay: ReplayGuard, fetcher: JwksFetcher | None) -> None:
+        self._issuer = issuer.rstrip("/")
+        self._replay = replay
+        self._fetcher = fetcher
+
+    def client_id(self, request: OAuthRequest) -> str | None:
+        if "client_assertion" not in request.form:
+            return None
+        if request.form.get("client_assertion_type") != JWT_BEARER_ASSERTION:
+            raise InvalidClient("client_assertion_type must be " + JWT_BEARER_ASSERTION)
+        claims = unverified_claims(request.form["client_assertion"])
+        sub = claims.get("sub")
+        return sub if isinstance(sub, str) else ""
+
+    async def _key(self, client: ClientMetadata) -> tuple[Any, list[str]]:
+        method = client.token_endpoint_auth_method
+        if method == "client_secret_jwt":
+            if not client.client_secret:
+                raise InvalidClient("client has no secret")
+            key = OctKey.import_key(client.client_secret)
+            return key, HMAC_ALGS
+        jwks: Any = client.jwks
+        if jwks is None and client.jwks_uri and self._fetcher is not None:
+            jwks = await self._fetcher.fetch(client.jwks_uri)
+        if not jwks:
+            raise InvalidClient("client has no registered keys (jwks or jwks_uri)")
+        try:
+            return KeySet.import_key_set(jwks), ASYMMETRIC_ALGS
+        except (JoseError, ValueError, KeyError, TypeError) as exc:
+            raise InvalidClient("client's registered keys cannot be read") from exc
+
+    async def verify(self, request: OAuthRequest, client: ClientMetadata) -> None:
+        key, algs = await self._key(client)
+        if client.token_endpoint_auth_signing_alg:
+            algs = [a for a in algs if a == client.token_endpoint_auth_signing_alg]
+        try:
+            token = jwt.decode(request.form["client_assertion"], key, algorithms=algs)
+        except (JoseError, ValueError) as exc:
+            raise InvalidClient(f"client_assertion signature is not valid: {exc}") from exc
+        claims = token.claims
+        self._check_claims(claims, client.client_id, request.url)
+        jti = claims["jti"]
+        ttl = max(int(claims["exp"]) - int(time.time()) + CLOCK_SKEW, 1)
+        if not await self._replay.first_use(f"jti:{client.client_id}:{jti}", ttl):
+            raise InvalidClient("client_assertion was already used (jti replay)")
+
+    def _check_claims(self, claims: dict[str, Any], client_id: str, endpoint: str) -> None:
+        now = time.time()
+        if claims.get("iss") != client_id or claims.get("sub") != client_id:
+            raise InvalidClient("client_assertion iss and sub must be the client_id")
+        aud = claims.get("aud")
+        audiences = aud if isinstance(aud, list) else [aud]
+        if not {endpoint, self._issuer, self._issuer + "/"} & set(audiences):
+            raise InvalidClient("client_assertion aud must be the token endpoint URL")
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float) or exp + CLOCK_SKEW < now:
+            raise InvalidClient("client_assertion is expired or has no exp")
+        if exp > now + MAX_LIFETIME + CLOCK_SKEW:
+            raise InvalidClient("client_assertion exp is too far in the future")
+        nbf = claims.get("nbf")
+        if isinstance(nbf, int | float) and nbf > now + CLOCK_SKEW:
+            raise InvalidClient("client_assertion is not valid yet (nbf)")
+        if not isinstance(claims.get("jti"), str) or not claims["jti"]:
+            raise InvalidClient("client_assertion has no jti")
