@@ -1,0 +1,414 @@
+"""The config store on etcd v3, spoken through etcd's JSON gateway with httpx.
+
+etcd plays the part Consul's KV played in Gluu's multi-host design. The gateway of etcd
+3.4 maps the gRPC KV, Lease and Watch services onto ``POST /v3/...`` with JSON bodies in
+which keys and values are base64 (https://etcd.io/docs/v3.4/dev-guide/api_grpc_gateway/;
+message shapes in https://etcd.io/docs/v3.4/dev-guide/api_reference_v3/).
+
+Availability rules (measured in the lab, see ``reference/lab.md``):
+
+* Every request has a bounded timeout; on a refused connection, a timeout or a
+  retryable etcd error (leader changed, no leader, request timed out) the next endpoint
+  is tried, round after round, until ``retry_for`` seconds have passed. The endpoint that
+  last answered is tried first next time.
+* A write that timed out may still commit later, so every write is safe to send twice:
+  ``put`` writes a whole value; ``put_if_absent`` recognises its own earlier write; a
+  lease is granted under an ID chosen here, so a repeated grant finds it already exists.
+* Every failure is raised as :class:`~oxswarm.errors.StoreUnavailable` naming each
+  endpoint that was tried and why it failed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import secrets
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from oxswarm.config.store import WatchEvent
+from oxswarm.errors import Conflict, InvalidInput, NotFound, OxSwarmError, StoreUnavailable
+from oxswarm.settings import Settings, parse_store_url
+
+log = logging.getLogger(__name__)
+
+# gRPC status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html) that etcd
+# returns while it has no leader, is electing one, or is overloaded: worth a retry.
+_RETRY_CODES = frozenset({1, 4, 8, 10, 14})  # CANCELLED, DEADLINE, EXHAUSTED, ABORTED, UNAVAILABLE
+_NOT_FOUND = 5
+_ALREADY_EXISTS = 9
+
+
+def _b64(data: bytes | str) -> str:
+    raw = data.encode() if isinstance(data, str) else data
+    return base64.b64encode(raw).decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text)
+
+
+def prefix_range_end(prefix: str) -> bytes:
+    """The ``range_end`` that selects every key starting with ``prefix`` (etcd's prefix+1)."""
+    raw = bytearray(prefix.encode())
+    while raw:
+        if raw[-1] < 0xFF:
+            raw[-1] += 1
+            return bytes(raw)
+        raw.pop()
+    return b"\0"  # empty prefix (or all 0xff): every key
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, httpx.ConnectError):
+        text = str(exc)
+        return "connection refused" if "refused" in text.lower() else f"cannot connect: {text}"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out ({type(exc).__name__})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+@dataclass(frozen=True)
+class _Reply:
+    data: dict[str, Any]
+    ambiguous: bool  # an earlier attempt may have been applied already
+    code: int = 0  # an etcd error code the caller chose to accept (0 = success)
+
+
+class EtcdStore:
+    """:class:`~oxswarm.config.store.KVStore` on an etcd v3 cluster (any of ``endpoints``).
+
+    ``endpoints`` are base URLs (``http://10.0.0.1:2379``); ``timeout`` bounds each
+    request, ``retry_for`` each operation across all its attempts.
+    """
+
+    def __init__(
+        self,
+        endpoints: Sequence[str],
+        timeout: float = 2.0,
+        *,
+        retry_for: float = 10.0,
+        connect_timeout: float = 1.0,
+        watch_slice: float = 1.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if not endpoints:
+            raise InvalidInput("store: no etcd endpoint given", field="store")
+        self.endpoints = tuple(e.rstrip("/") for e in endpoints)
+        self.timeout = timeout
+        self.retry_for = retry_for
+        self.connect_timeout = min(connect_timeout, timeout)
+        self.watch_slice = watch_slice
+        self._current = 0
+        self._client = httpx.Client(transport=transport, trust_env=False)
+
+    @classmethod
+    def from_url(cls, url: str, timeout: float = 2.0) -> EtcdStore:
+        """``etcd://h1:2379,h2:2379`` -> a store on those endpoints."""
+        return cls(parse_store_url(url), timeout)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EtcdStore:
+        return cls(settings.store_endpoints, settings.store_timeout)
+
+    def __repr__(self) -> str:
+        return f"EtcdStore({list(self.endpoints)!r})"
+
+    def __enter__(self) -> EtcdStore:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- transport -------------------------------------------------------------------
+
+    def _unavailable(self, what: str, failures: dict[str, str]) -> StoreUnavailable:
+        detail = "; ".join(f"{ep}: {why}" for ep, why in failures.items())
+        tried = ", ".join(failures) or ", ".join(self.endpoints)
+        return StoreUnavailable(
+            f"config store unavailable: {what} failed on every etcd endpoint tried "
+            f"({tried}) [{detail}]"
+        )
+
+    def _attempt(
+        self,
+        endpoint: str,
+        path: str,
+        body: dict[str, Any],
+        what: str,
+        *,
+        remaining: float,
+        accept: frozenset[int],
+    ) -> tuple[str, dict[str, Any] | str]:
+        """One POST: ("ok", data), ("refused", why): never sent, or ("retry", why): sent,
+        may have been applied. Errors that a retry cannot cure are raised here."""
+        timeout = httpx.Timeout(
+            min(self.timeout, remaining), connect=min(self.connect_timeout, remaining)
+        )
+        try:
+            resp = self._client.post(endpoint + path, json=body, timeout=timeout)
+            data = json.loads(resp.text.splitlines()[0] if resp.text else "{}")
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            return "refused", _describe(exc)
+        except (httpx.TransportError, ValueError) as exc:
+            return "retry", _describe(exc)
+        if isinstance(data, dict) and isinstance(data.get("result"), dict):
+            data = data["result"]  # a streaming endpoint's message (lease keepalive)
+        if not isinstance(data, dict):
+            return "retry", f"unexpected answer {resp.text[:80]!r}"
+        code = int(data.get("code", 0)) if "error" in data else 0
+        if (resp.status_code == 200 and code == 0) or code in accept:
+            return "ok", data
+        message = str(data.get("message") or data.get("error") or resp.text[:200])
+        if code in _RETRY_CODES or resp.status_code in (502, 503, 504):
+            return "retry", message
+        if code == _NOT_FOUND:
+            raise NotFound(f"config store: {what}: {message}")
+        if code == _ALREADY_EXISTS:
+            raise Conflict(f"config store: {what}: {message}")
+        raise OxSwarmError(f"config store refused {what} at {endpoint}: {message}")
+
+    def _call(
+        self,
+        path: str,
+        body: dict[str, Any],
+        what: str,
+        *,
+        accept: frozenset[int] = frozenset(),
+        retry_for: float | None = None,
+    ) -> _Reply:
+        """POST ``body`` to ``path`` with failover and retries (see the module docstring)."""
+        deadline = time.monotonic() + (self.retry_for if retry_for is None else retry_for)
+        failures: dict[str, str] = {}
+        ambiguous = False
+        backoff = 0.05
+        count = len(self.endpoints)
+        while True:
+            start = self._current
+            all_refused = True
+            for step in range(count):
+                idx = (start + step) % count
+                endpoint = self.endpoints[idx]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise self._unavailable(what, failures)
+                outcome, result = self._attempt(
+                    endpoint, path, body, what, remaining=remaining, accept=accept
+                )
+                if isinstance(result, dict):
+                    if idx != self._current:
+                        log.info("config store: now using %s", endpoint)
+                        self._current = idx
+                    return _Reply(result, ambiguous, int(result.get("code", 0)))
+                failures[endpoint] = result
+                if outcome == "retry":
+                    all_refused = False
+                    ambiguous = True
+            if all_refused:
+                raise self._unavailable(what, failures)
+            log.debug("config store: retrying %s after %s", what, failures)
+            time.sleep(max(0.0, min(backoff, deadline - time.monotonic())))
+            backoff = min(backoff * 2, 0.5)
+
+    # -- KV --------------------------------------------------------------------------
+
+    def get(self, key: str) -> bytes | None:
+        data = self._call("/v3/kv/range", {"key": _b64(key)}, f"get {key}").data
+        kvs = data.get("kvs") or []
+        return _unb64(kvs[0].get("value", "")) if kvs else None
+
+    def put(self, key: str, value: bytes, lease: int | None = None) -> None:
+        body: dict[str, Any] = {"key": _b64(key), "value": _b64(value)}
+        if lease:
+            body["lease"] = str(lease)
+        self._call("/v3/kv/put", body, f"put {key}")
+
+    def put_if_absent(self, key: str, value: bytes, lease: int | None = None) -> bool:
+        """A transaction: put when the key's create revision is 0 (it does not exist).
+
+        When an earlier attempt timed out and the key now holds exactly this value and
+        lease, that attempt was applied: True, as if the first attempt had answered.
+        """
+        put: dict[str, Any] = {"key": _b64(key), "value": _b64(value)}
+        if lease:
+            put["lease"] = str(lease)
+        body = {
+            "compare": [
+                {"target": "CREATE", "key": _b64(key), "result": "EQUAL", "create_revision": "0"}
+            ],
+            "success": [{"request_put": put}],
+            "failure": [{"request_range": {"key": _b64(key)}}],
+        }
+        reply = self._call("/v3/kv/txn", body, f"put-if-absent {key}")
+        if reply.data.get("succeeded"):
+            return True
+        if not reply.ambiguous:
+            return False
+        responses = reply.data.get("responses") or [{}]
+        kvs = responses[0].get("response_range", {}).get("kvs") or []
+        if not kvs:
+            return False
+        current = kvs[0]
+        same_value = _unb64(current.get("value", "")) == value
+        return same_value and int(current.get("lease", 0)) == int(lease or 0)
+
+    def delete(self, key: str) -> bool:
+        """Delete ``key``; True when it existed (a retried delete may report False)."""
+        data = self._call("/v3/kv/deleterange", {"key": _b64(key)}, f"delete {key}").data
+        return int(data.get("deleted", 0)) > 0
+
+    def get_prefix(self, prefix: str) -> dict[str, bytes]:
+        body = {"key": _b64(prefix), "range_end": _b64(prefix_range_end(prefix))}
+        data = self._call("/v3/kv/range", body, f"list {prefix}").data
+        return {
+            _unb64(kv["key"]).decode(): _unb64(kv.get("value", "")) for kv in data.get("kvs") or []
+        }
+
+    def delete_prefix(self, prefix: str) -> int:
+        body = {"key": _b64(prefix), "range_end": _b64(prefix_range_end(prefix))}
+        data = self._call("/v3/kv/deleterange", body, f"delete {prefix}*").data
+        return int(data.get("deleted", 0))
+
+    # -- leases ----------------------------------------------------------------------
+
+    def grant_lease(self, ttl: int) -> int:
+        """Grant a lease of ``ttl`` seconds under an ID chosen here (so retries are safe)."""
+        if ttl < 1:
+            raise InvalidInput(f"ttl: a lease lasts at least 1 second, not {ttl}", field="ttl")
+        for _ in range(3):
+            lease = secrets.randbelow(2**62) + 1
+            body = {"TTL": str(ttl), "ID": str(lease)}
+            reply = self._call(
+                "/v3/lease/grant", body, "grant lease", accept=frozenset({_ALREADY_EXISTS})
+            )
+            if reply.code == 0 or reply.ambiguous:
+                return lease
+        raise Conflict("config store: three random lease IDs in a row were taken")
+
+    def keepalive(self, lease: int) -> int:
+        data = self._call("/v3/lease/keepalive", {"ID": str(lease)}, "keep lease alive").data
+        return int(data.get("TTL", 0))
+
+    def revoke_lease(self, lease: int) -> None:
+        """Revoke ``lease`` (and delete its keys); a lease already gone is not an error."""
+        body = {"ID": str(lease)}
+        self._call("/v3/lease/revoke", body, "revoke lease", accept=frozenset({_NOT_FOUND}))
+
+    # -- watch -----------------------------------------------------------------------
+
+    def watch_prefix(
+        self, prefix: str, start_revision: int | None = None, timeout: float | None = None
+    ) -> Iterator[WatchEvent]:
+        """Yield changes under ``prefix`` until ``timeout`` seconds pass (forever if None).
+
+        The stream is read in slices of ``watch_slice`` seconds; after a quiet slice, or
+        when an endpoint fails, the watch is opened again from the revision after the last
+        one seen, so no change is lost or repeated. The deadline is checked between
+        messages, so the generator may end up to one slice late.
+        """
+        end = None if timeout is None else time.monotonic() + timeout
+        create: dict[str, Any] = {
+            "key": _b64(prefix),
+            "range_end": _b64(prefix_range_end(prefix)),
+        }
+        next_rev = start_revision
+        failures: dict[str, str] = {}
+        while True:
+            remaining = None if end is None else end - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return
+            idx = self._current
+            endpoint = self.endpoints[idx]
+            slice_ = self.watch_slice if remaining is None else min(remaining, self.watch_slice)
+            if next_rev:
+                create["start_revision"] = str(next_rev)
+            timeout_ = httpx.Timeout(slice_, connect=min(self.connect_timeout, slice_))
+            try:
+                with self._client.stream(
+                    "POST",
+                    endpoint + "/v3/watch",
+                    json={"create_request": create},
+                    timeout=timeout_,
+                ) as resp:
+                    if resp.status_code != 200:
+                        resp.read()
+                        raise ValueError(f"HTTP {resp.status_code}: {resp.text[:200]}")
+                    for line in resp.iter_lines():
+                        if not line.strip():
+                            continue
+                        message = json.loads(line)
+                        if "error" in message:
+                            raise ValueError(str(message.get("message") or message["error"]))
+                        result = message.get("result") or {}
+                        failures.clear()
+                        self._current = idx
+                        if result.get("compact_revision") and result.get("canceled"):
+                            raise Conflict(
+                                f"config store: cannot watch {prefix} from revision {next_rev}: "
+                                f"history compacted up to {result['compact_revision']}"
+                            )
+                        if result.get("created") and not next_rev:
+                            next_rev = int(result.get("header", {}).get("revision", 0)) + 1
+                        for event in result.get("events") or []:
+                            kv = event["kv"]
+                            revision = int(kv.get("mod_revision", 0))
+                            deleted = event.get("type") == "DELETE"
+                            yield WatchEvent(
+                                key=_unb64(kv["key"]).decode(),
+                                value=None if deleted else _unb64(kv.get("value", "")),
+                                revision=revision,
+                            )
+                            next_rev = revision + 1
+                        if end is not None and time.monotonic() >= end:
+                            return
+            except httpx.ReadTimeout:
+                continue  # a quiet slice: open the watch again from next_rev
+            except (httpx.TransportError, ValueError) as exc:
+                failures[endpoint] = _describe(exc)
+                if len(failures) >= len(self.endpoints):
+                    raise self._unavailable(f"watch {prefix}", failures) from exc
+                self._current = (idx + 1) % len(self.endpoints)
+
+    # -- readiness -------------------------------------------------------------------
+
+    def ping(self, retry_for: float | None = None) -> int:
+        """One linearizable read (needs a leader and a quorum); returns the revision."""
+        data = self._call(
+            "/v3/kv/range", {"key": _b64("/")}, "health check", retry_for=retry_for
+        ).data
+        return int(data.get("header", {}).get("revision", 0))
+
+    def wait_ready(self, timeout: float = 60.0, interval: float = 0.5) -> None:
+        """Wait until the cluster answers a linearizable read; bounded and logged.
+
+        Roles call this at start instead of crashing or looping forever when they start
+        before the store (the original's gluu-docker #33, #39, #65, #92).
+        """
+        deadline = time.monotonic() + timeout
+        next_log = 0.0
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                self.ping(retry_for=max(0.1, min(remaining, self.timeout * 2)))
+                log.info("config store ready at %s", ", ".join(self.endpoints))
+                return
+            except StoreUnavailable as exc:
+                if time.monotonic() >= deadline:
+                    raise StoreUnavailable(
+                        f"config store not ready after {timeout:g}s: {exc}"
+                    ) from exc
+                if time.monotonic() >= next_log:
+                    log.warning("waiting for the config store: %s", exc)
+                    next_log = time.monotonic() + 5.0
+            time.sleep(max(0.0, min(interval, deadline - time.monotonic())))
