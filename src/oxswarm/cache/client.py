@@ -1,0 +1,280 @@
+"""The cache client: redis-py through Twemproxy, lean enough for every token request.
+
+Twemproxy speaks a subset of RESP2 and *closes the connection* on commands it does not
+proxy (twemproxy ``notes/redis.md``): HELLO, CLIENT SETINFO/SETNAME, SELECT, INFO, KEYS,
+SCAN, MULTI, CONFIG, ``EXPIRE ... NX``. So this client
+
+- uses ``protocol=2`` (no HELLO), db 0 (no SELECT), no client name, and no client-info
+  handshake (``driver_info=None``, or ``lib_name=None, lib_version=None`` on redis-py
+  releases before ``driver_info``);
+- only sends GET, SET (EX / NX EX), DEL, TTL, PING, EVALSHA/EVAL (one key), and
+  non-transactional pipelines of those.
+
+Keys are ``<namespace>:<kind>:<ident>``; every write needs a TTL. Connection errors,
+and Twemproxy's error replies for an unreachable shard (``-ERR Connection refused``,
+``-ERR Connection timed out``...), are retried ``retries`` times with a short backoff:
+enough to ride over an ejection (``server_failure_limit`` failures, then the shard's
+keys move to the others). Everything else becomes :class:`CacheUnavailable`.
+
+A retry may repeat a command that did run: ``take`` then returns ``None``, ``add``
+``False`` and ``incr_with_ttl`` counts twice. Each of these fails closed.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import inspect
+import json
+import os
+import re
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, TypeVar
+
+import redis
+from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError
+from redis.retry import Retry
+
+from oxswarm.errors import CacheUnavailable, InvalidInput
+
+T = TypeVar("T")
+
+MAX_TTL = 30 * 24 * 3600
+_PART = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
+_IDENT = re.compile(r"[^\s\x00-\x1f\x7f]{1,512}")
+
+# Twemproxy answers "-ERR <strerror(errno)>" when it cannot reach a shard.
+_SHARD_DOWN = tuple(
+    os.strerror(code)
+    for code in (
+        errno.ECONNREFUSED,
+        errno.ETIMEDOUT,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+        errno.EPIPE,
+        errno.ENOTCONN,
+        errno.EHOSTUNREACH,
+        errno.EHOSTDOWN,
+        errno.ENETUNREACH,
+    )
+)
+
+# INCR, and start the TTL on the first increment (EXPIRE NX is not proxied).
+_INCR_LUA = (
+    "local n = redis.call('INCR', KEYS[1]) "
+    "if n == 1 or redis.call('TTL', KEYS[1]) < 0 then "
+    "redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
+    "return n"
+)
+_INCR_SHA = hashlib.sha1(_INCR_LUA.encode(), usedforsecurity=False).hexdigest()
+
+
+def handshake_free() -> dict[str, Any]:
+    """Connection arguments that turn off redis-py's CLIENT SETINFO handshake."""
+    params = inspect.signature(redis.connection.AbstractConnection.__init__).parameters
+    if "driver_info" in params:
+        return {"driver_info": None}
+    return {"lib_name": None, "lib_version": None}  # pragma: no cover (redis-py < 7)
+
+
+def _check_part(value: str, field: str) -> str:
+    if not isinstance(value, str) or not _PART.fullmatch(value):
+        raise InvalidInput(
+            f"{field}: {value!r} must be lower-case letters, digits, '.', '_' or '-'",
+            field=field,
+        )
+    return value
+
+
+def _check_ttl(ttl: int) -> int:
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 < ttl <= MAX_TTL:
+        raise InvalidInput(f"ttl: {ttl!r} must be whole seconds in 1..{MAX_TTL}", field="ttl")
+    return ttl
+
+
+def _dump(value: object) -> str:
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"value: not JSON-serialisable: {exc}", field="value") from exc
+
+
+def _shard_down(exc: redis.ResponseError) -> bool:
+    text = str(exc)
+    return any(reason in text for reason in _SHARD_DOWN)
+
+
+class Cache:
+    """Namespaced, TTL-bound cache operations over one Twemproxy endpoint.
+
+    Thread-safe: commands borrow connections from a blocking pool of
+    ``max_connections``. Create one per process (in the app's lifespan) and ``close()``.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        namespace: str,
+        *,
+        socket_timeout: float = 1.0,
+        connect_timeout: float = 0.5,
+        max_connections: int = 32,
+        retries: int = 2,
+        backoff: float = 0.02,
+    ) -> None:
+        self.namespace = _check_part(namespace, "namespace")
+        self.address = f"{host}:{port}"
+        self._retries = retries
+        self._backoff = backoff
+        self._pool = redis.BlockingConnectionPool(
+            host=host,
+            port=port,
+            max_connections=max_connections,
+            timeout=connect_timeout,
+            protocol=2,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=connect_timeout,
+            socket_keepalive=True,
+            health_check_interval=0,
+            retry=Retry(NoBackoff(), 0),  # retries are ours, see _call
+            **handshake_free(),
+        )
+        self._redis = redis.Redis(connection_pool=self._pool)
+
+    # -- keys -------------------------------------------------------------------------
+
+    def key(self, kind: str, ident: str) -> str:
+        """``<namespace>:<kind>:<ident>``; :class:`InvalidInput` names a bad part."""
+        _check_part(kind, "kind")
+        if not isinstance(ident, str) or not _IDENT.fullmatch(ident):
+            raise InvalidInput(
+                "ident: must be 1-512 characters without whitespace or control characters",
+                field="ident",
+            )
+        return f"{self.namespace}:{kind}:{ident}"
+
+    # -- bytes ------------------------------------------------------------------------
+
+    def get(self, kind: str, ident: str) -> bytes | None:
+        key = self.key(kind, ident)
+        return self._call(lambda r: r.get(key))
+
+    def set(self, kind: str, ident: str, value: bytes | str, ttl: int) -> None:
+        key, ttl = self.key(kind, ident), _check_ttl(ttl)
+        self._call(lambda r: r.set(key, value, ex=ttl))
+
+    def add(self, kind: str, ident: str, value: bytes | str, ttl: int) -> bool:
+        """``SET NX EX``: True when stored, False when the key already existed."""
+        key, ttl = self.key(kind, ident), _check_ttl(ttl)
+        return bool(self._call(lambda r: r.set(key, value, nx=True, ex=ttl)))
+
+    def take(self, kind: str, ident: str) -> bytes | None:
+        """Single-use read: GET then DEL in one round trip (a pipeline, not MULTI).
+
+        Only the caller whose DEL removed the key (returned 1) gets the value; any
+        concurrent caller, in this process or another, gets ``None``. This is what makes
+        authorization codes single-use (RFC 6749 section 4.1.2).
+        """
+        key = self.key(kind, ident)
+
+        def run(r: redis.Redis[bytes]) -> bytes | None:
+            pipe = r.pipeline(transaction=False)
+            pipe.get(key)
+            pipe.delete(key)
+            value, deleted = pipe.execute()
+            return value if deleted == 1 else None
+
+        return self._call(run)
+
+    def delete(self, kind: str, ident: str) -> bool:
+        key = self.key(kind, ident)
+        return bool(self._call(lambda r: r.delete(key)))
+
+    def ttl(self, kind: str, ident: str) -> int | None:
+        """Seconds left, ``None`` when the key does not exist."""
+        key = self.key(kind, ident)
+        left = int(self._call(lambda r: r.ttl(key)))
+        return None if left == -2 else left
+
+    def incr_with_ttl(self, kind: str, ident: str, ttl: int) -> int:
+        """Atomic INCR whose TTL starts at the first increment (a fixed window).
+
+        For lockout counters: ``incr_with_ttl("lockout", user, 300) > 5`` -> locked.
+        One Lua script on one key (EVALSHA, EVAL when the shard lacks it).
+        """
+        key, ttl = self.key(kind, ident), _check_ttl(ttl)
+
+        def run(r: redis.Redis[bytes]) -> int:
+            try:
+                return int(r.execute_command("EVALSHA", _INCR_SHA, 1, key, ttl))
+            except NoScriptError:
+                return int(r.execute_command("EVAL", _INCR_LUA, 1, key, ttl))
+
+        return self._call(run)
+
+    # -- JSON -------------------------------------------------------------------------
+
+    def get_json(self, kind: str, ident: str) -> Any:
+        return self._load(kind, ident, self.get(kind, ident))
+
+    def set_json(self, kind: str, ident: str, value: object, ttl: int) -> None:
+        self.set(kind, ident, _dump(value), ttl)
+
+    def add_json(self, kind: str, ident: str, value: object, ttl: int) -> bool:
+        return self.add(kind, ident, _dump(value), ttl)
+
+    def take_json(self, kind: str, ident: str) -> Any:
+        return self._load(kind, ident, self.take(kind, ident))
+
+    @staticmethod
+    def _load(kind: str, ident: str, raw: bytes | None) -> Any:
+        if raw is None:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise CacheUnavailable(f"cache entry {kind}:{ident} is not JSON") from exc
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """PING (answered by Twemproxy itself); :class:`CacheUnavailable` if unreachable."""
+        self._call(lambda r: r.ping())
+
+    def _call(self, op: Callable[[redis.Redis[bytes]], T]) -> T:
+        attempt = 0
+        while True:
+            try:
+                return op(self._redis)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                error: redis.RedisError = exc
+            except redis.ResponseError as exc:
+                if not _shard_down(exc):
+                    raise CacheUnavailable(f"cache at {self.address} refused: {exc}") from exc
+                error = exc
+            except redis.RedisError as exc:
+                raise CacheUnavailable(f"cache at {self.address}: {exc}") from exc
+            if attempt >= self._retries:
+                raise CacheUnavailable(
+                    f"cache at {self.address} unavailable after {attempt + 1} attempts: {error}"
+                ) from error
+            time.sleep(self._backoff * (2**attempt))
+            attempt += 1
+
+    def close(self) -> None:
+        self._pool.disconnect()
+
+    def __enter__(self) -> Cache:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

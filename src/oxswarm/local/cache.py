@@ -1,0 +1,93 @@
+"""A local cache tier: N Redis shards behind one Twemproxy, for ``oxswarm dev`` and tests.
+
+Use as a context manager so every process is stopped::
+
+    with LocalCacheCluster(tmp_path, shards=3) as cluster:
+        cache = Cache(cluster.host, cluster.port, namespace="test")
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from types import TracebackType
+
+from oxswarm.cache.spec import Shard, TwemproxyPool
+from oxswarm.errors import DaemonError
+from oxswarm.local.process import free_port
+from oxswarm.local.redis import LocalRedis
+from oxswarm.local.twemproxy import LocalTwemproxy
+
+
+class LocalCacheCluster:
+    """``shards`` Redis servers (named ``r1``..``rN``) and one Twemproxy in front."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        shards: int = 3,
+        *,
+        host: str = "127.0.0.1",
+        pool_name: str = "oxswarm",
+        server_retry_timeout_ms: int = 2000,
+        server_failure_limit: int = 2,
+    ) -> None:
+        if shards < 1:
+            raise DaemonError("a cache cluster needs at least one shard")
+        self.workdir = workdir
+        self.redis = [
+            LocalRedis(name=f"r{i}", workdir=workdir / f"r{i}", host=host)
+            for i in range(1, shards + 1)
+        ]
+        self.pool = TwemproxyPool(
+            name=pool_name,
+            listen_host=host,
+            listen_port=free_port(host),
+            shards=tuple(Shard(name=r.name, host=r.host, port=r.port) for r in self.redis),
+            server_retry_timeout_ms=server_retry_timeout_ms,
+            server_failure_limit=server_failure_limit,
+        )
+        self.twemproxy = LocalTwemproxy(self.pool, workdir / "twemproxy")
+
+    @property
+    def host(self) -> str:
+        return self.twemproxy.host
+
+    @property
+    def port(self) -> int:
+        return self.twemproxy.port
+
+    def shard(self, name: str) -> LocalRedis:
+        for node in self.redis:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    def start(self) -> LocalCacheCluster:
+        """Start every shard, then Twemproxy (preconnect needs the shards up)."""
+        try:
+            for node in self.redis:
+                node.start()
+            self.twemproxy.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop Twemproxy and every shard; never raises for one that is already gone."""
+        daemons: list[LocalTwemproxy | LocalRedis] = [self.twemproxy, *self.redis]
+        for daemon in daemons:
+            with contextlib.suppress(DaemonError):
+                daemon.stop()
+
+    def __enter__(self) -> LocalCacheCluster:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,92 @@
+from pathlib import Path
+
+import pytest
+
+from oxswarm.cache.render import render_redis_conf, render_twemproxy
+from oxswarm.cache.spec import RedisNode, Shard, TwemproxyPool
+from oxswarm.errors import DaemonError
+from oxswarm.local.twemproxy import check_config
+
+
+def _pool(**kwargs: object) -> TwemproxyPool:
+    shards = tuple(Shard(name=f"n{i}", host=f"10.0.0.{i}", port=6379) for i in (1, 2, 3))
+    return TwemproxyPool.model_validate({"shards": shards, "listen_port": 22121, **kwargs})
+
+
+def _settings(text: str) -> dict[str, str]:
+    lines = text.splitlines()
+    return {
+        k.strip(): v.strip()
+        for k, _, v in (line.partition(":") for line in lines[1:])
+        if v.strip() and not k.strip().startswith("-")
+    }
+
+
+def test_twemproxy_pool_settings() -> None:
+    text = render_twemproxy(_pool())
+    assert text.splitlines()[0] == "oxswarm:"
+    assert _settings(text) == {
+        "listen": "127.0.0.1:22121",
+        "hash": "murmur",
+        "distribution": "ketama",
+        "redis": "true",
+        "timeout": "400",
+        "backlog": "1024",
+        "preconnect": "true",
+        "auto_eject_hosts": "true",
+        "server_retry_timeout": "2000",
+        "server_failure_limit": "2",
+        "server_connections": "1",
+    }
+
+
+def test_twemproxy_servers_are_named_so_ketama_hashes_names() -> None:
+    text = render_twemproxy(_pool())
+    servers = [line.strip() for line in text.splitlines() if line.strip().startswith("- ")]
+    assert servers == [
+        "- 10.0.0.1:6379:1 n1",
+        "- 10.0.0.2:6379:1 n2",
+        "- 10.0.0.3:6379:1 n3",
+    ]
+
+
+def test_twemproxy_options_are_rendered() -> None:
+    text = render_twemproxy(_pool(preconnect=False, server_failure_limit=3, name="gluu"))
+    assert text.startswith("gluu:\n")
+    assert "  preconnect: false\n" in text
+    assert "  server_failure_limit: 3\n" in text
+
+
+@pytest.mark.integration
+def test_nutcracker_accepts_the_rendered_config(tmp_path: Path) -> None:
+    conf = tmp_path / "nutcracker.yml"
+    conf.write_text(render_twemproxy(_pool()))
+    check_config(conf)
+    conf.write_text(render_twemproxy(_pool()).replace("hash: murmur", "hash: nope"))
+    with pytest.raises(DaemonError, match="rejects"):
+        check_config(conf)
+
+
+def _conf(text: str) -> dict[str, str]:
+    return dict(line.split(" ", 1) for line in text.splitlines())  # type: ignore[misc]
+
+
+def test_redis_conf_is_a_memory_only_cache(tmp_path: Path) -> None:
+    conf = _conf(render_redis_conf(RedisNode(port=7001, dir=tmp_path, maxmemory_mb=64)))
+    assert conf["save"] == '""'
+    assert conf["appendonly"] == "no"
+    assert conf["maxmemory"] == "64mb"
+    assert conf["maxmemory-policy"] == "allkeys-lru"
+    assert conf["port"] == "7001"
+    assert conf["bind"] == "127.0.0.1"
+    assert conf["dir"] == f'"{tmp_path}"'
+    assert conf["daemonize"] == "no"
+    assert conf["timeout"] == "0"
+
+
+def test_redis_protected_mode_follows_bind(tmp_path: Path) -> None:
+    local = _conf(render_redis_conf(RedisNode(bind=("127.0.0.1",), dir=tmp_path)))
+    overlay = _conf(render_redis_conf(RedisNode(bind=("10.0.1.5", "127.0.0.1"), dir=tmp_path)))
+    assert local["protected-mode"] == "yes"
+    assert overlay["protected-mode"] == "no"
+    assert overlay["bind"] == "10.0.1.5 127.0.0.1"

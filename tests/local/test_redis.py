@@ -1,0 +1,34 @@
+from pathlib import Path
+
+import pytest
+import redis
+
+from oxswarm.cache.client import handshake_free
+from oxswarm.local.redis import LocalRedis
+
+
+def _client(node: LocalRedis) -> "redis.Redis[bytes]":
+    return redis.Redis(
+        host=node.host, port=node.port, protocol=2, socket_timeout=2, **handshake_free()
+    )
+
+
+@pytest.mark.integration
+def test_start_kill_restart_comes_back_empty(tmp_path: Path) -> None:
+    node = LocalRedis(name="r1", workdir=tmp_path / "r1", maxmemory_mb=16).start()
+    try:
+        assert node.port > 0 and node.running()
+        assert "maxmemory 16mb" in node.conf_file.read_text()
+        client = _client(node)
+        assert client.config_get("save") == {"save": ""}
+        assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "allkeys-lru"}
+        client.set("k", "v")
+        node.kill()
+        assert not node.running()
+        node.restart()
+        assert node.running()
+        assert _client(node).get("k") is None  # no persistence: a crash loses the data
+    finally:
+        node.stop()
+    assert not node.running()
+    assert not node.daemon.pid_file.exists()
