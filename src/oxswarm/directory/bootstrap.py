@@ -1,0 +1,163 @@
+"""The initial tree of a new directory: ``oxswarm ldap init``.
+
+Loads, under the suffix: the organisational units (people, groups, clients, scopes,
+...), one configuration entry per component, the admin person and the managers group,
+the standard OpenID scopes (OIDC Core 5.4) and oxAuth's own clients. Every step first
+looks for its entry and leaves an existing one alone, so a second run changes nothing.
+The admin's password is set with the Password Modify extended operation (RFC 3062):
+slapd hashes it with its ``password-hash`` scheme; clear text is never stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from oxswarm.directory.clients import ClientRepository, SecretCipher
+from oxswarm.directory.connection import Directory
+from oxswarm.directory.models import Client, Group, Person
+from oxswarm.directory.people import GroupRepository, PeopleRepository
+from oxswarm.directory.scopes import STANDARD_SCOPES, ScopeRepository
+from oxswarm.directory.slapdconf import ADMIN_GROUP_INUM
+from oxswarm.directory.tree import CONFIGURATION_OUS, OUS, Tree, base_entry
+from oxswarm.errors import Conflict, InvalidInput
+
+
+@dataclass(frozen=True)
+class OwnClient:
+    """One of oxAuth's own clients (``config.keys.OWN_CLIENTS``) with its id and secret."""
+
+    name: str
+    client_id: str
+    client_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class InitialData:
+    """Plain values the initial load needs (read from the config store by the CLI)."""
+
+    admin_inum: str
+    admin_password: str = field(repr=False)
+    admin_email: str | None = None
+    hostname: str | None = None
+    own_clients: tuple[OwnClient, ...] = ()
+    suffix: str = "o=gluu"
+
+    def __post_init__(self) -> None:
+        if not self.admin_inum:
+            raise InvalidInput("admin_inum: must not be empty", field="admin_inum")
+        if not self.admin_password:
+            raise InvalidInput("admin_pw: must not be empty", field="admin_pw")
+
+
+@dataclass
+class InitResult:
+    """DNs added by this run and DNs that were already present."""
+
+    added: list[str] = field(default_factory=list)
+    present: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added)
+
+
+def _ensure(directory: Directory, result: InitResult, dn: str, attrs: dict[str, list[str]]) -> None:
+    if directory.exists(dn):
+        result.present.append(dn)
+        return
+    try:
+        directory.add(dn, attrs)
+    except Conflict:  # another node or run added it meanwhile
+        result.present.append(dn)
+        return
+    result.added.append(dn)
+
+
+def admin_person(data: InitialData) -> Person:
+    return Person(
+        inum=data.admin_inum,
+        uid="admin",
+        given_name="Admin",
+        family_name="User",
+        display_name="Default Admin User",
+        email=data.admin_email,
+        email_verified=bool(data.admin_email),
+    )
+
+
+def own_client(spec: OwnClient, hostname: str | None) -> Client:
+    """oxTrust signs in with the code flow; the other own clients are machine clients."""
+    if spec.name == "oxTrust" and hostname:
+        return Client(
+            client_id=spec.client_id,
+            client_secret=spec.client_secret,
+            name=spec.name,
+            redirect_uris=[f"https://{hostname}/identity/authcode.htm"],
+            post_logout_redirect_uris=[f"https://{hostname}/identity/finishlogout.htm"],
+            grant_types=["authorization_code", "refresh_token"],
+            response_types=["code"],
+            scopes=["openid", "profile", "email"],
+        )
+    return Client(
+        client_id=spec.client_id,
+        client_secret=spec.client_secret,
+        name=spec.name,
+        grant_types=["client_credentials"],
+        response_types=[],
+        scopes=[],
+    )
+
+
+def init_directory(directory: Directory, data: InitialData, cipher: SecretCipher) -> InitResult:
+    """Load the initial tree; idempotent (existing entries are reported, not changed)."""
+    tree = Tree(data.suffix)
+    result = InitResult()
+    _ensure(directory, result, data.suffix, base_entry(data.suffix))
+    for ou in OUS:
+        attrs = {"objectClass": ["top", "organizationalUnit"], "ou": [ou]}
+        _ensure(directory, result, tree.ou(ou), attrs)
+    for name in CONFIGURATION_OUS:
+        attrs = {"objectClass": ["top", "oxConfiguration"], "ou": [name], "oxRevision": ["1"]}
+        _ensure(directory, result, tree.configuration(name), attrs)
+
+    people = PeopleRepository(directory, tree)
+    admin = admin_person(data)
+    dn = tree.person(admin.inum)
+    if directory.exists(dn):
+        result.present.append(dn)
+    else:
+        people.add(admin, password=data.admin_password)
+        result.added.append(dn)
+
+    groups = GroupRepository(directory, tree)
+    dn = tree.group(ADMIN_GROUP_INUM)
+    if directory.exists(dn):
+        result.present.append(dn)
+    else:
+        group = Group(
+            inum=ADMIN_GROUP_INUM,
+            display_name="Managers",
+            description="Administrators of this server",
+            members=[admin.inum],
+        )
+        groups.add(group)
+        result.added.append(dn)
+
+    scopes = ScopeRepository(directory, tree)
+    for scope in STANDARD_SCOPES:
+        dn = tree.scope(scope.name)
+        if directory.exists(dn):
+            result.present.append(dn)
+        else:
+            scopes.add(scope)
+            result.added.append(dn)
+
+    clients = ClientRepository(directory, cipher, tree)
+    for spec in data.own_clients:
+        dn = tree.client(spec.client_id)
+        if directory.exists(dn):
+            result.present.append(dn)
+        else:
+            clients.add(own_client(spec, data.hostname))
+            result.added.append(dn)
+    return result

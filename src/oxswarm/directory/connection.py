@@ -1,0 +1,377 @@
+"""A pooled, fail-over connection to several directory servers (LDAPv3, RFC 4511).
+
+:class:`Directory` keeps a few bound connections open (so a client lookup on every token
+request costs one search, no bind) and hands each to one thread at a time. Servers are
+tried in the configured order ("first" strategy); a server that failed is skipped for
+``exhaust`` seconds. A request that fails on the wire is retried once on a fresh
+connection, which then goes to the next live server. Timeouts are bounded everywhere.
+
+ldap3 errors are translated here, at the edge: no such object -> :class:`NotFound`,
+already exists -> :class:`Conflict`, no server reachable -> :class:`DirectoryUnavailable`,
+a value the schema refuses -> :class:`InvalidInput`, anything else -> :class:`DirectoryError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit
+
+import ldap3
+from ldap3.core.exceptions import LDAPCommunicationError, LDAPExceptionError
+
+from oxswarm.errors import (
+    Conflict,
+    DirectoryError,
+    DirectoryUnavailable,
+    InvalidInput,
+    NotFound,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# RFC 4511 appendix A result codes
+SUCCESS: Final = 0
+NO_SUCH_ATTRIBUTE: Final = 16
+CONSTRAINT_VIOLATION: Final = 19
+ATTRIBUTE_OR_VALUE_EXISTS: Final = 20
+INVALID_ATTRIBUTE_SYNTAX: Final = 21
+NO_SUCH_OBJECT: Final = 32
+INVALID_DN_SYNTAX: Final = 34
+INVALID_CREDENTIALS: Final = 49
+BUSY: Final = 51
+UNAVAILABLE: Final = 52
+ENTRY_ALREADY_EXISTS: Final = 68
+OBJECT_CLASS_VIOLATION: Final = 65
+UNDEFINED_ATTRIBUTE_TYPE: Final = 17
+_INVALID = frozenset(
+    {
+        CONSTRAINT_VIOLATION,
+        INVALID_ATTRIBUTE_SYNTAX,
+        INVALID_DN_SYNTAX,
+        OBJECT_CLASS_VIOLATION,
+        UNDEFINED_ATTRIBUTE_TYPE,
+    }
+)
+
+BASE: Final = ldap3.BASE
+LEVEL: Final = ldap3.LEVEL
+SUBTREE: Final = ldap3.SUBTREE
+REPLACE: Final = ldap3.MODIFY_REPLACE
+ADD: Final = ldap3.MODIFY_ADD
+DELETE: Final = ldap3.MODIFY_DELETE
+
+Changes = Mapping[str, Sequence[tuple[str, Sequence[str]]]]
+
+
+@dataclass(frozen=True)
+class DirectoryConfig:
+    """Where the directory servers are and how to bind to them."""
+
+    urls: tuple[str, ...]
+    bind_dn: str
+    password: str = field(repr=False)
+    ca_file: Path | None = None
+    connect_timeout: float = 2.0
+    receive_timeout: float = 5.0
+    pool_size: int = 4
+    exhaust: float = 10.0
+    acquire_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not self.urls:
+            raise InvalidInput("url: at least one directory URL is needed", field="url")
+        for url in self.urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("ldap", "ldaps") or not parts.hostname:
+                raise InvalidInput(f"url: {url!r} is not an ldap:// or ldaps:// URL", field="url")
+            try:
+                parts.port  # noqa: B018  (raises ValueError on a bad port)
+            except ValueError as exc:
+                raise InvalidInput(f"url: {url!r} has a bad port", field="url") from exc
+        if self.pool_size < 1:
+            raise InvalidInput("pool_size: at least 1", field="pool_size")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One directory entry: its DN and attribute values (keys lower-cased, UTF-8 text)."""
+
+    dn: str
+    attrs: dict[str, list[str]]
+
+    def get(self, name: str) -> str | None:
+        values = self.attrs.get(name.lower())
+        return values[0] if values else None
+
+    def all(self, name: str) -> list[str]:
+        return list(self.attrs.get(name.lower(), []))
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        value = self.get(name)
+        return default if value is None else value.upper() == "TRUE"
+
+
+def _decode(raw: Mapping[str, Sequence[bytes]]) -> dict[str, list[str]]:
+    return {
+        name.lower(): [v.decode("utf-8", "replace") for v in values] for name, values in raw.items()
+    }
+
+
+def raise_for_result(result: Mapping[str, Any], what: str) -> None:
+    """Translate an LDAP result (RFC 4511 section 4.1.9) into our errors."""
+    code = int(result.get("result", 80))
+    if code == SUCCESS:
+        return
+    message = f"{what}: {result.get('description')} {result.get('message') or ''}".strip()
+    if code == NO_SUCH_OBJECT:
+        raise NotFound(message)
+    if code in (ENTRY_ALREADY_EXISTS, ATTRIBUTE_OR_VALUE_EXISTS):
+        raise Conflict(message)
+    if code in _INVALID:
+        raise InvalidInput(message)
+    if code in (BUSY, UNAVAILABLE):
+        raise DirectoryUnavailable(message)
+    raise DirectoryError(message)
+
+
+class _Servers:
+    """The ordered server list with "skip for ``exhaust`` seconds after a failure"."""
+
+    def __init__(self, config: DirectoryConfig) -> None:
+        tls = None
+        if config.ca_file is not None:
+            tls = ldap3.Tls(
+                ca_certs_file=str(config.ca_file),
+                validate=ssl.CERT_REQUIRED,
+                version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        self.servers = [
+            ldap3.Server(
+                url,
+                connect_timeout=config.connect_timeout,
+                get_info=ldap3.NONE,
+                tls=tls,
+            )
+            for url in config.urls
+        ]
+        self._down_until: dict[int, float] = {}
+        self._exhaust = config.exhaust
+        self._lock = threading.Lock()
+
+    def order(self) -> list[tuple[int, ldap3.Server]]:
+        """Live servers first (in configured order), then those marked down."""
+        now = time.monotonic()
+        with self._lock:
+            up = [i for i in range(len(self.servers)) if self._down_until.get(i, 0) <= now]
+            down = [i for i in range(len(self.servers)) if i not in up]
+        return [(i, self.servers[i]) for i in up + down]
+
+    def mark(self, index: int, ok: bool) -> None:
+        with self._lock:
+            if ok:
+                self._down_until.pop(index, None)
+            else:
+                self._down_until[index] = time.monotonic() + self._exhaust
+
+
+class Directory:
+    """Thread-safe access to the directory through a small pool of bound connections."""
+
+    def __init__(self, config: DirectoryConfig) -> None:
+        self.config = config
+        self._servers = _Servers(config)
+        self._idle: queue.LifoQueue[ldap3.Connection] = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(config.pool_size)
+        self._closed = False
+
+    def __enter__(self) -> Directory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- connections ------------------------------------------------------------------
+    def _open(self, user: str, password: str) -> ldap3.Connection:
+        """A connection bound as ``user`` to the first server that answers."""
+        errors = []
+        for index, server in self._servers.order():
+            conn = ldap3.Connection(
+                server,
+                user=user,
+                password=password,
+                client_strategy=ldap3.SYNC,
+                receive_timeout=max(1, math.ceil(self.config.receive_timeout)),  # ldap3 wants int
+                raise_exceptions=False,
+                read_only=False,
+            )
+            try:
+                conn.open()
+                bound = conn.bind()
+            except (LDAPCommunicationError, LDAPExceptionError, OSError) as exc:
+                self._servers.mark(index, ok=False)
+                errors.append(f"{server.name}: {exc}")
+                _quiet_unbind(conn)
+                continue
+            self._servers.mark(index, ok=True)
+            if not bound:
+                _quiet_unbind(conn)
+                raise_for_result(conn.result, f"bind as {user}")
+            return conn
+        raise DirectoryUnavailable("no directory server answered: " + "; ".join(errors))
+
+    @contextmanager
+    def _connection(self) -> Iterator[ldap3.Connection]:
+        if self._closed:
+            raise DirectoryError("the directory connection pool is closed")
+        if not self._slots.acquire(timeout=self.config.acquire_timeout):
+            raise DirectoryUnavailable("no free directory connection (pool exhausted)")
+        conn: ldap3.Connection | None = None
+        try:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                conn = self._open(self.config.bind_dn, self.config.password)
+            yield conn
+        except BaseException:
+            if conn is not None:
+                _quiet_unbind(conn)
+            conn = None
+            raise
+        finally:
+            if conn is not None:
+                self._idle.put(conn)
+            self._slots.release()
+
+    def run(self, operation: Callable[[ldap3.Connection], T], what: str) -> T:
+        """Run ``operation`` on a pooled connection; retry once if the wire fails."""
+        for attempt in (1, 2):
+            try:
+                with self._connection() as conn:
+                    return operation(conn)
+            except (LDAPCommunicationError, OSError) as exc:
+                log.info("directory %s failed on the wire (attempt %d): %s", what, attempt, exc)
+                self._drop_idle()  # they most likely lead to the same dead server
+                if attempt == 2:
+                    raise DirectoryUnavailable(f"{what}: {exc}") from exc
+            except LDAPExceptionError as exc:
+                raise DirectoryError(f"{what}: {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        self._closed = True
+        self._drop_idle()
+
+    def _drop_idle(self) -> None:
+        while True:
+            try:
+                _quiet_unbind(self._idle.get_nowait())
+            except queue.Empty:
+                return
+
+    # -- operations ---------------------------------------------------------------------
+    def search(
+        self,
+        base: str,
+        search_filter: str = "(objectClass=*)",
+        scope: str = SUBTREE,
+        attributes: Sequence[str] = ("*",),
+        size_limit: int = 0,
+    ) -> list[Entry]:
+        """Entries matching ``search_filter`` (paged, RFC 2696); [] when ``base`` is missing."""
+
+        def op(conn: ldap3.Connection) -> list[Entry]:
+            found: list[Entry] = []
+            cookie: bytes | None = None
+            while True:
+                conn.search(
+                    base,
+                    search_filter,
+                    search_scope=scope,
+                    attributes=list(attributes),
+                    size_limit=size_limit,
+                    paged_size=500,
+                    paged_cookie=cookie,
+                )
+                if conn.result["result"] == NO_SUCH_OBJECT:
+                    return []
+                raise_for_result(conn.result, f"search {base}")
+                for item in conn.response or []:
+                    if item.get("type") == "searchResEntry":
+                        found.append(Entry(item["dn"], _decode(item["raw_attributes"])))
+                controls = conn.result.get("controls") or {}
+                paged = controls.get("1.2.840.113556.1.4.319", {}).get("value", {})
+                cookie = paged.get("cookie")
+                if not cookie or (size_limit and len(found) >= size_limit):
+                    return found
+
+        return self.run(op, f"search {base}")
+
+    def read(self, dn: str, attributes: Sequence[str] = ("*",)) -> Entry:
+        """The entry at ``dn``; :class:`NotFound` when it does not exist."""
+        found = self.search(dn, "(objectClass=*)", BASE, attributes)
+        if not found:
+            raise NotFound(f"no entry {dn}")
+        return found[0]
+
+    def exists(self, dn: str) -> bool:
+        return bool(self.search(dn, "(objectClass=*)", BASE, ["1.1"]))
+
+    def add(self, dn: str, attributes: Mapping[str, Sequence[str] | str]) -> None:
+        def op(conn: ldap3.Connection) -> None:
+            conn.add(dn, attributes=dict(attributes))
+            raise_for_result(conn.result, f"add {dn}")
+
+        self.run(op, f"add {dn}")
+
+    def modify(self, dn: str, changes: Changes) -> None:
+        def op(conn: ldap3.Connection) -> None:
+            conn.modify(dn, {k: list(v) for k, v in changes.items()})
+            raise_for_result(conn.result, f"modify {dn}")
+
+        self.run(op, f"modify {dn}")
+
+    def delete(self, dn: str) -> None:
+        def op(conn: ldap3.Connection) -> None:
+            conn.delete(dn)
+            raise_for_result(conn.result, f"delete {dn}")
+
+        self.run(op, f"delete {dn}")
+
+    def set_password(self, dn: str, new_password: str) -> None:
+        """Password Modify extended operation (RFC 3062): slapd hashes with ``password-hash``."""
+
+        def op(conn: ldap3.Connection) -> None:
+            conn.extend.standard.modify_password(user=dn, new_password=new_password)
+            raise_for_result(conn.result, f"set password of {dn}")
+
+        self.run(op, f"set password of {dn}")
+
+    def check_password(self, dn: str, password: str) -> bool:
+        """Bind as ``dn`` on a fresh connection (slapd verifies the hash); True on success."""
+        if not password:
+            return False  # an empty password would be an unauthenticated bind (RFC 4513 5.1.2)
+        try:
+            conn = self._open(dn, password)
+        except (NotFound, DirectoryError, InvalidInput):
+            return False
+        _quiet_unbind(conn)
+        return True
+
+
+def _quiet_unbind(conn: ldap3.Connection) -> None:
+    try:
+        conn.unbind()
+    except (LDAPExceptionError, OSError):
+        log.debug("unbind failed", exc_info=True)

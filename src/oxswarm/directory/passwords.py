@@ -1,0 +1,84 @@
+"""Password hashes in the forms slapd verifies (RFC 3112 ``{SCHEME}`` prefix).
+
+* ``{ARGON2}``: Argon2id (RFC 9106) in the PHC string format that OpenLDAP's
+  ``argon2`` module (slappw-argon2(5), linked with libargon2) reads, e.g.
+  ``{ARGON2}$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`` (base64 without padding).
+* ``{SSHA512}``: salted SHA-512 as OpenLDAP's ``pw-sha2`` module writes it:
+  ``base64(sha512(password + salt) + salt)``.
+
+Only the root DN's password is hashed here (it goes into ``rootpw``); people's
+passwords are hashed by slapd itself through the Password Modify extended operation
+(RFC 3062) and its ``password-hash`` setting.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from typing import Final
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+from oxswarm.errors import InvalidInput
+
+ARGON2: Final = "{ARGON2}"
+SSHA512: Final = "{SSHA512}"
+SCHEMES: Final = (ARGON2, SSHA512)
+
+
+@dataclass(frozen=True)
+class Argon2Params:
+    """Argon2id cost: OWASP's minimum (19 MiB, 2 passes, 1 lane) by default."""
+
+    memory_kib: int = 19456
+    iterations: int = 2
+    lanes: int = 1
+
+    def module_args(self) -> str:
+        """The arguments of ``moduleload argon2`` that make slapd hash the same way."""
+        return f"m={self.memory_kib} t={self.iterations} p={self.lanes}"
+
+
+DEFAULT_ARGON2: Final = Argon2Params()
+
+
+def _b64_nopad(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii").rstrip("=")
+
+
+def hash_password(
+    password: str,
+    scheme: str = ARGON2,
+    *,
+    salt: bytes | None = None,
+    params: Argon2Params = DEFAULT_ARGON2,
+) -> str:
+    """Hash ``password`` as ``{ARGON2}...`` or ``{SSHA512}...`` (random 16-byte salt)."""
+    if not password:
+        raise InvalidInput("password: must not be empty", field="password")
+    salt = os.urandom(16) if salt is None else salt
+    secret = password.encode("utf-8")
+    if scheme == ARGON2:
+        kdf = Argon2id(
+            salt=salt,
+            length=32,
+            iterations=params.iterations,
+            lanes=params.lanes,
+            memory_cost=params.memory_kib,
+        )
+        digest = kdf.derive(secret)
+        cost = f"m={params.memory_kib},t={params.iterations},p={params.lanes}"
+        return f"{ARGON2}$argon2id$v=19${cost}${_b64_nopad(salt)}${_b64_nopad(digest)}"
+    if scheme == SSHA512:
+        sha = hashes.Hash(hashes.SHA512())
+        sha.update(secret + salt)
+        return SSHA512 + base64.b64encode(sha.finalize() + salt).decode("ascii")
+    raise InvalidInput(f"password scheme: {scheme!r} is not one of {SCHEMES}", field="scheme")
+
+
+def is_hashed(value: str | bytes) -> bool:
+    """True when a stored ``userPassword`` value carries a hash scheme we accept."""
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    return text.startswith(SCHEMES)
