@@ -1,0 +1,168 @@
+"""The asyncio twin of :class:`oxswarm.cache.client.Cache`, for oxAuth's request paths.
+
+Same key naming (``<namespace>:<kind>:<ident>``), same TTL rules, same Twemproxy-safe
+connection settings (RESP2, no HELLO, no CLIENT SETINFO) and the same retry policy, over
+:mod:`redis.asyncio`: the token endpoint awaits Redis on its event loop instead of
+blocking a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import redis
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError
+
+from oxswarm.cache.client import (
+    _IDENT,
+    _INCR_LUA,
+    _INCR_SHA,
+    _check_part,
+    _check_ttl,
+    _dump,
+    _shard_down,
+    handshake_free,
+)
+from oxswarm.errors import CacheUnavailable, InvalidInput
+
+T = TypeVar("T")
+
+
+class AsyncCache:
+    """Namespaced, TTL-bound cache operations over one Twemproxy endpoint (asyncio)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        namespace: str,
+        *,
+        socket_timeout: float = 1.0,
+        connect_timeout: float = 0.5,
+        max_connections: int = 64,
+        retries: int = 2,
+        backoff: float = 0.02,
+    ) -> None:
+        self.namespace = _check_part(namespace, "namespace")
+        self.address = f"{host}:{port}"
+        self._prefix = f"{self.namespace}:"
+        self._retries = retries
+        self._backoff = backoff
+        self._pool = aioredis.BlockingConnectionPool(  # type: ignore[call-overload]
+            host=host,
+            port=port,
+            max_connections=max_connections,
+            timeout=connect_timeout,
+            protocol=2,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=connect_timeout,
+            socket_keepalive=True,
+            health_check_interval=0,
+            retry=Retry(NoBackoff(), 0),
+            **handshake_free(),
+        )
+        self._redis: aioredis.Redis[bytes] = aioredis.Redis(connection_pool=self._pool)
+
+    def key(self, kind: str, ident: str) -> str:
+        """``<namespace>:<kind>:<ident>``; :class:`InvalidInput` names a bad part."""
+        _check_part(kind, "kind")
+        if not isinstance(ident, str) or not _IDENT.fullmatch(ident):
+            raise InvalidInput(
+                "ident: must be 1-512 characters without whitespace or control characters",
+                field="ident",
+            )
+        return f"{self._prefix}{kind}:{ident}"
+
+    async def get(self, kind: str, ident: str) -> bytes | None:
+        key = self.key(kind, ident)
+        return await self._call(lambda r: r.get(key))
+
+    async def set(self, kind: str, ident: str, value: bytes | str, ttl: int) -> None:
+        key, ttl = self.key(kind, ident), _check_ttl(ttl)
+        await self._call(lambda r: r.set(key, value, ex=ttl))
+
+    async def add(self, kind: str, ident: str, value: bytes | str, ttl: int) -> bool:
+        """``SET NX EX``: True when stored, False when the key already existed."""
+        key, ttl = self.key(kind, ident), _check_ttl(ttl)
+        return bool(await self._call(lambda r: r.set(key, value, nx=True, ex=ttl)))
+
+    async def take(self, kind: str, ident: str) -> bytes | None:
+        """Single-use read: GET and DEL pipelined; only the caller whose DEL hit gets it."""
+        key = self.key(kind, ident)
+
+        async def run(r: aioredis.Redis[bytes]) -> bytes | None:
+            pipe = r.pipeline(transaction=False)
+            pipe.get(key)
+            pipe.delete(key)
+            value, deleted = await pipe.execute()
+            return value if deleted == 1 else None
+
+        return await self._call(run)
+
+    async def delete(self, kind: str, ident: str) -> bool:
+        key = self.key(kind, ident)
+        return bool(await self._call(lambda r: r.delete(key)))
+
+    async def incr_with_ttl(self, kind: str, ident: str, ttl: int) -> int:
+        """Atomic INCR whose TTL starts at the first increment (a fixed window)."""
+        key, ttl = self.key(kind, ident), _check_ttl(ttl)
+
+        async def run(r: aioredis.Redis[bytes]) -> int:
+            try:
+                return int(await r.execute_command("EVALSHA", _INCR_SHA, 1, key, ttl))  # type: ignore[no-untyped-call]
+            except NoScriptError:
+                return int(await r.execute_command("EVAL", _INCR_LUA, 1, key, ttl))  # type: ignore[no-untyped-call]
+
+        return await self._call(run)
+
+    async def get_json(self, kind: str, ident: str) -> Any:
+        raw = await self.get(kind, ident)
+        return self._load(kind, ident, raw)
+
+    async def set_json(self, kind: str, ident: str, value: object, ttl: int) -> None:
+        await self.set(kind, ident, _dump(value), ttl)
+
+    async def take_json(self, kind: str, ident: str) -> Any:
+        return self._load(kind, ident, await self.take(kind, ident))
+
+    @staticmethod
+    def _load(kind: str, ident: str, raw: bytes | None) -> Any:
+        if raw is None:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise CacheUnavailable(f"cache entry {kind}:{ident} is not JSON") from exc
+
+    async def ping(self) -> None:
+        await self._call(lambda r: r.ping())
+
+    async def _call(self, op: Callable[[aioredis.Redis[bytes]], Awaitable[T]]) -> T:
+        attempt = 0
+        while True:
+            try:
+                return await op(self._redis)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                error: redis.RedisError = exc
+            except redis.ResponseError as exc:
+                if not _shard_down(exc):
+                    raise CacheUnavailable(f"cache at {self.address} refused: {exc}") from exc
+                error = exc
+            except redis.RedisError as exc:
+                raise CacheUnavailable(f"cache at {self.address}: {exc}") from exc
+            if attempt >= self._retries:
+                raise CacheUnavailable(
+                    f"cache at {self.address} unavailable after {attempt + 1} attempts: {error}"
+                ) from error
+            await asyncio.sleep(self._backoff * (2**attempt))
+            attempt += 1
+
+    async def close(self) -> None:
+        await self._redis.aclose()  # type: ignore[attr-defined]
+        await self._pool.disconnect()

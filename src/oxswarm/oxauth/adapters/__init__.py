@@ -1,0 +1,1 @@
+"""Bindings of the protocol interfaces to OxSwarm's stores (directory, cache, config)."""
