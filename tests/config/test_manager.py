@@ -1,6 +1,7 @@
 import json
 import secrets
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,42 @@ def test_bad_dump_folder_names_the_file(manager: ConfigManager, tmp_path: Path) 
     with pytest.raises(InvalidInput) as caught:
         manager.load_dump(tmp_path)
     assert caught.value.field == "hostname"
+
+
+def test_initialise_claims_the_cluster_once(manager: ConfigManager) -> None:
+    first = manager.initialise({"hostname": "a.example.org", "city": "A"}, {"admin_pw": "pa"})
+    assert first is not None
+    assert sorted(first.stored) == ["admin_pw", "city", "hostname"]
+    assert (
+        manager.initialise({"hostname": "b.example.org", "city": "B"}, {"admin_pw": "pb"}) is None
+    )
+    assert manager.all() == {"city": "A", "hostname": "a.example.org"}
+    assert manager.get_secret("admin_pw") == "pa"
+    again = manager.initialise({"hostname": "b.example.org"}, {"admin_pw": "pb"}, overwrite=True)
+    assert again is not None
+    assert manager.get("hostname") == "b.example.org"
+    assert manager.get_secret("admin_pw") == "pb"
+    with pytest.raises(InvalidInput):
+        manager.initialise({}, {})
+
+
+def test_racing_initialisers_do_not_mix_values(
+    store: EtcdStore, prefix: str, box: SecretBox
+) -> None:
+    results: dict[str, object] = {}
+
+    def init(tag: str) -> None:
+        with EtcdStore(store.endpoints) as own:
+            config = {name: tag for name in ("hostname", "ca_cert", "ssl_cert", "city")}
+            results[tag] = ConfigManager(own, prefix, box).initialise(config, {"ca_key": tag})
+
+    threads = [threading.Thread(target=init, args=(tag,)) for tag in ("x", "y")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [tag for tag, result in results.items() if result is not None]
+    assert len(winners) == 1
+    manager = ConfigManager(store, prefix, box)
+    assert set(manager.all().values()) == set(winners)
+    assert manager.get_secret("ca_key") == winners[0]

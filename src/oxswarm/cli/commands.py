@@ -7,4 +7,6 @@ import click
 
 def register(root: click.Group) -> None:
     """Add each concern's command group; each lives in its own module."""
-    del root
+    from oxswarm.cli.config_cmd import config_group
+
+    root.add_command(config_group)

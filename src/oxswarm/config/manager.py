@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from oxswarm.config.keys import HOSTNAME
 from oxswarm.config.secrets import SecretBox
 from oxswarm.config.store import KVStore
 from oxswarm.errors import InvalidInput, MasterKeyError, NotFound
@@ -162,6 +163,28 @@ class ConfigManager:
             else:
                 kept.append(name)
         return LoadResult(stored=stored, kept=kept)
+
+    def initialise(
+        self, config: Mapping[str, str], secrets: Mapping[str, str], overwrite: bool = False
+    ) -> LoadResult | None:
+        """Store a whole new configuration (config-init's ``generate``).
+
+        Without ``overwrite`` nothing is written when the store already holds a
+        configuration (None is returned): the first writer claims the cluster by writing
+        its ``hostname`` (or first) value with put-if-absent, so two racing generators
+        cannot mix their values (a certificate from one, its key from the other).
+        """
+        if not config:
+            raise InvalidInput("config: a configuration needs at least one value", field="config")
+        if overwrite:
+            return self.load(config, secrets, overwrite=True)
+        if self.is_initialised():
+            return None
+        claim = HOSTNAME if HOSTNAME in config else min(config)
+        if not self.store.put_if_absent(self.config_key(claim), config[claim].encode()):
+            return None
+        result = self.load({k: v for k, v in config.items() if k != claim}, secrets)
+        return LoadResult(stored=[claim, *result.stored], kept=result.kept)
 
     # -- dump folders --------------------------------------------------------------------
 
