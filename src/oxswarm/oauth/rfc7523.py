@@ -50,7 +50,7 @@ def unverified_claims(assertion: str) -> dict[str, Any]:
 class ClientAssertion:
     """The two JWT-based authentication methods, registered as one."""
 
-    names = ("client_secret_jwt", "private_key_jwt")
+    names: tuple[str, ...] = ("client_secret_jwt", "private_key_jwt")
 
     def __init__(self, issuer: str, replay: ReplayGuard, fetcher: JwksFetcher | None) -> None:
         self._issuer = issuer.rstrip("/")

@@ -1,9 +1,10 @@
 """The oxAuth Starlette application factory.
 
-``create_app(settings)`` builds the shared resources (:class:`OxAuthDeps`) in the
+``create_app(settings)`` opens the shared resources (:class:`OxAuthDeps`) in the
 lifespan from the config store; tests and the benchmark may pass ``deps`` ready-made.
 Routes come from :mod:`oxswarm.oxauth.endpoints` (back channel) and
 :mod:`oxswarm.oxauth.web` (front channel): a new view registers itself there, not here.
+``app.state.deps`` holds the deps, ``app.state.provider`` the protocol objects.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 
 from oxswarm.oxauth import endpoints, web
+from oxswarm.oxauth.endpoints._http import EXCEPTION_HANDLERS
 from oxswarm.oxauth.model import OxAuthDeps
+from oxswarm.oxauth.provider import Provider
 from oxswarm.settings import Settings
 
 
@@ -32,6 +35,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if deps is not None:
             app.state.deps = deps
+            app.state.provider = Provider(deps)
             yield
             return
         from oxswarm.oxauth.wiring import open_deps
@@ -39,6 +43,11 @@ def create_app(
         assert settings is not None
         async with open_deps(settings, issuer=issuer) as opened:
             app.state.deps = opened
+            app.state.provider = Provider(opened, opened.extras.get("fetcher"))
             yield
 
-    return Starlette(routes=[*endpoints.routes(), *web.routes()], lifespan=lifespan)
+    return Starlette(
+        routes=[*endpoints.routes(), *web.routes()],
+        lifespan=lifespan,
+        exception_handlers=dict(EXCEPTION_HANDLERS),
+    )

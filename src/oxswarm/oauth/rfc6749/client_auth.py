@@ -65,7 +65,7 @@ def basic_credentials(request: OAuthRequest) -> tuple[str, str] | None:
 
 
 class ClientSecretBasic:
-    names = ("client_secret_basic",)
+    names: tuple[str, ...] = ("client_secret_basic",)
 
     def client_id(self, request: OAuthRequest) -> str | None:
         creds = basic_credentials(request)
@@ -78,7 +78,7 @@ class ClientSecretBasic:
 
 
 class ClientSecretPost:
-    names = ("client_secret_post",)
+    names: tuple[str, ...] = ("client_secret_post",)
 
     def client_id(self, request: OAuthRequest) -> str | None:
         if "client_secret" in request.form:
@@ -93,7 +93,7 @@ class ClientSecretPost:
 class NoneAuth:
     """Public clients (RFC 6749 2.1): identified by ``client_id`` only, nothing to verify."""
 
-    names = ("none",)
+    names: tuple[str, ...] = ("none",)
 
     def client_id(self, request: OAuthRequest) -> str | None:
         if "client_secret" in request.form or "client_assertion" in request.form:

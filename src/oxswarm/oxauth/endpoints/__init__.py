@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from oxswarm.oxauth.endpoints import health
+from oxswarm.oxauth.endpoints import (
+    discovery,
+    health,
+    introspection,
+    jwks,
+    register,
+    revoke,
+    token,
+    userinfo,
+)
+
+MODULES = (discovery, health, introspection, jwks, register, revoke, token, userinfo)
 
 
 def routes() -> list[BaseRoute]:
     """Every back-channel route (Gluu's paths)."""
-    return [*health.routes()]
+    return [route for module in MODULES for route in module.routes()]

@@ -1,0 +1,60 @@
+"""The protocol objects of one oxAuth process, assembled from its :class:`OxAuthDeps`.
+
+Registration happens here, once: grant types on the token endpoint, authentication
+methods on the client authenticator. The views in :mod:`oxswarm.oxauth.endpoints` read
+``request.app.state.provider``.
+"""
+
+from __future__ import annotations
+
+from oxswarm.oauth.interfaces import JwksFetcher
+from oxswarm.oauth.oidc.core.claims import STANDARD_SCOPES
+from oxswarm.oauth.rfc6749.client_auth import (
+    ClientAuthenticator,
+    ClientSecretBasic,
+    ClientSecretPost,
+    NoneAuth,
+)
+from oxswarm.oauth.rfc6749.grants.authorization_code import AuthorizationCodeGrant
+from oxswarm.oauth.rfc6749.grants.client_credentials import ClientCredentialsGrant
+from oxswarm.oauth.rfc6749.grants.password import PasswordGrant
+from oxswarm.oauth.rfc6749.grants.refresh_token import RefreshTokenGrant
+from oxswarm.oauth.rfc6749.token_endpoint import TokenEndpoint
+from oxswarm.oauth.rfc7009 import RevocationEndpoint
+from oxswarm.oauth.rfc7523 import ClientAssertion
+from oxswarm.oauth.rfc7591 import RegistrationPolicy
+from oxswarm.oauth.rfc7662 import IntrospectionEndpoint
+from oxswarm.oauth.tokens import TokenFactory
+from oxswarm.oxauth.model import OxAuthDeps
+
+
+class Provider:
+    """Token, introspection and revocation endpoints, client authentication, policies."""
+
+    def __init__(self, deps: OxAuthDeps, fetcher: JwksFetcher | None = None) -> None:
+        self.deps = deps
+        config = deps.config
+        self.factory = TokenFactory(config, deps.tokens, deps.grants, deps.keys, deps.users)
+        self.authenticator = ClientAuthenticator(deps.clients)
+        self.authenticator.register(ClientSecretBasic())
+        self.authenticator.register(ClientSecretPost())
+        self.authenticator.register(ClientAssertion(config.issuer, deps.replay, fetcher))
+        self.authenticator.register(NoneAuth())
+        self.token_endpoint = TokenEndpoint(self.authenticator)
+        self.token_endpoint.register_grant(AuthorizationCodeGrant(self.factory, deps.codes))
+        self.token_endpoint.register_grant(RefreshTokenGrant(self.factory, deps.replay))
+        self.token_endpoint.register_grant(ClientCredentialsGrant(self.factory))
+        self.token_endpoint.register_grant(PasswordGrant(self.factory))
+        self.introspection = IntrospectionEndpoint(self.factory, deps.clients)
+        self.revocation = RevocationEndpoint(self.factory)
+        self.scopes: tuple[str, ...] = tuple(deps.extras.get("scopes", STANDARD_SCOPES))
+
+    def registration_policy(self) -> RegistrationPolicy:
+        return RegistrationPolicy(
+            scopes=self.scopes,
+            default_scopes=("openid", "profile", "email"),
+            signing_algs=self.deps.keys.algorithms(),
+        )
+
+    def endpoint_url(self, name: str) -> str:
+        return f"{self.deps.config.base}/{name}"
