@@ -2,10 +2,15 @@ from pathlib import Path
 
 import pytest
 
+from oxswarm.cache.client import Cache
 from oxswarm.cache.render import render_redis_conf, render_twemproxy
 from oxswarm.cache.spec import RedisNode, Shard, TwemproxyPool
 from oxswarm.errors import DaemonError
-from oxswarm.local.twemproxy import check_config
+from oxswarm.local.cache import LocalCacheCluster
+from oxswarm.local.process import free_port
+from oxswarm.local.twemproxy import LocalTwemproxy, check_config
+
+from .conftest import shard_of
 
 
 def _pool(**kwargs: object) -> TwemproxyPool:
@@ -90,3 +95,32 @@ def test_redis_protected_mode_follows_bind(tmp_path: Path) -> None:
     assert local["protected-mode"] == "yes"
     assert overlay["protected-mode"] == "no"
     assert overlay["bind"] == "10.0.1.5 127.0.0.1"
+
+
+@pytest.mark.integration
+def test_ketama_placement_follows_shard_names(cluster: LocalCacheCluster, tmp_path: Path) -> None:
+    """Same names in another order: same placement. Names moved to other addresses: the
+    keys are looked for where the *name* now points, so placement is by name."""
+    with Cache(cluster.host, cluster.port, "placement") as cache:
+        for i in range(60):
+            cache.set("k", str(i), f"v{i}", 60)
+    where = {str(i): shard_of(cluster, f"placement:k:{i}") for i in range(60)}
+    r1, r2, r3 = cluster.pool.shards
+    reordered = (r3, r1, r2)
+    swapped = (
+        r1.model_copy(update={"port": r2.port}),
+        r2.model_copy(update={"port": r1.port}),
+        r3,
+    )
+    for label, shards in (("reordered", reordered), ("swapped", swapped)):
+        pool = cluster.pool.model_copy(update={"shards": shards, "listen_port": free_port()})
+        proxy = LocalTwemproxy(pool, tmp_path / label).start()
+        try:
+            with Cache(proxy.host, proxy.port, "placement") as cache:
+                found = {i for i in where if cache.get("k", i) == f"v{i}".encode()}
+        finally:
+            proxy.stop()
+        if label == "reordered":
+            assert found == set(where)
+        else:
+            assert found == {i for i, shard in where.items() if shard == "r3"}

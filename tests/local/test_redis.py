@@ -1,3 +1,4 @@
+import socket
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,32 @@ def test_start_kill_restart_comes_back_empty(tmp_path: Path) -> None:
         node.stop()
     assert not node.running()
     assert not node.daemon.pid_file.exists()
+
+
+@pytest.mark.integration
+def test_a_picked_port_taken_meanwhile_is_replaced(tmp_path: Path) -> None:
+    node = LocalRedis(name="r1", workdir=tmp_path / "r1")
+    squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    squatter.bind((node.host, node.port))
+    squatter.listen()
+    taken = node.port
+    try:
+        node.start()
+        assert node.port != taken
+        assert _client(node).ping()
+    finally:
+        node.stop()
+        squatter.close()
+
+
+@pytest.mark.integration
+def test_restart_keeps_its_port(tmp_path: Path) -> None:
+    node = LocalRedis(name="r1", workdir=tmp_path / "r1").start()
+    try:
+        port = node.port
+        node.kill()
+        node.restart()
+        assert node.port == port
+    finally:
+        node.stop()

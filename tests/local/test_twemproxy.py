@@ -1,3 +1,4 @@
+import socket
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,24 @@ def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DaemonError, match="nutcracker rejects"):
         proxy.start()
     assert not proxy.running()
+
+
+@pytest.mark.integration
+def test_picked_listen_port_taken_meanwhile_is_replaced(tmp_path: Path) -> None:
+    node = LocalRedis(name="r1", workdir=tmp_path / "r1").start()
+    pool = TwemproxyPool(
+        listen_port=free_port(), shards=(Shard(name="r1", host=node.host, port=node.port),)
+    )
+    squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    squatter.bind(("127.0.0.1", pool.listen_port))
+    squatter.listen()
+    proxy = LocalTwemproxy(pool, tmp_path / "tw", pick_ports=True)
+    try:
+        proxy.start()
+        assert proxy.port != pool.listen_port
+        assert proxy.stats()["oxswarm"]["r1"]["server_ejected_at"] == 0
+    finally:
+        proxy.stop()
+        node.stop()
+        squatter.close()

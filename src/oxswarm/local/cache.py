@@ -39,15 +39,27 @@ class LocalCacheCluster:
             LocalRedis(name=f"r{i}", workdir=workdir / f"r{i}", host=host)
             for i in range(1, shards + 1)
         ]
-        self.pool = TwemproxyPool(
-            name=pool_name,
-            listen_host=host,
-            listen_port=free_port(host),
-            shards=tuple(Shard(name=r.name, host=r.host, port=r.port) for r in self.redis),
-            server_retry_timeout_ms=server_retry_timeout_ms,
-            server_failure_limit=server_failure_limit,
+        self._pool_settings = {
+            "name": pool_name,
+            "listen_host": host,
+            "server_retry_timeout_ms": server_retry_timeout_ms,
+            "server_failure_limit": server_failure_limit,
+        }
+        self.twemproxy = LocalTwemproxy(self._make_pool(), workdir / "twemproxy", pick_ports=True)
+
+    def _make_pool(self) -> TwemproxyPool:
+        return TwemproxyPool.model_validate(
+            {
+                **self._pool_settings,
+                "listen_port": free_port(self.redis[0].host),
+                "shards": tuple(Shard(name=r.name, host=r.host, port=r.port) for r in self.redis),
+            }
         )
-        self.twemproxy = LocalTwemproxy(self.pool, workdir / "twemproxy")
+
+    @property
+    def pool(self) -> TwemproxyPool:
+        """The pool Twemproxy serves (its ports are final once started)."""
+        return self.twemproxy.pool
 
     @property
     def host(self) -> str:
@@ -68,6 +80,8 @@ class LocalCacheCluster:
         try:
             for node in self.redis:
                 node.start()
+            # a shard may have moved to another port while starting
+            self.twemproxy.pool = self._make_pool()
             self.twemproxy.start()
         except BaseException:
             self.stop()

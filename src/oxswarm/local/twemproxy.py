@@ -15,8 +15,9 @@ from typing import Any
 from oxswarm.cache.render import render_twemproxy
 from oxswarm.cache.spec import TwemproxyPool
 from oxswarm.cache.stats import read_stats
-from oxswarm.errors import DaemonError
+from oxswarm.errors import CacheUnavailable, DaemonError
 from oxswarm.local.process import Daemon, free_port
+from oxswarm.local.redis import port_taken
 
 
 def check_config(conf_file: Path) -> None:
@@ -43,11 +44,15 @@ class LocalTwemproxy:
     pool: TwemproxyPool
     workdir: Path
     stats_port: int = 0
+    pick_ports: bool = False
     daemon: Daemon = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.stats_port:
             self.stats_port = free_port(self.pool.listen_host)
+        self._make_daemon()
+
+    def _make_daemon(self) -> None:
         self.daemon = Daemon(
             name="nutcracker",
             argv=[
@@ -81,14 +86,34 @@ class LocalTwemproxy:
         return self.pool.listen_port
 
     def start(self, timeout: float = 15.0) -> LocalTwemproxy:
-        """Write and check the config, start, wait for the listen and stats ports."""
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.conf_file.write_text(render_twemproxy(self.pool))
-        check_config(self.conf_file)
-        self.daemon.start()
-        self.daemon.wait_tcp(self.host, self.port, timeout)
-        self.daemon.wait_tcp(self.host, self.stats_port, timeout)
-        return self
+        """Write and check the config, start, wait for the listen and stats ports.
+
+        With ``pick_ports``, a port taken meanwhile by another process (parallel test
+        runs) is replaced by a fresh one, at most twice.
+        """
+        for attempt in range(3):
+            self.workdir.mkdir(parents=True, exist_ok=True)
+            self.conf_file.write_text(render_twemproxy(self.pool))
+            check_config(self.conf_file)
+            self.daemon.start()
+            try:
+                self.daemon.wait_tcp(self.host, self.port, timeout)
+                self.daemon.wait_tcp(self.host, self.stats_port, timeout)
+                try:
+                    self.stats()  # a round trip: a nutcracker that lost a port has exited
+                except CacheUnavailable as exc:
+                    raise DaemonError(f"{exc}: {self.daemon.tail()}") from exc
+                if not self.daemon.running():
+                    raise DaemonError(f"nutcracker exited during start: {self.daemon.tail()}")
+                return self
+            except DaemonError as exc:
+                if not (self.pick_ports and port_taken(exc)) or attempt == 2:
+                    raise
+                self.daemon.stop()
+                self.pool = self.pool.model_copy(update={"listen_port": free_port(self.host)})
+                self.stats_port = free_port(self.host)
+                self._make_daemon()
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def stats(self) -> dict[str, Any]:
         """The stats document (refreshed every second by nutcracker)."""
