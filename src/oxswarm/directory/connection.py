@@ -371,7 +371,14 @@ class Directory:
 
 
 def _quiet_unbind(conn: ldap3.Connection) -> None:
+    """Unbind, and close the socket even when the server is already gone."""
     try:
         conn.unbind()
     except (LDAPExceptionError, OSError):
         log.debug("unbind failed", exc_info=True)
+    sock = getattr(conn, "socket", None)
+    if sock is not None:
+        try:
+            sock.close()
+        except OSError:
+            log.debug("closing the socket failed", exc_info=True)

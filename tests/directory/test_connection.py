@@ -1,0 +1,94 @@
+"""The pooled connection: failover to the next slapd, bounded failure, error translation."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from oxswarm.directory.connection import Directory, DirectoryConfig
+from oxswarm.errors import Conflict, DirectoryError, DirectoryUnavailable, InvalidInput, NotFound
+from oxswarm.local.process import free_port, wait_until
+from oxswarm.local.slapd import SlapdNode
+
+from .conftest import ROOT_DN, ROOT_PW, config_for
+
+
+def unit(name: str) -> dict[str, list[str]]:
+    return {"objectClass": ["organizationalUnit"], "ou": [name]}
+
+
+@pytest.mark.integration
+def test_failover_when_first_server_is_killed(
+    cluster: list[SlapdNode], directory: Directory
+) -> None:
+    directory.add("ou=before,o=gluu", unit("before"))
+    for node in cluster[1:]:  # replication is asynchronous: let it reach the others first
+        with Directory(config_for(node)) as other:
+            wait_until(lambda o=other: o.exists("ou=before,o=gluu"), 10, f"before on {node.url}")
+    cluster[0].kill()
+    started = time.monotonic()
+    directory.add("ou=after,o=gluu", unit("after"))  # retried on the next server
+    assert time.monotonic() - started < 5
+    assert directory.exists("ou=before,o=gluu")
+    assert directory.exists("ou=after,o=gluu")
+    # new connections skip the dead server while it is marked down
+    with Directory(config_for(*cluster)) as fresh:
+        assert fresh.exists("ou=after,o=gluu")
+
+
+@pytest.mark.integration
+def test_concurrent_use_from_threads(directory: Directory) -> None:
+    errors: list[BaseException] = []
+
+    def work(k: int) -> None:
+        try:
+            directory.add(f"ou=t{k},o=gluu", unit(f"t{k}"))
+            for _ in range(20):
+                assert directory.exists(f"ou=t{k},o=gluu")
+        except BaseException as exc:  # noqa: BLE001  (collected and re-raised below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+@pytest.mark.integration
+def test_errors_translated(single: SlapdNode) -> None:
+    with Directory(config_for(single)) as directory:
+        with pytest.raises(NotFound):
+            directory.read("ou=missing,o=gluu")
+        directory.add("ou=x,o=gluu", unit("x"))
+        with pytest.raises(Conflict):
+            directory.add("ou=x,o=gluu", unit("x"))
+        with pytest.raises(InvalidInput):
+            directory.add("ou=y,o=gluu", {"objectClass": ["organizationalUnit"], "nope": ["1"]})
+        with pytest.raises(DirectoryError):
+            directory.delete("o=gluu")  # not a leaf
+    with (
+        Directory(DirectoryConfig((single.url,), ROOT_DN, "wrong")) as bad,
+        pytest.raises(DirectoryError),
+    ):
+        bad.exists("o=gluu")
+
+
+def test_unreachable_is_bounded() -> None:
+    urls = tuple(f"ldap://127.0.0.1:{free_port()}" for _ in range(2))
+    with Directory(DirectoryConfig(urls, ROOT_DN, ROOT_PW, connect_timeout=1)) as directory:
+        started = time.monotonic()
+        with pytest.raises(DirectoryUnavailable):
+            directory.exists("o=gluu")
+        assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("url", ["http://x", "ldap://", "ldap://h:99999"])
+def test_bad_url(url: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        DirectoryConfig((url,), ROOT_DN, ROOT_PW)
+    assert err.value.field == "url"
+    assert ROOT_PW not in repr(DirectoryConfig(("ldap://h",), ROOT_DN, ROOT_PW))
