@@ -2,6 +2,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from oxswarm.config.etcd import EtcdStore, prefix_range_end
@@ -228,3 +229,68 @@ def test_quorum_lost_is_unavailable_naming_endpoints(fresh_cluster: EtcdCluster)
         assert time.monotonic() - started < 8
     for endpoint in fresh_cluster.endpoints:
         assert endpoint in str(caught.value)
+
+
+@pytest.mark.integration
+def test_writes_retry_through_a_leader_election(fresh_cluster: EtcdCluster) -> None:
+    leader = fresh_cluster.leader()
+    assert leader is not None
+    # start at the leader's endpoint: first a refused connection, then an election
+    endpoints = [leader.client_url] + [e for e in fresh_cluster.endpoints if e != leader.client_url]
+    with EtcdStore(endpoints, timeout=1.0, retry_for=15) as kv:
+        leader.kill()
+        started = time.monotonic()
+        for i in range(20):
+            kv.put(f"/election/{i}", str(i).encode())
+        elapsed = time.monotonic() - started
+        assert kv.get_prefix("/election/") == {f"/election/{i}": str(i).encode() for i in range(20)}
+    new_leader = fresh_cluster.leader()
+    assert new_leader is not None
+    assert new_leader is not leader
+    assert elapsed < 15
+
+
+class LoseFirstAnswer(httpx.BaseTransport):
+    """Sends each request to the real etcd, but loses the answer of the first one to
+    ``path``: what a client sees when a write commits after its timeout."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.real = httpx.HTTPTransport()
+        self.lost = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.real.handle_request(request)
+        if request.url.path == self.path and not self.lost:
+            response.read()
+            response.close()
+            self.lost += 1
+            raise httpx.ReadTimeout("answer lost", request=request)
+        return response
+
+    def close(self) -> None:
+        self.real.close()
+
+
+@pytest.mark.integration
+def test_put_if_absent_recognises_its_own_lost_write(
+    etcd_cluster: EtcdCluster, prefix: str
+) -> None:
+    transport = LoseFirstAnswer("/v3/kv/txn")
+    with EtcdStore(etcd_cluster.endpoints, transport=transport) as kv:
+        assert kv.put_if_absent(f"{prefix}/k", b"mine") is True
+        assert transport.lost == 1
+        assert kv.get(f"{prefix}/k") == b"mine"
+        assert kv.put_if_absent(f"{prefix}/k", b"mine") is False  # no lost answer: honest
+
+
+@pytest.mark.integration
+def test_lease_grant_with_a_lost_answer_returns_the_granted_lease(
+    etcd_cluster: EtcdCluster, prefix: str
+) -> None:
+    transport = LoseFirstAnswer("/v3/lease/grant")
+    with EtcdStore(etcd_cluster.endpoints, transport=transport) as kv:
+        lease = kv.grant_lease(30)
+        assert transport.lost == 1
+        assert kv.keepalive(lease) > 0  # the lease the lost answer granted is the one returned
+        kv.revoke_lease(lease)

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+import httpx
+
 from oxswarm.config.etcd import EtcdStore
 from oxswarm.errors import DaemonError, StoreUnavailable
 from oxswarm.local.process import Daemon, free_port
@@ -96,8 +98,21 @@ class EtcdCluster:
 
     def wait_healthy(self, timeout: float = 20.0) -> None:
         """Wait until the cluster has a leader and answers linearizable reads."""
-        with self.store() as store:
-            store.wait_ready(timeout)
+        with self.store(timeout=0.5) as store:  # short tries: a new cluster elects in ~1 s
+            store.wait_ready(timeout, interval=0.1)
+
+    def leader(self) -> EtcdMember | None:
+        """The member that is leader now, by ``/v3/maintenance/status`` (None if unknown)."""
+        with httpx.Client(trust_env=False, timeout=2.0) as client:
+            for member in self.members:
+                try:
+                    status = client.post(member.client_url + "/v3/maintenance/status", json={})
+                    data = status.json()
+                except (httpx.HTTPError, ValueError):
+                    continue
+                if data.get("leader") and data["leader"] == data.get("header", {}).get("member_id"):
+                    return member
+        return None
 
     def stop(self) -> None:
         """SIGKILL every member (never raises: used in teardown)."""
