@@ -1,15 +1,30 @@
-"""Browser-facing pages: authorize, login, consent, sessions, logout (front channel).
+"""Browser-facing pages: authorize, login, consent, logout (the front channel).
 
-Owned by the front-channel engineer. :func:`routes` is collected by
-:func:`oxswarm.oxauth.app.create_app`; views reach shared resources through
-``request.app.state.deps`` (:class:`oxswarm.oxauth.model.OxAuthDeps`).
+* ``/oxauth/restv1/authorize`` (GET, POST): :mod:`.authorize`
+* ``/oxauth/login`` (POST, the sign-in form's target): :mod:`.login`
+* ``/oxauth/consent`` (POST, the consent form's target): :mod:`.consent`
+* ``/oxauth/restv1/end_session`` (GET, POST): :mod:`.logout`
+
+:func:`routes` is collected by :func:`oxswarm.oxauth.app.create_app`; views reach shared
+resources through ``request.app.state.deps`` (:class:`oxswarm.oxauth.model.OxAuthDeps`)
+and their own through :func:`oxswarm.oxauth.web.deps.web_deps`.
 """
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 
 def routes() -> list[BaseRoute]:
-    """The front channel's routes (none until they land)."""
-    return []
+    """The front channel's routes."""
+    from oxswarm.oxauth.web.authorize import authorize
+    from oxswarm.oxauth.web.consent import consent
+    from oxswarm.oxauth.web.login import login
+    from oxswarm.oxauth.web.logout import end_session
+
+    return [
+        Route("/oxauth/restv1/authorize", authorize, methods=["GET", "POST"]),
+        Route("/oxauth/login", login, methods=["POST"]),
+        Route("/oxauth/consent", consent, methods=["POST"]),
+        Route("/oxauth/restv1/end_session", end_session, methods=["GET", "POST"]),
+    ]

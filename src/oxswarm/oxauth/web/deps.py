@@ -1,0 +1,84 @@
+"""The front channel's own resources, built once per process from the shared deps.
+
+:func:`web_deps` returns ``deps.extras["web"]`` when the wiring put a :class:`WebDeps`
+there, else builds one from ``deps.extras["directory"]`` (a
+:class:`~oxswarm.directory.connection.Directory`) and ``deps.extras["cache"]`` (an
+:class:`~oxswarm.cache.aio.AsyncCache`) and keeps it in ``extras``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+
+from oxswarm.oxauth.model import OxAuthDeps
+from oxswarm.oxauth.web.lockout import Lockout, LockoutPolicy
+from oxswarm.oxauth.web.stores import (
+    CacheCounters,
+    ConsentStore,
+    Counters,
+    DirectoryConsentStore,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """Front-channel settings.
+
+    ``request_lifetime``: how long a login or consent form stays valid (seconds);
+    ``session_idle``: sliding lifetime of a browser session, capped by the provider's
+    ``session_lifetime``; ``logout_timeout``: bound of each back-channel logout POST;
+    ``trust_forwarded_for``: take the client address from ``X-Forwarded-For`` (set it only
+    behind a proxy that overwrites that header).
+    """
+
+    lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    request_lifetime: int = 1800
+    session_idle: int = 3600
+    logout_timeout: float = 5.0
+    trust_forwarded_for: bool = False
+
+
+@dataclass(slots=True)
+class WebDeps:
+    consents: ConsentStore
+    counters: Counters
+    settings: WebSettings
+    http: httpx.AsyncClient
+
+    @property
+    def lockout(self) -> Lockout:
+        return Lockout(self.counters, self.settings.lockout)
+
+
+def build_web_deps(
+    consents: ConsentStore, counters: Counters, settings: WebSettings | None = None
+) -> WebDeps:
+    settings = settings or WebSettings()
+    timeout = httpx.Timeout(settings.logout_timeout, connect=min(2.0, settings.logout_timeout))
+    return WebDeps(
+        consents=consents,
+        counters=counters,
+        settings=settings,
+        http=httpx.AsyncClient(timeout=timeout, follow_redirects=False),
+    )
+
+
+def web_deps(deps: OxAuthDeps) -> WebDeps:
+    """The process's :class:`WebDeps` (built on first use from ``extras``)."""
+    found = deps.extras.get("web")
+    if isinstance(found, WebDeps):
+        return found
+    directory = deps.extras.get("directory")
+    cache = deps.extras.get("cache")
+    if directory is None or cache is None:
+        raise RuntimeError("oxAuth deps lack extras['directory'] and extras['cache']")
+    settings = deps.extras.get("web_settings")
+    built = build_web_deps(
+        DirectoryConsentStore(directory),
+        CacheCounters(cache),
+        settings if isinstance(settings, WebSettings) else None,
+    )
+    deps.extras["web"] = built
+    return built

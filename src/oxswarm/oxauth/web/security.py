@@ -1,0 +1,91 @@
+"""Signed values the front channel hands to the browser (HMAC-SHA256 with SESSION_SECRET).
+
+* Session cookie ``<sid>.<mac>``: the ``sid`` is public (it goes into ID tokens and logout
+  URLs, OpenID Connect Session Management / Front-Channel Logout), so the cookie carries
+  a MAC over it that only the provider can compute: knowing a ``sid`` is not enough to
+  present the session.
+* CSRF tokens: ``HMAC(secret, "csrf" | purpose | binding)`` where the binding is the
+  pre-login browser cookie (login form) or the session's ``sid`` (consent, logout).
+* Carried authorization requests: the validated parameters, JSON, base64url, with an
+  issue time and a MAC, so the login and consent forms can hand them back unchanged
+  without any per-process state.
+
+Every comparison is constant time (:func:`hmac.compare_digest`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Final
+
+SESSION_COOKIE: Final = "oxauth_session"
+BROWSER_COOKIE: Final = "oxauth_browser"  # the pre-login session: CSRF binding of the login form
+
+
+def _mac(secret: str, *parts: str) -> str:
+    msg = "\x1f".join(parts).encode()
+    digest = hmac.new(secret.encode(), msg, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def new_id() -> str:
+    """A fresh random identifier (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def session_cookie_value(secret: str, sid: str) -> str:
+    return f"{sid}.{_mac(secret, 'session', sid)}"
+
+
+def sid_from_cookie(secret: str, value: str | None) -> str | None:
+    """The ``sid`` of a well-signed session cookie, else None."""
+    if not value or "." not in value:
+        return None
+    sid, mac = value.rsplit(".", 1)
+    if not sid or not hmac.compare_digest(mac, _mac(secret, "session", sid)):
+        return None
+    return sid
+
+
+def csrf_token(secret: str, purpose: str, binding: str) -> str:
+    return _mac(secret, "csrf", purpose, binding)
+
+
+def csrf_ok(secret: str, purpose: str, binding: str | None, token: str | None) -> bool:
+    if not binding or not token:
+        return False
+    return hmac.compare_digest(token, csrf_token(secret, purpose, binding))
+
+
+def seal_params(secret: str, params: Mapping[str, str], now: int | None = None) -> str:
+    """Sign authorization request parameters for a round trip through the browser."""
+    body = json.dumps({"p": dict(params), "t": int(now or time.time())}, separators=(",", ":"))
+    data = base64.urlsafe_b64encode(body.encode()).rstrip(b"=").decode()
+    return f"{data}.{_mac(secret, 'authz', data)}"
+
+
+def open_params(
+    secret: str, sealed: str | None, max_age: int, now: int | None = None
+) -> dict[str, str] | None:
+    """The parameters of a sealed request when its MAC is right and it is fresh, else None."""
+    if not sealed or "." not in sealed:
+        return None
+    data, mac = sealed.rsplit(".", 1)
+    if not hmac.compare_digest(mac, _mac(secret, "authz", data)):
+        return None
+    try:
+        body = json.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or not isinstance(body.get("p"), dict):
+        return None
+    issued = body.get("t")
+    if not isinstance(issued, int) or int(now or time.time()) - issued > max_age:
+        return None
+    return {str(k): str(v) for k, v in body["p"].items()}
