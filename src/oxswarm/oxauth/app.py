@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 
@@ -20,12 +21,15 @@ from oxswarm.oxauth.model import OxAuthDeps
 from oxswarm.oxauth.provider import Provider
 from oxswarm.settings import Settings
 
+if TYPE_CHECKING:
+    from oxswarm.oxauth.wiring import RunOptions
+
 
 def create_app(
     settings: Settings | None = None,
     deps: OxAuthDeps | None = None,
     *,
-    issuer: str | None = None,
+    options: RunOptions | None = None,
 ) -> Starlette:
     """The app; ``deps`` if given, else opened from ``settings`` at start, closed at stop."""
     if settings is None and deps is None:
@@ -41,7 +45,7 @@ def create_app(
         from oxswarm.oxauth.wiring import open_deps
 
         assert settings is not None
-        async with open_deps(settings, issuer=issuer) as opened:
+        async with open_deps(settings, options) as opened:
             app.state.deps = opened
             app.state.provider = Provider(opened, opened.extras.get("fetcher"))
             yield

@@ -1,18 +1,276 @@
-"""Opens every shared resource of an oxAuth process from the config store (lifespan)."""
+"""Opens every shared resource of an oxAuth process (the app's lifespan).
+
+From the config store (through the master key): the issuer (``https://<hostname>``
+unless overridden), the signing keys (then watched), the pairwise and session secrets,
+the directory's bind credentials, the registration policy. From :class:`RunOptions`:
+where the cache (Twemproxy) and the directory servers are, when not taken from the store.
+
+Registration policy (config value ``oxauth_registration``): ``open`` (default),
+``token`` (an initial access token is required: the secret
+``oxauth_registration_token``), or ``off``.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import json
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from oxswarm.errors import Unavailable
+from oxswarm.cache.aio import AsyncCache
+from oxswarm.config import keys as K
+from oxswarm.config.etcd import EtcdStore
+from oxswarm.config.manager import ConfigManager
+from oxswarm.config.secrets import SecretBox
+from oxswarm.directory.clients import ClientRepository
+from oxswarm.directory.connection import Directory, DirectoryConfig
+from oxswarm.directory.people import PeopleRepository
+from oxswarm.directory.scopes import ScopeRepository
+from oxswarm.directory.tree import Tree
+from oxswarm.errors import InvalidInput, MasterKeyError, OxSwarmError, StoreUnavailable
+from oxswarm.oauth.config import ProviderConfig
+from oxswarm.oauth.oidc.core.claims import STANDARD_SCOPES
+from oxswarm.oauth.tokens import token_hash
+from oxswarm.oxauth.adapters.cache import (
+    CacheCodeStore,
+    CacheReplayGuard,
+    CacheRevocations,
+    CacheSessionStore,
+    CacheTokenStore,
+)
+from oxswarm.oxauth.adapters.directory import (
+    DirectoryClientStore,
+    DirectoryGrantStore,
+    DirectoryUserStore,
+)
+from oxswarm.oxauth.adapters.http import HttpJwksFetcher
+from oxswarm.oxauth.issuer import TokenService
+from oxswarm.oxauth.keys import KeyRing, KeyWatcher
 from oxswarm.oxauth.model import OxAuthDeps
 from oxswarm.settings import Settings
 
+REGISTRATION: str = "oxauth_registration"
+REGISTRATION_TOKEN: str = "oxauth_registration_token"
+DEFAULT_CACHE = "127.0.0.1:22121"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Per-process choices of ``oxswarm run oxauth`` (everything else is in the store)."""
+
+    issuer: str | None = None
+    cache: str = DEFAULT_CACHE
+    ldap_urls: tuple[str, ...] = ()
+    registration: str | None = None  # open | token | off; None: from the store
+    client_cache_seconds: float = 5.0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_hostport(value: str, what: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidInput(f"{what}: {value!r} is not HOST:PORT", field=what)
+    return host, int(port)
+
+
+def _ldap_urls(manager: ConfigManager, options: RunOptions) -> tuple[str, ...]:
+    if options.ldap_urls:
+        return options.ldap_urls
+    peers = manager.get(K.LDAP_PEERS)
+    if peers:
+        urls = json.loads(peers)
+        if isinstance(urls, list) and urls:
+            return tuple(str(u) for u in urls)
+    return (f"ldaps://127.0.0.1:{manager.get(K.LDAP_PORT) or 1636}",)
+
+
+def _required(value: str | None, name: str) -> str:
+    if not value:
+        raise StoreUnavailable(f"config store has no {name}: run config-init first")
+    return value
+
+
+@dataclass
+class _Opened:
+    store: EtcdStore
+    watch_store: EtcdStore
+    directory: Directory
+    cache: AsyncCache
+    watcher: KeyWatcher
+    tmp: tempfile.TemporaryDirectory[str]
+
+
+def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[str, Any]]:
+    if settings.master_key_file is None:
+        raise MasterKeyError("no master key: give --master-key-file or set OXSWARM_MASTER_KEY_FILE")
+    box = SecretBox.from_file(settings.master_key_file)
+    store = EtcdStore.from_settings(settings)
+    store.wait_ready(timeout=30.0)
+    manager = ConfigManager(store, settings.prefix, box)
+    hostname = manager.get(K.HOSTNAME)
+    issuer = options.issuer or f"https://{_required(hostname, K.HOSTNAME)}"
+    jwks = json.loads(_required(manager.get_secret(K.OXAUTH_JWKS), K.OXAUTH_JWKS))
+    ring = KeyRing(jwks)
+    watch_store = EtcdStore.from_settings(settings)
+    watch_manager = ConfigManager(watch_store, settings.prefix, box)
+    secret_key = manager.secret_key(K.OXAUTH_JWKS)
+    watcher = KeyWatcher(
+        ring,
+        read=lambda: watch_manager.get_secret(K.OXAUTH_JWKS),
+        watch=lambda timeout: watch_store.watch_prefix(secret_key, timeout=timeout),
+    ).start()
+    tmp = tempfile.TemporaryDirectory(prefix="oxauth-")
+    ca_file = None
+    if ca := manager.get(K.CA_CERT):
+        ca_file = Path(tmp.name) / "ca.pem"
+        ca_file.write_text(ca)
+    directory = Directory(
+        DirectoryConfig(
+            urls=_ldap_urls(manager, options),
+            bind_dn=_required(manager.get(K.LDAP_BIND_DN), K.LDAP_BIND_DN),
+            password=_required(manager.get_secret(K.LDAP_ADMIN_PW), K.LDAP_ADMIN_PW),
+            ca_file=ca_file,
+        )
+    )
+    tree = Tree(manager.get(K.LDAP_BASE_DN) or "o=gluu")
+    try:
+        scopes = [s.name for s in ScopeRepository(directory, tree).list()] or list(STANDARD_SCOPES)
+    except OxSwarmError:
+        scopes = list(STANDARD_SCOPES)
+    mode = options.registration or manager.get(REGISTRATION) or "open"
+    if mode not in ("open", "token", "off"):
+        raise InvalidInput(
+            f"registration: {mode!r} is not open, token or off", field="registration"
+        )
+    reg_token = manager.get_secret(REGISTRATION_TOKEN) if mode == "token" else None
+    if mode == "token" and not reg_token:
+        raise InvalidInput("registration: mode 'token' needs the secret " + REGISTRATION_TOKEN)
+    config = ProviderConfig(
+        issuer=issuer.rstrip("/"),
+        client_cache_seconds=options.client_cache_seconds,
+        registration_enabled=mode != "off",
+        registration_token_hash=token_hash(reg_token) if reg_token else None,
+        pairwise_key=manager.get_secret(K.PAIRWISE_KEY) or "",
+        pairwise_salt=manager.get_secret(K.PAIRWISE_SALT) or "",
+        session_secret=manager.get_secret(K.SESSION_SECRET) or "",
+    )
+    host, port = parse_hostport(options.cache, "cache")
+    cache = AsyncCache(host, port, namespace=f"{settings.cluster}.oxauth")
+    parts = {
+        "config": config,
+        "ring": ring,
+        "tree": tree,
+        "scopes": scopes,
+        "box": box,
+        "manager": manager,
+    }
+    return _Opened(store, watch_store, directory, cache, watcher, tmp), parts
+
+
+def _cached_check(check: Callable[[], object], every: float = 2.0) -> Callable[[], Awaitable[bool]]:
+    """A health check run in a thread at most every ``every`` seconds."""
+    state = {"at": 0.0, "ok": False}
+
+    async def run() -> bool:
+        if time.monotonic() - state["at"] < every:
+            return bool(state["ok"])
+        try:
+            await asyncio.to_thread(check)
+            state["ok"] = True
+        except OxSwarmError:
+            state["ok"] = False
+        state["at"] = time.monotonic()
+        return bool(state["ok"])
+
+    return run
+
+
+def build_deps(
+    config: ProviderConfig,
+    *,
+    cache: AsyncCache,
+    directory: Directory,
+    box: SecretBox,
+    ring: KeyRing,
+    tree: Tree | None = None,
+    scopes: list[str] | None = None,
+) -> OxAuthDeps:
+    """The deps from opened resources (used by :func:`open_deps`, tests and benchmarks)."""
+    tree = tree or Tree()
+    clients = DirectoryClientStore(
+        ClientRepository(directory, box, tree), ttl=config.client_cache_seconds
+    )
+    users = DirectoryUserStore(PeopleRepository(directory, tree))
+    codes = CacheCodeStore(cache)
+    tokens = CacheTokenStore(cache)
+    grants = DirectoryGrantStore(directory, CacheRevocations(cache), tree)
+    issuer = TokenService(
+        config=config, codes=codes, tokens=tokens, grants=grants, keys=ring, users=users
+    )
+
+    async def cache_ok() -> bool:
+        try:
+            await cache.ping()
+        except OxSwarmError:
+            return False
+        return True
+
+    return OxAuthDeps(
+        config=config,
+        clients=clients,
+        users=users,
+        codes=codes,
+        tokens=tokens,
+        grants=grants,
+        replay=CacheReplayGuard(cache),
+        keys=ring,
+        sessions=CacheSessionStore(cache),
+        issuer=issuer,
+        extras={
+            "cache": cache,
+            "directory": directory,
+            "box": box,
+            "tree": tree,
+            "scopes": scopes or list(STANDARD_SCOPES),
+            "fetcher": HttpJwksFetcher(),
+            "health_checks": {
+                "cache": cache_ok,
+                "directory": _cached_check(lambda: directory.exists(tree.suffix)),
+            },
+        },
+    )
+
 
 @contextlib.asynccontextmanager
-async def open_deps(settings: Settings, *, issuer: str | None = None) -> AsyncIterator[OxAuthDeps]:
+async def open_deps(
+    settings: Settings, options: RunOptions | None = None
+) -> AsyncIterator[OxAuthDeps]:
     """Connect to the store, directory and cache; yield the deps; close them afterwards."""
-    del settings, issuer
-    raise Unavailable("oxAuth wiring is not written yet")
-    yield  # pragma: no cover
+    opened, parts = await asyncio.to_thread(_open_sync, settings, options or RunOptions())
+    deps = build_deps(
+        parts["config"],
+        cache=opened.cache,
+        directory=opened.directory,
+        box=parts["box"],
+        ring=parts["ring"],
+        tree=parts["tree"],
+        scopes=parts["scopes"],
+    )
+    deps.extras["manager"] = parts["manager"]
+    deps.extras["key_watcher"] = opened.watcher
+    deps.extras["health_checks"]["store"] = _cached_check(opened.store.ping)
+    try:
+        yield deps
+    finally:
+        opened.watcher.stop()
+        await deps.extras["fetcher"].close()
+        await opened.cache.close()
+        opened.directory.close()
+        opened.store.close()
+        opened.watch_store.close()
+        opened.tmp.cleanup()
