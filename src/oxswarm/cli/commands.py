@@ -10,3 +10,6 @@ def register(root: click.Group) -> None:
     from oxswarm.cli.config_cmd import config_group
 
     root.add_command(config_group)
+    from oxswarm.cli.ldap_cmd import ldap_group
+
+    root.add_command(ldap_group)

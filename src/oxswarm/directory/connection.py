@@ -83,6 +83,7 @@ class DirectoryConfig:
     bind_dn: str
     password: str = field(repr=False)
     ca_file: Path | None = None
+    ca_pem: str | None = field(default=None, repr=False)
     connect_timeout: float = 2.0
     receive_timeout: float = 5.0
     pool_size: int = 4
@@ -151,9 +152,10 @@ class _Servers:
 
     def __init__(self, config: DirectoryConfig) -> None:
         tls = None
-        if config.ca_file is not None:
+        if config.ca_file is not None or config.ca_pem:
             tls = ldap3.Tls(
-                ca_certs_file=str(config.ca_file),
+                ca_certs_file=str(config.ca_file) if config.ca_file else None,
+                ca_certs_data=config.ca_pem or None,
                 validate=ssl.CERT_REQUIRED,
                 version=ssl.PROTOCOL_TLS_CLIENT,
             )
