@@ -13,3 +13,6 @@ def register(root: click.Group) -> None:
     from oxswarm.cli.ldap_cmd import ldap_group
 
     root.add_command(ldap_group)
+    from oxswarm.cli.run_cmd import run_group
+
+    root.add_command(run_group)
