@@ -16,3 +16,12 @@ def register(root: click.Group) -> None:
     from oxswarm.cli.run_cmd import run_group
 
     root.add_command(run_group)
+    from oxswarm.cli.dev_cmd import dev_group
+
+    root.add_command(dev_group)
+    from oxswarm.cli.clients_cmd import clients_group
+
+    root.add_command(clients_group)
+    from oxswarm.cli.users_cmd import users_group
+
+    root.add_command(users_group)

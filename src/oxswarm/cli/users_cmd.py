@@ -1,0 +1,141 @@
+"""``oxswarm users``: people in the directory (add, list, remove, passwd).
+
+Passwords are set with the Password Modify extended operation (slapd hashes them); a
+weak password (under 8 characters, or the username) exits 2 naming ``password``.
+Output is JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from oxswarm.cli.directory_options import ldap_url_option, open_directory
+from oxswarm.cli.options import store_options
+from oxswarm.directory.models import Person
+from oxswarm.directory.people import PeopleRepository
+from oxswarm.errors import InvalidInput, NotFound
+from oxswarm.settings import Settings
+
+MIN_PASSWORD = 8
+
+
+def check_password(username: str, password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(
+            f"password: too weak (at least {MIN_PASSWORD} characters)", field="password"
+        )
+    if password.lower() == username.lower():
+        raise InvalidInput("password: too weak (must differ from the username)", field="password")
+    return password
+
+
+def build_person(
+    username: str, email: str | None, given_name: str | None, family_name: str | None
+) -> Person:
+    try:
+        return Person(
+            inum=str(uuid.uuid4()),
+            uid=username,
+            email=email or None,
+            given_name=given_name or None,
+            family_name=family_name or username,
+        )
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = {
+            "uid": "username",
+            "email": "email",
+            "given_name": "given-name",
+            "family_name": "family-name",
+        }.get(str(error["loc"][0]), str(error["loc"][0]))
+        raise InvalidInput(
+            f"{name}: {error['msg'].removeprefix('Value error, ')}", field=name
+        ) from exc
+
+
+def person_json(person: Person) -> dict[str, Any]:
+    out: dict[str, Any] = {"inum": person.inum, "username": person.uid}
+    for name in ("email", "given_name", "family_name", "status"):
+        value = getattr(person, name)
+        if value:
+            out[name] = value
+    return out
+
+
+@click.group("users")
+def users_group() -> None:
+    """People who sign in (the directory's ou=people)."""
+
+
+@users_group.command("add")
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--email", default=None)
+@click.option("--given-name", default=None)
+@click.option("--family-name", default=None)
+@store_options
+@ldap_url_option
+def add_user(
+    *,
+    settings: Settings,
+    ldap_urls: tuple[str, ...],
+    username: str,
+    password: str,
+    email: str | None,
+    given_name: str | None,
+    family_name: str | None,
+) -> None:
+    """Add a person with a password; prints the person as JSON."""
+    person = build_person(username, email, given_name, family_name)
+    check_password(username, password)
+    with open_directory(settings, ldap_urls) as access:
+        added = PeopleRepository(access.directory, access.tree).add(person, password)
+    click.echo(json.dumps(person_json(added)))
+
+
+@users_group.command("list")
+@store_options
+@ldap_url_option
+def list_users(settings: Settings, ldap_urls: tuple[str, ...]) -> None:
+    """Every person as a JSON array."""
+    with open_directory(settings, ldap_urls) as access:
+        people = PeopleRepository(access.directory, access.tree).list()
+    click.echo(json.dumps([person_json(p) for p in people]))
+
+
+def _by_username(repo: PeopleRepository, username: str) -> Person:
+    person = repo.get_by_uid(username)
+    if person is None:
+        raise NotFound(f"no user {username!r}")
+    return person
+
+
+@users_group.command("remove")
+@click.option("--username", required=True)
+@store_options
+@ldap_url_option
+def remove_user(settings: Settings, ldap_urls: tuple[str, ...], username: str) -> None:
+    """Delete a person."""
+    with open_directory(settings, ldap_urls) as access:
+        repo = PeopleRepository(access.directory, access.tree)
+        repo.remove(_by_username(repo, username).inum)
+    click.echo(json.dumps({"removed": username}))
+
+
+@users_group.command("passwd")
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@store_options
+@ldap_url_option
+def passwd(settings: Settings, ldap_urls: tuple[str, ...], username: str, password: str) -> None:
+    """Set a person's password."""
+    check_password(username, password)
+    with open_directory(settings, ldap_urls) as access:
+        repo = PeopleRepository(access.directory, access.tree)
+        repo.set_password(_by_username(repo, username).inum, password)
+    click.echo(json.dumps({"username": username, "password": "changed"}))

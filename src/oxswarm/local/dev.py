@@ -1,0 +1,271 @@
+"""``oxswarm dev``: a complete single-host OxSwarm under one folder, in seconds.
+
+:func:`dev_up` starts the backend (:func:`oxswarm.local.stack.start_stack`: etcd, slapd,
+Redis, Twemproxy, config-init, the directory's initial load), then oxAuth
+(``oxswarm run oxauth`` as a local process), waits for its health endpoint, registers a
+ready test client and writes:
+
+* ``DIR/dev.json`` (0600): the state: issuer, store, cluster, master key file, cache,
+  directory URL, the test client, oxAuth's pid;
+* ``DIR/admin-password`` (0600): the admin user's password (user ``admin``).
+
+Every daemon keeps a pid file under ``DIR`` (:class:`~oxswarm.local.process.Daemon`), so
+:func:`dev_down` can stop all of it from another process: it signals the process group
+of every pid file found (oxAuth first, etcd last, which is crash-safe and gets SIGKILL).
+A ``dev up`` on a folder whose processes all run says so and changes nothing; leftovers
+of a crash (state or pid files whose processes died) are stopped and wiped first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import httpx
+
+from oxswarm.directory.clients import ClientRepository
+from oxswarm.directory.models import Client
+from oxswarm.errors import DaemonError, InvalidInput
+from oxswarm.local.process import Daemon, free_port, pid_alive, wait_until
+from oxswarm.local.stack import start_stack
+
+STATE_FILE: Final = "dev.json"
+PASSWORD_FILE: Final = "admin-password"
+CLUSTER: Final = "dev"
+PARTS: Final = ("oxauth", "cache", "slapd", "etcd")  # stop order
+TEST_CLIENT_REDIRECT: Final = "http://localhost:8080/callback"
+TEST_CLIENT_LOGOUT: Final = "http://localhost:8080/"
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class DevInfo:
+    """What ``dev up`` prints (``--json``) and keeps in ``dev.json``."""
+
+    issuer: str
+    store: str
+    cluster: str
+    master_key_file: str
+    cache: str
+    ldap: str
+    admin_user: str
+    admin_password_file: str
+    client: dict[str, Any]
+    oxauth_pid: int
+    started_in: float = 0.0
+    already_up: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def _pid_files(root: Path) -> list[Path]:
+    """Pid files under ``root``, in stop order (oxAuth, cache, slapd, etcd, the rest)."""
+    found = sorted(root.rglob("*.pid")) if root.exists() else []
+
+    def rank(path: Path) -> int:
+        rel = path.relative_to(root).parts
+        return PARTS.index(rel[0]) if rel and rel[0] in PARTS else len(PARTS)
+
+    return sorted(found, key=rank)
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _stop_pid(pid: int, sig: int) -> None:
+    for send in (os.killpg, os.kill):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            send(pid, sig)
+    try:
+        wait_until(lambda: not pid_alive(pid), 10.0, f"process {pid} to stop")
+    except DaemonError:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(DaemonError):
+            wait_until(lambda: not pid_alive(pid), 5.0, f"process {pid} to die")
+
+
+def read_state(root: Path) -> DevInfo | None:
+    try:
+        data = json.loads((root / STATE_FILE).read_text())
+        return DevInfo(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def is_up(root: Path, timeout: float = 2.0) -> DevInfo | None:
+    """The state when every recorded process runs and oxAuth answers its health check."""
+    info = read_state(root)
+    if info is None:
+        return None
+    pids = [_read_pid(p) for p in _pid_files(root)]
+    if not pids or any(p is None or not pid_alive(p) for p in pids):
+        return None
+    try:
+        response = httpx.get(f"http://{_oxauth_bind(info)}/oxauth/health", timeout=timeout)
+    except httpx.HTTPError:
+        return None
+    return info if response.status_code == 200 else None
+
+
+def _oxauth_bind(info: DevInfo) -> str:
+    return str(info.extra.get("bind", "127.0.0.1:0"))
+
+
+def dev_down(root: Path, progress: Progress = _quiet) -> int:
+    """Stop every process with a pid file under ``root``; returns how many were running."""
+    stopped = 0
+    for path in _pid_files(root):
+        pid = _read_pid(path)
+        if pid is not None and pid_alive(pid):
+            part = path.relative_to(root).parts[0]
+            progress(f"stopping {path.stem} ({part}, pid {pid})")
+            _stop_pid(pid, signal.SIGKILL if part == "etcd" else signal.SIGTERM)
+            stopped += 1
+        path.unlink(missing_ok=True)
+    (root / STATE_FILE).unlink(missing_ok=True)
+    return stopped
+
+
+def _wipe(root: Path) -> None:
+    for part in PARTS:
+        shutil.rmtree(root / part, ignore_errors=True)
+    for name in (STATE_FILE, PASSWORD_FILE, "master.key"):
+        (root / name).unlink(missing_ok=True)
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    path.chmod(0o600)
+
+
+def test_client() -> Client:
+    """The ready client ``dev up`` registers: confidential, code + refresh + credentials."""
+    from oxswarm.cli.clients_cmd import build_client
+
+    return build_client(
+        name="dev test client",
+        grant_types=("authorization_code", "refresh_token", "client_credentials"),
+        redirect_uris=(TEST_CLIENT_REDIRECT,),
+        post_logout_redirect_uris=(TEST_CLIENT_LOGOUT,),
+        auth_method="client_secret_basic",
+        scopes=("openid", "profile", "email", "offline_access"),
+        public=False,
+        access_token_format="opaque",  # noqa: S106  (not a password)
+    )
+
+
+def start_oxauth(
+    root: Path, env: dict[str, str], *, bind: str, issuer: str, cache: str, ldap: str
+) -> Daemon:
+    argv = [
+        sys.executable, "-m", "oxswarm", "run", "oxauth", "--bind", bind, "--issuer", issuer,
+        "--cache", cache, "--ldap-url", ldap, "--log-level", "warning",
+    ]
+    return Daemon("oxauth", argv, root / "oxauth", env=env).start()
+
+
+def wait_healthy(daemon: Daemon, bind: str, timeout: float = 60.0) -> None:
+    url = f"http://{bind}/oxauth/health"
+
+    def ready() -> bool:
+        if not daemon.running():
+            raise DaemonError(f"oxauth exited during start: {daemon.tail()}")
+        try:
+            return httpx.get(url, timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(ready, timeout, f"oxAuth health at {url}", interval=0.1)
+
+
+def dev_up(
+    root: Path,
+    *,
+    port: int | None = None,
+    issuer: str | None = None,
+    progress: Progress = _quiet,
+) -> DevInfo:
+    """Start (or find running) a single-host OxSwarm under ``root``."""
+    root = root.resolve()
+    if issuer is not None and not issuer.startswith(("http://", "https://")):
+        raise InvalidInput(f"issuer: {issuer!r} must be an http(s) URL", field="issuer")
+    running = is_up(root)
+    if running is not None:
+        running.already_up = True
+        return running
+    if (root / STATE_FILE).exists() or _pid_files(root):
+        progress("cleaning up what a previous run left behind")
+        dev_down(root, progress)
+    _wipe(root)
+    root.mkdir(parents=True, exist_ok=True)
+    began = time.monotonic()
+    progress("starting etcd, slapd, redis and twemproxy; config-init; directory load")
+    stack = start_stack(root, cluster=CLUSTER)
+    try:
+        progress(f"backend up in {time.monotonic() - began:.1f}s")
+        bind_port = port or free_port()
+        bind = f"127.0.0.1:{bind_port}"
+        issuer = (issuer or f"http://{bind}").rstrip("/")
+        password_file = root / PASSWORD_FILE
+        _write_private(password_file, stack.admin_password + "\n")
+        env = {
+            "OXSWARM_STORE": stack.store_url,
+            "OXSWARM_CLUSTER": stack.cluster,
+            "OXSWARM_MASTER_KEY_FILE": str(stack.master_key_file),
+        }
+        progress(f"starting oxAuth on {bind}")
+        daemon = start_oxauth(
+            root, env, bind=bind, issuer=issuer, cache=stack.cache_address,
+            ldap=stack.ldap_urls[0],
+        )
+        client = test_client()
+        with stack.directory() as directory:
+            ClientRepository(directory, stack.box()).add(client)
+        wait_healthy(daemon, bind)
+        from oxswarm.cli.clients_cmd import client_json
+
+        info = DevInfo(
+            issuer=issuer,
+            store=stack.store_url,
+            cluster=stack.cluster,
+            master_key_file=str(stack.master_key_file),
+            cache=stack.cache_address,
+            ldap=stack.ldap_urls[0],
+            admin_user="admin",
+            admin_password_file=str(password_file),
+            client=client_json(client, secret=True),
+            oxauth_pid=daemon.pid or 0,
+            started_in=round(time.monotonic() - began, 2),
+            extra={"bind": bind},
+        )
+        _write_private(root / STATE_FILE, json.dumps(info.to_dict(), indent=2) + "\n")
+        progress(f"ready in {info.started_in:.1f}s")
+        return info
+    except BaseException:
+        progress("start failed: stopping what started")
+        dev_down(root)
+        stack.stop()
+        raise
