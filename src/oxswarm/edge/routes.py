@@ -1,0 +1,68 @@
+"""Gluu's public routes: which service answers which path at the edge.
+
+After the Gluu Server's ``https_gluu.conf`` and gluu-docker's NGINX template (its
+consul-template upstreams ``oxauth_backend``, ``oxtrust_backend`` ...): the applications
+keep their context paths (``/oxauth``, ``/identity``, ``/idp``, ``/passport``), and the
+well-known discovery documents at the root are served by the application that owns them
+(OpenID Connect Discovery 1.0 section 4, RFC 7033 WebFinger, UMA 2.0 Grant section 2 via
+RFC 8414-style metadata, SCIM's configuration from oxTrust).
+
+``/`` redirects (302) to oxTrust's ``/identity`` while oxTrust has a healthy instance,
+and to ``/.well-known/openid-configuration`` otherwise: OxSwarm serves oxAuth first and
+oxTrust later, and a visitor to the root must never land on a 503.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+OXAUTH: Final = "oxauth"
+OXTRUST: Final = "oxtrust"
+OXSHIBBOLETH: Final = "oxshibboleth"
+OXPASSPORT: Final = "oxpassport"
+
+# Sticky sessions (ip_hash), as the original: oxTrust's JSF views and the IdP's SAML
+# conversation keep state in the instance that started them.
+STICKY: Final = frozenset({OXTRUST, OXSHIBBOLETH})
+
+HEALTH_PATH: Final = "/nginx-health"
+ROOT_WITH_OXTRUST: Final = "/identity"
+ROOT_WITHOUT_OXTRUST: Final = "/.well-known/openid-configuration"
+
+
+@dataclass(frozen=True)
+class Route:
+    """``location`` (an NGINX location argument) served by ``service``.
+
+    ``upstream_uri``: the URI sent upstream in place of the matched location; None
+    passes the request URI unchanged.
+    """
+
+    location: str
+    service: str
+    upstream_uri: str | None = None
+
+
+ROUTES: Final[tuple[Route, ...]] = (
+    Route(
+        "= /.well-known/openid-configuration", OXAUTH, "/oxauth/.well-known/openid-configuration"
+    ),
+    Route("= /.well-known/webfinger", OXAUTH, "/oxauth/.well-known/webfinger"),
+    Route(
+        "= /.well-known/simple-web-discovery", OXAUTH, "/oxauth/.well-known/simple-web-discovery"
+    ),
+    Route("= /.well-known/uma2-configuration", OXAUTH, "/oxauth/restv1/uma2-configuration"),
+    Route("= /.well-known/scim-configuration", OXTRUST, "/identity/restv1/scim-configuration"),
+    Route("/oxauth", OXAUTH),
+    Route("/identity", OXTRUST),
+    Route("/idp", OXSHIBBOLETH),
+    Route("/passport", OXPASSPORT),
+)
+
+SERVICES: Final[tuple[str, ...]] = (OXAUTH, OXTRUST, OXSHIBBOLETH, OXPASSPORT)
+
+
+def upstream_name(service: str) -> str:
+    """The NGINX upstream block of ``service`` (as gluu-docker named them)."""
+    return f"{service}_backend"
