@@ -22,13 +22,25 @@ AccessTokenFormat = Literal["opaque", "jwt"]
 SubjectType = Literal["public", "pairwise"]
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 class Record:
     """JSON round trip for the dataclasses below (tuples are stored as lists)."""
 
     __slots__ = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # type: ignore[call-overload,no-any-return]
+        """A shallow dict of the fields (JSON turns tuples into lists)."""
+        return {name: getattr(self, name) for name in self._names()}
+
+    @classmethod
+    def _names(cls) -> tuple[str, ...]:
+        names: tuple[str, ...] | None = _FIELD_NAMES.get(cls)
+        if names is None:
+            names = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+            _FIELD_NAMES[cls] = names
+        return names
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from oxswarm.oxauth import endpoints, web
 from oxswarm.oxauth.endpoints._http import EXCEPTION_HANDLERS
+from oxswarm.oxauth.endpoints.token import TokenFastPath
 from oxswarm.oxauth.model import OxAuthDeps
 from oxswarm.oxauth.provider import Provider
 from oxswarm.settings import Settings
@@ -50,8 +51,10 @@ def create_app(
             app.state.provider = Provider(opened, opened.extras.get("fetcher"))
             yield
 
-    return Starlette(
+    app = Starlette(
         routes=[*endpoints.routes(), *web.routes()],
         lifespan=lifespan,
         exception_handlers=dict(EXCEPTION_HANDLERS),
     )
+    app.add_middleware(TokenFastPath, state=app.state)
+    return app

@@ -2,15 +2,34 @@
 
 Async from end to end: client records come from the in-process cache, tokens go to
 Redis through :mod:`redis.asyncio`; no thread hop, no LDAP round trip per request.
+:class:`TokenFastPath` serves this one path as a bare ASGI app in front of Starlette
+(no middleware stack, routing or request/response objects); it renders errors through
+the same :meth:`OAuthError.render` as every other view, and the Starlette route below
+serves the same handler for anything the fast path passes on.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from oxswarm.oxauth.endpoints._http import json_response, oauth_request, provider
+from oxswarm.errors import Unavailable
+from oxswarm.oauth.rfc6749.errors import InvalidRequest, OAuthError, ServerError
+from oxswarm.oauth.rfc6749.requests import OAuthRequest, parse_form
+from oxswarm.oxauth.endpoints._http import FORM, json_response, oauth_request, provider
+
+log = logging.getLogger(__name__)
+
+PATH = "/oxauth/restv1/token"
+MAX_BODY = 64 * 1024
+_NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+_JSON = (b"content-type", b"application/json")
 
 
 async def token(request: Request) -> Response:
@@ -19,4 +38,71 @@ async def token(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    return [Route("/oxauth/restv1/token", token, methods=["POST"])]
+    return [Route(PATH, token, methods=["POST"])]
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise InvalidRequest("the request body is too large")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _send_json(
+    send: Send, status: int, body: Any, headers: list[tuple[bytes, bytes]]
+) -> None:
+    content = json.dumps(body, separators=(",", ":")).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [_JSON, (b"content-length", str(len(content)).encode()), *headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": content})
+
+
+class TokenFastPath:
+    """ASGI middleware answering ``POST /oxauth/restv1/token`` directly."""
+
+    def __init__(self, app: ASGIApp, state: Any) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        try:
+            prov = self.state.provider
+            headers = {
+                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
+            }
+            if headers.get("content-type", "").split(";", 1)[0].strip().lower() != FORM:
+                raise InvalidRequest(f"the request body must be {FORM}")
+            try:
+                form = parse_form(await _read_body(receive))
+            except UnicodeDecodeError as exc:
+                raise InvalidRequest("the request body is not UTF-8") from exc
+            request = OAuthRequest(
+                method="POST", url=prov.endpoint_url("token"), headers=headers, form=form
+            )
+            body = await prov.token_endpoint.handle(request)
+        except OAuthError as exc:
+            status, extra, error = exc.render()
+            pairs = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+            await _send_json(send, status, error, pairs)
+            return
+        except Unavailable as exc:
+            log.error("token endpoint: %s", exc)
+            status, extra, error = ServerError("a backing store is down").render()
+            await _send_json(send, 503, {**error, "error": "temporarily_unavailable"}, _NO_STORE)
+            return
+        await _send_json(send, 200, body, _NO_STORE)
