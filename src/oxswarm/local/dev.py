@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -36,7 +37,7 @@ from oxswarm.directory.clients import ClientRepository
 from oxswarm.directory.models import Client
 from oxswarm.errors import DaemonError, InvalidInput
 from oxswarm.local.process import Daemon, free_port, pid_alive, wait_until
-from oxswarm.local.stack import start_stack
+from oxswarm.local.stack import Stack, start_stack
 
 STATE_FILE: Final = "dev.json"
 PASSWORD_FILE: Final = "admin-password"
@@ -46,6 +47,27 @@ TEST_CLIENT_REDIRECT: Final = "http://localhost:8080/callback"
 TEST_CLIENT_LOGOUT: Final = "http://localhost:8080/"
 
 Progress = Callable[[str], None]
+
+# Processes this process started and left running for ``dev down``: kept so that they
+# can be reaped here once stopped (a child that is never waited for lingers as a zombie).
+_children: list[subprocess.Popen[bytes]] = []
+
+
+def _keep(stack: Stack, daemon: Daemon) -> None:
+    daemons = [
+        *(m.daemon for m in stack.etcd.members),
+        *(n.daemon for n in stack.slapd),
+        *(r.daemon for r in stack.cache.redis),
+        stack.cache.twemproxy.daemon,
+        daemon,
+    ]
+    _children.extend(d.proc for d in daemons if d.proc is not None)
+
+
+def _reap() -> None:
+    for proc in list(_children):
+        if proc.poll() is not None:
+            _children.remove(proc)
 
 
 @dataclass
@@ -144,6 +166,7 @@ def dev_down(root: Path, progress: Progress = _quiet) -> int:
             stopped += 1
         path.unlink(missing_ok=True)
     (root / STATE_FILE).unlink(missing_ok=True)
+    _reap()
     return stopped
 
 
@@ -244,6 +267,7 @@ def dev_up(
         client = test_client()
         with stack.directory() as directory:
             ClientRepository(directory, stack.box()).add(client)
+        _keep(stack, daemon)
         wait_healthy(daemon, bind)
         from oxswarm.cli.clients_cmd import client_json
 
