@@ -1,0 +1,103 @@
+"""``oxswarm up`` / ``down`` / ``status``: the whole cluster in one command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from oxswarm.deploy.deployer import Deployer
+from oxswarm.deploy.status import cluster_status
+from oxswarm.errors import InvalidInput
+
+MIN_HA_NODES = 3
+
+
+def _console() -> Console:
+    return Console(stderr=True)
+
+
+@click.command("up")
+@click.option("--nodes", default=3, show_default=True, type=int, help="Number of nodes (>= 1).")
+@click.option("--driver", type=click.Choice(["lab", "ssh"]), default="lab", show_default=True)
+@click.option("--host", "hosts", multiple=True, metavar="NAME=ssh://user@addr",
+              help="A node for the ssh driver (repeatable).")
+@click.option("--hostname", default="id.oxswarm.test", show_default=True, metavar="FQDN")
+@click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="config-init answers (JSON); default: generated, admin password random.")
+@click.option("--cluster", default="oxswarm", show_default=True)
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the cluster's files live. [default /var/lib/oxswarm/CLUSTER]")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...], hostname: str,
+               params_file: Path | None, cluster: str, state_dir: Path | None,
+               as_json: bool) -> None:
+    """Create (or reconcile) the cluster and wait until it serves."""
+    if nodes < 1:
+        raise InvalidInput("nodes: must be at least 1", field="nodes")
+    if driver == "ssh" or hosts:
+        raise InvalidInput("driver: the ssh driver is not available yet; use --driver lab",
+                           field="driver")
+    if params_file is not None and not params_file.is_file():
+        raise InvalidInput(f"params: {params_file} does not exist", field="params")
+    console = _console()
+    if nodes < MIN_HA_NODES:
+        console.print(f"[yellow]warning:[/] {nodes} node(s): the cluster does not survive "
+                      "the loss of a node (use 3 or more)")
+    deployer = Deployer(cluster=cluster, state_dir=state_dir)
+    with console.status("starting") as status:
+        def step(message: str) -> None:
+            status.update(message)
+            console.log(message)
+
+        result = deployer.up(nodes=nodes, hostname=hostname, params_file=params_file, step=step)
+    if as_json:
+        click.echo(json.dumps(result.as_dict()))
+        return
+    click.echo(f"url:             {result.url}  (load balancer {result.load_balancer})")
+    click.echo(f"issuer:          {result.issuer}")
+    click.echo(f"ca_file:         {result.ca_file}")
+    click.echo(f"nodes:           {', '.join(f'{k}={v}' for k, v in result.nodes.items())}")
+    click.echo(f"store:           {result.store}")
+    click.echo(f"cluster:         {result.cluster}")
+    click.echo(f"master_key_file: {result.master_key_file}")
+    click.echo(f"admin:           {result.admin_credentials}")
+    click.echo(f"changes:         {', '.join(result.changes) or 'none'}")
+    click.echo(f"test client:     {result.test_client}")
+
+
+@click.command("down")
+@click.option("--cluster", default="oxswarm", show_default=True)
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+def down_command(cluster: str, state_dir: Path | None) -> None:
+    """Remove everything ``up`` created (also after a crash halfway)."""
+    console = _console()
+    with console.status("removing") as status:
+        done = Deployer(cluster=cluster, state_dir=state_dir).down(step=status.update)
+    for item in done:
+        click.echo(item)
+    click.echo(f"cluster {cluster}: removed")
+
+
+@click.command("status")
+@click.option("--cluster", default="oxswarm", show_default=True)
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def status_command(cluster: str, state_dir: Path | None, as_json: bool) -> None:
+    """Nodes, services per node, store members, directory replication, catalogue."""
+    status = cluster_status(Deployer(cluster=cluster, state_dir=state_dir))
+    if as_json:
+        click.echo(json.dumps(status))
+        return
+    for section, value in status.items():
+        click.echo(f"{section}:")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            click.echo(f"  {key}: {item}")
+
+
+def register(root: click.Group) -> None:
+    for command in (up_command, down_command, status_command):
+        root.add_command(command)

@@ -1,0 +1,301 @@
+"""``oxswarm up`` / ``down``: reconcile a whole cluster, step by step, idempotently.
+
+up: install what is missing -> master key -> nodes (driver) -> image -> stack (validated
+with ``docker stack config``, deployed) -> store quorum -> config-init -> ``ldap_peers``
+-> directory's initial data -> load balancer -> wait until it serves. Each step compares
+and acts; a second ``up`` on a healthy cluster changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from oxswarm.config import keys
+from oxswarm.config.etcd import EtcdStore
+from oxswarm.config.manager import ConfigManager
+from oxswarm.config.secrets import SecretBox, create_key_file
+from oxswarm.deploy import install
+from oxswarm.deploy.docker import Docker
+from oxswarm.deploy.image import ImageBuilder
+from oxswarm.deploy.lab.driver import LabDriver
+from oxswarm.deploy.lb import LoadBalancer
+from oxswarm.deploy.render.stack import LDAP_PORT, ldap_urls, stack_text
+from oxswarm.deploy.runner import Runner, SubprocessRunner, clean_env
+from oxswarm.deploy.spec import ClusterSpec, lab_spec
+from oxswarm.errors import DeployError, Unavailable
+from oxswarm.local.process import tcp_open
+from oxswarm.roles.wait import wait_for
+from oxswarm.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STATE_ROOT = Path("/var/lib/oxswarm")
+Step = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def default_params(hostname: str) -> dict[str, str]:
+    """config-init answers when no ``--params`` file is given (a random admin password)."""
+    password = "Ox-" + secrets.token_urlsafe(12) + "7a"
+    return {"hostname": hostname, "country_code": "US", "state": "Texas", "city": "Austin",
+            "admin_email": f"admin@{hostname.split('.', 1)[1]}", "org_name": "OxSwarm",
+            "admin_pw": password}
+
+
+@dataclass
+class UpResult:
+    """What ``oxswarm up`` prints (``--json``: this, as one object)."""
+
+    url: str
+    issuer: str
+    ca_file: str
+    nodes: dict[str, str]
+    store: str
+    cluster: str
+    master_key_file: str
+    admin_credentials: str
+    load_balancer: str
+    image: str
+    test_client: str
+    changes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Deployer:
+    """One cluster's deployment; its files live under ``state_dir``."""
+
+    def __init__(self, *, cluster: str = "oxswarm", state_dir: Path | None = None,
+                 runner: Runner | None = None) -> None:
+        self.cluster = cluster
+        self.state_dir = state_dir or STATE_ROOT / cluster
+        self.runner = runner or SubprocessRunner()
+
+    # -- files -------------------------------------------------------------------
+    @property
+    def spec_file(self) -> Path:
+        return self.state_dir / "cluster.json"
+
+    @property
+    def master_key_file(self) -> Path:
+        return self.state_dir / "master.key"
+
+    def saved_spec(self) -> ClusterSpec | None:
+        try:
+            return ClusterSpec.model_validate_json(self.spec_file.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def spec_for(self, nodes: int, hostname: str, image: str = "pending") -> ClusterSpec:
+        return lab_spec(nodes=nodes, state_dir=str(self.state_dir), cluster=self.cluster,
+                        hostname=hostname, image=image)
+
+    def driver(self, spec: ClusterSpec) -> LabDriver:
+        return LabDriver(spec, self.state_dir, self.runner)
+
+    def settings(self, spec: ClusterSpec) -> Settings:
+        return Settings.load(env={}, store=spec.store_url(), cluster=spec.cluster,
+                             master_key_file=str(self.master_key_file))
+
+    # -- up ------------------------------------------------------------------------
+    def up(self, *, nodes: int = 3, hostname: str = "id.oxswarm.test",
+           params_file: Path | None = None, step: Step = _quiet) -> UpResult:
+        timings: dict[str, float] = {}
+        changes: list[str] = []
+        started = time.monotonic()
+
+        def timed(name: str, since: float) -> float:
+            now = time.monotonic()
+            timings[name] = round(now - since, 1)
+            return now
+
+        t = started
+        step("host packages")
+        missing = install.missing_packages()
+        if missing:
+            step(f"apt-get install {' '.join(missing)}")
+            install.install(self.runner, missing)
+            changes.append(f"installed {' '.join(missing)}")
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if not self.master_key_file.exists():
+            create_key_file(self.master_key_file)
+            changes.append(f"master key {self.master_key_file}")
+        spec = self.spec_for(nodes, hostname)
+        driver = self.driver(spec)
+        changes += driver.up(step)
+        t = timed("nodes", t)
+        builder = ImageBuilder(runner=self.runner)
+        build = builder.build(driver.registry.endpoint, step)
+        if build.built:
+            changes.append(f"image {build.image}")
+        timings["image_size_mb"] = round(build.size_bytes / 1e6, 1)
+        t = timed("image", t)
+        spec = spec.model_copy(update={"image": build.image})
+        self.spec_file.write_text(spec.model_dump_json(indent=2) + "\n")
+        changes += self.deploy_stack(spec, driver, step)
+        t = timed("deploy", t)
+        settings = self.settings(spec)
+        step("config store quorum")
+        self.wait_store(settings)
+        changes += self.config_init(spec, settings, hostname, params_file, step)
+        t = timed("config_init", t)
+        changes += self.directory_init(spec, settings, step)
+        t = timed("directory_init", t)
+        lb = LoadBalancer(spec, self.state_dir / "lb", self.runner)
+        changes += self.load_balancer(lb, settings, step)
+        step("waiting for the cluster to serve through the load balancer")
+        self.wait_serving(spec, lb)
+        timed("serving", t)
+        timings["total"] = round(time.monotonic() - started, 1)
+        return self.result(spec, lb, build.image, changes, timings)
+
+    def deploy_stack(self, spec: ClusterSpec, driver: LabDriver, step: Step) -> list[str]:
+        stack_file = self.state_dir / "stack.yml"
+        text = stack_text(spec, str(self.master_key_file))
+        manager = driver.docker(spec.manager.name)
+        step("validate stack (docker stack config)")
+        new = stack_file.with_suffix(".new")
+        new.write_text(text)
+        manager.run("stack", "config", "-c", str(new))
+        running = manager.run("stack", "services", spec.stack, "--format", "{{.Name}}",
+                              check=False).stdout.split()
+        if stack_file.is_file() and stack_file.read_text() == text and running:
+            new.unlink()
+            return []
+        step(f"docker stack deploy {spec.stack}")
+        manager.run("stack", "deploy", "-c", str(new), "--with-registry-auth", spec.stack,
+                    timeout=300)
+        new.rename(stack_file)
+        return [f"stack {spec.stack} deployed"]
+
+    def wait_store(self, settings: Settings, timeout: float = 300.0) -> None:
+        def probe() -> bool | None:
+            with EtcdStore.from_settings(settings) as store:
+                store.put(f"{settings.prefix}/deploy/probe", b"1")
+                return True
+
+        wait_for("the config store (etcd quorum)", probe, timeout=timeout, interval=2.0)
+
+    def _cli(self, settings: Settings, *args: str, timeout: float = 300.0) -> str:
+        argv = [sys.executable, "-c", "from oxswarm.cli.main import main; main()", *args,
+                "--store", "etcd://" + ",".join(e.split("://", 1)[1]
+                                                for e in settings.store_endpoints),
+                "--cluster", settings.cluster, "--master-key-file", str(self.master_key_file)]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              env=clean_env(), check=False)
+        if proc.returncode != 0:
+            raise DeployError(f"oxswarm {' '.join(args[:2])}: {proc.stderr.strip()[-400:]}")
+        return proc.stdout
+
+    def config_init(self, spec: ClusterSpec, settings: Settings, hostname: str,
+                    params_file: Path | None, step: Step) -> list[str]:
+        changes: list[str] = []
+        with EtcdStore.from_settings(settings) as store:
+            manager = ConfigManager(store, settings.prefix, SecretBox.from_file(
+                self.master_key_file))
+            initialised = manager.is_initialised()
+            if not initialised:
+                step("config-init (oxswarm config generate)")
+                if params_file is None:
+                    params_file = self.state_dir / "params.json"
+                    if not params_file.exists():
+                        params_file.touch(mode=0o600)
+                        params_file.write_text(json.dumps(default_params(hostname), indent=2))
+                self._cli(settings, "config", "generate", "--params", str(params_file))
+                changes.append("config generated")
+            peers = json.dumps(ldap_urls(spec))
+            if manager.get(keys.LDAP_PEERS) != peers:
+                manager.set(keys.LDAP_PEERS, peers)
+                changes.append("ldap_peers set")
+        return changes
+
+    def directory_init(self, spec: ClusterSpec, settings: Settings, step: Step) -> list[str]:
+        step("directory: waiting for ldap-manager")
+        address = spec.manager.address
+        wait_for(f"ldap on {address}:{LDAP_PORT}",
+                 lambda: tcp_open(address, LDAP_PORT, timeout=1.0) or None, timeout=300)
+        step("directory: initial data (oxswarm ldap init)")
+        out = wait_for("oxswarm ldap init", lambda: self._try_ldap_init(settings, address),
+                       timeout=180, interval=3.0)
+        added = [line for line in out.splitlines() if line.startswith("added ")]
+        return [f"directory: {len(added)} entries added"] if added else []
+
+    def _try_ldap_init(self, settings: Settings, address: str) -> str | None:
+        try:
+            return self._cli(settings, "ldap", "init", "--url", f"ldap://{address}:{LDAP_PORT}")
+        except DeployError as exc:
+            log.info("ldap init not yet: %s", exc)
+            return None
+
+    def load_balancer(self, lb: LoadBalancer, settings: Settings, step: Step) -> list[str]:
+        step("load balancer")
+        with EtcdStore.from_settings(settings) as store:
+            manager = ConfigManager(store, settings.prefix, SecretBox.from_file(
+                self.master_key_file))
+            cert = manager.get(keys.SSL_CERT)
+            key = manager.get_secret(keys.SSL_KEY)
+            ca = manager.get(keys.CA_CERT)
+        if not (cert and key and ca):
+            raise DeployError("the store has no ssl_cert/ssl_key/ca_cert: config-init failed")
+        done = lb.start(lb.write(cert, key, ca))
+        return [done] if done else []
+
+    def wait_serving(self, spec: ClusterSpec, lb: LoadBalancer, timeout: float = 600.0) -> None:
+        url = f"https://{lb.address}/.well-known/openid-configuration"
+
+        def probe() -> bool | None:
+            try:
+                with httpx.Client(verify=str(lb.ca_file), timeout=5.0, trust_env=False) as c:
+                    res = c.get(url, headers={"Host": spec.hostname},
+                                extensions={"sni_hostname": spec.hostname})
+            except httpx.HTTPError as exc:
+                raise Unavailable(f"{url}: {exc}") from exc
+            if res.status_code == 200 and "issuer" in res.text:
+                return True
+            raise Unavailable(f"{url}: HTTP {res.status_code}")
+
+        wait_for("the cluster to serve through the load balancer", probe, timeout=timeout,
+                 interval=3.0)
+
+    def result(self, spec: ClusterSpec, lb: LoadBalancer, image: str, changes: list[str],
+               timings: dict[str, float]) -> UpResult:
+        host = spec.hostname
+        client = (f"curl --cacert {lb.ca_file} --resolve {host}:443:{lb.address} "
+                  f"https://{host}/.well-known/openid-configuration")
+        return UpResult(
+            url=f"https://{host}", issuer=f"https://{host}", ca_file=str(lb.ca_file),
+            nodes={n.name: n.address for n in spec.nodes}, store=spec.store_url(),
+            cluster=spec.cluster, master_key_file=str(self.master_key_file),
+            admin_credentials=str(self.state_dir / "params.json"),
+            load_balancer=lb.address, image=image, test_client=client,
+            changes=changes, timings=timings)
+
+    # -- down ----------------------------------------------------------------------
+    def down(self, step: Step = _quiet) -> list[str]:
+        spec = self.saved_spec() or self.spec_for(1, "id.oxswarm.test")
+        LoadBalancer(spec, self.state_dir / "lb", self.runner).stop()
+        done = self.driver(spec).down(step)
+        ImageBuilder(runner=self.runner).stop()
+        return done
+
+    def docker(self, node: str) -> Docker:
+        spec = self.saved_spec()
+        if spec is None:
+            raise DeployError(f"cluster {self.cluster} is not up (no {self.spec_file})")
+        return self.driver(spec).docker(node)

@@ -1,0 +1,1 @@
+"""Pure renderers: cluster spec (and catalogue) in, configuration text or dicts out."""

@@ -1,0 +1,209 @@
+"""The stack file for ``docker stack deploy`` (compose file format 3.8), from the spec.
+
+Shape of the original's consul.yml, cache.yml, registrator.yml, web.yml and ldap scripts:
+
+* ``etcd-<node>``: one member per node (Consul's role), pinned by node label, a fixed
+  service name (only service names resolve on an overlay), data on the node, client port
+  2379 published in host mode (the CLI's store endpoints), ``--pre-vote``.
+* ``redis-<node>`` pinned, ``twemproxy`` global over all of them.
+* ``ldap-<node>`` pinned, stable names; ``ldap-manager`` loads the initial data; N-way
+  multi-provider replication between all of them.
+* ``registrator`` global: watches its node's Docker events, keeps the health-checked
+  catalogue in etcd.
+* ``oxauth`` global, ``nginx`` global with 80/443 published in host mode.
+* ``endpoint_mode: dnsrr`` everywhere (the lab's kernel has no IPVS; real hosts may, and
+  dnsrr works on both); the master key is a Swarm secret.
+
+Everything is labelled ``oxswarm.cluster=<cluster>``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from oxswarm.deploy.spec import ClusterSpec, NodeSpec
+from oxswarm.deploy.swarm import LABEL_CLUSTER, LABEL_NODE
+
+COMPOSE_VERSION = "3.8"
+MASTER_KEY_SECRET = "oxswarm_master_key"
+SECRET_TARGET = f"/run/secrets/{MASTER_KEY_SECRET}"
+ETCD_CLIENT_PORT = 2379
+LDAP_PORT = 1389
+REDIS_PORT = 6379
+TWEMPROXY_PORT = 22121
+OXAUTH_PORT = 8080
+DOCKER_SOCKET = "/var/run/docker.sock"
+NODE_TEMPLATE = "{{.Node.Hostname}}"
+
+
+def member(kind: str, node: str) -> str:
+    """The stable service (and DNS) name of a pinned service: ``etcd-manager``."""
+    return f"{kind}-{node}"
+
+
+def store_url(spec: ClusterSpec) -> str:
+    """The store as containers on the overlay reach it."""
+    return "etcd://" + ",".join(
+        f"{member('etcd', n.name)}:{ETCD_CLIENT_PORT}" for n in spec.nodes
+    )
+
+
+def ldap_urls(spec: ClusterSpec) -> list[str]:
+    """The directory servers as containers reach them (config value ``ldap_peers``)."""
+    return [f"ldap://{member('ldap', n.name)}:{LDAP_PORT}" for n in spec.nodes]
+
+
+def common_env(spec: ClusterSpec) -> dict[str, str]:
+    return {
+        "OXSWARM_STORE": store_url(spec),
+        "OXSWARM_CLUSTER": spec.cluster,
+        "OXSWARM_MASTER_KEY_FILE": SECRET_TARGET,
+        "OXSWARM_NODE": NODE_TEMPLATE,
+    }
+
+
+def _base(spec: ClusterSpec, role: str, *args: str) -> dict[str, Any]:
+    return {
+        "image": spec.image,
+        "init": True,
+        "command": [role, *args],
+        "networks": [spec.network],
+        "environment": common_env(spec),
+        "secrets": [{"source": MASTER_KEY_SECRET, "target": MASTER_KEY_SECRET, "mode": 0o400}],
+        "labels": {LABEL_CLUSTER: spec.cluster},
+        "stop_grace_period": "10s",
+    }
+
+
+def _deploy(spec: ClusterSpec, node: NodeSpec | None) -> dict[str, Any]:
+    deploy: dict[str, Any] = {
+        "endpoint_mode": "dnsrr",
+        "labels": {LABEL_CLUSTER: spec.cluster},
+        "restart_policy": {"condition": "any", "delay": "2s"},
+    }
+    if node is None:
+        deploy["mode"] = "global"
+        deploy["update_config"] = {"parallelism": 1, "delay": "2s", "order": "stop-first"}
+    else:
+        deploy["mode"] = "replicated"
+        deploy["replicas"] = 1
+        deploy["placement"] = {"constraints": [f"node.labels.{LABEL_NODE} == {node.name}"]}
+    return deploy
+
+
+def _bind(source: str, target: str, read_only: bool = False) -> dict[str, Any]:
+    mount: dict[str, Any] = {"type": "bind", "source": source, "target": target}
+    if read_only:
+        mount["read_only"] = True
+    return mount
+
+
+def _host_port(target: int, published: int | None = None) -> dict[str, Any]:
+    return {"target": target, "published": published or target, "protocol": "tcp",
+            "mode": "host"}
+
+
+def _catalogue_labels(service: str, port: int, health: str) -> dict[str, str]:
+    """Container labels the registrator reads (see :mod:`oxswarm.catalogue.docker_source`)."""
+    return {"oxswarm.service": service, "oxswarm.port": str(port), "oxswarm.health": health}
+
+
+def etcd_service(spec: ClusterSpec, node: NodeSpec) -> dict[str, Any]:
+    svc = _base(spec, "etcd")
+    svc["environment"] |= {
+        "OXS_ETCD_NAME": member("etcd", node.name),
+        "OXS_ETCD_MEMBERS": ",".join(member("etcd", n.name) for n in spec.nodes),
+        "OXS_ETCD_TOKEN": f"oxswarm-{spec.cluster}",
+    }
+    svc["hostname"] = member("etcd", node.name)
+    svc["volumes"] = [_bind(f"{node.data_dir}/etcd", "/var/lib/etcd")]
+    svc["ports"] = [_host_port(ETCD_CLIENT_PORT)]
+    svc["deploy"] = _deploy(spec, node)
+    return svc
+
+
+def redis_service(spec: ClusterSpec, node: NodeSpec) -> dict[str, Any]:
+    svc = _base(spec, "redis")
+    svc["hostname"] = member("redis", node.name)
+    svc["volumes"] = [_bind(f"{node.data_dir}/redis", "/var/lib/redis")]
+    svc["labels"] |= _catalogue_labels("redis", REDIS_PORT, "tcp")
+    svc["deploy"] = _deploy(spec, node)
+    return svc
+
+
+def ldap_service(spec: ClusterSpec, node: NodeSpec) -> dict[str, Any]:
+    svc = _base(spec, "ldap")
+    svc["environment"] |= {
+        "OXS_LDAP_SERVER_ID": str(node.server_id),
+        "OXS_LDAP_PEERS": ",".join(
+            f"ldap://{member('ldap', n.name)}:{LDAP_PORT}" for n in spec.nodes if n != node
+        ),
+        "OXS_LDAP_SEED": "1" if node == spec.manager else "0",
+        "OXS_LDAP_PORT": str(LDAP_PORT),
+    }
+    svc["hostname"] = member("ldap", node.name)
+    svc["volumes"] = [_bind(f"{node.data_dir}/ldap", "/var/lib/oxswarm/ldap")]
+    svc["ports"] = [_host_port(LDAP_PORT)]
+    svc["labels"] |= _catalogue_labels("ldap", LDAP_PORT, "tcp")
+    svc["deploy"] = _deploy(spec, node)
+    return svc
+
+
+def docker_socket_source(spec: ClusterSpec) -> str:
+    """Each node's Docker socket (a lab node's lives in its own folder: a template)."""
+    if spec.driver == "lab":
+        folder = spec.manager.data_dir.rsplit("/", 2)[0]  # <state>/n
+        return f"{folder}/{NODE_TEMPLATE}/docker.sock"
+    return DOCKER_SOCKET
+
+
+def global_services(spec: ClusterSpec) -> dict[str, dict[str, Any]]:
+    registrator = _base(spec, "registrator")
+    registrator["environment"] |= {"OXS_DOCKER_HOST": f"unix://{DOCKER_SOCKET}",
+                                   "OXS_NETWORK": spec.network}
+    registrator["volumes"] = [_bind(docker_socket_source(spec), DOCKER_SOCKET)]
+    registrator["deploy"] = _deploy(spec, None)
+
+    twemproxy = _base(spec, "twemproxy")
+    twemproxy["environment"] |= {
+        "OXS_REDIS_SHARDS": ",".join(f"{n.name}={member('redis', n.name)}" for n in spec.nodes)
+    }
+    twemproxy["labels"] |= _catalogue_labels("twemproxy", TWEMPROXY_PORT, "tcp")
+    twemproxy["deploy"] = _deploy(spec, None)
+
+    oxauth = _base(spec, "oxauth", "--bind", f"0.0.0.0:{OXAUTH_PORT}", "--issuer",
+                   f"https://{spec.hostname}")
+    oxauth["environment"] |= {"OXSWARM_CACHE": f"twemproxy:{TWEMPROXY_PORT}"}
+    oxauth["labels"] |= _catalogue_labels("oxauth", OXAUTH_PORT, "/oxauth/health")
+    oxauth["deploy"] = _deploy(spec, None)
+
+    nginx = _base(spec, "nginx")
+    nginx["environment"] |= {"OXS_HOSTNAME": spec.hostname}
+    nginx["ports"] = [_host_port(80), _host_port(443)]
+    nginx["deploy"] = _deploy(spec, None)
+    return {"registrator": registrator, "twemproxy": twemproxy, "oxauth": oxauth,
+            "nginx": nginx}
+
+
+def render_stack(spec: ClusterSpec, master_key_file: str) -> dict[str, Any]:
+    """The whole stack as a compose dict (``json.dumps`` of it is a valid stack file)."""
+    services: dict[str, dict[str, Any]] = {}
+    for node in spec.nodes:
+        services[member("etcd", node.name)] = etcd_service(spec, node)
+    for node in spec.nodes:
+        services[member("redis", node.name)] = redis_service(spec, node)
+    for node in spec.nodes:
+        services[member("ldap", node.name)] = ldap_service(spec, node)
+    services |= global_services(spec)
+    return {
+        "version": COMPOSE_VERSION,
+        "services": services,
+        "networks": {spec.network: {"external": True}},
+        "secrets": {MASTER_KEY_SECRET: {"file": master_key_file}},
+    }
+
+
+def stack_text(spec: ClusterSpec, master_key_file: str) -> str:
+    """The stack file's text: JSON, which is YAML, so ``docker stack`` reads it as is."""
+    return json.dumps(render_stack(spec, master_key_file), indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,53 @@
+"""``oxswarm status``: what runs where, and how healthy it is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from oxswarm.catalogue.reader import Catalogue
+from oxswarm.config.etcd import EtcdStore
+from oxswarm.errors import OxSwarmError
+
+
+def cluster_status(deployer: Any) -> dict[str, Any]:
+    """Nodes, services per node, store members, catalogue (best effort, never raises)."""
+    spec = deployer.saved_spec()
+    if spec is None:
+        return {"cluster": {"name": deployer.cluster, "state": "not up"}}
+    out: dict[str, Any] = {"cluster": {"name": spec.cluster, "hostname": spec.hostname,
+                                       "image": spec.image}}
+    manager = deployer.driver(spec).docker(spec.manager.name)
+    try:
+        out["nodes"] = {n["Hostname"]: f"{n['Status']} {n.get('ManagerStatus', '')}".strip()
+                        for n in manager.json_lines("node", "ls")}
+        tasks: dict[str, list[str]] = {}
+        for task in manager.json_lines("stack", "ps", spec.stack, "-f",
+                                       "desired-state=running"):
+            tasks.setdefault(str(task.get("Node")), []).append(
+                f"{str(task['Name']).split('.')[0]}: {task['CurrentState']}")
+        out["services"] = tasks
+    except OxSwarmError as exc:
+        out["nodes"] = {"error": str(exc)}
+    members: dict[str, str] = {}
+    for node in spec.nodes:
+        try:
+            res = httpx.post(f"http://{node.address}:2379/v3/maintenance/status", json={},
+                             timeout=2.0, trust_env=False)
+            body = res.json()
+            leader = body.get("leader") == body.get("header", {}).get("member_id")
+            members[node.name] = f"up, raft index {body.get('raftIndex')}" + (
+                " (leader)" if leader else "")
+        except (httpx.HTTPError, ValueError):
+            members[node.name] = "unreachable"
+    out["store"] = members
+    try:
+        settings = deployer.settings(spec)
+        with EtcdStore.from_settings(settings) as store:
+            snap = Catalogue(store, settings.prefix).snapshot()
+        out["catalogue"] = {s: [f"{i.node} {i.endpoint}" for i in items]
+                            for s, items in snap.items()}
+    except OxSwarmError as exc:
+        out["catalogue"] = {"error": str(exc)}
+    return out

@@ -1,0 +1,54 @@
+"""``oxswarm run registrator``: the health-checked service catalogue of this node.
+
+Gliderlabs' registrator's role in the original: watch this node's Docker events for
+containers labelled ``oxswarm.service`` and keep their records in etcd under leases
+(:mod:`oxswarm.catalogue`), so that a dead task leaves the catalogue within seconds.
+``OXS_DOCKER_HOST`` is this node's Docker socket (bind-mounted), ``OXS_NETWORK`` the
+overlay network whose address is registered.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+
+from oxswarm.catalogue.docker_source import DockerSource
+from oxswarm.catalogue.health import ProbeChecker
+from oxswarm.catalogue.registrator import Registrator
+from oxswarm.config.etcd import EtcdStore
+from oxswarm.roles.env import need, optional
+from oxswarm.roles.run import setup_logging
+from oxswarm.roles.wait import wait_for
+from oxswarm.settings import Settings
+
+TTL = 6
+INTERVAL = 1.0
+
+
+@click.command("registrator")
+def command() -> None:
+    """Registers this node's labelled containers in the catalogue."""
+    setup_logging("registrator")
+    settings = Settings.load()
+    node = optional("OXSWARM_NODE", "")
+    source = wait_for("the node's docker socket", lambda: DockerSource(
+        need("OXS_DOCKER_HOST"), node=node or None, network=optional("OXS_NETWORK", "gluu")))
+    store = EtcdStore.from_settings(settings)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        del signum
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    registrator = Registrator(store, settings.prefix, source, ProbeChecker(timeout=1.0),
+                              ttl=TTL, interval=INTERVAL)
+    registrator.start_events()
+    try:
+        registrator.run(stop)
+    finally:
+        registrator.close(deregister=True)
+        store.close()
