@@ -25,3 +25,10 @@ def register(root: click.Group) -> None:
     from oxswarm.cli.users_cmd import users_group
 
     root.add_command(users_group)
+    from oxswarm.roles import register as register_roles
+
+    register_roles(run_group)
+    from oxswarm.cli import lab_cmd, up_cmd
+
+    up_cmd.register(root)
+    lab_cmd.register(root)
