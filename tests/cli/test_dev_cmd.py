@@ -1,0 +1,115 @@
+"""``oxswarm dev up|down`` on real daemons, and the admin commands pointed at the result."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from oxswarm.cli.main import cli
+from oxswarm.local.dev import _pid_files, _read_pid
+from oxswarm.local.process import pid_alive, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Any:
+    result = CliRunner().invoke(cli, list(args), env=env)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_dev_up_down(tmp_path: Path) -> None:
+    root = tmp_path / "dev"
+    began = time.monotonic()
+    info = run("dev", "up", "--dir", str(root), "--json")
+    elapsed = time.monotonic() - began
+    print(f"dev up took {elapsed:.1f}s")
+    pids = [_read_pid(p) for p in _pid_files(root)]
+    try:
+        for key in ("issuer", "store", "cluster", "master_key_file", "client"):
+            assert info[key]
+        assert info["already_up"] is False
+        assert (root / "admin-password").stat().st_mode & 0o777 == 0o600
+        assert (root / "dev.json").stat().st_mode & 0o777 == 0o600
+        doc = httpx.get(info["issuer"] + "/.well-known/openid-configuration").json()
+        assert doc["issuer"] == info["issuer"]
+        assert info["client"]["client_secret"]
+
+        again = run("dev", "up", "--dir", str(root), "--json")
+        assert again["already_up"] is True
+        assert again["issuer"] == info["issuer"]
+
+        env = {
+            "OXSWARM_STORE": info["store"],
+            "OXSWARM_CLUSTER": info["cluster"],
+            "OXSWARM_MASTER_KEY_FILE": info["master_key_file"],
+        }
+        added = run(
+            "clients",
+            "add",
+            "--name",
+            "cli test",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--access-token-format",
+            "jwt",
+            env=env,
+        )
+        assert added["client_secret"]
+        listed = run("clients", "list", env=env)
+        assert added["client_id"] in {c["client_id"] for c in listed}
+        assert all("client_secret" not in c for c in listed)
+        shown = run("clients", "show", added["client_id"], env=env)
+        assert shown["access_token_format"] == "jwt"
+        run("clients", "remove", added["client_id"], env=env)
+        gone = CliRunner().invoke(cli, ["clients", "show", added["client_id"]], env=env)
+        assert gone.exit_code == 1
+
+        user = run(
+            "users",
+            "add",
+            "--username",
+            "carol",
+            "--password",
+            "carol-pass-1",
+            "--email",
+            "carol@example.org",
+            "--given-name",
+            "Carol",
+            "--family-name",
+            "Danvers",
+            env=env,
+        )
+        assert user["username"] == "carol"
+        dup = CliRunner().invoke(
+            cli, ["users", "add", "--username", "carol", "--password", "carol-pass-2"], env=env
+        )
+        assert dup.exit_code == 1 and "already exists" in dup.output
+        run("users", "passwd", "--username", "carol", "--password", "carol-pass-2", env=env)
+        assert "carol" in {u["username"] for u in run("users", "list", env=env)}
+        run("users", "remove", "--username", "carol", env=env)
+        assert "carol" not in {u["username"] for u in run("users", "list", env=env)}
+
+        # a crash: oxAuth dies; the next `dev up` cleans up and starts afresh
+        os.kill(info["oxauth_pid"], signal.SIGKILL)
+        wait_until(lambda: not pid_alive(info["oxauth_pid"]), 10, "oxauth to die")
+        restarted = run("dev", "up", "--dir", str(root), "--json")
+        assert restarted["already_up"] is False
+        assert httpx.get(restarted["issuer"] + "/oxauth/health").status_code == 200
+        pids = [_read_pid(p) for p in _pid_files(root)]
+        assert all(p is not None and pid_alive(p) for p in pids)
+        assert not any(p is not None and pid_alive(p) for p in [info["oxauth_pid"]])
+    finally:
+        result = CliRunner().invoke(cli, ["dev", "down", "--dir", str(root)])
+    assert result.exit_code == 0
+    assert not (root / "dev.json").exists()
+    assert not any(p is not None and pid_alive(p) for p in pids)
+    assert _pid_files(root) == []
