@@ -1,7 +1,7 @@
 """The front channel's own resources, built once per process from the shared deps.
 
 :func:`web_deps` returns ``deps.extras["web"]`` when the wiring put a :class:`WebDeps`
-there, else builds one from ``deps.extras["directory"]`` (a
+there, else builds one from ``deps.extras["directory"]`` (under ``extras["tree"]``) (a
 :class:`~oxswarm.directory.connection.Directory`) and ``deps.extras["cache"]`` (an
 :class:`~oxswarm.cache.aio.AsyncCache`) and keeps it in ``extras``.
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from oxswarm.directory.tree import Tree
 from oxswarm.oxauth.model import OxAuthDeps
 from oxswarm.oxauth.web.lockout import Lockout, LockoutPolicy
 from oxswarm.oxauth.web.stores import (
@@ -75,8 +76,9 @@ def web_deps(deps: OxAuthDeps) -> WebDeps:
     if directory is None or cache is None:
         raise RuntimeError("oxAuth deps lack extras['directory'] and extras['cache']")
     settings = deps.extras.get("web_settings")
+    tree = deps.extras.get("tree")
     built = build_web_deps(
-        DirectoryConsentStore(directory),
+        DirectoryConsentStore(directory, tree if isinstance(tree, Tree) else None),
         CacheCounters(cache),
         settings if isinstance(settings, WebSettings) else None,
     )
