@@ -32,3 +32,6 @@ def register(root: click.Group) -> None:
 
     up_cmd.register(root)
     lab_cmd.register(root)
+    from oxswarm.cli.keys_cmd import keys_group
+
+    root.add_command(keys_group)
