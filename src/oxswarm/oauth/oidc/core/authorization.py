@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -182,6 +182,36 @@ def _error_mode(params: Mapping[str, str], types: frozenset[str] | None) -> str:
     return modes.default_response_mode(types)
 
 
+def _pkce_and_claims(
+    params: Mapping[str, str],
+    client: ClientMetadata,
+    types: frozenset[str],
+    fail: Callable[[OAuthError], AuthorizationRedirectError],
+) -> tuple[str | None, str | None, dict[str, Any] | None]:
+    """RFC 7636 4.3 (``S256`` only; required for public clients) and Core 5.5 ``claims``."""
+    challenge, method = None, None
+    if "code" in types:
+        try:
+            challenge, method = rfc7636.check_challenge(
+                params.get("code_challenge"),
+                params.get("code_challenge_method"),
+                required=client.is_public,
+            )
+        except InvalidRequest as exc:
+            raise fail(exc) from exc
+
+    claims = None
+    if params.get("claims"):
+        try:
+            claims = json.loads(params["claims"])
+        except ValueError:
+            claims = None
+        if not isinstance(claims, dict):
+            raise fail(InvalidRequest("claims must be a JSON object"))
+
+    return challenge, method, claims
+
+
 def validate(params: Mapping[str, str], client: ClientMetadata | None) -> AuthorizationRequest:
     """The whole request; raises :class:`AuthorizationPageError` or a redirect error."""
     redirect_uri = resolve_redirect_uri(params, client)
@@ -243,25 +273,7 @@ def validate(params: Mapping[str, str], client: ClientMetadata | None) -> Author
             raise fail(InvalidRequest("max_age must be a non-negative integer"))
         max_age = int(params["max_age"])
 
-    challenge, method = None, None
-    if "code" in types:
-        try:
-            challenge, method = rfc7636.check_challenge(
-                params.get("code_challenge"),
-                params.get("code_challenge_method"),
-                required=client.is_public,
-            )
-        except InvalidRequest as exc:
-            raise fail(exc) from exc
-
-    claims = None
-    if params.get("claims"):
-        try:
-            claims = json.loads(params["claims"])
-        except ValueError:
-            claims = None
-        if not isinstance(claims, dict):
-            raise fail(InvalidRequest("claims must be a JSON object"))
+    challenge, method, claims = _pkce_and_claims(params, client, types, fail)
 
     return AuthorizationRequest(
         client_id=client.client_id,
