@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -110,7 +109,7 @@ class DirectoryTools:
             ClientRepository(directory, self.stack.box()).add(client)
         return client
 
-    def add_person(self, password: str = "Pass-word-1", **fields: Any) -> Person:
+    def add_person(self, password: str = "Pass-word-1", **fields: Any) -> Person:  # noqa: S107
         uid = fields.pop("uid", f"user{uuid.uuid4().hex[:8]}")
         person = Person(
             inum=str(uuid.uuid4()),
@@ -130,9 +129,48 @@ def directory_tools(stack: Stack) -> DirectoryTools:
     return DirectoryTools(stack)
 
 
-def run(coro: Any) -> Any:
-    """Run a coroutine to completion from a synchronous test."""
-    return asyncio.run(coro)
 
 
-os.environ.pop("OXSWARM_OXAUTH_OPTIONS", None)
+def issue_code(stack: Stack, client_id: str, sub: str, **fields: Any) -> str:
+    """Store an authorization code as the authorize endpoint would (through its interface)."""
+    import secrets
+    import time
+
+    from oxswarm.cache.aio import AsyncCache
+    from oxswarm.oauth.models import AuthorizationCode
+    from oxswarm.oxauth.adapters.cache import CacheCodeStore
+
+    now = int(time.time())
+    data: dict[str, Any] = {
+        "code": secrets.token_urlsafe(32), "client_id": client_id,
+        "redirect_uri": "https://rp.example/cb", "scope": ("openid", "profile", "email"),
+        "sub": sub, "auth_time": now - 3, "grant_id": secrets.token_urlsafe(16),
+        "issued_at": now, "expires_at": now + 60, "nonce": "nonce-1", "sid": "sid-1",
+        "amr": ("pwd",),
+    }
+    data.update(fields)
+    code = AuthorizationCode(**data)
+
+    async def save() -> None:
+        host, port = stack.cache_address.rsplit(":", 1)
+        cache = AsyncCache(host, int(port), namespace=f"{stack.cluster}.oxauth")
+        try:
+            await CacheCodeStore(cache).save(code)
+        finally:
+            await cache.close()
+
+    asyncio.run(save())
+    return code.code
+
+
+Issue = Callable[..., str]
+
+
+@pytest.fixture(scope="session")
+def issue(stack: Stack) -> Issue:
+    """``issue(client, person, **fields)``: a code for ``client`` and ``person``."""
+
+    def make(client: Client, person: Person, **fields: Any) -> str:
+        return issue_code(stack, client.client_id, person.inum, **fields)
+
+    return make
