@@ -72,7 +72,10 @@ def _check_redirect(uri: str, name: str) -> None:
 
 def _types(data: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     grant_types = tuple(data.get("grant_types") or ("authorization_code",))
-    response_types = tuple(data.get("response_types") or ("code",))
+    given = data.get("response_types")
+    if given is None:  # RFC 7591 2: default "code" (none when the code grant is not used)
+        given = ["code"] if "authorization_code" in grant_types else []
+    response_types = tuple(given)
     for grant in grant_types:
         if grant not in GRANT_TYPES:
             raise InvalidClientMetadata(f"grant_types: {grant!r} is not supported")
