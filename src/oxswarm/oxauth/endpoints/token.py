@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from oxswarm.errors import Unavailable
-from oxswarm.oauth.rfc6749.errors import InvalidRequest, OAuthError, ServerError
+from oxswarm.oauth.rfc6749.errors import InvalidRequest, OAuthError, TemporarilyUnavailable
 from oxswarm.oauth.rfc6749.requests import OAuthRequest, parse_form
 from oxswarm.oxauth.endpoints._http import FORM, json_response, oauth_request, provider
 
@@ -102,7 +102,8 @@ class TokenFastPath:
             return
         except Unavailable as exc:
             log.error("token endpoint: %s", exc)
-            status, extra, error = ServerError("a backing store is down").render()
-            await _send_json(send, 503, {**error, "error": "temporarily_unavailable"}, _NO_STORE)
+            status, extra, error = TemporarilyUnavailable("a backing store is down").render()
+            pairs = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
+            await _send_json(send, status, error, pairs)
             return
         await _send_json(send, 200, body, _NO_STORE)
