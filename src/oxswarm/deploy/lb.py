@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from oxswarm.deploy.lab.dockerd import LAUNCHED
 from oxswarm.deploy.render.nginx import render_lb_nginx
 from oxswarm.deploy.runner import Runner
 from oxswarm.deploy.spec import ClusterSpec
@@ -68,6 +69,8 @@ class LoadBalancer:
         self.runner.run(["nsenter", f"--net=/run/netns/{self.netns}", "nginx", "-t", "-q",
                          "-c", str(self.conf), "-g", "daemon off;"])
         self.daemon.start()
+        if self.daemon.proc is not None:
+            LAUNCHED.append(self.daemon.proc)
         try:
             self.daemon.wait_tcp(self.address, 443, timeout=20)
         except DaemonError as exc:

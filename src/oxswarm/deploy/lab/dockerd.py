@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 DOCKERD = "dockerd"
 DOCKER = "docker"
 START_TIMEOUT = 90.0
+# Launched daemons outlive the objects that started them: keep their Popen handles so
+# that they are not collected (and warned about) while the daemon runs.
+LAUNCHED: list[subprocess.Popen[bytes]] = []
 STOP_TIMEOUT = 30.0
 
 
@@ -139,6 +142,7 @@ class Dockerd:
             proc = subprocess.Popen(cfg.argv(), stdin=subprocess.DEVNULL, stdout=out,
                                     stderr=subprocess.STDOUT, start_new_session=True,
                                     env=clean_env())
+        LAUNCHED.append(proc)
         (cfg.root / "launcher.pid").write_text(f"{proc.pid}\n")
 
         def ready() -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from oxswarm.deploy.lab.dockerd import LAUNCHED
 from oxswarm.errors import DaemonError, DeployError
 from oxswarm.local.process import Daemon, tcp_open
 
@@ -53,6 +54,8 @@ class LabRegistry:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "config.yml").write_text(registry_config(self.root / "data", self.address))
         self.daemon.start()
+        if self.daemon.proc is not None:
+            LAUNCHED.append(self.daemon.proc)
         try:
             self.daemon.wait_tcp(self.address, PORT, timeout=30)
         except DaemonError as exc:
