@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,7 +43,8 @@ class TokenStream(threading.Thread):
 
     def run(self) -> None:
         end = time.monotonic() + self.max_seconds
-        with httpx.Client(verify=self.ca_file, timeout=15.0, trust_env=False) as client:
+        with httpx.Client(verify=ssl.create_default_context(cafile=self.ca_file),
+                          timeout=15.0, trust_env=False) as client:
             while not self.stop.is_set() and time.monotonic() < end:
                 started = time.monotonic()
                 try:

@@ -6,6 +6,7 @@ node serves again, memory per node. Bounded: each phase has its own time limit.
 
 from __future__ import annotations
 
+import ssl
 import time
 
 import httpx
@@ -42,7 +43,8 @@ def _secrets(deployer: Deployer) -> dict[str, str]:
 
 def _node_serves(address: str, hostname: str, ca_file: str) -> bool:
     try:
-        with httpx.Client(verify=ca_file, timeout=3.0, trust_env=False) as client:
+        with httpx.Client(verify=ssl.create_default_context(cafile=ca_file), timeout=3.0,
+                          trust_env=False) as client:
             res = client.send(client.build_request(
                 "GET", f"https://{address}/.well-known/openid-configuration",
                 headers={"Host": hostname}, extensions={"sni_hostname": hostname}))

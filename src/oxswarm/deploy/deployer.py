@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import ssl
 import subprocess
 import sys
 import time
@@ -261,7 +262,8 @@ class Deployer:
 
         def probe() -> bool | None:
             try:
-                with httpx.Client(verify=str(lb.ca_file), timeout=5.0, trust_env=False) as c:
+                with httpx.Client(verify=ssl.create_default_context(cafile=str(lb.ca_file)),
+                              timeout=5.0, trust_env=False) as c:
                     res = c.get(url, headers={"Host": spec.hostname},
                                 extensions={"sni_hostname": spec.hostname})
             except httpx.HTTPError as exc:
