@@ -4,6 +4,13 @@ Same key naming (``<namespace>:<kind>:<ident>``), same TTL rules, same Twemproxy
 connection settings (RESP2, no HELLO, no CLIENT SETINFO) and the same retry policy, over
 :mod:`redis.asyncio`: the token endpoint awaits Redis on its event loop instead of
 blocking a thread.
+
+Lean on purpose (it runs once per token): a non-blocking pool (a connection per
+concurrent request, reused), commands sent through ``execute_command`` (no argument
+wrappers), and no per-command client timeout by default (``socket_timeout=None``):
+Twemproxy's own server ``timeout`` (400 ms) answers an error when a shard stalls, dead
+peers are found by connect errors and TCP keepalive, and :meth:`ping` (the health check)
+is bounded. Pass ``socket_timeout`` to bound every command instead.
 """
 
 from __future__ import annotations
@@ -34,6 +41,11 @@ from oxswarm.errors import CacheUnavailable, InvalidInput
 T = TypeVar("T")
 
 
+def _cmd(r: aioredis.Redis[bytes], *args: Any) -> Awaitable[Any]:
+    """One command, bypassing redis-py's per-command argument wrappers."""
+    return r.execute_command(*args)  # type: ignore[no-untyped-call]
+
+
 class AsyncCache:
     """Namespaced, TTL-bound cache operations over one Twemproxy endpoint (asyncio)."""
 
@@ -43,9 +55,9 @@ class AsyncCache:
         port: int,
         namespace: str,
         *,
-        socket_timeout: float = 1.0,
+        socket_timeout: float | None = None,
         connect_timeout: float = 0.5,
-        max_connections: int = 64,
+        max_connections: int = 1024,
         retries: int = 2,
         backoff: float = 0.02,
     ) -> None:
@@ -54,11 +66,10 @@ class AsyncCache:
         self._prefix = f"{self.namespace}:"
         self._retries = retries
         self._backoff = backoff
-        self._pool = aioredis.BlockingConnectionPool(  # type: ignore[call-overload]
+        self._pool = aioredis.ConnectionPool(
             host=host,
             port=port,
             max_connections=max_connections,
-            timeout=connect_timeout,
             protocol=2,
             socket_timeout=socket_timeout,
             socket_connect_timeout=connect_timeout,
@@ -81,16 +92,19 @@ class AsyncCache:
 
     async def get(self, kind: str, ident: str) -> bytes | None:
         key = self.key(kind, ident)
-        return await self._call(lambda r: r.get(key))
+        value: bytes | None = await self._call(lambda r: _cmd(r, "GET", key))
+        return value
 
     async def set(self, kind: str, ident: str, value: bytes | str, ttl: int) -> None:
         key, ttl = self.key(kind, ident), _check_ttl(ttl)
-        await self._call(lambda r: r.set(key, value, ex=ttl))
+        await self._call(lambda r: _cmd(r, "SET", key, value, "EX", ttl))
 
     async def add(self, kind: str, ident: str, value: bytes | str, ttl: int) -> bool:
         """``SET NX EX``: True when stored, False when the key already existed."""
         key, ttl = self.key(kind, ident), _check_ttl(ttl)
-        return bool(await self._call(lambda r: r.set(key, value, nx=True, ex=ttl)))
+        return bool(
+            await self._call(lambda r: _cmd(r, "SET", key, value, "NX", "EX", ttl))
+        )
 
     async def take(self, kind: str, ident: str) -> bytes | None:
         """Single-use read: GET and DEL pipelined; only the caller whose DEL hit gets it."""
@@ -107,7 +121,7 @@ class AsyncCache:
 
     async def delete(self, kind: str, ident: str) -> bool:
         key = self.key(kind, ident)
-        return bool(await self._call(lambda r: r.delete(key)))
+        return bool(await self._call(lambda r: _cmd(r, "DEL", key)))
 
     async def incr_with_ttl(self, kind: str, ident: str, ttl: int) -> int:
         """Atomic INCR whose TTL starts at the first increment (a fixed window)."""
@@ -140,8 +154,12 @@ class AsyncCache:
         except ValueError as exc:
             raise CacheUnavailable(f"cache entry {kind}:{ident} is not JSON") from exc
 
-    async def ping(self) -> None:
-        await self._call(lambda r: r.ping())
+    async def ping(self, timeout: float = 1.0) -> None:
+        """PING (answered by Twemproxy); :class:`CacheUnavailable` if no answer in time."""
+        try:
+            await asyncio.wait_for(self._call(lambda r: _cmd(r, "PING")), timeout)
+        except TimeoutError as exc:
+            raise CacheUnavailable(f"cache at {self.address}: no answer to PING") from exc
 
     async def _call(self, op: Callable[[aioredis.Redis[bytes]], Awaitable[T]]) -> T:
         attempt = 0

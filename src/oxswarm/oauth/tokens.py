@@ -10,6 +10,7 @@ The response follows section 5.1 (``Cache-Control: no-store`` is added by the vi
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import time
@@ -31,6 +32,10 @@ MAX_PREVIOUS_REFRESH = 16
 def new_id(nbytes: int = 32) -> str:
     """A random URL-safe identifier (code, token, grant id)."""
     return secrets.token_urlsafe(nbytes)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def token_hash(value: str) -> str:
@@ -63,17 +68,23 @@ class TokenFactory:
         self,
         client: ClientMetadata,
         *,
-        grant_id: str,
+        grant_id: str | None,
         scope: Sequence[str],
         sub: str | None,
         authn: Authentication | None = None,
         claims: Mapping[str, Any] | None = None,
         audience: str | None = None,
     ) -> tuple[str, int]:
-        """(token, expires_in); ``sub`` is the user's local id (None: no user)."""
+        """(token, expires_in); ``sub`` is the user's local id (None: no user).
+
+        ``grant_id`` None: a grant of its own (client credentials). One draw from the
+        OS's random source gives the token (256 bits), its ``jti`` and grant id.
+        """
         now = int(time.time())
         lifetime = client.access_token_lifetime or self.config.access_token_lifetime
-        jti = new_id(16)
+        raw = secrets.token_bytes(64)
+        jti = _b64(raw[32:48])
+        grant_id = grant_id or _b64(raw[48:])
         if client.access_token_format == "jwt":
             payload = rfc9068.access_token_claims(
                 issuer=self.config.issuer,
@@ -89,7 +100,7 @@ class TokenFactory:
             )
             token = sign_with(self.keys, payload, self.config.default_signing_alg, rfc9068.TYP)
         else:
-            token = new_id(32)
+            token = _b64(raw[:32])
         record = AccessTokenRecord(
             client_id=client.client_id,
             scope=tuple(scope),

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from oxswarm.oxauth import endpoints, web
 from oxswarm.oxauth.endpoints._http import EXCEPTION_HANDLERS
@@ -51,10 +52,15 @@ def create_app(
             app.state.provider = Provider(opened, opened.extras.get("fetcher"))
             yield
 
-    app = Starlette(
+    return OxAuthApp(
         routes=[*endpoints.routes(), *web.routes()],
         lifespan=lifespan,
         exception_handlers=dict(EXCEPTION_HANDLERS),
     )
-    app.add_middleware(TokenFastPath, state=app.state)
-    return app
+
+
+class OxAuthApp(Starlette):
+    """Starlette with the token endpoint's fast path outermost (before any middleware)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return TokenFastPath(super().build_middleware_stack(), self.state)

@@ -16,6 +16,7 @@ the new key at the same ``nbf`` instant, without restart.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -49,7 +50,7 @@ def rotate(
     stamp = time.time() if now is None else now
     keys = [dict(k) for k in jwks.get("keys", [])]
     signers = set(current_signers({"keys": keys}, stamp).values())
-    retire_at = int(stamp + propagation + max_token_lifetime)
+    retire_at = math.ceil(stamp + propagation + max_token_lifetime)
     for key in keys:
         if key.get("kid") in signers:
             key["exp"] = retire_at
@@ -62,6 +63,6 @@ def rotate(
             continue
         seen.add(pair)
         fresh = new_key(pair[0], "enc" if pair[1] == "enc" else "sig", born, lifetime)
-        fresh["nbf"] = int(stamp + propagation)
+        fresh["nbf"] = math.ceil(stamp + propagation)  # never earlier than promised
         kept.append(fresh)
     return {"keys": kept}

@@ -12,7 +12,7 @@ from oxswarm.oauth.models import ClientMetadata
 from oxswarm.oauth.rfc6749.errors import InvalidScope, UnauthorizedClient
 from oxswarm.oauth.rfc6749.grants.base import resolve_scope
 from oxswarm.oauth.rfc6749.requests import OAuthRequest
-from oxswarm.oauth.tokens import TokenFactory, new_id, token_response
+from oxswarm.oauth.tokens import TokenFactory, token_response
 
 USER_SCOPES = frozenset({"openid", "offline_access"})
 
@@ -32,7 +32,7 @@ class ClientCredentialsGrant:
             raise InvalidScope("openid and offline_access need an end-user")
         token, expires_in = await self._factory.access_token(
             client,
-            grant_id=new_id(16),
+            grant_id=None,
             scope=scope,
             sub=None,
             audience=request.form.get("resource"),
