@@ -231,4 +231,8 @@ class ImageBuilder:
         return BuildResult(ref, built, time.monotonic() - started, size)
 
     def stop(self) -> None:
+        """Stop the builder and unmount what it left under its exec root (its cache stays)."""
+        from oxswarm.deploy.lab.cleanup import unmount_all
+
         self.daemon.stop()
+        unmount_all(self.runner, self.daemon.config.exec_root)
