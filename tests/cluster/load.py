@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import ldap3
@@ -60,6 +63,24 @@ class TokenStream(threading.Thread):
                 self.stop.wait(max(0.0, self.period - (time.monotonic() - started)))
 
 
+@contextlib.contextmanager
+def ldap_session(server: ldap3.Server | ldap3.ServerPool, user: str, password: str,
+                 **options: Any) -> Iterator[ldap3.Connection]:
+    """A bound connection, always unbound (its socket closed) on exit.
+
+    ldap3's ``with Connection(..., auto_bind=True)`` does not unbind on exit: it restores
+    the state from before the ``with``, which auto_bind had already made "bound".
+    """
+    conn = ldap3.Connection(server, user, password, **options)
+    try:
+        if not conn.bind():
+            raise ldap3.core.exceptions.LDAPBindError(str(conn.result))
+        yield conn
+    finally:
+        with contextlib.suppress(ldap3.core.exceptions.LDAPException, OSError):
+            conn.unbind()
+
+
 class DirectoryWriter(threading.Thread):
     """Adds one entry per period under ``ou=people`` through any reachable directory."""
 
@@ -85,8 +106,8 @@ class DirectoryWriter(threading.Thread):
             uid = f"load-{int(time.time())}-{n}"
             dn = f"uid={uid},ou=people,{self.base}"
             try:
-                with ldap3.Connection(pool, self.bind_dn, self.password, auto_bind=True,
-                                      receive_timeout=5) as conn:
+                with ldap_session(pool, self.bind_dn, self.password,
+                                  receive_timeout=5) as conn:
                     ok = conn.add(dn, ["inetOrgPerson"], {"cn": uid, "sn": "load"})
                     self.tally.add(ok, str(conn.result))
                     if ok:

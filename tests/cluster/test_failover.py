@@ -12,7 +12,7 @@ import time
 import httpx
 import ldap3
 import pytest
-from tests.cluster.load import DirectoryWriter, TokenStream
+from tests.cluster.load import DirectoryWriter, TokenStream, ldap_session
 
 from oxswarm.config import keys
 from oxswarm.config.etcd import EtcdStore
@@ -55,8 +55,8 @@ def _node_serves(address: str, hostname: str, ca_file: str) -> bool:
 
 def _has_entry(address: str, bind_dn: str, password: str, dn: str) -> bool:
     try:
-        with ldap3.Connection(ldap3.Server(f"ldap://{address}:{LDAP_PORT}", connect_timeout=2),
-                              bind_dn, password, auto_bind=True, receive_timeout=5) as conn:
+        with ldap_session(ldap3.Server(f"ldap://{address}:{LDAP_PORT}", connect_timeout=2),
+                          bind_dn, password, receive_timeout=5) as conn:
             return bool(conn.search(dn, "(objectClass=*)", search_scope=ldap3.BASE))
     except ldap3.core.exceptions.LDAPException:
         return False
