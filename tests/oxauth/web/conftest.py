@@ -1,30 +1,44 @@
-"""An oxAuth app with the front channel's routes over in-memory implementations of the
-service interfaces (the real adapters are exercised by the end-to-end tests)."""
+"""The front channel on a real stack: real ``oxswarm run oxauth`` processes (two per module,
+one issuer), a browser with one cookie jar for both, people and clients in the real
+directory, counters and sessions in the real cache, and a real HTTP receiver for
+back-channel logout.
+
+The browser sends ``X-Forwarded-For`` with an address of its own (uvicorn trusts it from
+127.0.0.1), so each test's per-address lockout counter is its own.
+"""
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
+import html as html_mod
 import re
 import secrets
-import time
-from collections.abc import Iterator, Sequence
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from anyio.from_thread import BlockingPortal, start_blocking_portal
-from joserfc.jwk import RSAKey
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from tests.oxauth.conftest import DirectoryTools, Server
 
-from oxswarm.oauth.models import ClientMetadata, User
-from oxswarm.oxauth.app import create_app
-from oxswarm.oxauth.config import OxAuthConfig
-from oxswarm.oxauth.model import OxAuthDeps, Session
-from oxswarm.oxauth.web.deps import WebSettings, build_web_deps
-from oxswarm.oxauth.web.lockout import LockoutPolicy
+from oxswarm.cache.aio import AsyncCache
+from oxswarm.directory.models import Client, Person
+from oxswarm.local.process import free_port
+from oxswarm.local.stack import Stack
+from oxswarm.oauth.oidc.backchannel_logout import EVENT
 
+ISSUER = "http://id.oxswarm.test"
 CB = "https://rp.example/cb"
 BYE = "https://rp.example/bye"
-ALL_TYPES = (
+PASSWORD = "correct horse battery"
+TOKEN = "/oxauth/restv1/token"
+ALL_TYPES = [
     "code",
     "token",
     "id_token",
@@ -32,208 +46,65 @@ ALL_TYPES = (
     "code id_token",
     "code token",
     "code id_token token",
-)
+]
 
 
-class Clients:
-    def __init__(self) -> None:
-        self.data: dict[str, ClientMetadata] = {}
-
-    async def get(self, client_id: str) -> ClientMetadata | None:
-        return self.data.get(client_id)
-
-    async def create(self, client: ClientMetadata) -> None:
-        self.data[client.client_id] = client
-
-    async def update(self, client: ClientMetadata) -> None:
-        self.data[client.client_id] = client
-
-    async def delete(self, client_id: str) -> bool:
-        return self.data.pop(client_id, None) is not None
+def hidden_fields(html: str) -> dict[str, str]:
+    found = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html)
+    return {name: html_mod.unescape(value) for name, value in found}
 
 
-class Users:
-    def __init__(self) -> None:
-        self.passwords = {"alice": "correct horse battery"}
-        self.calls = 0
-
-    async def get(self, sub: str) -> User | None:
-        return User(sub=sub, username=sub.removeprefix("inum-"))
-
-    async def authenticate(self, username: str, password: str) -> User | None:
-        self.calls += 1
-        if self.passwords.get(username) == password:
-            return User(sub=f"inum-{username}", username=username)
-        return None
+def page_code(response: httpx.Response) -> str:
+    """The error code shown on an error page."""
+    match = re.search(r'<code id="error-code">([^<]+)</code>', response.text)
+    assert match, response.text
+    return match.group(1)
 
 
-class Sessions:
-    def __init__(self) -> None:
-        self.data: dict[str, Session] = {}
-
-    async def save(self, session: Session) -> None:
-        self.data[session.sid] = session
-
-    async def get(self, sid: str) -> Session | None:
-        return self.data.get(sid)
-
-    async def delete(self, sid: str) -> None:
-        self.data.pop(sid, None)
+def query(response: httpx.Response) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(response.headers["location"]).query)
 
 
-class Issuer:
-    def __init__(self) -> None:
-        self.codes: dict[str, dict[str, Any]] = {}
-        self.hints: dict[str, dict[str, Any]] = {}
-
-    async def issue_code(
-        self,
-        *,
-        client: ClientMetadata,
-        redirect_uri: str,
-        scope: Sequence[str],
-        session: Session,
-        **kw: Any,
-    ) -> str:
-        code = secrets.token_urlsafe(16)
-        self.codes[code] = {
-            "client_id": client.client_id,
-            "sub": session.sub,
-            "sid": session.sid,
-            "scope": tuple(scope),
-            **kw,
-        }
-        return code
-
-    async def issue_tokens_for_authorization(
-        self,
-        *,
-        client: ClientMetadata,
-        response_types: frozenset[str],
-        scope: Sequence[str],
-        session: Session,
-        nonce: str | None = None,
-        code: str | None = None,
-        state: str | None = None,
-    ) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if "token" in response_types:
-            out.update(access_token="at-" + session.sid[:6], token_type="Bearer", expires_in=3600)
-        if "id_token" in response_types:
-            out["id_token"] = f"idt.{session.sub}.{nonce}.{bool(code)}"
-        return out
-
-    async def verify_id_token_hint(self, token: str) -> dict[str, Any] | None:
-        return self.hints.get(token)
+def fragment(response: httpx.Response) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(response.headers["location"]).fragment)
 
 
-class Consents:
-    def __init__(self) -> None:
-        self.data: dict[tuple[str, str], frozenset[str]] = {}
-
-    async def granted(self, sub: str, client_id: str) -> frozenset[str]:
-        return self.data.get((sub, client_id), frozenset())
-
-    async def grant(self, sub: str, client_id: str, scopes: frozenset[str]) -> None:
-        self.data[(sub, client_id)] = self.granted_now(sub, client_id) | scopes
-
-    def granted_now(self, sub: str, client_id: str) -> frozenset[str]:
-        return self.data.get((sub, client_id), frozenset())
-
-    async def revoke(self, sub: str, client_id: str) -> None:
-        self.data.pop((sub, client_id), None)
+@pytest.fixture(scope="module")
+def servers(oxauth_servers: Callable[..., Server]) -> list[Server]:
+    """Two oxAuth processes serving the same issuer on the same stack."""
+    return [oxauth_servers(issuer=ISSUER), oxauth_servers(issuer=ISSUER)]
 
 
-class Counters:
-    def __init__(self) -> None:
-        self.data: dict[tuple[str, str], int] = {}
-
-    async def incr(self, kind: str, ident: str, ttl: int) -> int:
-        self.data[(kind, ident)] = self.data.get((kind, ident), 0) + 1
-        return self.data[(kind, ident)]
-
-    async def get(self, kind: str, ident: str) -> int:
-        return self.data.get((kind, ident), 0)
-
-    async def reset(self, kind: str, ident: str) -> None:
-        self.data.pop((kind, ident), None)
+def random_address() -> str:
+    """A private IPv4 address of this browser's own (its lockout counter is its own)."""
+    return "10." + ".".join(str(secrets.randbelow(250) + 1) for _ in range(3))
 
 
-class Keys:
-    def __init__(self) -> None:
-        self.key = RSAKey.generate_key(2048, parameters={"kid": "k1", "alg": "RS256"})
+@dataclass
+class Browser:
+    """A user agent: one cookie jar, requests to process ``at`` (0 or 1) of ``servers``."""
 
-    def signing_key(self, alg: str) -> RSAKey:
-        if alg != "RS256":
-            raise KeyError(alg)
-        return self.key
+    servers: list[Server]
+    address: str = field(default_factory=random_address)
+    http: httpx.Client = field(init=False)
 
-    def verification_key(self, kid: str) -> RSAKey | None:
-        return self.key if kid == "k1" else None
+    def __post_init__(self) -> None:
+        self.http = httpx.Client(
+            timeout=20.0, trust_env=False, headers={"X-Forwarded-For": self.address}
+        )
 
-    def public_jwks(self) -> dict[str, Any]:
-        return {"keys": [self.key.as_dict(private=False)]}
+    def url(self, path: str, at: int = 0) -> str:
+        return self.servers[at].url + path
 
-    def algorithms(self) -> list[str]:
-        return ["RS256"]
+    def get(self, path: str, at: int = 0, **kw: Any) -> httpx.Response:
+        return self.http.get(self.url(path, at), **kw)
 
+    def post(self, path: str, at: int = 0, **kw: Any) -> httpx.Response:
+        return self.http.post(self.url(path, at), **kw)
 
-class SyncClient:
-    """A blocking face of ``httpx.AsyncClient`` over the ASGI app (one event loop thread)."""
-
-    def __init__(self, portal: BlockingPortal, client: httpx.AsyncClient) -> None:
-        self.portal = portal
-        self.inner = client
-        self.cookies = client.cookies
-
-    def get(self, url: str, **kw: Any) -> httpx.Response:
-        return self.portal.call(lambda: self.inner.get(url, **kw))
-
-    def post(self, url: str, **kw: Any) -> httpx.Response:
-        return self.portal.call(lambda: self.inner.post(url, **kw))
-
-
-@dataclasses.dataclass
-class Provider:
-    client: SyncClient
-    deps: OxAuthDeps
-    clients: Clients
-    users: Users
-    sessions: Sessions
-    issuer: Issuer
-    consents: Consents
-    counters: Counters
-    posted: list[httpx.Request]
-
-    @staticmethod
-    def hidden_fields(html: str) -> dict[str, str]:
-        return hidden_fields(html)
-
-    @staticmethod
-    def page_code(response: httpx.Response) -> str:
-        """The error code shown on an error page."""
-        match = re.search(r'<code id="error-code">([^<]+)</code>', response.text)
-        assert match, response.text
-        return match.group(1)
-
-    def add_client(self, **kw: Any) -> ClientMetadata:
-        base: dict[str, Any] = {
-            "client_id": "rp1",
-            "client_secret": "s3cret",
-            "client_name": "Example RP",
-            "redirect_uris": (CB,),
-            "post_logout_redirect_uris": (BYE,),
-            "response_types": ALL_TYPES,
-            "scopes": ("openid", "profile", "email"),
-        }
-        base.update(kw)
-        client = ClientMetadata(**base)
-        self.clients.data[client.client_id] = client
-        return client
-
-    def authorize(self, **kw: str) -> httpx.Response:
+    def authorize(self, client: Client, at: int = 0, **kw: str) -> httpx.Response:
         params = {
-            "client_id": "rp1",
+            "client_id": client.client_id,
             "redirect_uri": CB,
             "response_type": "code",
             "scope": "openid",
@@ -241,113 +112,212 @@ class Provider:
         }
         params.update(kw)
         params = {k: v for k, v in params.items() if v != ""}
-        return self.client.get("/oxauth/restv1/authorize", params=params)
+        return self.get("/oxauth/restv1/authorize", at, params=params)
 
     def login(
         self,
         page: httpx.Response,
-        username: str = "alice",
-        password: str = "correct horse battery",  # noqa: S107
+        person: Person | str,
+        password: str = PASSWORD,
+        at: int = 0,
         **kw: str,
     ) -> httpx.Response:
         form = hidden_fields(page.text)
-        form.update(username=username, password=password)
-        form.update(kw)
-        return self.client.post("/oxauth/login", data=form)
+        username = person if isinstance(person, str) else person.uid
+        form.update(username=username, password=password, **kw)
+        return self.post("/oxauth/login", at, data=form)
 
-    def consent(self, page: httpx.Response, decision: str = "allow") -> httpx.Response:
+    def consent(
+        self, page: httpx.Response, decision: str = "allow", at: int = 0, **kw: str
+    ) -> httpx.Response:
         form = hidden_fields(page.text)
-        form["decision"] = decision
-        return self.client.post("/oxauth/consent", data=form)
+        form.update(decision=decision, **kw)
+        return self.post("/oxauth/consent", at, data=form)
 
-    def signed_in(self, **kw: str) -> httpx.Response:
-        """Authorize, sign in and consent: the final response."""
-        page = self.authorize(**kw)
-        assert page.status_code == 200, page.text
-        after = self.login(page)
+    def signed_in(self, client: Client, person: Person, at: int = 0, **kw: str) -> httpx.Response:
+        """Authorize, sign in and consent (when asked): the final response."""
+        after = self.authorize(client, at, **kw)
+        if after.status_code == 200 and 'name="password"' in after.text:
+            after = self.login(after, person, at=at)
         if after.status_code == 200 and 'name="decision"' in after.text:
-            after = self.consent(after)
+            after = self.consent(after, at=at)
         return after
 
-    def add_session(
-        self, sub: str = "inum-alice", auth_time: int | None = None, clients: tuple[str, ...] = ()
-    ) -> Session:
-        from oxswarm.oxauth.web.security import SESSION_COOKIE, session_cookie_value
-
-        now = int(time.time())
-        session = Session(
-            sid=secrets.token_urlsafe(16),
-            sub=sub,
-            username="alice",
-            auth_time=auth_time or now,
-            expires_at=now + 3600,
-            clients=clients,
-        )
-        self.sessions.data[session.sid] = session
-        self.client.cookies.set(
-            SESSION_COOKIE,
-            session_cookie_value(self.deps.config.session_secret, session.sid),
-            domain="testserver.local",
-            path="/oxauth",
-        )
-        return session
+    def close(self) -> None:
+        self.http.close()
 
 
-def hidden_fields(html: str) -> dict[str, str]:
-    found = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html)
-    import html as html_mod
+@pytest.fixture
+def browser(servers: list[Server]) -> Iterator[Browser]:
+    agent = Browser(servers)
+    try:
+        yield agent
+    finally:
+        agent.close()
 
-    return {name: html_mod.unescape(value) for name, value in found}
+
+@pytest.fixture
+def new_browser(servers: list[Server]) -> Iterator[Callable[[], Browser]]:
+    made: list[Browser] = []
+
+    def make() -> Browser:
+        made.append(Browser(servers))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for agent in made:
+            agent.close()
 
 
-def make_provider(issuer_url: str, policy: LockoutPolicy | None = None) -> Iterator[Provider]:
-    clients, users, sess, issuer = Clients(), Users(), Sessions(), Issuer()
-    consents, counters = Consents(), Counters()
-    posted: list[httpx.Request] = []
+@dataclass
+class World:
+    """Clients and people in the real directory; tokens from the real token endpoint."""
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        posted.append(request)
-        return httpx.Response(200)
+    tools: DirectoryTools
+    stack: Stack
+    servers: list[Server]
 
-    web = build_web_deps(consents, counters, WebSettings(lockout=policy or LockoutPolicy()))
-    web.http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    config = OxAuthConfig(
-        issuer=issuer_url,
-        session_secret="test-session-secret",
-        pairwise_key="pk",
-        pairwise_salt="ps",
-    )
-    deps = OxAuthDeps(
-        config=config,
-        clients=clients,
-        users=users,
-        codes=None,  # type: ignore[arg-type]
-        tokens=None,
-        grants=None,
-        replay=None,
-        keys=Keys(),  # type: ignore[arg-type]
-        sessions=sess,
-        issuer=issuer,
-        extras={"web": web},
-    )
-    app = create_app(deps=deps)
-    app.state.deps = deps  # what the lifespan does; ASGITransport runs no lifespan
-    transport = httpx.ASGITransport(app=app)
-    with start_blocking_portal() as portal:
-        inner = httpx.AsyncClient(transport=transport, base_url=issuer_url, follow_redirects=False)
+    def client(self, **kw: Any) -> Client:
+        fields: dict[str, Any] = {
+            "name": "Example RP",
+            "redirect_uris": [CB],
+            "post_logout_redirect_uris": [BYE],
+            "response_types": ALL_TYPES,
+            "grant_types": ["authorization_code", "implicit", "refresh_token"],
+            "scopes": ["openid", "profile", "email"],
+        }
+        fields.update(kw)
+        return self.tools.add_client(**fields)
+
+    def person(self) -> Person:
+        return self.tools.add_person(PASSWORD, uid=f"alice{uuid.uuid4().hex[:8]}")
+
+    def redeem(self, client: Client, code: str, at: int = 0) -> dict[str, Any]:
+        with self.servers[at].client() as http:
+            r = http.post(
+                TOKEN,
+                auth=(client.client_id, client.client_secret or ""),
+                data={"grant_type": "authorization_code", "code": code, "redirect_uri": CB},
+            )
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    def jwks(self) -> KeySet:
+        with self.servers[0].client() as http:
+            return KeySet.import_key_set(http.get("/oxauth/restv1/jwks").json())
+
+    def id_token(self, token: str) -> dict[str, Any]:
+        """The claims of an ID token whose signature checks against the provider's JWKS."""
+        claims: dict[str, Any] = jwt.decode(token, self.jwks(), algorithms=["RS256"]).claims
+        return claims
+
+    def counter(self, kind: str, ident: str) -> int:
+        async def read() -> int:
+            host, port = self.stack.cache_address.rsplit(":", 1)
+            cache = AsyncCache(host, int(port), namespace=f"{self.stack.cluster}.oxauth")
+            try:
+                raw = await cache.get(kind, ident)
+            finally:
+                await cache.close()
+            return int(raw) if raw is not None else 0
+
+        return asyncio.run(read())
+
+
+@pytest.fixture(scope="module")
+def world(directory_tools: DirectoryTools, stack: Stack, servers: list[Server]) -> World:
+    return World(directory_tools, stack, servers)
+
+
+@dataclass
+class Received:
+    path: str
+    form: dict[str, list[str]]
+    verified: dict[str, Any] | None
+    problem: str | None
+
+
+class LogoutReceiver:
+    """A relying party's back-channel logout endpoint (OpenID Back-Channel Logout 1.0
+    section 2.6) on a free loopback port: it validates each Logout Token against the
+    provider's JWKS (signature, ``typ``, ``iss``, ``aud``, ``iat``, ``events``, ``sid``,
+    no ``nonce``) and answers 200, or 400 naming the problem."""
+
+    def __init__(self, jwks_url: str, issuer: str) -> None:
+        self.jwks_url = jwks_url
+        self.issuer = issuer
+        self.audiences: set[str] = set()
+        self.received: list[Received] = []
+        self.lock = threading.Lock()
+        self.arrived = threading.Condition(self.lock)
+        self.port = free_port()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                form = parse_qs(self.rfile.read(length).decode())
+                verified, problem = receiver.validate(form)
+                self.send_response(200 if problem is None else 400)
+                self.send_header("content-length", "0")
+                self.end_headers()
+                with receiver.arrived:
+                    receiver.received.append(Received(self.path, form, verified, problem))
+                    receiver.arrived.notify_all()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def uri(self, path: str = "/backchannel") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def validate(self, form: dict[str, list[str]]) -> tuple[dict[str, Any] | None, str | None]:
+        tokens = form.get("logout_token") or []
+        if len(tokens) != 1:
+            return None, "exactly one logout_token expected"
+        keys = KeySet.import_key_set(httpx.get(self.jwks_url, timeout=5.0).json())
         try:
-            tc = SyncClient(portal, inner)
-            yield Provider(tc, deps, clients, users, sess, issuer, consents, counters, posted)
-        finally:
-            portal.call(inner.aclose)
-            portal.call(web.http.aclose)
+            token = jwt.decode(tokens[0], keys, algorithms=["RS256"])
+        except ValueError as exc:
+            return None, f"signature: {exc}"
+        claims = dict(token.claims)
+        if token.header.get("typ") != "logout+jwt":
+            return None, "typ"
+        if claims.get("iss") != self.issuer:
+            return None, "iss"
+        if claims.get("aud") not in self.audiences:
+            return None, "aud"
+        if not isinstance(claims.get("iat"), int) or "jti" not in claims:
+            return None, "iat/jti"
+        if claims.get("events") != {EVENT: {}}:
+            return None, "events"
+        if not claims.get("sid") or "nonce" in claims:
+            return None, "sid/nonce"
+        claims["_header"] = dict(token.header)
+        return claims, None
+
+    def wait(self, count: int, timeout: float = 20.0) -> list[Received]:
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.received) >= count, timeout)
+            return list(self.received)
+
+    def __enter__(self) -> LogoutReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
 
 
 @pytest.fixture
-def op() -> Iterator[Provider]:
-    yield from make_provider("http://testserver.local")
-
-
-@pytest.fixture
-def op_https() -> Iterator[Provider]:
-    yield from make_provider("https://testserver.local")
+def receiver(servers: list[Server]) -> Iterator[LogoutReceiver]:
+    with LogoutReceiver(servers[0].url + "/oxauth/restv1/jwks", ISSUER) as running:
+        yield running

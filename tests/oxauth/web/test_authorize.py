@@ -1,274 +1,294 @@
-"""/oxauth/restv1/authorize: every error path with its exact code, and the happy paths."""
+"""/oxauth/restv1/authorize on real processes: every error path with its exact code, prompt,
+max_age, single sign-on across clients, the implicit and hybrid flows and form_post, with
+the real tokens checked against the provider's JWKS."""
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+import base64
+import hashlib
+import time
 
-CB = "https://rp.example/cb"
+import pytest
+from tests.oxauth.web.conftest import (
+    CB,
+    ISSUER,
+    Browser,
+    World,
+    fragment,
+    hidden_fields,
+    page_code,
+    query,
+)
+
+pytestmark = pytest.mark.integration
 
 
-def query(response) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
-    return parse_qs(urlsplit(response.headers["location"]).query)
+def half_hash(value: str) -> str:
+    """OIDC Core 3.3.2.11: left half of the SHA-256, base64url (RS256)."""
+    digest = hashlib.sha256(value.encode()).digest()
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
 
 
-def fragment(response) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
-    return parse_qs(urlsplit(response.headers["location"]).fragment)
-
-
-def test_missing_client_id_page(op: Any) -> None:
-    r = op.authorize(client_id="")
+def test_missing_client_id_page(browser: Browser, world: World) -> None:
+    r = browser.get(
+        "/oxauth/restv1/authorize", params={"redirect_uri": CB, "response_type": "code"}
+    )
     assert r.status_code == 400
-    assert op.page_code(r) == "invalid_request"
+    assert page_code(r) == "invalid_request"
 
 
-def test_unknown_client_page(op: Any) -> None:
-    r = op.authorize(client_id="nobody")
+def test_unknown_client_page(browser: Browser, world: World) -> None:
+    r = browser.get("/oxauth/restv1/authorize", params={"client_id": "nobody", "redirect_uri": CB})
     assert r.status_code == 400
-    assert op.page_code(r) == "invalid_client"
+    assert page_code(r) == "invalid_client"
 
 
-def test_unregistered_redirect_uri_page(op: Any) -> None:
-    op.add_client()
-    r = op.authorize(redirect_uri="https://evil.example/cb")
+def test_unregistered_redirect_uri_page(browser: Browser, world: World) -> None:
+    r = browser.authorize(world.client(), redirect_uri="https://evil.example/cb")
     assert r.status_code == 400
-    assert op.page_code(r) == "invalid_request_redirect_uri"
+    assert page_code(r) == "invalid_request_redirect_uri"
     assert "location" not in r.headers
 
 
-def test_repeated_parameter_page(op: Any) -> None:
-    op.add_client()
-    r = op.client.get("/oxauth/restv1/authorize?client_id=rp1&client_id=rp1&redirect_uri=" + CB)
+def test_repeated_parameter_page(browser: Browser, world: World) -> None:
+    client = world.client()
+    r = browser.get(
+        f"/oxauth/restv1/authorize?client_id={client.client_id}&client_id={client.client_id}"
+        f"&redirect_uri={CB}"
+    )
     assert r.status_code == 400
-    assert op.page_code(r) == "invalid_request"
+    assert page_code(r) == "invalid_request"
 
 
-def test_unsupported_response_type_redirects(op: Any) -> None:
-    op.add_client()
-    r = op.authorize(response_type="code bogus")
+def test_unsupported_response_type_redirects(browser: Browser, world: World) -> None:
+    r = browser.authorize(world.client(), response_type="code bogus")
     assert r.status_code == 302
     q = query(r)
     assert q["error"] == ["unsupported_response_type"]
     assert q["state"] == ["st1"]
-    assert q["iss"] == ["http://testserver.local"]
+    assert q["iss"] == [ISSUER]
 
 
-def test_unauthorized_response_type(op: Any) -> None:
-    op.add_client(response_types=("code",))
-    r = op.authorize(response_type="id_token", nonce="n")
+def test_unauthorized_response_type(browser: Browser, world: World) -> None:
+    r = browser.authorize(
+        world.client(response_types=["code"]), response_type="id_token", nonce="n"
+    )
     assert r.status_code == 302
     assert fragment(r)["error"] == ["unauthorized_client"]
 
 
-def test_invalid_scope(op: Any) -> None:
-    op.add_client()
-    assert query(op.authorize(scope="openid admin"))["error"] == ["invalid_scope"]
+def test_invalid_scope(browser: Browser, world: World) -> None:
+    assert query(browser.authorize(world.client(), scope="openid admin"))["error"] == [
+        "invalid_scope"
+    ]
 
 
-def test_public_client_without_pkce(op: Any) -> None:
-    op.add_client(token_endpoint_auth_method="none", client_secret=None)
-    assert query(op.authorize())["error"] == ["invalid_request"]
+def test_public_client_without_pkce(browser: Browser, world: World) -> None:
+    client = world.client(token_endpoint_auth_method="none", client_secret=None)
+    assert query(browser.authorize(client))["error"] == ["invalid_request"]
 
 
-def test_plain_pkce_refused(op: Any) -> None:
-    op.add_client()
-    r = op.authorize(code_challenge="a" * 43, code_challenge_method="plain")
+def test_plain_pkce_refused(browser: Browser, world: World) -> None:
+    r = browser.authorize(world.client(), code_challenge="a" * 43, code_challenge_method="plain")
     assert query(r)["error"] == ["invalid_request"]
 
 
-def test_nonce_required_for_implicit(op: Any) -> None:
-    op.add_client()
-    assert fragment(op.authorize(response_type="id_token token"))["error"] == ["invalid_request"]
+def test_nonce_required_for_implicit(browser: Browser, world: World) -> None:
+    r = browser.authorize(world.client(), response_type="id_token token")
+    assert fragment(r)["error"] == ["invalid_request"]
 
 
-def test_prompt_none_without_session(op: Any) -> None:
-    op.add_client()
-    r = op.authorize(prompt="none")
-    assert r.status_code == 302
-    assert query(r)["error"] == ["login_required"]
+def test_invalid_id_token_hint(browser: Browser, world: World) -> None:
+    client, person = world.client(), world.person()
+    browser.signed_in(client, person)
+    assert query(browser.authorize(client, id_token_hint="forged"))["error"] == ["invalid_request"]
 
 
-def test_prompt_none_without_consent(op: Any) -> None:
-    op.add_client()
-    op.add_session()
-    assert query(op.authorize(prompt="none"))["error"] == ["consent_required"]
-
-
-def test_prompt_none_with_session_and_consent(op: Any) -> None:
-    op.add_client()
-    op.add_session()
-    op.consents.data[("inum-alice", "rp1")] = frozenset({"openid"})
-    r = op.authorize(prompt="none")
-    assert r.status_code == 302
-    assert "code" in query(r)
-
-
-def test_invalid_id_token_hint(op: Any) -> None:
-    op.add_client()
-    op.add_session()
-    r = op.authorize(id_token_hint="forged")
-    assert query(r)["error"] == ["invalid_request"]
-
-
-def test_hint_for_other_user_with_prompt_none(op: Any) -> None:
-    op.add_client()
-    op.add_session()
-    op.consents.data[("inum-alice", "rp1")] = frozenset({"openid"})
-    op.issuer.hints["h"] = {"sub": "inum-bob", "aud": "rp1"}
-    assert query(op.authorize(prompt="none", id_token_hint="h"))["error"] == ["login_required"]
-
-
-def test_login_page_is_accessible(op: Any) -> None:
-    op.add_client()
-    r = op.authorize(login_hint="alice")
+def test_login_page_is_accessible(browser: Browser, world: World) -> None:
+    r = browser.authorize(world.client(), login_hint="alice")
     assert r.status_code == 200
     html = r.text
-    assert '<html lang="en">' in html
-    assert "<h1>Sign in</h1>" in html
+    assert '<html lang="en">' in html and "<h1>Sign in</h1>" in html
     assert '<label for="username">' in html and 'id="username" name="username"' in html
     assert '<label for="password">' in html and 'id="password" name="password"' in html
     assert 'value="alice"' in html
     assert r.headers["x-frame-options"] == "DENY"
     assert r.headers["cache-control"] == "no-store"
-    fields = op.hidden_fields(html)
+    fields = hidden_fields(html)
     assert fields["csrf_token"] and fields["authz"]
     assert "oxauth_browser" in r.headers["set-cookie"]
 
 
-def test_code_flow_with_consent_and_sso(op: Any) -> None:
-    op.add_client()
-    page = op.authorize()
-    consent = op.login(page)
-    assert consent.status_code == 200
-    assert "Allow access?" in consent.text
-    cookie = consent.headers["set-cookie"]
-    assert "oxauth_session=" in cookie and "HttpOnly" in cookie
-    assert "samesite=lax" in cookie.lower() and "Secure" not in cookie
-    done = op.consent(consent)
-    assert done.status_code == 303
-    q = query(done)
-    assert q["state"] == ["st1"]
-    assert q["iss"] == ["http://testserver.local"]
-    assert q["code"][0] in op.issuer.codes
-    assert op.consents.data[("inum-alice", "rp1")] == {"openid"}
-    # single sign-on: the next request goes straight back with a code
-    again = op.authorize(state="st2")
-    assert again.status_code == 302
-    assert query(again)["state"] == ["st2"]
-    session = next(iter(op.sessions.data.values()))
-    assert session.clients == ("rp1",)
-    assert op.issuer.codes[query(again)["code"][0]]["sid"] == session.sid
-
-
-def test_sso_across_clients(op: Any) -> None:
-    op.add_client()
-    op.add_client(client_id="rp2")
-    assert op.signed_in().status_code == 303
-    page = op.authorize(client_id="rp2")
-    assert "Allow access?" in page.text  # signed in already: only consent is asked
-    assert op.consent(page).status_code == 303
-    session = next(iter(op.sessions.data.values()))
-    assert session.clients == ("rp1", "rp2")
-
-
-def test_consent_denied(op: Any) -> None:
-    op.add_client()
-    consent = op.login(op.authorize())
-    r = op.consent(consent, decision="deny")
-    assert r.status_code == 303
-    assert query(r)["error"] == ["access_denied"]
-    assert query(r)["state"] == ["st1"]
-
-
-def test_prompt_consent_asks_again(op: Any) -> None:
-    op.add_client()
-    op.signed_in()
-    assert "Allow access?" in op.authorize(prompt="consent").text
-
-
-def test_prompt_login_asks_again_once(op: Any) -> None:
-    op.add_client()
-    op.signed_in()
-    page = op.authorize(prompt="login")
-    assert 'name="password"' in page.text
-    assert op.login(page).status_code == 303  # consent remembered, no loop
-
-
-def test_prompt_login_with_new_consent_does_not_loop(op: Any) -> None:
-    op.add_client()
-    page = op.authorize(prompt="login", max_age="0")
-    consent = op.login(page)
-    assert "Allow access?" in consent.text
-    assert op.consent(consent).status_code == 303
-
-
-def test_max_age_exceeded_asks_to_sign_in(op: Any) -> None:
-    op.add_client()
-    op.add_session(auth_time=1000)
-    op.consents.data[("inum-alice", "rp1")] = frozenset({"openid"})
-    assert 'name="password"' in op.authorize(max_age="60").text
-    assert query(op.authorize(max_age="60", prompt="none"))["error"] == ["login_required"]
-
-
-def test_implicit_fragment(op: Any) -> None:
-    op.add_client()
-    r = op.signed_in(response_type="id_token token", nonce="n-1")
-    f = fragment(r)
-    assert f["access_token"][0].startswith("at-")
-    assert f["token_type"] == ["Bearer"]
-    assert f["expires_in"] == ["3600"]
-    assert f["id_token"] == ["idt.inum-alice.n-1.False"]
-    assert f["state"] == ["st1"]
-    assert urlsplit(r.headers["location"]).query == ""
-
-
-def test_hybrid_code_id_token(op: Any) -> None:
-    op.add_client()
-    f = fragment(op.signed_in(response_type="code id_token", nonce="n-2"))
-    assert f["id_token"] == ["idt.inum-alice.n-2.True"]
-    assert f["code"][0] in op.issuer.codes
-
-
-def test_form_post(op: Any) -> None:
-    op.add_client()
-    r = op.signed_in(response_mode="form_post")
-    assert r.status_code == 200
-    assert f'<form method="post" action="{CB}"' in r.text
-    fields = op.hidden_fields(r.text)
-    assert fields["state"] == "st1" and fields["code"] in op.issuer.codes
-    assert "submit()" in r.text
-
-
-def test_post_to_authorize(op: Any) -> None:
-    op.add_client()
-    r = op.client.post(
+def test_post_to_authorize(browser: Browser, world: World) -> None:
+    client = world.client()
+    r = browser.post(
         "/oxauth/restv1/authorize",
-        data={"client_id": "rp1", "redirect_uri": CB, "response_type": "code", "scope": "openid"},
+        data={
+            "client_id": client.client_id,
+            "redirect_uri": CB,
+            "response_type": "code",
+            "scope": "openid",
+        },
     )
     assert r.status_code == 200 and 'name="username"' in r.text
 
 
-def test_forged_session_cookie_is_ignored(op: Any) -> None:
-    op.add_client()
-    session = op.add_session()
-    op.consents.data[("inum-alice", "rp1")] = frozenset({"openid"})
-    op.client.cookies.set(
-        "oxauth_session", session.sid + ".forged", domain="testserver.local", path="/oxauth"
+def test_code_flow_tokens(browser: Browser, world: World) -> None:
+    client, person = world.client(), world.person()
+    done = browser.signed_in(client, person, nonce="n-0", scope="openid email")
+    assert done.status_code == 303
+    q = query(done)
+    assert q["state"] == ["st1"] and q["iss"] == [ISSUER]
+    tokens = world.redeem(client, q["code"][0], at=1)
+    claims = world.id_token(tokens["id_token"])
+    assert claims["iss"] == ISSUER and claims["aud"] == client.client_id
+    assert claims["sub"] == person.inum and claims["nonce"] == "n-0"
+    assert claims["amr"] == ["pwd"] and claims["sid"]
+    assert abs(claims["auth_time"] - time.time()) < 600
+
+
+def test_prompt_none_without_session(browser: Browser, world: World) -> None:
+    r = browser.authorize(world.client(), prompt="none")
+    assert r.status_code == 302
+    assert query(r)["error"] == ["login_required"]
+    assert query(r)["state"] == ["st1"]
+
+
+def test_prompt_none_outcomes(browser: Browser, world: World) -> None:
+    first, second, person = world.client(), world.client(), world.person()
+    assert browser.signed_in(first, person).status_code == 303
+    # signed in, consented to the first client, not to the second
+    ok = browser.authorize(first, prompt="none", at=1)
+    assert ok.status_code == 302 and "code" in query(ok)
+    assert query(browser.authorize(second, prompt="none"))["error"] == ["consent_required"]
+    assert query(browser.authorize(first, prompt="none", scope="openid email"))["error"] == [
+        "consent_required"
+    ]
+    # prompt=none with another prompt value is invalid
+    both = browser.authorize(first, prompt="none login")
+    assert query(both)["error"] == ["invalid_request"]
+
+
+def test_prompt_login_asks_again_once(browser: Browser, world: World) -> None:
+    client, person = world.client(), world.person()
+    browser.signed_in(client, person)
+    page = browser.authorize(client, prompt="login", at=1)
+    assert page.status_code == 200 and 'name="password"' in page.text
+    done = browser.login(page, person, at=1)
+    assert done.status_code == 303 and "code" in query(done)  # consent remembered, no loop
+
+
+def test_prompt_consent_asks_again(browser: Browser, world: World) -> None:
+    client, person = world.client(), world.person()
+    browser.signed_in(client, person)
+    page = browser.authorize(client, prompt="consent")
+    assert page.status_code == 200 and "Allow access?" in page.text
+    assert browser.consent(page).status_code == 303
+
+
+def test_prompt_login_with_new_consent_does_not_loop(browser: Browser, world: World) -> None:
+    client, person = world.client(), world.person()
+    consent = browser.login(browser.authorize(client, prompt="login", max_age="0"), person)
+    assert "Allow access?" in consent.text
+    assert browser.consent(consent).status_code == 303
+
+
+def test_max_age_forces_a_new_sign_in(browser: Browser, world: World) -> None:
+    client, person = world.client(), world.person()
+    first = browser.signed_in(client, person)
+    auth_time = world.id_token(world.redeem(client, query(first)["code"][0])["id_token"])[
+        "auth_time"
+    ]
+    time.sleep(2.2)
+    assert query(browser.authorize(client, max_age="1", prompt="none"))["error"] == [
+        "login_required"
+    ]
+    page = browser.authorize(client, max_age="1", at=1)
+    assert 'name="password"' in page.text
+    done = browser.login(page, person, at=1)
+    assert done.status_code == 303
+    claims = world.id_token(world.redeem(client, query(done)["code"][0])["id_token"])
+    assert claims["auth_time"] > auth_time
+    # a generous max_age is satisfied by the session
+    assert "code" in query(browser.authorize(client, max_age="3600", prompt="none"))
+
+
+def test_sso_across_clients(browser: Browser, world: World) -> None:
+    first, second, person = world.client(), world.client(), world.person()
+    a = browser.signed_in(first, person)
+    page = browser.authorize(second, at=1)
+    assert page.status_code == 200 and "Allow access?" in page.text  # no second sign-in
+    b = browser.consent(page, at=1)
+    assert b.status_code == 303
+    ida = world.id_token(world.redeem(first, query(a)["code"][0])["id_token"])
+    idb = world.id_token(world.redeem(second, query(b)["code"][0], at=1)["id_token"])
+    assert ida["sid"] == idb["sid"] and ida["sub"] == idb["sub"] == person.inum
+    assert ida["auth_time"] == idb["auth_time"]
+    assert (ida["aud"], idb["aud"]) == (first.client_id, second.client_id)
+
+
+def test_forged_session_cookie_is_ignored(browser: Browser, world: World) -> None:
+    client, person = world.client(), world.person()
+    browser.signed_in(client, person)
+    value = browser.http.cookies.get("oxauth_session")
+    assert value
+    sid = value.rsplit(".", 1)[0]
+    browser.http.cookies.clear()
+    browser.http.cookies.set("oxauth_session", sid + ".forged", domain="127.0.0.1", path="/oxauth")
+    assert query(browser.authorize(client, prompt="none"))["error"] == ["login_required"]
+
+
+def test_implicit_fragment(browser: Browser, world: World) -> None:
+    client, person = world.client(), world.person()
+    r = browser.signed_in(client, person, response_type="id_token token", nonce="n-1")
+    assert r.status_code == 303
+    assert "?" not in r.headers["location"]
+    f = fragment(r)
+    assert f["token_type"] == ["Bearer"] and int(f["expires_in"][0]) > 0
+    assert f["state"] == ["st1"] and f["iss"] == [ISSUER]
+    claims = world.id_token(f["id_token"][0])
+    assert claims["nonce"] == "n-1" and claims["aud"] == client.client_id
+    assert claims["at_hash"] == half_hash(f["access_token"][0])
+    assert claims["s_hash"] == half_hash("st1")
+    with world.servers[1].client() as http:
+        info = http.get(
+            "/oxauth/restv1/userinfo", headers={"Authorization": f"Bearer {f['access_token'][0]}"}
+        )
+    assert info.status_code == 200 and info.json()["sub"] == person.inum
+
+
+def test_implicit_id_token_only(browser: Browser, world: World) -> None:
+    client, person = world.client(), world.person()
+    f = fragment(browser.signed_in(client, person, response_type="id_token", nonce="n-3"))
+    assert "access_token" not in f
+    claims = world.id_token(f["id_token"][0])
+    assert claims["nonce"] == "n-3" and "at_hash" not in claims
+
+
+def test_hybrid_code_id_token(browser: Browser, world: World) -> None:
+    client, person = world.client(), world.person()
+    f = fragment(browser.signed_in(client, person, response_type="code id_token", nonce="n-2"))
+    claims = world.id_token(f["id_token"][0])
+    assert claims["c_hash"] == half_hash(f["code"][0])
+    tokens = world.redeem(client, f["code"][0], at=1)
+    assert world.id_token(tokens["id_token"])["sub"] == claims["sub"]
+
+
+def test_form_post(browser: Browser, world: World) -> None:
+    client, person = world.client(), world.person()
+    r = browser.signed_in(client, person, response_mode="form_post")
+    assert r.status_code == 200
+    assert f'<form method="post" action="{CB}"' in r.text
+    fields = hidden_fields(r.text)
+    assert fields["state"] == "st1" and fields["iss"] == ISSUER
+    assert "submit()" in r.text
+    assert world.redeem(client, fields["code"])["token_type"] == "Bearer"
+
+
+def test_hybrid_form_post(browser: Browser, world: World) -> None:
+    client, person = world.client(), world.person()
+    r = browser.signed_in(
+        client, person, response_type="code id_token", response_mode="form_post", nonce="n-4"
     )
-    assert query(op.authorize(prompt="none"))["error"] == ["login_required"]
-
-
-def test_expired_session_is_ignored(op: Any) -> None:
-    import dataclasses
-
-    op.add_client()
-    session = op.add_session()
-    op.sessions.data[session.sid] = dataclasses.replace(session, expires_at=1)
-    op.consents.data[("inum-alice", "rp1")] = frozenset({"openid"})
-    assert query(op.authorize(prompt="none"))["error"] == ["login_required"]
-
-
-def test_secure_cookie_for_https_issuer(op_https: Any) -> None:
-    op_https.add_client()
-    consent = op_https.login(op_https.authorize())
-    assert "Secure" in consent.headers["set-cookie"]
+    fields = hidden_fields(r.text)
+    assert world.id_token(fields["id_token"])["c_hash"] == half_hash(fields["code"])

@@ -1,141 +1,160 @@
-"""/oxauth/restv1/end_session: RP-initiated, front-channel and back-channel logout."""
+"""/oxauth/restv1/end_session on real processes: RP-initiated logout, the confirmation page
+and its CSRF token, front-channel iframes, and back-channel Logout Tokens POSTed to a real
+HTTP receiver that validates them with the provider's JWKS."""
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+import pytest
+from tests.oxauth.web.conftest import (
+    BYE,
+    ISSUER,
+    Browser,
+    LogoutReceiver,
+    World,
+    hidden_fields,
+    page_code,
+    query,
+)
 
-from joserfc import jwt
+from oxswarm.directory.models import Client
+from oxswarm.local.process import free_port
 
-from oxswarm.oauth.oidc.backchannel_logout import EVENT
+pytestmark = pytest.mark.integration
 
-BYE = "https://rp.example/bye"
 END = "/oxauth/restv1/end_session"
 
 
-def signed_in_session(op: Any, **client: Any) -> Any:
-    op.add_client(**client)
-    assert op.signed_in().status_code == 303
-    return next(iter(op.sessions.data.values()))
+def sign_in(browser: Browser, world: World, client: Client, person: object) -> dict[str, str]:
+    """Signed in through ``client``: its ID token's claims and the token itself."""
+    done = browser.signed_in(client, person)  # type: ignore[arg-type]
+    tokens = world.redeem(client, query(done)["code"][0])
+    claims = world.id_token(tokens["id_token"])
+    return {"id_token": tokens["id_token"], "sid": claims["sid"], "sub": claims["sub"]}
 
 
-def test_no_session_no_parameters(op: Any) -> None:
-    r = op.client.get(END)
-    assert r.status_code == 200
-    assert "You are signed out" in r.text
+def test_no_session_no_parameters(browser: Browser) -> None:
+    r = browser.get(END)
+    assert r.status_code == 200 and "You are signed out" in r.text
 
 
-def test_invalid_hint_is_refused(op: Any) -> None:
-    r = op.client.get(END, params={"id_token_hint": "forged", "post_logout_redirect_uri": BYE})
-    assert r.status_code == 400
-    assert op.page_code(r) == "invalid_request"
+def test_invalid_hint_is_refused(browser: Browser) -> None:
+    r = browser.get(END, params={"id_token_hint": "forged", "post_logout_redirect_uri": BYE})
+    assert r.status_code == 400 and page_code(r) == "invalid_request"
 
 
-def test_unregistered_post_logout_uri_is_refused(op: Any) -> None:
-    op.add_client()
-    op.issuer.hints["h"] = {"sub": "inum-alice", "aud": "rp1", "sid": "x"}
-    r = op.client.get(
-        END, params={"id_token_hint": "h", "post_logout_redirect_uri": "https://evil.example/"}
+def test_unregistered_post_logout_uri_is_refused(browser: Browser, world: World) -> None:
+    client, person = world.client(), world.person()
+    hint = sign_in(browser, world, client, person)["id_token"]
+    r = browser.get(
+        END, params={"id_token_hint": hint, "post_logout_redirect_uri": "https://evil.example/"}
     )
-    assert r.status_code == 400
-    assert op.page_code(r) == "invalid_request"
+    assert r.status_code == 400 and page_code(r) == "invalid_request"
     assert "location" not in r.headers
 
 
-def test_post_logout_uri_without_client_is_refused(op: Any) -> None:
-    r = op.client.get(END, params={"post_logout_redirect_uri": BYE})
-    assert r.status_code == 400
-    assert op.page_code(r) == "invalid_request"
+def test_post_logout_uri_without_client_is_refused(browser: Browser) -> None:
+    r = browser.get(END, params={"post_logout_redirect_uri": BYE})
+    assert r.status_code == 400 and page_code(r) == "invalid_request"
 
 
-def test_client_id_not_in_hint(op: Any) -> None:
-    op.add_client()
-    op.issuer.hints["h"] = {"sub": "inum-alice", "aud": "rp1"}
-    r = op.client.get(END, params={"id_token_hint": "h", "client_id": "rp2"})
-    assert r.status_code == 400
-    assert op.page_code(r) == "invalid_request"
+def test_client_id_not_the_hint_audience(browser: Browser, world: World) -> None:
+    client, other, person = world.client(), world.client(), world.person()
+    hint = sign_in(browser, world, client, person)["id_token"]
+    r = browser.get(END, params={"id_token_hint": hint, "client_id": other.client_id})
+    assert r.status_code == 400 and page_code(r) == "invalid_request"
 
 
-def test_unknown_client_id(op: Any) -> None:
-    r = op.client.get(END, params={"client_id": "nobody"})
-    assert r.status_code == 400
-    assert op.page_code(r) == "invalid_client"
+def test_unknown_client_id(browser: Browser) -> None:
+    r = browser.get(END, params={"client_id": "nobody"})
+    assert r.status_code == 400 and page_code(r) == "invalid_client"
 
 
-def test_hint_for_this_session_logs_out_and_redirects(op: Any) -> None:
-    session = signed_in_session(op)
-    op.issuer.hints["h"] = {"sub": session.sub, "aud": "rp1", "sid": session.sid}
-    r = op.client.get(
-        END, params={"id_token_hint": "h", "post_logout_redirect_uri": BYE, "state": "s9"}
+def test_hint_for_this_session_logs_out_at_the_other_process(
+    browser: Browser, world: World
+) -> None:
+    client, person = world.client(), world.person()
+    hint = sign_in(browser, world, client, person)["id_token"]
+    r = browser.get(
+        END, at=1, params={"id_token_hint": hint, "post_logout_redirect_uri": BYE, "state": "s9"}
     )
     assert r.status_code == 303
     assert r.headers["location"] == BYE + "?state=s9"
-    assert session.sid not in op.sessions.data
     assert 'oxauth_session=""' in r.headers["set-cookie"]
-    # signed out: a silent request now needs a login
-    again = op.authorize(prompt="none")
-    assert parse_qs(urlsplit(again.headers["location"]).query)["error"] == ["login_required"]
+    again = browser.authorize(client, prompt="none")
+    assert query(again)["error"] == ["login_required"]
 
 
-def test_without_hint_the_user_confirms(op: Any) -> None:
-    session = signed_in_session(op)
-    r = op.client.get(END, params={"client_id": "rp1", "post_logout_redirect_uri": BYE})
-    assert r.status_code == 200
-    assert "Sign out?" in r.text
-    assert session.sid in op.sessions.data
-    form = op.hidden_fields(r.text)
-    bad = op.client.post(END, data={**form, "csrf_token": "forged", "logout": "yes"})
+def test_without_hint_the_user_confirms(browser: Browser, world: World) -> None:
+    client, person = world.client(), world.person()
+    sign_in(browser, world, client, person)
+    r = browser.get(END, params={"client_id": client.client_id, "post_logout_redirect_uri": BYE})
+    assert r.status_code == 200 and "Sign out?" in r.text
+    form = hidden_fields(r.text)
+    bad = browser.post(END, at=1, data={**form, "csrf_token": "forged", "logout": "yes"})
     assert bad.status_code == 200 and "Sign out?" in bad.text
-    assert session.sid in op.sessions.data
-    ok = op.client.post(END, data={**form, "logout": "yes"})
-    assert ok.status_code == 303
-    assert ok.headers["location"] == BYE
-    assert session.sid not in op.sessions.data
+    assert "code" in query(browser.authorize(client, prompt="none"))  # still signed in
+    ok = browser.post(END, at=1, data={**form, "logout": "yes"})
+    assert ok.status_code == 303 and ok.headers["location"] == BYE
+    assert query(browser.authorize(client, prompt="none"))["error"] == ["login_required"]
 
 
-def test_front_channel_iframes(op: Any) -> None:
-    session = signed_in_session(op, frontchannel_logout_uri="https://rp.example/fc")
-    op.issuer.hints["h"] = {"sub": session.sub, "aud": "rp1", "sid": session.sid}
-    r = op.client.get(END, params={"id_token_hint": "h", "post_logout_redirect_uri": BYE})
+def test_front_channel_iframes(browser: Browser, world: World) -> None:
+    client = world.client(frontchannel_logout_uri="https://rp.example/fc")
+    plain = world.client()  # no front-channel URI: no iframe
+    person = world.person()
+    signed = sign_in(browser, world, client, person)
+    browser.signed_in(plain, person)
+    r = browser.get(
+        END, params={"id_token_hint": signed["id_token"], "post_logout_redirect_uri": BYE}
+    )
     assert r.status_code == 200
-    src = f"https://rp.example/fc?iss=http%3A%2F%2Ftestserver.local&amp;sid={session.sid}"
+    src = f"https://rp.example/fc?iss=http%3A%2F%2Fid.oxswarm.test&amp;sid={signed['sid']}"
     assert f'<iframe src="{src}"' in r.text
+    assert r.text.count("<iframe") == 1
     assert "frame-src https://rp.example" in r.headers["content-security-policy"]
     assert 'href="https://rp.example/bye"' in r.text
 
 
-def test_back_channel_logout_token(op: Any) -> None:
-    session = signed_in_session(op, backchannel_logout_uri="https://rp.example/bc")
-    op.issuer.hints["h"] = {"sub": session.sub, "aud": "rp1", "sid": session.sid}
-    r = op.client.get(END, params={"id_token_hint": "h"})
+def test_back_channel_logout_to_every_client_of_the_session(
+    browser: Browser, world: World, receiver: LogoutReceiver
+) -> None:
+    first = world.client(backchannel_logout_uri=receiver.uri("/bc/one"))
+    second = world.client(backchannel_logout_uri=receiver.uri("/bc/two"))
+    receiver.audiences |= {first.client_id, second.client_id}
+    person = world.person()
+    signed = sign_in(browser, world, first, person)
+    assert browser.signed_in(second, person, at=1).status_code == 303  # same session (SSO)
+    r = browser.get(END, at=1, params={"id_token_hint": signed["id_token"]})
     assert r.status_code == 200
-    assert len(op.posted) == 1
-    request = op.posted[0]
-    assert str(request.url) == "https://rp.example/bc"
-    body = parse_qs(request.content.decode())
-    token = jwt.decode(body["logout_token"][0], op.deps.keys.key, algorithms=["RS256"])
-    assert token.header["typ"] == "logout+jwt"
-    assert token.header["kid"] == "k1"
-    claims = token.claims
-    assert claims["iss"] == "http://testserver.local"
-    assert claims["aud"] == "rp1"
-    assert claims["sub"] == session.sub
-    assert claims["sid"] == session.sid
-    assert claims["events"] == {EVENT: {}}
-    assert "nonce" not in claims
+    got = receiver.wait(2)
+    assert len(got) == 2, got
+    by_path = {g.path: g for g in got}
+    assert set(by_path) == {"/bc/one", "/bc/two"}
+    for path, client in (("/bc/one", first), ("/bc/two", second)):
+        g = by_path[path]
+        assert g.problem is None, g.problem
+        assert g.verified is not None
+        assert g.verified["aud"] == client.client_id
+        assert g.verified["iss"] == ISSUER
+        assert g.verified["sid"] == signed["sid"]
+        assert g.verified["sub"] == signed["sub"] == person.inum
+        assert g.verified["_header"]["typ"] == "logout+jwt"
+    assert query(browser.authorize(first, prompt="none"))["error"] == ["login_required"]
 
 
-def test_back_channel_failure_does_not_block_logout(op: Any) -> None:
-    import httpx
-
-    def broken(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectTimeout("down", request=request)
-
-    web = op.deps.extras["web"]
-    op.client.portal.call(web.http.aclose)
-    web.http = httpx.AsyncClient(transport=httpx.MockTransport(broken))
-    session = signed_in_session(op, backchannel_logout_uri="https://rp.example/bc")
-    op.issuer.hints["h"] = {"sub": session.sub, "aud": "rp1", "sid": session.sid}
-    r = op.client.get(END, params={"id_token_hint": "h", "post_logout_redirect_uri": BYE})
-    assert r.status_code == 303
-    assert session.sid not in op.sessions.data
+def test_back_channel_failure_does_not_block_logout(
+    browser: Browser, world: World, receiver: LogoutReceiver
+) -> None:
+    dead = world.client(backchannel_logout_uri=f"http://127.0.0.1:{free_port()}/bc")
+    alive = world.client(backchannel_logout_uri=receiver.uri())
+    receiver.audiences.add(alive.client_id)
+    person = world.person()
+    signed = sign_in(browser, world, dead, person)
+    browser.signed_in(alive, person)
+    r = browser.get(
+        END, params={"id_token_hint": signed["id_token"], "post_logout_redirect_uri": BYE}
+    )
+    assert r.status_code == 303 and r.headers["location"] == BYE
+    got = receiver.wait(1)
+    assert [g.problem for g in got] == [None]
+    assert query(browser.authorize(dead, prompt="none"))["error"] == ["login_required"]
