@@ -46,6 +46,7 @@ def test_implicit(flows: dict[str, Any], mode: str) -> None:
     assert got["nonce_ok"] and got["sub"] and got["aud"]
     assert got["fields"] == ["id_token", "iss", "state"]
     assert got["amr"] == ["pwd"]
+    assert got["acr"] == "simple_password_auth"
 
 
 def test_implicit_signs_in_once(flows: dict[str, Any]) -> None:

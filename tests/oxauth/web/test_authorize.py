@@ -144,6 +144,7 @@ def test_code_flow_tokens(browser: Browser, world: World) -> None:
     assert claims["iss"] == ISSUER and claims["aud"] == client.client_id
     assert claims["sub"] == person.inum and claims["nonce"] == "n-0"
     assert claims["amr"] == ["pwd"] and claims["sid"]
+    assert claims["acr"] == "simple_password_auth"
     assert abs(claims["auth_time"] - time.time()) < 600
 
 
@@ -292,3 +293,27 @@ def test_hybrid_form_post(browser: Browser, world: World) -> None:
     )
     fields = hidden_fields(r.text)
     assert world.id_token(fields["id_token"])["c_hash"] == half_hash(fields["code"])
+
+
+def test_acr_values(browser: Browser, world: World) -> None:
+    with world.servers[0].client() as http:
+        doc = http.get("/.well-known/openid-configuration").json()
+    assert doc["acr_values_supported"] == ["simple_password_auth"]
+    client, person = world.client(), world.person()
+    # acr_values is voluntary: an unknown value still signs in with the password method
+    done = browser.signed_in(client, person, acr_values="urn:example:mfa simple_password_auth")
+    claims = world.id_token(world.redeem(client, query(done)["code"][0])["id_token"])
+    assert (claims["acr"], claims["amr"]) == ("simple_password_auth", ["pwd"])
+
+
+def test_essential_acr_that_cannot_be_met(browser: Browser, world: World) -> None:
+    import json
+
+    claims = {"id_token": {"acr": {"essential": True, "values": ["urn:example:mfa"]}}}
+    r = browser.authorize(world.client(), claims=json.dumps(claims))
+    assert r.status_code == 302
+    assert query(r)["error"] == ["unmet_authentication_requirements"]
+    assert query(r)["state"] == ["st1"]
+    met = {"id_token": {"acr": {"essential": True, "values": ["simple_password_auth"]}}}
+    page = browser.authorize(world.client(), claims=json.dumps(met))
+    assert page.status_code == 200 and 'name="password"' in page.text

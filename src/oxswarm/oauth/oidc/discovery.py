@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from oxswarm.oauth.oidc.core import acr
 from oxswarm.oauth.oidc.core.claims import supported_claims
 
 
@@ -62,6 +63,7 @@ def provider_metadata(
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
         "prompt_values_supported": ["none", "login", "consent"],
+        "acr_values_supported": list(acr.SUPPORTED),
     }
     if registration:
         doc["registration_endpoint"] = f"{base}/register"

@@ -181,3 +181,10 @@ class RequestUriNotSupported(OAuthError):
 
 class RegistrationNotSupported(OAuthError):
     error = "registration_not_supported"
+
+
+class UnmetAuthenticationRequirements(OAuthError):
+    """OpenID Connect Core Unmet Authentication Requirements 1.0: an essential ``acr`` (or
+    other authentication requirement) the provider cannot satisfy."""
+
+    error = "unmet_authentication_requirements"

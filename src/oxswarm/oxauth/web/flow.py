@@ -17,10 +17,11 @@ from starlette.responses import Response
 
 from oxswarm.oauth import oauth2_response_modes as modes
 from oxswarm.oauth.models import ClientMetadata
+from oxswarm.oauth.oidc.core import acr
 from oxswarm.oauth.oidc.core.authorization import AuthorizationRequest
 from oxswarm.oauth.oidc.core.pairwise import subject_for
 from oxswarm.oauth.oidc.core.prompt import CONSENT, LOGIN, Situation, next_step
-from oxswarm.oauth.rfc6749.errors import InvalidRequest
+from oxswarm.oauth.rfc6749.errors import InvalidRequest, UnmetAuthenticationRequirements
 from oxswarm.oxauth.model import OxAuthDeps, Session
 from oxswarm.oxauth.web import render, sessions
 from oxswarm.oxauth.web.deps import WebDeps
@@ -121,6 +122,12 @@ async def proceed(
     status_code: int = 302,
 ) -> Response:
     """Next page, or the authorization response once signed in and consented."""
+    if not acr.can_satisfy(req.claims):
+        raise req.error(
+            UnmetAuthenticationRequirements(
+                f"no supported acr among the essential values; supported: {' '.join(acr.SUPPORTED)}"
+            )
+        )
     hint_sub = None
     if req.id_token_hint:
         claims = await deps.issuer.verify_id_token_hint(req.id_token_hint)

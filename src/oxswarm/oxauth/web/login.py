@@ -16,6 +16,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from oxswarm.oauth.oidc.core import acr
 from oxswarm.oauth.oidc.core.authorization import (
     AuthorizationPageError,
     AuthorizationRedirectError,
@@ -111,7 +112,8 @@ async def login(request: Request) -> Response:
             username=user.username,
             auth_time=at,
             expires_at=sessions.expiry(deps, web.settings, at, at),
-            amr=("pwd",),
+            acr=acr.PASSWORD,
+            amr=acr.PASSWORD_AMR,
         )
         await deps.sessions.save(session)
         response = await proceed(

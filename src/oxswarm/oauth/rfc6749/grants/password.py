@@ -12,6 +12,7 @@ import time
 from typing import Any, ClassVar
 
 from oxswarm.oauth.models import ClientMetadata
+from oxswarm.oauth.oidc.core import acr
 from oxswarm.oauth.oidc.core.id_token import Authentication
 from oxswarm.oauth.rfc6749.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
 from oxswarm.oauth.rfc6749.grants.base import resolve_scope
@@ -36,7 +37,9 @@ class PasswordGrant:
         user = await self._factory.users.authenticate(username, password)
         if user is None or not user.active:
             raise InvalidGrant("invalid username or password")
-        authn = Authentication(sub=user.sub, auth_time=int(time.time()), amr=("pwd",))
+        authn = Authentication(
+            sub=user.sub, auth_time=int(time.time()), acr=acr.PASSWORD, amr=acr.PASSWORD_AMR
+        )
         grant_id = new_id(16)
         access, expires_in = await self._factory.access_token(
             client, grant_id=grant_id, scope=scope, sub=user.sub, authn=authn

@@ -1,0 +1,43 @@
+"""Authentication Context Class References (OpenID Connect Core 1.0 sections 2, 3.1.2.1,
+5.5.1.1) and Authentication Method References (RFC 8176).
+
+OxSwarm has one built-in authentication method: the user's password checked against the
+directory. Its ``acr`` is Gluu's name for it, ``simple_password_auth`` (relying parties
+written for Gluu send that value), its ``amr`` is ``["pwd"]`` (RFC 8176 section 2).
+
+``acr_values`` is a voluntary request (Core 3.1.2.1): the ID token carries the ``acr``
+that was actually satisfied, whatever was asked. An *essential* ``acr`` request through
+the ``claims`` parameter (Core 5.5.1.1) that names no supported value cannot be met: the
+request fails with ``unmet_authentication_requirements`` (OpenID Connect Core Unmet
+Authentication Requirements 1.0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+PASSWORD: Final = "simple_password_auth"
+PASSWORD_AMR: Final = ("pwd",)
+SUPPORTED: Final = (PASSWORD,)
+
+
+def essential_acr_values(claims: Mapping[str, Any] | None) -> tuple[str, ...] | None:
+    """The values of an essential ``acr`` claim request for the ID token, or None."""
+    if not claims:
+        return None
+    request = (claims.get("id_token") or {}).get("acr") if isinstance(claims, Mapping) else None
+    if not isinstance(request, Mapping) or request.get("essential") is not True:
+        return None
+    if isinstance(request.get("value"), str):
+        return (request["value"],)
+    values = request.get("values")
+    if isinstance(values, list):
+        return tuple(str(v) for v in values)
+    return None
+
+
+def can_satisfy(claims: Mapping[str, Any] | None) -> bool:
+    """False when an essential ``acr`` is requested and none of its values is supported."""
+    wanted = essential_acr_values(claims)
+    return wanted is None or bool(set(wanted) & set(SUPPORTED))
