@@ -79,6 +79,20 @@ class UpResult:
         return dict(self.__dict__)
 
 
+def discovery(address: str, hostname: str, ca_file: Path) -> bool:
+    """True when ``https://address/`` answers the discovery document for ``hostname``."""
+    url = f"https://{address}/.well-known/openid-configuration"
+    try:
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(ca_file)),
+                          timeout=5.0, trust_env=False) as c:
+            res = c.get(url, headers={"Host": hostname}, extensions={"sni_hostname": hostname})
+    except httpx.HTTPError as exc:
+        raise Unavailable(f"{url}: {exc}") from exc
+    if res.status_code == 200 and "issuer" in res.text:
+        return True
+    raise Unavailable(f"{url}: HTTP {res.status_code}")
+
+
 class Deployer:
     """One cluster's deployment; its files live under ``state_dir``."""
 
@@ -258,22 +272,12 @@ class Deployer:
         return [done] if done else []
 
     def wait_serving(self, spec: ClusterSpec, lb: LoadBalancer, timeout: float = 600.0) -> None:
-        url = f"https://{lb.address}/.well-known/openid-configuration"
-
-        def probe() -> bool | None:
-            try:
-                with httpx.Client(verify=ssl.create_default_context(cafile=str(lb.ca_file)),
-                              timeout=5.0, trust_env=False) as c:
-                    res = c.get(url, headers={"Host": spec.hostname},
-                                extensions={"sni_hostname": spec.hostname})
-            except httpx.HTTPError as exc:
-                raise Unavailable(f"{url}: {exc}") from exc
-            if res.status_code == 200 and "issuer" in res.text:
-                return True
-            raise Unavailable(f"{url}: HTTP {res.status_code}")
-
-        wait_for("the cluster to serve through the load balancer", probe, timeout=timeout,
-                 interval=3.0)
+        """Until the load balancer, then every node's own NGINX, answer discovery."""
+        for address, what in [(lb.address, "the load balancer"),
+                              *((n.address, n.name) for n in spec.nodes)]:
+            wait_for(f"the cluster to serve through {what}",
+                     lambda a=address: discovery(a, spec.hostname, lb.ca_file),  # type: ignore[misc]
+                     timeout=timeout, interval=2.0)
 
     def result(self, spec: ClusterSpec, lb: LoadBalancer, image: str, changes: list[str],
                timings: dict[str, float]) -> UpResult:

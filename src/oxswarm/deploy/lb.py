@@ -1,15 +1,36 @@
-"""The lab's external load balancer: NGINX in the ``oxs-<cluster>-lb`` namespace."""
+"""The lab's external load balancer: NGINX in the ``oxs-<cluster>-lb`` namespace.
+
+Rendered by the edge library (:func:`oxswarm.edge.lb.render_lb`): HTTPS in, HTTPS to every
+node's NGINX (verified against the cluster CA), passive health checks, and a request that
+could not reach a node (refused, connect timeout, 502/503/504) sent to the next one. A
+POST that was already sent to a node is not sent again (``retry_non_idempotent`` off):
+a replayed authorization-code exchange or refresh-token rotation is not safe.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from oxswarm.deploy.lab.dockerd import LAUNCHED
-from oxswarm.deploy.render.nginx import render_lb_nginx
 from oxswarm.deploy.runner import Runner
 from oxswarm.deploy.spec import ClusterSpec
+from oxswarm.edge.lb import render_lb
+from oxswarm.edge.spec import LbSpec, Listen, NodeTarget
 from oxswarm.errors import DaemonError, DeployError
-from oxswarm.local.process import Daemon, tcp_open
+from oxswarm.local.nginx import LocalNginx
+from oxswarm.local.process import tcp_open
+
+
+def lb_spec(spec: ClusterSpec, root: Path) -> LbSpec:
+    """The load balancer of a lab cluster whose LB files live under ``root``."""
+    if spec.lab is None:
+        raise DeployError("the lab load balancer needs a lab spec")
+    return LbSpec(
+        hostname=spec.hostname, cert_file=root / "tls.crt", key_file=root / "tls.key",
+        workdir=root, listen=Listen(address=spec.lab.lb_ip), access_log=False,
+        nodes=tuple(NodeTarget(name=n.name, address=n.address) for n in spec.nodes),
+        ca_file=root / "ca.crt",
+    )  # fmt: skip
 
 
 class LoadBalancer:
@@ -24,12 +45,7 @@ class LoadBalancer:
         self.address = spec.lab.lb_ip
         self.netns = spec.namespace("lb")
         self.conf = root / "nginx.conf"
-        self.daemon = Daemon(
-            name="lb",
-            argv=["nsenter", f"--net=/run/netns/{self.netns}", "nginx", "-c", str(self.conf),
-                  "-g", "daemon off;"],
-            workdir=root,
-        )
+        self.nginx = LocalNginx(self.conf, root, netns=self.netns)
 
     @property
     def ca_file(self) -> Path:
@@ -37,18 +53,13 @@ class LoadBalancer:
 
     def write(self, cert: str, key: str, ca: str) -> bool:
         """Write certificate files and the configuration; True when something changed."""
-        for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True)
         files = {
             self.root / "tls.crt": cert,
             self.root / "tls.key": key,
             self.ca_file: ca,
-            self.conf: render_lb_nginx(
-                hostname=self.spec.hostname, listen_address=self.address,
-                nodes=[n.address for n in self.spec.nodes],
-                cert_file=str(self.root / "tls.crt"), key_file=str(self.root / "tls.key"),
-                ca_file=str(self.ca_file), run_dir=str(self.root)),
-        }  # fmt: skip
+            self.conf: render_lb(lb_spec(self.spec, self.root)),
+        }
         changed = False
         for path, text in files.items():
             if not path.is_file() or path.read_text() != text:
@@ -59,23 +70,20 @@ class LoadBalancer:
 
     def start(self, changed: bool) -> str | None:
         """Start, or reload when the configuration changed; what was done, or None."""
-        if self.daemon.running() and tcp_open(self.address, 443, timeout=1.0):
-            if changed:
-                self.runner.run(["nsenter", f"--net=/run/netns/{self.netns}", "nginx", "-c",
-                                 str(self.conf), "-s", "reload"])
-                return "load balancer reloaded"
-            return None
-        self.daemon.stop()
-        self.runner.run(["nsenter", f"--net=/run/netns/{self.netns}", "nginx", "-t", "-q",
-                         "-c", str(self.conf), "-g", "daemon off;"])
-        self.daemon.start()
-        if self.daemon.proc is not None:
-            LAUNCHED.append(self.daemon.proc)
         try:
-            self.daemon.wait_tcp(self.address, 443, timeout=20)
+            if self.nginx.running() and tcp_open(self.address, 443, timeout=1.0):
+                if changed:
+                    self.nginx.test()
+                    self.nginx.reload()
+                    return "load balancer reloaded"
+                return None
+            self.nginx.stop()
+            self.nginx.start(self.address, 443, timeout=20)
         except DaemonError as exc:
             raise DeployError(f"load balancer: {exc}") from exc
+        if self.nginx.daemon.proc is not None:
+            LAUNCHED.append(self.nginx.daemon.proc)
         return "load balancer started"
 
     def stop(self) -> None:
-        self.daemon.stop()
+        self.nginx.stop()

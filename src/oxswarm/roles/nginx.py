@@ -1,78 +1,109 @@
 """``oxswarm run nginx``: TLS front of its node, upstreams from the service catalogue.
 
-What consul-template did in the original: render the configuration from the catalogue's
-*passing* instances, and reload NGINX when that list changes (polled every 2 s; records
-have leases, so a dead instance leaves within the registrator's TTL).
+What consul-template did in the original, with the edge library (:mod:`oxswarm.edge`):
+the configuration is rendered from the catalogue's *passing* instances
+(:func:`~oxswarm.edge.render.render_nginx`) and, on every change the catalogue's watch
+reports, checked with ``nginx -t`` before it replaces the live one and NGINX is reloaded
+(SIGHUP); a rejected config is logged and NGINX keeps the last good one
+(:class:`~oxswarm.edge.reloader.EdgeReloader`). The role supervises NGINX (restarts it if
+it exits) and forwards SIGTERM to it.
+
+Environment: ``OXS_HOSTNAME`` (the public name), ``OXS_REAL_IP_FROM`` (optional, comma
+separated: load balancers whose ``X-Forwarded-For`` is trusted). NGINX's error log goes
+to the container's stderr; access logging is off (the hot path is token requests).
 """
 
 from __future__ import annotations
 
 import logging
 import signal
+import threading
 from pathlib import Path
 
 import click
 
 from oxswarm.catalogue.reader import Catalogue
 from oxswarm.config import keys
-from oxswarm.deploy.render.nginx import SERVICE_ROUTES, render_node_nginx
-from oxswarm.errors import OxSwarmError
-from oxswarm.roles.env import need
+from oxswarm.edge.reloader import EdgeReloader
+from oxswarm.edge.spec import EdgeSpec, Listen
+from oxswarm.errors import DaemonError
+from oxswarm.local.nginx import prepare_workdir, test_config
+from oxswarm.roles.env import optional
 from oxswarm.roles.run import Child, setup_logging
 from oxswarm.roles.store import open_manager, wait_config
 from oxswarm.settings import Settings
 
 log = logging.getLogger("oxswarm.roles")
 RUN = Path("/run/oxswarm/nginx")
-POLL = 2.0
+SUPERVISE_EVERY = 2.0
+RESYNC = 5.0
 
 
-def upstreams(catalogue: Catalogue) -> dict[str, list[str]]:
-    snapshot = catalogue.snapshot()
-    return {s: sorted(i.endpoint for i in snapshot.get(s, ())) for s in SERVICE_ROUTES}
+class ChildNginx:
+    """:class:`~oxswarm.edge.reloader.NginxControl` for the NGINX this role supervises."""
+
+    def __init__(self, child: Child, workdir: Path) -> None:
+        self.child = child
+        self.workdir = workdir
+
+    def test(self, conf_file: Path | None = None) -> None:
+        test_config(conf_file or self.workdir / "nginx.conf", self.workdir)
+
+    def reload(self) -> None:
+        if self.child.proc is None or not self.child.alive():
+            raise DaemonError("nginx is not running: cannot reload")
+        self.child.proc.send_signal(signal.SIGHUP)
+
+
+def edge_spec(hostname: str, workdir: Path, real_ip_from: tuple[str, ...] = (),
+              listen: Listen | None = None) -> EdgeSpec:
+    """The node's edge without instances (the reloader adds the catalogue's)."""
+    return EdgeSpec(hostname=hostname, cert_file=workdir / "tls.crt",
+                    key_file=workdir / "tls.key", workdir=workdir, access_log=False,
+                    real_ip_from=real_ip_from, listen=listen or Listen())  # fmt: skip
+
+
+def write_tls(workdir: Path, cert: str, key: str) -> None:
+    (workdir / "tls.crt").write_text(cert)
+    key_file = workdir / "tls.key"
+    key_file.touch(mode=0o600)
+    key_file.chmod(0o600)
+    key_file.write_text(key)
+
+
+def log_to_stderr(workdir: Path) -> None:
+    """The rendered ``error_log`` file is the container's stderr (as Docker's nginx image)."""
+    link = workdir / "logs" / "error.log"
+    link.unlink(missing_ok=True)
+    link.symlink_to("/dev/stderr")
 
 
 @click.command("nginx")
 def command() -> None:
-    """NGINX with Gluu's routes, reloaded when the catalogue changes."""
+    """NGINX with Gluu's routes, reloaded (after nginx -t) when the catalogue changes."""
     setup_logging("nginx")
-    hostname = need("OXS_HOSTNAME")
+    hostname = optional("OXS_HOSTNAME", "")
+    real_ip = tuple(p.strip() for p in optional("OXS_REAL_IP_FROM", "").split(",") if p.strip())
     settings = Settings.load()
     store, manager = open_manager(settings)
+    if not hostname:
+        hostname = wait_config(manager, keys.HOSTNAME)
     cert = wait_config(manager, keys.SSL_CERT)
     key = wait_config(manager, keys.SSL_KEY, secret=True)
-    for sub in ("", "body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (RUN / sub).mkdir(parents=True, exist_ok=True)
-    (RUN / "tls.crt").write_text(cert)
-    (RUN / "tls.key").touch(mode=0o600)
-    (RUN / "tls.key").write_text(key)
-    catalogue = Catalogue(store, settings.prefix)
+    prepare_workdir(RUN)
+    log_to_stderr(RUN)
+    write_tls(RUN, cert, key)
     conf = RUN / "nginx.conf"
-
-    def render(current: dict[str, list[str]]) -> None:
-        conf.write_text(render_node_nginx(hostname, current, cert_file=str(RUN / "tls.crt"),
-                                          key_file=str(RUN / "tls.key"), run_dir=str(RUN)))
-
-    current = upstreams(catalogue)
-    render(current)
-    child = Child(["nginx", "-c", str(conf), "-g", "daemon off;"])
+    child = Child(["nginx", "-c", str(conf), "-p", f"{RUN}/", "-e", "/dev/stderr"])
+    reloader = EdgeReloader(Catalogue(store, settings.prefix), edge_spec(hostname, RUN, real_ip),
+                            ChildNginx(child, RUN), conf)  # fmt: skip
+    reloader.write_initial()
     child.start()
-    while not child.stop.is_set():
-        child.stop.wait(POLL)
-        if child.stop.is_set():
-            break
+    watcher = threading.Thread(target=reloader.run, args=(child.stop,),
+                               kwargs={"resync": RESYNC}, daemon=True, name="edge-reloader")
+    watcher.start()
+    while not child.stop.wait(SUPERVISE_EVERY):
         if not child.alive():
-            log.warning("nginx exited; restarting")
+            log.warning("nginx exited (%s); restarting", child.exit_code())
             child.start()
-        try:
-            latest = upstreams(catalogue)
-        except OxSwarmError as exc:
-            log.warning("catalogue unavailable, keeping the last upstreams: %s", exc)
-            continue
-        if latest != current:
-            log.info("upstreams changed: %s", {s: len(e) for s, e in latest.items()})
-            current = latest
-            render(current)
-            if child.proc is not None:
-                child.proc.send_signal(signal.SIGHUP)
     raise SystemExit(child.exit_code())

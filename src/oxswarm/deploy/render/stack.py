@@ -180,6 +180,8 @@ def global_services(spec: ClusterSpec) -> dict[str, dict[str, Any]]:
 
     nginx = _base(spec, "nginx")
     nginx["environment"] |= {"OXS_HOSTNAME": spec.hostname}
+    if spec.lab is not None:  # the lab's load balancer: its X-Forwarded-For is trusted
+        nginx["environment"]["OXS_REAL_IP_FROM"] = spec.lab.lb_ip
     nginx["ports"] = [_host_port(80), _host_port(443)]
     nginx["deploy"] = _deploy(spec, None)
     return {"registrator": registrator, "twemproxy": twemproxy, "oxauth": oxauth,
