@@ -30,20 +30,11 @@ PARAMS = {
 }
 
 
-@pytest.fixture(scope="module")
-def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
-    cluster = start_etcd_cluster(tmp_path_factory.mktemp("etcd"), 3)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
 @pytest.fixture
-def env(etcd: EtcdCluster, tmp_path: Path) -> dict[str, str]:
+def env(etcd_cluster: EtcdCluster, tmp_path: Path) -> dict[str, str]:
     """Store, a cluster name of this test's own, and a master key path (not created)."""
     return {
-        "OXSWARM_STORE": etcd.url,
+        "OXSWARM_STORE": etcd_cluster.url,
         "OXSWARM_CLUSTER": f"t{secrets.token_hex(5)}",
         "OXSWARM_MASTER_KEY_FILE": str(tmp_path / "keys" / "master.key"),
     }

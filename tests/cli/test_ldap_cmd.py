@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from oxswarm.cli.options import open_manager
 from oxswarm.config import keys
 from oxswarm.directory.connection import Directory, DirectoryConfig
 from oxswarm.directory.people import PeopleRepository
-from oxswarm.local.etcd import EtcdCluster, start_etcd_cluster
+from oxswarm.local.etcd import EtcdCluster
 from oxswarm.local.process import free_port
 from oxswarm.local.slapd import plan_nodes, start_nodes, stop_nodes
 from oxswarm.settings import Settings
@@ -33,19 +32,10 @@ PARAMS = {
 }
 
 
-@pytest.fixture(scope="module")
-def etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
-    cluster = start_etcd_cluster(tmp_path_factory.mktemp("etcd"), 1)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
 @pytest.fixture
-def env(etcd: EtcdCluster, tmp_path: Path) -> dict[str, str]:
+def env(etcd_cluster: EtcdCluster, tmp_path: Path) -> dict[str, str]:
     env = {
-        "OXSWARM_STORE": etcd.url,
+        "OXSWARM_STORE": etcd_cluster.url,
         "OXSWARM_CLUSTER": f"t{secrets.token_hex(5)}",
         "OXSWARM_MASTER_KEY_FILE": str(tmp_path / "master.key"),
     }

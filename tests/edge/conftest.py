@@ -3,17 +3,14 @@ real HTTP backends on loopback ports."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from oxswarm.config.etcd import EtcdStore
 from oxswarm.crypto.pki import create_ca, issue_server_cert
 from oxswarm.local.backend import EchoBackend
-from oxswarm.local.etcd import EtcdCluster, start_etcd_cluster
 
 HOSTNAME = "id.oxswarm.test"
 
@@ -23,26 +20,6 @@ class TlsFiles:
     ca: Path
     cert: Path
     key: Path
-
-
-@pytest.fixture(scope="session")
-def etcd_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
-    cluster = start_etcd_cluster(tmp_path_factory.mktemp("etcd"), 1)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture
-def store(etcd_cluster: EtcdCluster) -> Iterator[EtcdStore]:
-    with etcd_cluster.store() as kv:
-        yield kv
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"/test/{secrets.token_hex(6)}"
 
 
 @pytest.fixture(scope="session")
