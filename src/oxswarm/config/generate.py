@@ -63,6 +63,7 @@ def generate(params: Params, *, now: datetime | None = None) -> Generated:
     values.update(_clients())
     values.update(_pki(params, now))
     values.update(_oxauth_keys(now))
+    values.update(_oxauth_policy())
     values.update(
         {
             keys.ADMIN_PW: params.admin_pw.get_secret_value(),
@@ -76,6 +77,17 @@ def generate(params: Params, *, now: datetime | None = None) -> Generated:
     config = {name: value for name, value in values.items() if name not in keys.SECRET_NAMES}
     secrets = {name: value for name, value in values.items() if name in keys.SECRET_NAMES}
     return Generated(config=config, secrets=secrets)
+
+
+def _oxauth_policy() -> dict[str, str]:
+    """oxAuth's policy defaults (the same as :mod:`oxswarm.oxauth.policy`'s)."""
+    return {
+        keys.OXAUTH_REGISTRATION: "open",
+        keys.OXAUTH_LOCKOUT_USER_FAILURES: "5",
+        keys.OXAUTH_LOCKOUT_ADDRESS_FAILURES: "20",
+        keys.OXAUTH_LOCKOUT_WINDOW: "900",
+        keys.OXAUTH_TRUST_FORWARDED_FOR: "false",
+    }
 
 
 def _identity(params: Params) -> dict[str, str]:

@@ -39,6 +39,12 @@ SSL_CERT: Final = "ssl_cert"  # PEM, SAN = hostname
 LDAP_SSL_CERT: Final = "ldap_ssl_cert"
 IDP_SIGNING_CERT: Final = "idp_signing_cert"
 IDP_ENCRYPTION_CERT: Final = "idp_encryption_cert"
+# oxAuth policy (typed and validated by oxswarm.oxauth.policy; absent values: its defaults)
+OXAUTH_REGISTRATION: Final = "oxauth_registration"  # open | token | off
+OXAUTH_LOCKOUT_USER_FAILURES: Final = "oxauth_lockout_user_failures"  # "5"
+OXAUTH_LOCKOUT_ADDRESS_FAILURES: Final = "oxauth_lockout_address_failures"  # "20"
+OXAUTH_LOCKOUT_WINDOW: Final = "oxauth_lockout_window"  # seconds, "900"
+OXAUTH_TRUST_FORWARDED_FOR: Final = "oxauth_trust_forwarded_for"  # "false"
 
 # -- secrets (encrypted at rest) ----------------------------------------------------
 ADMIN_PW: Final = "admin_pw"  # the admin user's password, as typed
@@ -91,7 +97,9 @@ CONFIG_NAMES: Final = frozenset(
         SCIM_RS_CLIENT_ID, SCIM_RP_CLIENT_ID, PASSPORT_RS_CLIENT_ID, PASSPORT_RP_CLIENT_ID,
         OXTRUST_API_RS_CLIENT_ID, IDP_CLIENT_ID, OXAUTH_SIG_ALGS, OXAUTH_ENC_ALGS,
         OXAUTH_KEY_ROTATED_AT, OXAUTH_JWKS_PUBLIC, CA_CERT, SSL_CERT, LDAP_SSL_CERT,
-        IDP_SIGNING_CERT, IDP_ENCRYPTION_CERT, CSYNC2_CERT,
+        IDP_SIGNING_CERT, IDP_ENCRYPTION_CERT, CSYNC2_CERT, OXAUTH_REGISTRATION,
+        OXAUTH_LOCKOUT_USER_FAILURES, OXAUTH_LOCKOUT_ADDRESS_FAILURES, OXAUTH_LOCKOUT_WINDOW,
+        OXAUTH_TRUST_FORWARDED_FOR,
     }
 )
 """Every plain configuration value's name (the rest of this module's names are secrets)."""

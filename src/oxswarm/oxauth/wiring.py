@@ -5,9 +5,9 @@ unless overridden), the signing keys (then watched), the pairwise and session se
 the directory's bind credentials, the registration policy. From :class:`RunOptions`:
 where the cache (Twemproxy) and the directory servers are, when not taken from the store.
 
-Registration policy (config value ``oxauth_registration``): ``open`` (default),
-``token`` (an initial access token is required: the secret
-``oxauth_registration_token``), or ``off``.
+The policy (registration mode, lockout thresholds, ``X-Forwarded-For`` trust) is read,
+typed, by :func:`oxswarm.oxauth.policy.read_policy`; ``--registration`` overrides the
+store's mode. Mode ``token`` requires the secret ``oxauth_registration_token``.
 """
 
 from __future__ import annotations
@@ -52,9 +52,11 @@ from oxswarm.oxauth.adapters.http import HttpJwksFetcher
 from oxswarm.oxauth.issuer import TokenService
 from oxswarm.oxauth.keys import KeyRing, KeyWatcher
 from oxswarm.oxauth.model import OxAuthDeps
+from oxswarm.oxauth.policy import read_policy, registration_mode
+from oxswarm.oxauth.web.deps import WebSettings
 from oxswarm.settings import Settings
 
-REGISTRATION: str = "oxauth_registration"
+REGISTRATION: str = K.OXAUTH_REGISTRATION
 REGISTRATION_TOKEN: str = "oxauth_registration_token"
 DEFAULT_CACHE = "127.0.0.1:22121"
 
@@ -142,11 +144,12 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
         scopes = [s.name for s in ScopeRepository(directory, tree).list()] or list(STANDARD_SCOPES)
     except OxSwarmError:
         scopes = list(STANDARD_SCOPES)
-    mode = options.registration or manager.get(REGISTRATION) or "open"
-    if mode not in ("open", "token", "off"):
-        raise InvalidInput(
-            f"registration: {mode!r} is not open, token or off", field="registration"
-        )
+    policy = read_policy(manager.get)
+    mode = (
+        registration_mode(options.registration, "registration")
+        if options.registration
+        else policy.registration
+    )
     reg_token = manager.get_secret(REGISTRATION_TOKEN) if mode == "token" else None
     if mode == "token" and not reg_token:
         raise InvalidInput("registration: mode 'token' needs the secret " + REGISTRATION_TOKEN)
@@ -168,6 +171,9 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
         "scopes": scopes,
         "box": box,
         "manager": manager,
+        "web_settings": WebSettings(
+            lockout=policy.lockout, trust_forwarded_for=policy.trust_forwarded_for
+        ),
     }
     return _Opened(store, watch_store, directory, cache, watcher, tmp), parts
 
@@ -262,6 +268,7 @@ async def open_deps(
         scopes=parts["scopes"],
     )
     deps.extras["manager"] = parts["manager"]
+    deps.extras["web_settings"] = parts["web_settings"]
     deps.extras["key_watcher"] = opened.watcher
     deps.extras["health_checks"]["store"] = _cached_check(opened.store.ping)
     try:

@@ -28,6 +28,7 @@ from joserfc.jwk import KeySet
 from tests.oxauth.conftest import DirectoryTools, Server
 
 from oxswarm.cache.aio import AsyncCache
+from oxswarm.config import keys as K
 from oxswarm.directory.models import Client, Person
 from oxswarm.local.process import free_port
 from oxswarm.local.stack import Stack
@@ -69,10 +70,23 @@ def fragment(response: httpx.Response) -> dict[str, list[str]]:
     return parse_qs(urlsplit(response.headers["location"]).fragment)
 
 
+USER_LIMIT = 3  # the lockout thresholds these processes read from the config store
+ADDRESS_LIMIT = 8
+
+
 @pytest.fixture(scope="module")
-def servers(oxauth_servers: Callable[..., Server]) -> list[Server]:
-    """Two oxAuth processes serving the same issuer on the same stack."""
-    return [oxauth_servers(issuer=ISSUER), oxauth_servers(issuer=ISSUER)]
+def servers(oxauth_servers: Callable[..., Server], stack: Stack) -> Iterator[list[Server]]:
+    """Two oxAuth processes serving the same issuer on the same stack, started after the
+    lockout thresholds were set in the store (back to the defaults afterwards)."""
+    manager = stack.manager()
+    try:
+        manager.set(K.OXAUTH_LOCKOUT_USER_FAILURES, str(USER_LIMIT))
+        manager.set(K.OXAUTH_LOCKOUT_ADDRESS_FAILURES, str(ADDRESS_LIMIT))
+        yield [oxauth_servers(issuer=ISSUER), oxauth_servers(issuer=ISSUER)]
+    finally:
+        manager.set(K.OXAUTH_LOCKOUT_USER_FAILURES, "5")
+        manager.set(K.OXAUTH_LOCKOUT_ADDRESS_FAILURES, "20")
+        manager.store.close()
 
 
 def random_address() -> str:

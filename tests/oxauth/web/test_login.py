@@ -1,5 +1,6 @@
 """/oxauth/login on two real processes: CSRF, wrong passwords, the lockout per user and per
-address (counters in the real cache, shared by both processes), a new session per sign-in.
+address (thresholds read from the config store, counters in the real cache, shared by both
+processes), a new session per sign-in.
 """
 
 from __future__ import annotations
@@ -7,7 +8,14 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from tests.oxauth.web.conftest import Browser, World, page_code, query
+from tests.oxauth.web.conftest import (
+    ADDRESS_LIMIT,
+    USER_LIMIT,
+    Browser,
+    World,
+    page_code,
+    query,
+)
 
 from oxswarm.oxauth.web.lockout import ADDRESS_KIND, USER_KIND
 
@@ -94,14 +102,14 @@ def test_unknown_user(browser: Browser, world: World) -> None:
 def test_lockout_per_user_shared_by_both_processes(browser: Browser, world: World) -> None:
     client, person = world.client(), world.person()
     page = browser.authorize(client)
-    for i in range(5):  # alternating between the two processes
+    for i in range(USER_LIMIT):  # alternating between the two processes
         assert browser.login(page, person, password="wrong", at=i % 2).status_code == 401
-    assert world.counter(USER_KIND, ident(person.uid)) == 5
+    assert world.counter(USER_KIND, ident(person.uid)) == USER_LIMIT
     for at in (0, 1):
         r = browser.login(page, person, at=at)  # the right password, but locked
         assert r.status_code == 429, r.text
         assert "Too many failed sign-in attempts" in r.text
-    assert world.counter(USER_KIND, ident(person.uid)) == 5  # no count while locked
+    assert world.counter(USER_KIND, ident(person.uid)) == USER_LIMIT  # no count while locked
 
 
 def test_lockout_per_address_shared_by_both_processes(
@@ -111,10 +119,10 @@ def test_lockout_per_address_shared_by_both_processes(
 ) -> None:
     client, person = world.client(), world.person()
     page = browser.authorize(client)
-    for i in range(20):
+    for i in range(ADDRESS_LIMIT):
         r = browser.login(page, f"nobody{i}-{browser.address}", password="wrong", at=i % 2)
         assert r.status_code == 401
-    assert world.counter(ADDRESS_KIND, ident(browser.address)) == 20
+    assert world.counter(ADDRESS_KIND, ident(browser.address)) == ADDRESS_LIMIT
     for at in (0, 1):
         assert browser.login(page, person, at=at).status_code == 429
     # the same user from another address is not locked out
@@ -125,12 +133,12 @@ def test_lockout_per_address_shared_by_both_processes(
 def test_success_resets_the_user_counter(browser: Browser, world: World) -> None:
     client, person = world.client(), world.person()
     page = browser.authorize(client)
-    for i in range(4):
+    for i in range(USER_LIMIT - 1):
         browser.login(page, person, password="wrong", at=i % 2)
-    assert world.counter(USER_KIND, ident(person.uid)) == 4
+    assert world.counter(USER_KIND, ident(person.uid)) == USER_LIMIT - 1
     assert browser.login(page, person, at=1).status_code == 200  # the consent page
     assert world.counter(USER_KIND, ident(person.uid)) == 0
-    assert world.counter(ADDRESS_KIND, ident(browser.address)) == 4  # the address keeps its
+    assert world.counter(ADDRESS_KIND, ident(browser.address)) == USER_LIMIT - 1  # kept
 
 
 def test_new_session_on_each_sign_in(browser: Browser, world: World) -> None:

@@ -1,0 +1,87 @@
+"""oxAuth's policy settings, typed, from the config store (values config-init writes).
+
+* ``oxauth_registration``: ``open`` (default), ``token`` (an initial access token is
+  required, RFC 7591 3) or ``off``: dynamic client registration.
+* ``oxauth_lockout_user_failures``: int >= 1, default 5: failed sign-ins per user within
+  a window before sign-in is refused.
+* ``oxauth_lockout_address_failures``: int >= 1, default 20: the same per client address.
+* ``oxauth_lockout_window``: seconds >= 1, default 900: the window (it starts at the first
+  failure).
+* ``oxauth_trust_forwarded_for``: bool, default false: take the client address from
+  ``X-Forwarded-For`` (only behind a proxy that overwrites it).
+
+A value that is absent takes its default (a store initialised by an older config-init);
+a value that is present but malformed is an :class:`~oxswarm.errors.InvalidInput` naming
+it, at start, never a silent default. The lockout applies to the login form and the
+password grant alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final, Literal, cast
+
+from oxswarm.config import keys as K
+from oxswarm.errors import InvalidInput
+from oxswarm.oxauth.web.lockout import LockoutPolicy
+
+RegistrationMode = Literal["open", "token", "off"]
+REGISTRATION_MODES: Final = ("open", "token", "off")
+_TRUE: Final = ("true", "yes", "1", "on")
+_FALSE: Final = ("false", "no", "0", "off")
+
+
+@dataclass(frozen=True, slots=True)
+class OxAuthPolicy:
+    registration: RegistrationMode = "open"
+    lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
+    trust_forwarded_for: bool = False
+
+
+def _int(get: Callable[[str], str | None], name: str, default: int) -> int:
+    raw = get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise InvalidInput(f"{name}: {raw!r} is not an integer", field=name) from None
+    if value < 1:
+        raise InvalidInput(f"{name}: {value} must be at least 1", field=name)
+    return value
+
+
+def _bool(get: Callable[[str], str | None], name: str, default: bool) -> bool:
+    raw = get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    text = raw.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InvalidInput(f"{name}: {raw!r} is not true or false", field=name)
+
+
+def registration_mode(value: str | None, name: str = K.OXAUTH_REGISTRATION) -> RegistrationMode:
+    mode = (value or "open").strip()
+    if mode not in REGISTRATION_MODES:
+        raise InvalidInput(f"{name}: {mode!r} is not open, token or off", field=name)
+    return cast(RegistrationMode, mode)
+
+
+def read_policy(get: Callable[[str], str | None]) -> OxAuthPolicy:
+    """The policy from ``get`` (a config value by name, e.g. ``ConfigManager.get``)."""
+    defaults = LockoutPolicy()
+    return OxAuthPolicy(
+        registration=registration_mode(get(K.OXAUTH_REGISTRATION)),
+        lockout=LockoutPolicy(
+            max_user_failures=_int(get, K.OXAUTH_LOCKOUT_USER_FAILURES, defaults.max_user_failures),
+            max_address_failures=_int(
+                get, K.OXAUTH_LOCKOUT_ADDRESS_FAILURES, defaults.max_address_failures
+            ),
+            window=_int(get, K.OXAUTH_LOCKOUT_WINDOW, defaults.window),
+        ),
+        trust_forwarded_for=_bool(get, K.OXAUTH_TRUST_FORWARDED_FOR, False),
+    )
