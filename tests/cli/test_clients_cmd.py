@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from oxswarm.cli.clients_cmd import build_client, response_types_for
 from oxswarm.cli.main import cli
 
 STORE = ["--store", "etcd://127.0.0.1:1", "--master-key-file", "/nonexistent"]
@@ -78,50 +77,3 @@ def test_unreachable_store_exits_1() -> None:
     )
     assert result.exit_code == 1
     assert result.output.startswith("error:")
-
-
-def test_build_client_defaults() -> None:
-    client = build_client(
-        name="web",
-        grant_types=(),
-        redirect_uris=("http://localhost:3000/cb",),
-        post_logout_redirect_uris=(),
-        auth_method=None,
-        scopes=(),
-        public=False,
-        access_token_format="jwt",
-    )
-    assert client.grant_types == ["authorization_code", "refresh_token"]
-    assert client.response_types == ["code"]
-    assert client.scopes == ["openid", "profile", "email"]
-    assert client.token_endpoint_auth_method == "client_secret_basic"
-    assert client.client_secret and len(client.client_secret) >= 43
-    assert client.access_token_format == "jwt"
-
-
-def test_public_client_has_no_secret() -> None:
-    client = build_client(
-        name="spa",
-        grant_types=(),
-        redirect_uris=("https://spa.example/cb",),
-        post_logout_redirect_uris=(),
-        auth_method=None,
-        scopes=(),
-        public=True,
-        access_token_format="opaque",
-    )
-    assert client.client_secret is None
-    assert client.token_endpoint_auth_method == "none"
-
-
-def test_response_types_follow_grants() -> None:
-    assert response_types_for(("client_credentials",)) == []
-    assert set(response_types_for(("authorization_code", "implicit"))) == {
-        "code",
-        "id_token",
-        "id_token token",
-        "token",
-        "code id_token",
-        "code token",
-        "code id_token token",
-    }

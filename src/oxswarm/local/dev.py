@@ -38,6 +38,7 @@ from oxswarm.directory.models import Client
 from oxswarm.errors import DaemonError, InvalidInput
 from oxswarm.local.process import Daemon, free_port, pid_alive, wait_until
 from oxswarm.local.stack import Stack, start_stack
+from oxswarm.oxauth.clients_admin import build_client, client_json
 
 STATE_FILE: Final = "dev.json"
 PASSWORD_FILE: Final = "admin-password"
@@ -186,8 +187,6 @@ def _write_private(path: Path, text: str) -> None:
 
 def test_client() -> Client:
     """The ready client ``dev up`` registers: confidential, code + refresh + credentials."""
-    from oxswarm.cli.clients_cmd import build_client
-
     return build_client(
         name="dev test client",
         grant_types=("authorization_code", "refresh_token", "client_credentials"),
@@ -269,8 +268,6 @@ def dev_up(
             ClientRepository(directory, stack.box()).add(client)
         _keep(stack, daemon)
         wait_healthy(daemon, bind)
-        from oxswarm.cli.clients_cmd import client_json
-
         info = DevInfo(
             issuer=issuer,
             store=stack.store_url,
