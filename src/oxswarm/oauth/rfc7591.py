@@ -8,7 +8,11 @@ and RFC 7592's ``registration_access_token`` / ``registration_client_uri``), 3.2
 (``invalid_redirect_uri``, ``invalid_client_metadata``). OIDC Registration section 2:
 ``redirect_uris`` are required for the flows that use them and may not contain a
 fragment; pairwise clients with redirect URIs on several hosts need a
-``sector_identifier_uri`` (OIDC Core 8.1), which must be https.
+``sector_identifier_uri`` (OIDC Core 8.1), which must be https (http only when the
+issuer itself is http, for local development). OIDC Registration section 5: the
+provider fetches the ``sector_identifier_uri`` (a JSON array of URIs) and refuses the
+registration (``invalid_client_metadata``) unless every redirect URI is listed in it
+(:func:`check_sector_identifier`, through a :class:`SectorFetcher`).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from oxswarm.oauth.models import ClientMetadata
@@ -52,6 +56,16 @@ class RegistrationPolicy:
     scopes: Sequence[str]
     default_scopes: Sequence[str]
     signing_algs: Sequence[str]
+    allow_http_sector_uri: bool = False  # only when the issuer itself is http (local dev)
+
+
+class SectorFetcher(Protocol):
+    """Fetches a ``sector_identifier_uri`` document (bounded in time and size).
+
+    Returns the parsed JSON; raises :class:`InvalidClientMetadata` naming the reason when
+    it cannot be fetched or is not JSON."""
+
+    async def fetch(self, uri: str) -> Any: ...
 
 
 def _uri_list(data: Mapping[str, Any], name: str) -> tuple[str, ...]:
@@ -140,8 +154,10 @@ def parse_metadata(
     if subject_type not in ("public", "pairwise"):
         raise InvalidClientMetadata(f"subject_type {subject_type!r} is not supported")
     sector = _string(data, "sector_identifier_uri")
-    if sector is not None and urlsplit(sector).scheme != "https":
-        raise InvalidClientMetadata("sector_identifier_uri must be an https URL")
+    if sector is not None:
+        scheme = urlsplit(sector).scheme
+        if scheme != "https" and not (scheme == "http" and policy.allow_http_sector_uri):
+            raise InvalidClientMetadata("sector_identifier_uri must be an https URL")
     hosts = {urlsplit(u).hostname for u in redirect_uris}
     if subject_type == "pairwise" and len(hosts) > 1 and sector is None:
         raise InvalidClientMetadata(
@@ -252,3 +268,18 @@ def initial_token_ok(presented: str | None, expected_hash: str | None) -> bool:
     if expected_hash is None:
         return True
     return presented is not None and hmac.compare_digest(token_hash(presented), expected_hash)
+
+
+async def check_sector_identifier(client: ClientMetadata, fetcher: SectorFetcher) -> None:
+    """OIDC Registration 5: every redirect URI must be in the sector identifier document."""
+    uri = client.sector_identifier_uri
+    if not uri:
+        return
+    listed = await fetcher.fetch(uri)
+    if not isinstance(listed, list) or not all(isinstance(v, str) for v in listed):
+        raise InvalidClientMetadata("sector_identifier_uri must return a JSON array of URIs")
+    missing = [u for u in client.redirect_uris if u not in set(listed)]
+    if missing:
+        raise InvalidClientMetadata(
+            f"redirect URI {missing[0]!r} is not listed at the sector_identifier_uri"
+        )

@@ -54,6 +54,7 @@ class Provider:
             scopes=self.scopes,
             default_scopes=("openid", "profile", "email"),
             signing_algs=self.deps.keys.algorithms(),
+            allow_http_sector_uri=self.deps.config.issuer.startswith("http://"),
         )
 
     def endpoint_url(self, name: str) -> str:

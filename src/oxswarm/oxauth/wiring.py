@@ -48,7 +48,7 @@ from oxswarm.oxauth.adapters.directory import (
     DirectoryGrantStore,
     DirectoryUserStore,
 )
-from oxswarm.oxauth.adapters.http import HttpJwksFetcher
+from oxswarm.oxauth.adapters.http import HttpJwksFetcher, HttpSectorFetcher
 from oxswarm.oxauth.issuer import TokenService
 from oxswarm.oxauth.keys import KeyRing, KeyWatcher
 from oxswarm.oxauth.model import OxAuthDeps
@@ -244,6 +244,7 @@ def build_deps(
             "tree": tree,
             "scopes": scopes or list(STANDARD_SCOPES),
             "fetcher": HttpJwksFetcher(),
+            "sector_fetcher": HttpSectorFetcher(),
             "health_checks": {
                 "cache": cache_ok,
                 "directory": _cached_check(lambda: directory.exists(tree.suffix)),
@@ -276,6 +277,7 @@ async def open_deps(
     finally:
         opened.watcher.stop()
         await deps.extras["fetcher"].close()
+        await deps.extras["sector_fetcher"].close()
         await opened.cache.close()
         opened.directory.close()
         opened.store.close()

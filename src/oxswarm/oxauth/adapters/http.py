@@ -1,14 +1,17 @@
-"""Fetching a client's ``jwks_uri`` (private_key_jwt), cached briefly in the process."""
+"""Fetching what clients publish: a ``jwks_uri`` (private_key_jwt), cached briefly in the
+process, and a ``sector_identifier_uri`` (OIDC Registration 5), at registration."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
-from oxswarm.oauth.rfc6749.errors import InvalidClient
+from oxswarm.oauth.rfc6749.errors import InvalidClient, InvalidClientMetadata
 
 MAX_BYTES = 256 * 1024
 
@@ -37,6 +40,41 @@ class HttpJwksFetcher:
             raise InvalidClient("client's jwks_uri is not a JWK Set")
         self._cached[uri] = (time.monotonic() + self._ttl, data)
         return data
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+class HttpSectorFetcher:
+    """:class:`~oxswarm.oauth.rfc7591.SectorFetcher` over :mod:`httpx`: no redirects, a
+    bounded time (``timeout`` for the whole exchange) and size (``MAX_BYTES``)."""
+
+    def __init__(self, timeout: float = 5.0) -> None:
+        self._timeout = timeout
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+
+    async def _get(self, uri: str) -> bytes:
+        async with self._client.stream("GET", uri, headers={"Accept": "application/json"}) as r:
+            if r.status_code != 200:
+                raise InvalidClientMetadata(f"sector_identifier_uri answered HTTP {r.status_code}")
+            body = bytearray()
+            async for chunk in r.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_BYTES:
+                    raise InvalidClientMetadata("sector_identifier_uri document is too large")
+            return bytes(body)
+
+    async def fetch(self, uri: str) -> Any:
+        try:
+            raw = await asyncio.wait_for(self._get(uri), self._timeout)
+        except (httpx.HTTPError, TimeoutError) as exc:
+            raise InvalidClientMetadata(
+                f"sector_identifier_uri cannot be fetched: {type(exc).__name__}"
+            ) from exc
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise InvalidClientMetadata("sector_identifier_uri did not return JSON") from exc
 
     async def close(self) -> None:
         await self._client.aclose()

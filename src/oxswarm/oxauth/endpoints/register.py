@@ -8,7 +8,7 @@ registration access token read, replace and delete it (RFC 7592), as Gluu does.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -45,6 +45,13 @@ def _client_uri(request: Request, client_id: str) -> str:
     return f"{provider(request).endpoint_url('register')}?client_id={quote(client_id)}"
 
 
+def _sector_fetcher(request: Request) -> rfc7591.SectorFetcher:
+    fetcher = provider(request).deps.extras.get("sector_fetcher")
+    if fetcher is None:
+        raise RuntimeError("oxAuth deps lack extras['sector_fetcher']")
+    return cast(rfc7591.SectorFetcher, fetcher)
+
+
 async def register(request: Request) -> Response:
     prov = provider(request)
     config = prov.deps.config
@@ -56,6 +63,7 @@ async def register(request: Request) -> Response:
         if not rfc7591.initial_token_ok(token, config.registration_token_hash):
             raise InvalidToken("a valid initial access token is required to register")
     metadata = rfc7591.parse_metadata(await _json_body(request), prov.registration_policy())
+    await rfc7591.check_sector_identifier(metadata, _sector_fetcher(request))
     client, access_token = rfc7591.with_credentials(metadata)
     await prov.deps.clients.create(client)
     body = rfc7591.client_response(client, _client_uri(request, client.client_id))
@@ -75,6 +83,7 @@ async def manage(request: Request) -> Response:
         await prov.deps.clients.delete(client.client_id)
         return Response(status_code=204, headers=NO_STORE)
     fresh = rfc7592.updated(client, await _json_body(request), prov.registration_policy())
+    await rfc7591.check_sector_identifier(fresh, _sector_fetcher(request))
     await prov.deps.clients.update(fresh)
     return json_response(rfc7591.client_response(fresh, _client_uri(request, client.client_id)))
 

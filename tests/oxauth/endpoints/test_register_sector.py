@@ -1,0 +1,142 @@
+"""OIDC Registration 5 on a real ``oxswarm run oxauth``: the ``sector_identifier_uri`` is
+fetched from a real HTTP server on a loopback port and every redirect URI must be listed
+in it; otherwise 400 ``invalid_client_metadata``."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+from tests.oxauth.conftest import Server
+
+from oxswarm.local.process import free_port
+
+pytestmark = pytest.mark.integration
+
+REGISTER = "/oxauth/restv1/register"
+A = "https://a.rp.example/cb"
+B = "https://b.rp.example/cb"
+
+
+class SectorSite:
+    """Serves ``documents[path]`` (bytes, status); counts requests per path."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, tuple[int, bytes]] = {}
+        self.hits: dict[str, int] = {}
+        self.port = free_port()
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                site.hits[self.path] = site.hits.get(self.path, 0) + 1
+                status, body = site.documents.get(self.path, (404, b"not found"))
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def publish(self, path: str, value: object, status: int = 200) -> str:
+        body = value if isinstance(value, bytes) else json.dumps(value).encode()
+        self.documents[path] = (status, body)
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[SectorSite]:
+    running = SectorSite()
+    yield running
+    running.stop()
+
+
+def register(http: httpx.Client, sector: str, redirect_uris: list[str]) -> httpx.Response:
+    return http.post(
+        REGISTER,
+        json={
+            "redirect_uris": redirect_uris,
+            "subject_type": "pairwise",
+            "sector_identifier_uri": sector,
+        },
+    )
+
+
+def assert_metadata_error(r: httpx.Response, words: str) -> None:
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert body["error"] == "invalid_client_metadata"
+    assert words in body["error_description"]
+
+
+def test_every_redirect_uri_listed(http: httpx.Client, site: SectorSite) -> None:
+    sector = site.publish("/ok.json", [A, B, "https://c.rp.example/cb"])
+    r = register(http, sector, [A, B])
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["sector_identifier_uri"] == sector and body["subject_type"] == "pairwise"
+    assert site.hits["/ok.json"] == 1
+
+
+def test_unlisted_redirect_uri(http: httpx.Client, site: SectorSite) -> None:
+    sector = site.publish("/partial.json", [A])
+    assert_metadata_error(register(http, sector, [A, B]), f"{B!r} is not listed")
+
+
+def test_not_an_array(http: httpx.Client, site: SectorSite) -> None:
+    sector = site.publish("/object.json", {"redirect_uris": [A]})
+    assert_metadata_error(register(http, sector, [A]), "JSON array")
+
+
+def test_not_json(http: httpx.Client, site: SectorSite) -> None:
+    sector = site.publish("/text", b"<html>")
+    assert_metadata_error(register(http, sector, [A]), "did not return JSON")
+
+
+def test_http_error(http: httpx.Client, site: SectorSite) -> None:
+    sector = site.publish("/gone.json", [A], status=404)
+    assert_metadata_error(register(http, sector, [A]), "HTTP 404")
+
+
+def test_unreachable(http: httpx.Client) -> None:
+    sector = f"http://127.0.0.1:{free_port()}/sector.json"
+    assert_metadata_error(register(http, sector, [A]), "cannot be fetched")
+
+
+def test_update_is_checked_too(http: httpx.Client, site: SectorSite) -> None:
+    sector = site.publish("/update.json", [A])
+    created = register(http, sector, [A]).json()
+    url = f"{REGISTER}?client_id={created['client_id']}"
+    headers = {"Authorization": f"Bearer {created['registration_access_token']}"}
+    changed = {
+        "client_id": created["client_id"], "redirect_uris": [A, B], "subject_type": "pairwise",
+        "sector_identifier_uri": sector,
+    }
+    assert_metadata_error(http.put(url, json=changed, headers=headers), "is not listed")
+    site.publish("/update.json", [A, B])
+    assert http.put(url, json=changed, headers=headers).status_code == 200
+
+
+def test_https_required_when_the_issuer_is_https(
+    oxauth_servers: Callable[..., Server], site: SectorSite
+) -> None:
+    sector = site.publish("/secure.json", [A])
+    with oxauth_servers(issuer="https://id.oxswarm.test").client() as secure:
+        assert_metadata_error(register(secure, sector, [A]), "must be an https URL")
+    assert "/secure.json" not in site.hits  # refused before any fetch
