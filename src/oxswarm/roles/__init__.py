@@ -12,7 +12,7 @@ import click
 
 def register(run: click.Group) -> None:
     """Add every role of this package to the ``oxswarm run`` group."""
-    from oxswarm.roles import etcd, ldap, nginx, redis, registrator, twemproxy
+    from oxswarm.roles import csync2, etcd, ldap, nginx, redis, registrator, twemproxy
 
-    for module in (etcd, redis, twemproxy, ldap, nginx, registrator):
+    for module in (etcd, redis, twemproxy, ldap, nginx, registrator, csync2):
         run.add_command(module.command)

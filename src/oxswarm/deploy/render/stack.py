@@ -10,6 +10,8 @@ Shape of the original's consul.yml, cache.yml, registrator.yml, web.yml and ldap
   multi-provider replication between all of them.
 * ``registrator`` global: watches its node's Docker events, keeps the health-checked
   catalogue in etcd.
+* ``csync2-<node>`` pinned: the node's shared folder (its host folder, mounted at
+  ``/opt/shared-shibboleth-idp``) kept identical on every node within seconds.
 * ``oxauth`` global, ``nginx`` global with 80/443 published in host mode.
 * ``endpoint_mode: dnsrr`` everywhere (the lab's kernel has no IPVS; real hosts may, and
   dnsrr works on both); the master key is a Swarm secret.
@@ -34,6 +36,7 @@ REDIS_PORT = 6379
 TWEMPROXY_PORT = 22121
 OXAUTH_PORT = 8080
 DOCKER_SOCKET = "/var/run/docker.sock"
+SHARED_FOLDER = "/opt/shared-shibboleth-idp"  # the IdP's files (oxTrust/IdP mount it later)
 NODE_TEMPLATE = "{{.Node.Hostname}}"
 
 
@@ -150,6 +153,23 @@ def ldap_service(spec: ClusterSpec, node: NodeSpec) -> dict[str, Any]:
     return svc
 
 
+def csync2_service(spec: ClusterSpec, node: NodeSpec) -> dict[str, Any]:
+    """The node's csync2 member: the shared folder is the node's host folder."""
+    svc = _base(spec, "csync2")
+    svc["environment"] |= {
+        "OXS_CSYNC2_NAME": member("csync2", node.name),
+        "OXS_CSYNC2_HOSTS": ",".join(member("csync2", n.name) for n in spec.nodes),
+        "OXS_CSYNC2_FOLDER": SHARED_FOLDER,
+    }
+    svc["hostname"] = member("csync2", node.name)
+    svc["volumes"] = [_bind(f"{node.data_dir}/shared", SHARED_FOLDER),
+                      _bind(f"{node.data_dir}/csync2", "/var/lib/csync2")]
+    # a cut peer fails a connect in ~7 s, not ~2 min: the serial csync2 -x goes on
+    svc["sysctls"] = {"net.ipv4.tcp_syn_retries": 2}
+    svc["deploy"] = _deploy(spec, node)
+    return svc
+
+
 def docker_socket_source(spec: ClusterSpec) -> str:
     """Each node's Docker socket (a lab node's lives in its own folder: a template)."""
     if spec.driver == "lab":
@@ -197,6 +217,8 @@ def render_stack(spec: ClusterSpec, master_key_file: str) -> dict[str, Any]:
         services[member("redis", node.name)] = redis_service(spec, node)
     for node in spec.nodes:
         services[member("ldap", node.name)] = ldap_service(spec, node)
+    for node in spec.nodes:
+        services[member("csync2", node.name)] = csync2_service(spec, node)
     services |= global_services(spec)
     return {
         "version": COMPOSE_VERSION,
