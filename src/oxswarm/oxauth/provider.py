@@ -17,7 +17,7 @@ from oxswarm.oauth.rfc6749.client_auth import (
 )
 from oxswarm.oauth.rfc6749.grants.authorization_code import AuthorizationCodeGrant
 from oxswarm.oauth.rfc6749.grants.client_credentials import ClientCredentialsGrant
-from oxswarm.oauth.rfc6749.grants.password import PasswordGrant
+from oxswarm.oauth.rfc6749.grants.password import PasswordGrant, SignInGuard
 from oxswarm.oauth.rfc6749.grants.refresh_token import RefreshTokenGrant
 from oxswarm.oauth.rfc6749.token_endpoint import TokenEndpoint
 from oxswarm.oauth.rfc7009 import RevocationEndpoint
@@ -44,10 +44,29 @@ class Provider:
         self.token_endpoint.register_grant(AuthorizationCodeGrant(self.factory, deps.codes))
         self.token_endpoint.register_grant(RefreshTokenGrant(self.factory, deps.replay))
         self.token_endpoint.register_grant(ClientCredentialsGrant(self.factory))
-        self.token_endpoint.register_grant(PasswordGrant(self.factory))
+        self.token_endpoint.register_grant(PasswordGrant(self.factory, self._sign_in_guard()))
         self.introspection = IntrospectionEndpoint(self.factory, deps.clients)
         self.revocation = RevocationEndpoint(self.factory)
         self.scopes: tuple[str, ...] = tuple(deps.extras.get("scopes", STANDARD_SCOPES))
+
+    def _sign_in_guard(self) -> SignInGuard | None:
+        """The login form's lockout (same counters), when the deps have a cache."""
+        if "cache" not in self.deps.extras or "directory" not in self.deps.extras:
+            return None
+        from oxswarm.oxauth.web.deps import web_deps
+
+        return web_deps(self.deps).lockout
+
+    @property
+    def trust_forwarded_for(self) -> bool:
+        settings = self.deps.extras.get("web_settings")
+        return bool(getattr(settings, "trust_forwarded_for", False))
+
+    def client_address(self, peer: str | None, forwarded: str | None) -> str | None:
+        """The user agent's address: ``X-Forwarded-For``'s first entry when trusted."""
+        if forwarded and self.trust_forwarded_for:
+            return forwarded.split(",")[0].strip()
+        return peer
 
     def registration_policy(self) -> RegistrationPolicy:
         return RegistrationPolicy(

@@ -15,13 +15,15 @@ from oxswarm.oauth.rfc6749.errors import InvalidRequest
 
 @dataclass(frozen=True, slots=True)
 class OAuthRequest:
-    """``headers`` have lower-case names; ``url`` is the endpoint's public URL (an audience)."""
+    """``headers`` have lower-case names; ``url`` is the endpoint's public URL (an audience);
+    ``client_address`` the user agent's address (for the lockout of the password grant)."""
 
     method: str
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
     form: Mapping[str, str] = field(default_factory=dict)
     query: Mapping[str, str] = field(default_factory=dict)
+    client_address: str | None = None
 
     def param(self, name: str) -> str | None:
         """A form parameter, else a query parameter (``None`` when absent or empty)."""

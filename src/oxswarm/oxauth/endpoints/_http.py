@@ -41,12 +41,17 @@ async def oauth_request(request: Request, endpoint: str) -> OAuthRequest:
             form = parse_form(await request.body())
         except UnicodeDecodeError as exc:
             raise InvalidRequest("the request body is not UTF-8") from exc
+    prov = provider(request)
     return OAuthRequest(
         method=request.method,
-        url=provider(request).endpoint_url(endpoint),
+        url=prov.endpoint_url(endpoint),
         headers=request.headers,
         form=form,
         query=dict(request.query_params),
+        client_address=prov.client_address(
+            request.client.host if request.client else None,
+            request.headers.get("x-forwarded-for"),
+        ),
     )
 
 

@@ -91,8 +91,15 @@ class TokenFastPath:
                 form = parse_form(await _read_body(receive))
             except UnicodeDecodeError as exc:
                 raise InvalidRequest("the request body is not UTF-8") from exc
+            peer = scope.get("client")
             request = OAuthRequest(
-                method="POST", url=prov.endpoint_url("token"), headers=headers, form=form
+                method="POST",
+                url=prov.endpoint_url("token"),
+                headers=headers,
+                form=form,
+                client_address=prov.client_address(
+                    peer[0] if peer else None, headers.get("x-forwarded-for")
+                ),
             )
             body = await prov.token_endpoint.handle(request)
         except OAuthError as exc:

@@ -4,12 +4,17 @@ Off by default: only clients registered with ``allow_password_grant`` and the
 ``password`` grant type may use it (RFC 9700 section 2.4 says it MUST NOT be used
 otherwise). A wrong username or password is ``invalid_grant`` (section 5.2), without
 saying which was wrong.
+
+Failures count towards the same lockout as the sign-in form (a :class:`SignInGuard`: per
+user and per client address, in the shared cache): while the user or the address is
+locked out the grant answers ``invalid_grant`` without checking the password (RFC 6749
+section 10.10 asks the server to protect this grant against brute force).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from oxswarm.oauth.models import ClientMetadata
 from oxswarm.oauth.oidc.core import acr
@@ -20,11 +25,22 @@ from oxswarm.oauth.rfc6749.requests import OAuthRequest
 from oxswarm.oauth.tokens import TokenFactory, new_id, token_response
 
 
+class SignInGuard(Protocol):
+    """Failed sign-in counting (:class:`oxswarm.oxauth.web.lockout.Lockout`)."""
+
+    async def locked(self, username: str, address: str) -> bool: ...
+
+    async def failed(self, username: str, address: str) -> None: ...
+
+    async def succeeded(self, username: str) -> None: ...
+
+
 class PasswordGrant:
     grant_type: ClassVar[str] = "password"
 
-    def __init__(self, factory: TokenFactory) -> None:
+    def __init__(self, factory: TokenFactory, guard: SignInGuard | None = None) -> None:
         self._factory = factory
+        self._guard = guard
 
     async def issue(self, request: OAuthRequest, client: ClientMetadata) -> dict[str, Any]:
         if not client.allow_password_grant:
@@ -34,9 +50,16 @@ class PasswordGrant:
         if not username or not password:
             raise InvalidRequest("username and password are required")
         scope = resolve_scope(request.form.get("scope"), client.scopes, client.scopes)
+        address = request.client_address or "unknown"
+        if self._guard is not None and await self._guard.locked(username, address):
+            raise InvalidGrant("too many failed sign-in attempts: wait, then try again")
         user = await self._factory.users.authenticate(username, password)
         if user is None or not user.active:
+            if self._guard is not None:
+                await self._guard.failed(username, address)
             raise InvalidGrant("invalid username or password")
+        if self._guard is not None:
+            await self._guard.succeeded(username)
         authn = Authentication(
             sub=user.sub, auth_time=int(time.time()), acr=acr.PASSWORD, amr=acr.PASSWORD_AMR
         )
