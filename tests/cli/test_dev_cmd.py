@@ -113,3 +113,38 @@ def test_dev_up_down(tmp_path: Path) -> None:
     assert not (root / "dev.json").exists()
     assert not any(p is not None and pid_alive(p) for p in pids)
     assert _pid_files(root) == []
+
+
+def test_printed_commands_work(tmp_path: Path) -> None:
+    """What ``dev up`` prints is what a developer pastes: run those very curl lines."""
+    import shlex
+    import subprocess
+    import sys
+
+    root = tmp_path / "try"
+    up = subprocess.run(
+        [sys.executable, "-m", "oxswarm", "dev", "up", "--dir", str(root)],
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+    try:
+        assert up.returncode == 0, up.stderr
+        printed = [line.strip() for line in up.stdout.splitlines()]
+        lines = [line for line in printed if line.startswith("curl ")]
+        assert len(lines) == 2, up.stdout
+        outputs = []
+        for line in lines:
+            done = subprocess.run(
+                shlex.split(line), capture_output=True, text=True, timeout=30, check=False
+            )
+            assert done.returncode == 0, (line, done.stderr)
+            outputs.append(json.loads(done.stdout))
+        discovery, token = outputs
+        issuer = next(ln.split()[-1] for ln in up.stdout.splitlines() if ln.startswith("issuer:"))
+        assert discovery["issuer"] == issuer
+        assert token.get("token_type") == "Bearer" and token["access_token"], token
+        assert token["expires_in"] > 0
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "oxswarm", "dev", "down", "--dir", str(root)],
+            capture_output=True, timeout=120, check=False,
+        )

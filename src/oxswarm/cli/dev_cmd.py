@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from oxswarm.local.dev import dev_down, dev_up
+from oxswarm.local.dev import dev_down, dev_up, try_commands
 
 
 def _progress(message: str) -> None:
@@ -64,6 +64,8 @@ def up(root: Path, port: int | None, issuer: str | None, as_json: bool) -> None:
         "point other commands at it:",
         f"  export OXSWARM_STORE={info.store} OXSWARM_CLUSTER={info.cluster} "
         f"OXSWARM_MASTER_KEY_FILE={info.master_key_file}",
+        "try it (discovery, then a client_credentials token):",
+        *(f"  {line}" for line in try_commands(info)),
         f"stop it:         oxswarm dev down --dir {root}",
     ]
     click.echo("\n".join(lines))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -91,6 +92,18 @@ class DevInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def try_commands(info: DevInfo) -> list[str]:
+    """Shell commands a developer pastes to try the stack: discovery, then a
+    client_credentials token for the test client (``dev up`` prints them)."""
+    issuer = shlex.quote(info.issuer + "/.well-known/openid-configuration")
+    token_url = shlex.quote(info.issuer + "/oxauth/restv1/token")
+    credentials = shlex.quote(f"{info.client['client_id']}:{info.client['client_secret']}")
+    return [
+        f"curl -s {issuer}",
+        f"curl -s -u {credentials} -d grant_type=client_credentials -d scope=profile {token_url}",
+    ]
 
 
 def _quiet(_: str) -> None:
