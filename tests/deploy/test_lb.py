@@ -37,3 +37,5 @@ def test_lb_listens_on_its_lab_address_and_verifies_every_node() -> None:
     # a POST that reached a node is never replayed (code exchange, refresh rotation)
     assert "non_idempotent" not in conf
     assert "proxy_next_upstream error timeout" in conf
+    # no kept-alive connection for a request to be written into when a node dies
+    assert "keepalive 32;" not in conf and "keepalive " not in conf.split("upstream", 1)[1]

@@ -4,7 +4,14 @@ Rendered by the edge library (:func:`oxswarm.edge.lb.render_lb`): HTTPS in, HTTP
 node's NGINX (verified against the cluster CA), passive health checks, and a request that
 could not reach a node (refused, connect timeout, 502/503/504) sent to the next one. A
 POST that was already sent to a node is not sent again (``retry_non_idempotent`` off):
-a replayed authorization-code exchange or refresh-token rotation is not safe.
+a replayed authorization-code exchange or refresh-token rotation is not safe (the replay
+finds the code redeemed and revokes its grant, turning a slow success into a failure).
+
+No keepalive to the nodes: a request written into an idle kept-alive connection to a
+node that has just died (cut cable, power loss: no RST) is "sent", so it may not be
+retried and hangs until the read timeout; on a fresh connection the same request fails
+its 1 s connect and goes to the next node. The cost is one TCP+TLS handshake per
+request (TLS sessions are resumed).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ def lb_spec(spec: ClusterSpec, root: Path) -> LbSpec:
         hostname=spec.hostname, cert_file=root / "tls.crt", key_file=root / "tls.key",
         workdir=root, listen=Listen(address=spec.lab.lb_ip), access_log=False,
         nodes=tuple(NodeTarget(name=n.name, address=n.address) for n in spec.nodes),
-        ca_file=root / "ca.crt",
+        ca_file=root / "ca.crt", keepalive=0,
     )  # fmt: skip
 
 

@@ -11,6 +11,11 @@ it exits) and forwards SIGTERM to it.
 Environment: ``OXS_HOSTNAME`` (the public name), ``OXS_REAL_IP_FROM`` (optional, comma
 separated: load balancers whose ``X-Forwarded-For`` is trusted). NGINX's error log goes
 to the container's stderr; access logging is off (the hot path is token requests).
+
+No keepalive to the backends (``keepalive 0``): a request written into an idle kept-alive
+connection to an instance whose node has just died is "sent" and hangs until the read
+timeout (a POST may not be retried); a fresh connection fails its 1 s connect and the
+request goes to the next instance. The cost is one TCP handshake on the overlay per request.
 """
 
 from __future__ import annotations
@@ -60,7 +65,8 @@ def edge_spec(hostname: str, workdir: Path, real_ip_from: tuple[str, ...] = (),
     """The node's edge without instances (the reloader adds the catalogue's)."""
     return EdgeSpec(hostname=hostname, cert_file=workdir / "tls.crt",
                     key_file=workdir / "tls.key", workdir=workdir, access_log=False,
-                    real_ip_from=real_ip_from, listen=listen or Listen())  # fmt: skip
+                    real_ip_from=real_ip_from, listen=listen or Listen(),
+                    keepalive=0)  # fmt: skip
 
 
 def write_tls(workdir: Path, cert: str, key: str) -> None:

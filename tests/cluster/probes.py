@@ -1,0 +1,73 @@
+"""What the cluster tests read from a running cluster: secrets, discovery, directory entries."""
+
+from __future__ import annotations
+
+import ssl
+
+import httpx
+import ldap3
+from tests.cluster.load import ldap_session
+
+from oxswarm.config import keys
+from oxswarm.config.etcd import EtcdStore
+from oxswarm.config.manager import ConfigManager
+from oxswarm.config.secrets import SecretBox
+from oxswarm.deploy.deployer import Deployer
+from oxswarm.deploy.render.stack import LDAP_PORT
+
+
+def manager_of(deployer: Deployer) -> tuple[EtcdStore, ConfigManager]:
+    spec = deployer.saved_spec()
+    assert spec is not None
+    settings = deployer.settings(spec)
+    store = EtcdStore.from_settings(settings)
+    return store, ConfigManager(store, settings.prefix,
+                                SecretBox.from_file(deployer.master_key_file))
+
+
+def secrets_of(deployer: Deployer) -> dict[str, str]:
+    store, manager = manager_of(deployer)
+    with store:
+        return {
+            "client_id": manager.get(keys.SCIM_RS_CLIENT_ID) or "",
+            "secret": manager.get_secret(keys.SCIM_RS_CLIENT_SECRET) or "",
+            "ldap_pw": manager.get_secret(keys.LDAP_ADMIN_PW) or "",
+            "bind_dn": manager.get(keys.LDAP_BIND_DN) or "cn=directory manager,o=gluu",
+            "base": manager.get(keys.LDAP_BASE_DN) or "o=gluu",
+        }
+
+
+def discovery_answer(address: str, hostname: str, ca_file: str) -> str:
+    """``200``, ``503 <body start>`` or the exception's name: what the node answers."""
+    try:
+        with httpx.Client(verify=ssl.create_default_context(cafile=ca_file), timeout=3.0,
+                          trust_env=False) as client:
+            res = client.send(client.build_request(
+                "GET", f"https://{address}/.well-known/openid-configuration",
+                headers={"Host": hostname}, extensions={"sni_hostname": hostname}))
+    except httpx.HTTPError as exc:
+        return type(exc).__name__
+    return "200" if res.status_code == 200 else f"{res.status_code} {res.text[:60]!r}"
+
+
+def node_serves(address: str, hostname: str, ca_file: str) -> bool:
+    return discovery_answer(address, hostname, ca_file) == "200"
+
+
+def ldap_url(address: str) -> str:
+    return f"ldap://{address}:{LDAP_PORT}"
+
+
+def has_entry(address: str, bind_dn: str, password: str, dn: str) -> bool:
+    try:
+        with ldap_session(ldap3.Server(ldap_url(address), connect_timeout=2), bind_dn,
+                          password, receive_timeout=5) as conn:
+            return bool(conn.search(dn, "(objectClass=*)", search_scope=ldap3.BASE))
+    except ldap3.core.exceptions.LDAPException:
+        return False
+
+
+def add_entry(address: str, bind_dn: str, password: str, dn: str, uid: str) -> bool:
+    with ldap_session(ldap3.Server(ldap_url(address), connect_timeout=2), bind_dn, password,
+                      receive_timeout=5) as conn:
+        return bool(conn.add(dn, ["inetOrgPerson"], {"cn": uid, "sn": "restart"}))
