@@ -7,7 +7,12 @@ from typing import Any
 import httpx
 
 from oxswarm.catalogue.reader import Catalogue
+from oxswarm.config import keys
 from oxswarm.config.etcd import EtcdStore
+from oxswarm.config.manager import ConfigManager
+from oxswarm.config.secrets import SecretBox
+from oxswarm.deploy.nodestate import cgroup_memory, context_csn, mebibytes, replication_state
+from oxswarm.deploy.render.stack import LDAP_PORT
 from oxswarm.errors import OxSwarmError
 
 
@@ -46,8 +51,26 @@ def cluster_status(deployer: Any) -> dict[str, Any]:
         settings = deployer.settings(spec)
         with EtcdStore.from_settings(settings) as store:
             snap = Catalogue(store, settings.prefix).snapshot()
+            out["directory"] = directory_status(
+                spec, ConfigManager(store, settings.prefix,
+                                    SecretBox.from_file(deployer.master_key_file)))
         out["catalogue"] = {s: [f"{i.node} {i.endpoint}" for i in items]
                             for s, items in snap.items()}
     except OxSwarmError as exc:
         out["catalogue"] = {"error": str(exc)}
+    if spec.driver == "lab":
+        out["memory"] = {n.name: mebibytes(cgroup_memory(spec.namespace(n.name)))
+                         for n in spec.nodes}
     return out
+
+
+def directory_status(spec: Any, manager: ConfigManager) -> dict[str, str]:
+    """Replication state per node from each slapd's contextCSN of the suffix."""
+    password = manager.get_secret(keys.LDAP_ADMIN_PW)
+    if password is None:
+        return {"error": "no ldap_admin_pw in the store (config-init not run)"}
+    suffix = manager.get(keys.LDAP_BASE_DN) or "o=gluu"
+    bind_dn = manager.get(keys.LDAP_BIND_DN) or f"cn=directory manager,{suffix}"
+    csns = {n.name: context_csn(f"ldap://{n.address}:{LDAP_PORT}", bind_dn, password, suffix)
+            for n in spec.nodes}
+    return replication_state(csns)
