@@ -124,14 +124,22 @@ class Dockerd:
     def answers(self) -> bool:
         if not self.config.socket.exists():
             return False
-        res = self.runner.run([DOCKER, "-H", self.config.host, "version", "--format",
-                               "{{.Server.Version}}"], check=False, timeout=10)
+        try:
+            res = self.runner.run([DOCKER, "-H", self.config.host, "version", "--format",
+                                   "{{.Server.Version}}"], check=False, timeout=10)
+        except DeployError:  # timed out: a swarm manager waiting for its quorum, say
+            return False
         return res.ok
 
     def start(self) -> bool:
         """Start unless it already answers; True when it was started now."""
         if self.pid() is not None and self.answers():
             return False
+        self.wait_ready(self.launch())
+        return True
+
+    def launch(self) -> subprocess.Popen[bytes]:
+        """Start the process without waiting for it (see :meth:`wait_ready`)."""
         self.stop()
         cfg = self.config
         cfg.root.mkdir(parents=True, exist_ok=True)
@@ -144,6 +152,11 @@ class Dockerd:
                                     env=clean_env())
         LAUNCHED.append(proc)
         (cfg.root / "launcher.pid").write_text(f"{proc.pid}\n")
+        return proc
+
+    def wait_ready(self, proc: subprocess.Popen[bytes], timeout: float = START_TIMEOUT) -> None:
+        """Until the launched dockerd answers; DeployError when it exits or times out."""
+        cfg = self.config
 
         def ready() -> bool:
             if proc.poll() is not None:
@@ -151,10 +164,9 @@ class Dockerd:
             return self.answers()
 
         try:
-            wait_until(ready, START_TIMEOUT, f"dockerd {cfg.name}", interval=0.5)
+            wait_until(ready, timeout, f"dockerd {cfg.name}", interval=0.5)
         except DaemonError as exc:
             raise DeployError(f"dockerd {cfg.name} did not come up: {self.tail()}") from exc
-        return True
 
     def tail(self, lines: int = 8) -> str:
         try:

@@ -130,13 +130,23 @@ class LabDriver:
         return done
 
     def restart_all(self, step: Step = _quiet) -> None:
-        """Stop every dockerd gracefully, then start them again (a whole-cluster restart)."""
+        """Stop every dockerd gracefully, then start them again (a whole-cluster restart).
+
+        All are launched before any is waited for: a swarm manager alone has no raft
+        quorum and may not answer until the other managers are back.
+        """
         for node in self.spec.nodes:
             step(f"stop dockerd {node.name}")
             self.dockerd(node.name).stop(timeout=60)
+        launched = []
         for node in self.spec.nodes:
             step(f"start dockerd {node.name}")
-            self.dockerd(node.name).start()
+            daemon = self.dockerd(node.name)
+            root = Path(lab_node_dir(str(self.state_dir), node.name))
+            cleanup.unmount_all(self.runner, root / "exec")
+            launched.append((daemon, daemon.launch()))
+        for daemon, proc in launched:
+            daemon.wait_ready(proc)
 
     # -- teardown -------------------------------------------------------------------
     def down(self, step: Step = _quiet) -> list[str]:
