@@ -32,6 +32,7 @@ from oxswarm.deploy.image import ImageBuilder
 from oxswarm.deploy.lab.driver import LabDriver
 from oxswarm.deploy.lb import LoadBalancer
 from oxswarm.deploy.render.stack import LDAP_PORT, ldap_urls, stack_text
+from oxswarm.deploy.roll import Roller, pinned_images, running_images
 from oxswarm.deploy.runner import Runner, SubprocessRunner, clean_env
 from oxswarm.deploy.spec import ClusterSpec, lab_spec
 from oxswarm.errors import DeployError, Unavailable
@@ -181,6 +182,7 @@ class Deployer:
         return self.result(spec, lb, build.image, changes, timings)
 
     def deploy_stack(self, spec: ClusterSpec, driver: LabDriver, step: Step) -> list[str]:
+        """Deploy when the stack changed; a new image rolls the stateful services one by one."""
         stack_file = self.state_dir / "stack.yml"
         text = stack_text(spec, str(self.master_key_file))
         manager = driver.docker(spec.manager.name)
@@ -193,11 +195,24 @@ class Deployer:
         if stack_file.is_file() and stack_file.read_text() == text and running:
             new.unlink()
             return []
+        changes: list[str] = []
+        pinned = pinned_images(spec, running_images(manager, spec.stack)) if running else {}
+        if pinned:
+            step(f"docker stack deploy {spec.stack} (stateful services kept on their image)")
+            interim = stack_file.with_suffix(".interim")
+            interim.write_text(stack_text(spec, str(self.master_key_file), pinned))
+            self._stack_deploy(manager, interim, spec.stack)
+            changes += Roller(spec, manager, step).roll(list(pinned))
+            interim.unlink()
         step(f"docker stack deploy {spec.stack}")
-        manager.run("stack", "deploy", "-c", str(new), "--with-registry-auth", spec.stack,
-                    timeout=300)
+        self._stack_deploy(manager, new, spec.stack)
         new.rename(stack_file)
-        return [f"stack {spec.stack} deployed"]
+        return [*changes, f"stack {spec.stack} deployed"]
+
+    @staticmethod
+    def _stack_deploy(manager: Docker, stack_file: Path, stack: str) -> None:
+        manager.run("stack", "deploy", "-c", str(stack_file), "--with-registry-auth", stack,
+                    timeout=300)
 
     def wait_store(self, settings: Settings, timeout: float = 300.0) -> None:
         def probe() -> bool | None:

@@ -22,6 +22,7 @@ Everything is labelled ``oxswarm.cluster=<cluster>``.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from oxswarm.deploy.spec import ClusterSpec, NodeSpec
@@ -208,8 +209,13 @@ def global_services(spec: ClusterSpec) -> dict[str, dict[str, Any]]:
             "nginx": nginx}
 
 
-def render_stack(spec: ClusterSpec, master_key_file: str) -> dict[str, Any]:
-    """The whole stack as a compose dict (``json.dumps`` of it is a valid stack file)."""
+def render_stack(spec: ClusterSpec, master_key_file: str,
+                 images: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The whole stack as a compose dict (``json.dumps`` of it is a valid stack file).
+
+    ``images``: service -> image, for services kept on another image than ``spec.image``
+    (the stateful ones while a new image rolls through them one at a time).
+    """
     services: dict[str, dict[str, Any]] = {}
     for node in spec.nodes:
         services[member("etcd", node.name)] = etcd_service(spec, node)
@@ -220,6 +226,8 @@ def render_stack(spec: ClusterSpec, master_key_file: str) -> dict[str, Any]:
     for node in spec.nodes:
         services[member("csync2", node.name)] = csync2_service(spec, node)
     services |= global_services(spec)
+    for name, image in (images or {}).items():
+        services[name]["image"] = image
     return {
         "version": COMPOSE_VERSION,
         "services": services,
@@ -228,6 +236,8 @@ def render_stack(spec: ClusterSpec, master_key_file: str) -> dict[str, Any]:
     }
 
 
-def stack_text(spec: ClusterSpec, master_key_file: str) -> str:
+def stack_text(spec: ClusterSpec, master_key_file: str,
+               images: Mapping[str, str] | None = None) -> str:
     """The stack file's text: JSON, which is YAML, so ``docker stack`` reads it as is."""
-    return json.dumps(render_stack(spec, master_key_file), indent=2, sort_keys=False) + "\n"
+    stack = render_stack(spec, master_key_file, images)
+    return json.dumps(stack, indent=2, sort_keys=False) + "\n"
