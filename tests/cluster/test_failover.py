@@ -70,8 +70,9 @@ def test_losing_a_node_under_load(cluster: tuple[Deployer, UpResult], mode: str)
         victim_docker = driver.docker(victim.name)
         for name in containers.split():
             if name.startswith(("oxs_nginx.", "oxs_oxauth.")):
-                logs = victim_docker.run("logs", "--tail", "8", name.rstrip(":"), check=False)
-                print(f"{name} {logs.stdout[-1500:]}{logs.stderr[-1500:]}")
+                logs = victim_docker.run("logs", "-t", name.rstrip(":"), check=False)
+                lines = (logs.stdout + logs.stderr).splitlines()
+                print(name, *lines[:15], sep="\n  ")
     time.sleep(5)
     tokens.stop.set()
     writer.stop.set()

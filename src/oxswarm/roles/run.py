@@ -16,8 +16,11 @@ ALL_INTERFACES = "0.0.0.0"  # noqa: S104  (a container listens on its overlay ad
 
 def setup_logging(role: str) -> None:
     node = os.environ.get("OXSWARM_NODE", "?")
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+    # force: the CLI root already configured WARNING; a role's INFO lines (what it waits
+    # for, when it is ready) are its container's log
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, force=True,
                         format=f"%(asctime)s {role}@{node} %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per store request
 
 
 def clean_env() -> dict[str, str]:
