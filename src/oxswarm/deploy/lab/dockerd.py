@@ -47,6 +47,9 @@ class DockerdConfig:
     bip: str | None = None
     address_pool: str | None = None
     builder: bool = False
+    # Where containers' embedded DNS forwards names it does not know. Lab nodes name their
+    # own address: no query may leave the lab for the host's resolver.
+    dns: tuple[str, ...] = ()
 
     @property
     def socket(self) -> Path:
@@ -88,6 +91,8 @@ class DockerdConfig:
         }
         if self.cgroup_parent:
             conf["cgroup-parent"] = self.cgroup_parent
+        if self.dns:
+            conf["dns"] = list(self.dns)
         if self.builder:
             conf.update({"bridge": "none", "iptables": False, "ip-forward": False,
                          "ip-masq": False})

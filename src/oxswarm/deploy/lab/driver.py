@@ -55,6 +55,7 @@ class LabDriver:
             insecure_registries=(self.registry.endpoint,),
             bip=f"10.214.{spec_node.slot % 250}.1/24",
             address_pool=LOCAL_POOL,
+            dns=(spec_node.address,),
         ))
 
     def docker(self, node: str) -> Docker:
