@@ -8,11 +8,35 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from oxswarm.deploy.deployer import Deployer
+from oxswarm.config.params import Params
+from oxswarm.deploy.deployer import Deployer, default_params
 from oxswarm.deploy.status import cluster_status
 from oxswarm.errors import InvalidInput
 
 MIN_HA_NODES = 3
+
+
+def config_answers(hostname: str, params_file: Path | None, admin_pw_file: Path | None,
+                   given: dict[str, str | None]) -> dict[str, str] | None:
+    """config-init's answers from ``up``'s options, validated before anything is built.
+
+    ``None`` when ``--params`` names a file (it is validated by ``config generate``).
+    """
+    chosen = {k: v for k, v in given.items() if v is not None}
+    if params_file is not None:
+        if chosen or admin_pw_file is not None:
+            raise InvalidInput("params: --params excludes the single config-init options",
+                               field="params")
+        return None
+    answers = {**default_params(hostname), **chosen}
+    if admin_pw_file is not None:
+        try:
+            answers["admin_pw"] = admin_pw_file.read_text().strip()
+        except OSError as exc:
+            raise InvalidInput(f"admin_pw: cannot read {admin_pw_file}: {exc.strerror}",
+                               field="admin_pw") from None
+    Params.from_mapping(answers)
+    return answers
 
 
 def _console() -> Console:
@@ -27,12 +51,21 @@ def _console() -> Console:
 @click.option("--hostname", default="id.oxswarm.test", show_default=True, metavar="FQDN")
 @click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=Path),
               help="config-init answers (JSON); default: generated, admin password random.")
+@click.option("--country-code", metavar="CC", help="config-init: two-letter country code.")
+@click.option("--state", "region", metavar="STATE", help="config-init: state or region.")
+@click.option("--city", metavar="CITY", help="config-init: city.")
+@click.option("--admin-email", metavar="EMAIL", help="config-init: the administrator's email.")
+@click.option("--org-name", metavar="NAME", help="config-init: organisation name.")
+@click.option("--admin-pw-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="config-init: a file holding the admin password; default: random.")
 @click.option("--cluster", default="oxswarm", show_default=True)
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the cluster's files live. [default /var/lib/oxswarm/CLUSTER]")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...], hostname: str,
-               params_file: Path | None, cluster: str, state_dir: Path | None,
+               params_file: Path | None, country_code: str | None, region: str | None,
+               city: str | None, admin_email: str | None, org_name: str | None,
+               admin_pw_file: Path | None, cluster: str, state_dir: Path | None,
                as_json: bool) -> None:
     """Create (or reconcile) the cluster and wait until it serves."""
     if nodes < 1:
@@ -42,6 +75,9 @@ def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...], hostname: str
                            field="driver")
     if params_file is not None and not params_file.is_file():
         raise InvalidInput(f"params: {params_file} does not exist", field="params")
+    answers = config_answers(hostname, params_file, admin_pw_file, {
+        "country_code": country_code, "state": region, "city": city,
+        "admin_email": admin_email, "org_name": org_name})
     console = _console()
     if nodes < MIN_HA_NODES:
         console.print(f"[yellow]warning:[/] {nodes} node(s): the cluster does not survive "
@@ -52,7 +88,8 @@ def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...], hostname: str
             status.update(message)
             console.log(message)
 
-        result = deployer.up(nodes=nodes, hostname=hostname, params_file=params_file, step=step)
+        result = deployer.up(nodes=nodes, hostname=hostname, params_file=params_file,
+                             params=answers, step=step)
     if as_json:
         click.echo(json.dumps(result.as_dict()))
         return

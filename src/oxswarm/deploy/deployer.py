@@ -15,7 +15,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,7 @@ def default_params(hostname: str) -> dict[str, str]:
     """config-init answers when no ``--params`` file is given (a random admin password)."""
     password = "Ox-" + secrets.token_urlsafe(12) + "7a"
     return {"hostname": hostname, "country_code": "US", "state": "Texas", "city": "Austin",
-            "admin_email": f"admin@{hostname.split('.', 1)[1]}", "org_name": "OxSwarm",
+            "admin_email": f"admin@{hostname.partition('.')[2] or hostname}", "org_name": "OxSwarm",
             "admin_pw": password}
 
 
@@ -131,7 +131,8 @@ class Deployer:
 
     # -- up ------------------------------------------------------------------------
     def up(self, *, nodes: int = 3, hostname: str = "id.oxswarm.test",
-           params_file: Path | None = None, step: Step = _quiet) -> UpResult:
+           params_file: Path | None = None, params: Mapping[str, str] | None = None,
+           step: Step = _quiet) -> UpResult:
         timings: dict[str, float] = {}
         changes: list[str] = []
         started = time.monotonic()
@@ -169,7 +170,7 @@ class Deployer:
         settings = self.settings(spec)
         step("config store quorum")
         self.wait_store(settings)
-        changes += self.config_init(spec, settings, hostname, params_file, step)
+        changes += self.config_init(spec, settings, hostname, params_file, step, params=params)
         t = timed("config_init", t)
         changes += self.directory_init(spec, settings, step)
         t = timed("directory_init", t)
@@ -234,7 +235,8 @@ class Deployer:
         return proc.stdout
 
     def config_init(self, spec: ClusterSpec, settings: Settings, hostname: str,
-                    params_file: Path | None, step: Step) -> list[str]:
+                    params_file: Path | None, step: Step, *,
+                    params: Mapping[str, str] | None = None) -> list[str]:
         changes: list[str] = []
         with EtcdStore.from_settings(settings) as store:
             manager = ConfigManager(store, settings.prefix, SecretBox.from_file(
@@ -246,7 +248,8 @@ class Deployer:
                     params_file = self.state_dir / "params.json"
                     if not params_file.exists():
                         params_file.touch(mode=0o600)
-                        params_file.write_text(json.dumps(default_params(hostname), indent=2))
+                        answers = dict(params) if params else default_params(hostname)
+                        params_file.write_text(json.dumps(answers, indent=2))
                 self._cli(settings, "config", "generate", "--params", str(params_file))
                 changes.append("config generated")
             peers = json.dumps(ldap_urls(spec))
