@@ -50,7 +50,16 @@ def test_params_file_excludes_single_options(tmp_path: Path) -> None:
     (["--admin-email", "not-an-email"], "admin_email"),
     (["--hostname", "localhost"], "hostname"),
     (["--nodes", "0"], "nodes"),
-    (["--driver", "ssh"], "driver"),
+    (["--driver", "ssh", "--state-dir", "/nonexistent/oxs"], "host"),
+    (["--driver", "ssh", "--host", "manager=http://10.0.0.1"], "host"),
+    (["--driver", "ssh", "--host", "worker-1=ssh://root@10.0.0.1"], "host"),
+    (["--driver", "ssh", "--host", "manager=ssh://root@10.0.0.1", "--registry", "a b"],
+     "registry"),
+    (["--driver", "ssh", "--host", "manager=ssh://root@10.0.0.1", "--ssh-config",
+      "/nonexistent/ssh_config"], "ssh_config"),
+    (["--host", "manager=ssh://root@10.0.0.1"], "host"),
+    (["--registry", "10.0.0.1:5000"], "registry"),
+    (["--driver", "ssh", "--nodes", "5", "--host", "manager=ssh://root@10.0.0.1"], "nodes"),
 ])
 def test_bad_option_exits_2_naming_the_field(args: list[str], field: str) -> None:
     result = CliRunner().invoke(cli, ["up", *args])

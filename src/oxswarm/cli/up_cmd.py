@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import click
@@ -14,6 +15,7 @@ from oxswarm.deploy.status import cluster_status
 from oxswarm.errors import InvalidInput
 
 MIN_HA_NODES = 3
+REGISTRY = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[a-z0-9._/-]+)?$")
 
 
 def config_answers(hostname: str, params_file: Path | None, admin_pw_file: Path | None,
@@ -39,6 +41,24 @@ def config_answers(hostname: str, params_file: Path | None, admin_pw_file: Path 
     return answers
 
 
+def check_driver_options(driver: str, nodes: int, hosts: tuple[str, ...],
+                         ssh_config: Path | None, registry: str | None) -> None:
+    """The driver's own options, checked before anything is built (errors name them)."""
+    if driver == "lab":
+        for given, name in ((hosts, "host"), (ssh_config, "ssh_config"),
+                            (registry, "registry")):
+            if given:
+                raise InvalidInput(f"{name}: only for --driver ssh", field=name)
+        return
+    if ssh_config is not None and not ssh_config.is_file():
+        raise InvalidInput(f"ssh_config: {ssh_config} does not exist", field="ssh_config")
+    if registry is not None and not REGISTRY.match(registry):
+        raise InvalidInput(f"registry: {registry!r} is not HOST[:PORT]", field="registry")
+    if hosts and nodes not in (3, len(hosts)):  # 3: --nodes left at its default
+        raise InvalidInput(f"nodes: --nodes {nodes} but {len(hosts)} --host given",
+                           field="nodes")
+
+
 def _console() -> Console:
     return Console(stderr=True)
 
@@ -47,7 +67,12 @@ def _console() -> Console:
 @click.option("--nodes", default=3, show_default=True, type=int, help="Number of nodes (>= 1).")
 @click.option("--driver", type=click.Choice(["lab", "ssh"]), default="lab", show_default=True)
 @click.option("--host", "hosts", multiple=True, metavar="NAME=ssh://user@addr",
-              help="A node for the ssh driver (repeatable).")
+              help="A node for the ssh driver (repeatable; manager, worker-1, ...).")
+@click.option("--ssh-config", type=click.Path(dir_okay=False, path_type=Path),
+              help="ssh driver: an ssh_config(5) file for the hosts; default: yours.")
+@click.option("--registry", metavar="HOST[:PORT]",
+              help="ssh driver: push the image there for the hosts to pull; "
+                   "default: docker save | docker load over ssh.")
 @click.option("--hostname", default="id.oxswarm.test", show_default=True, metavar="FQDN")
 @click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=Path),
               help="config-init answers (JSON); default: generated, admin password random.")
@@ -62,7 +87,8 @@ def _console() -> Console:
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the cluster's files live. [default /var/lib/oxswarm/CLUSTER]")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...], hostname: str,
+def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...],
+               ssh_config: Path | None, registry: str | None, hostname: str,
                params_file: Path | None, country_code: str | None, region: str | None,
                city: str | None, admin_email: str | None, org_name: str | None,
                admin_pw_file: Path | None, cluster: str, state_dir: Path | None,
@@ -70,16 +96,16 @@ def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...], hostname: str
     """Create (or reconcile) the cluster and wait until it serves."""
     if nodes < 1:
         raise InvalidInput("nodes: must be at least 1", field="nodes")
-    if driver == "ssh" or hosts:
-        raise InvalidInput("driver: the ssh driver is not available yet; use --driver lab",
-                           field="driver")
+    check_driver_options(driver, nodes, hosts, ssh_config, registry)
     if params_file is not None and not params_file.is_file():
         raise InvalidInput(f"params: {params_file} does not exist", field="params")
     answers = config_answers(hostname, params_file, admin_pw_file, {
         "country_code": country_code, "state": region, "city": city,
         "admin_email": admin_email, "org_name": org_name})
     console = _console()
-    if nodes < MIN_HA_NODES:
+    if driver == "ssh" and hosts:
+        nodes = len(hosts)
+    if nodes < MIN_HA_NODES and (driver == "lab" or hosts):
         console.print(f"[yellow]warning:[/] {nodes} node(s): the cluster does not survive "
                       "the loss of a node (use 3 or more)")
     deployer = Deployer(cluster=cluster, state_dir=state_dir)
@@ -89,11 +115,14 @@ def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...], hostname: str
             console.log(message)
 
         result = deployer.up(nodes=nodes, hostname=hostname, params_file=params_file,
-                             params=answers, step=step)
+                             params=answers, step=step, driver_name=driver,
+                             hosts=list(hosts), ssh_config=ssh_config, registry=registry)
     if as_json:
         click.echo(json.dumps(result.as_dict()))
         return
-    click.echo(f"url:             {result.url}  (load balancer {result.load_balancer})")
+    front = (f"load balancer {result.load_balancer}" if result.load_balancer else
+             f"point {result.url.removeprefix('https://')} at the nodes: DNS or your own LB")
+    click.echo(f"url:             {result.url}  ({front})")
     click.echo(f"issuer:          {result.issuer}")
     click.echo(f"ca_file:         {result.ca_file}")
     click.echo(f"nodes:           {', '.join(f'{k}={v}' for k, v in result.nodes.items())}")

@@ -34,8 +34,9 @@ from oxswarm.deploy.lb import LoadBalancer
 from oxswarm.deploy.render.stack import LDAP_PORT, ldap_urls, stack_text
 from oxswarm.deploy.roll import Roller, pinned_images, running_images
 from oxswarm.deploy.runner import Runner, SubprocessRunner, clean_env
-from oxswarm.deploy.spec import ClusterSpec, lab_spec
-from oxswarm.errors import DeployError, Unavailable
+from oxswarm.deploy.spec import ClusterSpec, lab_spec, ssh_spec
+from oxswarm.deploy.ssh import SshDriver
+from oxswarm.errors import DeployError, InvalidInput, Unavailable
 from oxswarm.local.process import tcp_open
 from oxswarm.roles.wait import wait_for
 from oxswarm.settings import Settings
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 STATE_ROOT = Path("/var/lib/oxswarm")
 Step = Callable[[str], None]
+Driver = LabDriver | SshDriver
 
 
 def _quiet(_: str) -> None:
@@ -70,7 +72,7 @@ class UpResult:
     cluster: str
     master_key_file: str
     admin_credentials: str
-    load_balancer: str
+    load_balancer: str | None  # the lab's; an ssh cluster: the operator's own (DNS, LB)
     image: str
     test_client: str
     changes: list[str] = field(default_factory=list)
@@ -122,8 +124,28 @@ class Deployer:
         return lab_spec(nodes=nodes, state_dir=str(self.state_dir), cluster=self.cluster,
                         hostname=hostname, image=image)
 
-    def driver(self, spec: ClusterSpec) -> LabDriver:
+    def ssh_spec_for(self, hosts: list[str], hostname: str, ssh_config: Path | None,
+                     registry: str | None) -> ClusterSpec:
+        """The ssh cluster's spec; without ``--host``, the saved one (a second ``up``)."""
+        saved = self.saved_spec()
+        if not hosts:
+            if saved is None or saved.driver != "ssh":
+                raise InvalidInput("host: the ssh driver needs --host NAME=ssh://user@addr "
+                                   "(one per node, manager first)", field="host")
+            return saved.model_copy(update={"hostname": hostname} if hostname else {})
+        return ssh_spec(hosts=hosts, cluster=self.cluster, hostname=hostname, image="pending",
+                        ssh_config=str(ssh_config.resolve()) if ssh_config else None,
+                        registry=registry)
+
+    def driver(self, spec: ClusterSpec) -> Driver:
+        if spec.driver == "ssh":
+            return SshDriver(spec, self.state_dir, self.runner)
         return LabDriver(spec, self.state_dir, self.runner)
+
+    @property
+    def ca_file(self) -> Path:
+        """The cluster CA's certificate, for clients to trust."""
+        return self.state_dir / "ca.crt"
 
     def settings(self, spec: ClusterSpec) -> Settings:
         return Settings.load(env={}, store=spec.store_url(), cluster=spec.cluster,
@@ -132,7 +154,8 @@ class Deployer:
     # -- up ------------------------------------------------------------------------
     def up(self, *, nodes: int = 3, hostname: str = "id.oxswarm.test",
            params_file: Path | None = None, params: Mapping[str, str] | None = None,
-           step: Step = _quiet) -> UpResult:
+           step: Step = _quiet, driver_name: str = "lab", hosts: list[str] | None = None,
+           ssh_config: Path | None = None, registry: str | None = None) -> UpResult:
         timings: dict[str, float] = {}
         changes: list[str] = []
         started = time.monotonic()
@@ -143,6 +166,10 @@ class Deployer:
             return now
 
         t = started
+        if driver_name == "ssh":
+            spec = self.ssh_spec_for(list(hosts or []), hostname, ssh_config, registry)
+        else:
+            spec = self.spec_for(nodes, hostname)
         step("host packages")
         missing = install.missing_packages()
         if missing:
@@ -153,14 +180,17 @@ class Deployer:
         if not self.master_key_file.exists():
             create_key_file(self.master_key_file)
             changes.append(f"master key {self.master_key_file}")
-        spec = self.spec_for(nodes, hostname)
         driver = self.driver(spec)
         changes += driver.up(step)
         t = timed("nodes", t)
         builder = ImageBuilder(runner=self.runner)
-        build = builder.build(driver.registry.endpoint, step)
+        registry_endpoint = (driver.registry.endpoint if isinstance(driver, LabDriver)
+                             else driver.image_registry())
+        build = builder.build(registry_endpoint, step)
         if build.built:
             changes.append(f"image {build.image}")
+        if isinstance(driver, SshDriver):
+            changes += driver.distribute(builder.docker, build.image, step)
         timings["image_size_mb"] = round(build.size_bytes / 1e6, 1)
         t = timed("image", t)
         spec = spec.model_copy(update={"image": build.image})
@@ -174,15 +204,15 @@ class Deployer:
         t = timed("config_init", t)
         changes += self.directory_init(spec, settings, step)
         t = timed("directory_init", t)
-        lb = LoadBalancer(spec, self.state_dir / "lb", self.runner)
+        lb = LoadBalancer(spec, self.state_dir / "lb", self.runner) if spec.lab else None
         changes += self.load_balancer(lb, settings, step)
-        step("waiting for the cluster to serve through the load balancer")
+        step("waiting for the cluster to serve" + (" through the load balancer" if lb else ""))
         self.wait_serving(spec, lb)
         timed("serving", t)
         timings["total"] = round(time.monotonic() - started, 1)
         return self.result(spec, lb, build.image, changes, timings)
 
-    def deploy_stack(self, spec: ClusterSpec, driver: LabDriver, step: Step) -> list[str]:
+    def deploy_stack(self, spec: ClusterSpec, driver: Driver, step: Step) -> list[str]:
         """Deploy when the stack changed; a new image rolls the stateful services one by one."""
         stack_file = self.state_dir / "stack.yml"
         text = stack_text(spec, str(self.master_key_file))
@@ -202,18 +232,21 @@ class Deployer:
             step(f"docker stack deploy {spec.stack} (stateful services kept on their image)")
             interim = stack_file.with_suffix(".interim")
             interim.write_text(stack_text(spec, str(self.master_key_file), pinned))
-            self._stack_deploy(manager, interim, spec.stack)
+            self._stack_deploy(manager, interim, spec)
             changes += Roller(spec, manager, step).roll(list(pinned))
             interim.unlink()
         step(f"docker stack deploy {spec.stack}")
-        self._stack_deploy(manager, new, spec.stack)
+        self._stack_deploy(manager, new, spec)
         new.rename(stack_file)
         return [*changes, f"stack {spec.stack} deployed"]
 
     @staticmethod
-    def _stack_deploy(manager: Docker, stack_file: Path, stack: str) -> None:
-        manager.run("stack", "deploy", "-c", str(stack_file), "--with-registry-auth", stack,
-                    timeout=300)
+    def _stack_deploy(manager: Docker, stack_file: Path, spec: ClusterSpec) -> None:
+        # an image given by docker load is in no registry: nothing to resolve
+        resolve = ("--resolve-image", "never") if spec.driver == "ssh" and not spec.registry \
+            else ()
+        manager.run("stack", "deploy", "-c", str(stack_file), "--with-registry-auth", *resolve,
+                    spec.stack, timeout=300)
 
     def wait_store(self, settings: Settings, timeout: float = 300.0) -> None:
         def probe() -> bool | None:
@@ -276,8 +309,10 @@ class Deployer:
             log.info("ldap init not yet: %s", exc)
             return None
 
-    def load_balancer(self, lb: LoadBalancer, settings: Settings, step: Step) -> list[str]:
-        step("load balancer")
+    def load_balancer(self, lb: LoadBalancer | None, settings: Settings,
+                      step: Step) -> list[str]:
+        """The cluster CA for clients, and the lab's load balancer (none for ssh)."""
+        step("load balancer" if lb else "cluster CA certificate")
         with EtcdStore.from_settings(settings) as store:
             manager = ConfigManager(store, settings.prefix, SecretBox.from_file(
                 self.master_key_file))
@@ -286,34 +321,43 @@ class Deployer:
             ca = manager.get(keys.CA_CERT)
         if not (cert and key and ca):
             raise DeployError("the store has no ssl_cert/ssl_key/ca_cert: config-init failed")
-        done = lb.start(lb.write(cert, key, ca))
-        return [done] if done else []
+        changes: list[str] = []
+        if not self.ca_file.is_file() or self.ca_file.read_text() != ca:
+            self.ca_file.write_text(ca)
+            changes.append(f"ca {self.ca_file}")
+        if lb is not None:
+            done = lb.start(lb.write(cert, key, ca))
+            changes += [done] if done else []
+        return changes
 
-    def wait_serving(self, spec: ClusterSpec, lb: LoadBalancer, timeout: float = 600.0) -> None:
-        """Until the load balancer, then every node's own NGINX, answer discovery."""
-        for address, what in [(lb.address, "the load balancer"),
-                              *((n.address, n.name) for n in spec.nodes)]:
+    def wait_serving(self, spec: ClusterSpec, lb: LoadBalancer | None,
+                     timeout: float = 600.0) -> None:
+        """Until the load balancer (lab), then every node's own NGINX, answer discovery."""
+        targets = [(lb.address, "the load balancer")] if lb else []
+        for address, what in [*targets, *((n.address, n.name) for n in spec.nodes)]:
             wait_for(f"the cluster to serve through {what}",
-                     lambda a=address: discovery(a, spec.hostname, lb.ca_file),  # type: ignore[misc]
+                     lambda a=address: discovery(a, spec.hostname, self.ca_file),  # type: ignore[misc]
                      timeout=timeout, interval=2.0)
 
-    def result(self, spec: ClusterSpec, lb: LoadBalancer, image: str, changes: list[str],
-               timings: dict[str, float]) -> UpResult:
+    def result(self, spec: ClusterSpec, lb: LoadBalancer | None, image: str,
+               changes: list[str], timings: dict[str, float]) -> UpResult:
         host = spec.hostname
-        client = (f"curl --cacert {lb.ca_file} --resolve {host}:443:{lb.address} "
+        front = lb.address if lb else spec.manager.address
+        client = (f"curl --cacert {self.ca_file} --resolve {host}:443:{front} "
                   f"https://{host}/.well-known/openid-configuration")
         return UpResult(
-            url=f"https://{host}", issuer=f"https://{host}", ca_file=str(lb.ca_file),
+            url=f"https://{host}", issuer=f"https://{host}", ca_file=str(self.ca_file),
             nodes={n.name: n.address for n in spec.nodes}, store=spec.store_url(),
             cluster=spec.cluster, master_key_file=str(self.master_key_file),
             admin_credentials=str(self.state_dir / "params.json"),
-            load_balancer=lb.address, image=image, test_client=client,
+            load_balancer=lb.address if lb else None, image=image, test_client=client,
             changes=changes, timings=timings)
 
     # -- down ----------------------------------------------------------------------
     def down(self, step: Step = _quiet) -> list[str]:
         spec = self.saved_spec() or self.spec_for(1, "id.oxswarm.test")
-        LoadBalancer(spec, self.state_dir / "lb", self.runner).stop()
+        if spec.lab is not None:
+            LoadBalancer(spec, self.state_dir / "lb", self.runner).stop()
         done = self.driver(spec).down(step)
         ImageBuilder(runner=self.runner).stop()
         return done

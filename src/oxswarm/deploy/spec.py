@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 import zlib
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -25,6 +27,8 @@ LAB_NET_BASE = "10.213"
 NODE_HOST_OFFSET = 11
 STACK = "oxs"
 NETWORK = "gluu"
+# Where a node keeps its stateful services' folders (etcd, ldap, redis, shared, csync2).
+HOST_DATA_DIR = "/var/lib/oxswarm/host"
 
 
 def node_names(count: int) -> list[str]:
@@ -83,7 +87,7 @@ class NodeSpec(BaseModel):
     slot: int = Field(ge=0)
     address: str
     ssh: str | None = None
-    data_dir: str = "/var/lib/oxswarm/host"
+    data_dir: str = HOST_DATA_DIR
 
     @field_validator("name")
     @classmethod
@@ -111,6 +115,10 @@ class ClusterSpec(BaseModel):
     lab: LabNet | None = None
     stack: str = STACK
     network: str = NETWORK
+    # ssh driver: an ssh_config(5) file for reaching the hosts (default: the user's own),
+    # and the registry the image is pushed to (default: docker save | docker load).
+    ssh_config: str | None = None
+    registry: str | None = None
 
     @field_validator("hostname")
     @classmethod
@@ -172,7 +180,25 @@ def lab_spec(
                   nodes=members, lab=net)
 
 
-def parse_hosts(values: list[str]) -> tuple[NodeSpec, ...]:
+Resolve = Callable[[str], str]
+
+
+def resolve_ipv4(host: str) -> str:
+    """The IPv4 address of ``host`` (Swarm advertises addresses, not names)."""
+    try:
+        ipaddress.IPv4Address(host)
+        return host
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)
+    except OSError:
+        raise InvalidInput(f"host: cannot resolve {host!r} to an IPv4 address",
+                           field="host") from None
+    return str(infos[0][4][0])
+
+
+def parse_hosts(values: list[str], resolve: Resolve = resolve_ipv4) -> tuple[NodeSpec, ...]:
     """``NAME=ssh://user@addr`` options -> node specs, manager first."""
     nodes: list[tuple[str, str, str]] = []
     for value in values:
@@ -180,7 +206,9 @@ def parse_hosts(values: list[str]) -> tuple[NodeSpec, ...]:
         match = SSH_URL.match(url)
         if not sep or not match:
             raise InvalidInput(f"host: {value!r} is not NAME=ssh://user@addr", field="host")
-        nodes.append((name, url, match["host"]))
+        host = match["host"].rsplit(":", 1)[0] if match["host"].count(":") == 1 \
+            else match["host"]
+        nodes.append((name, url, resolve(host)))
     names = [n[0] for n in nodes]
     expected = node_names(len(nodes)) if nodes else []
     if sorted(names) != sorted(expected):
@@ -197,13 +225,16 @@ def parse_hosts(values: list[str]) -> tuple[NodeSpec, ...]:
 
 
 def ssh_spec(
-    *, hosts: list[str], cluster: str = "oxswarm", hostname: str = "id.oxswarm.test", image: str
+    *, hosts: list[str], cluster: str = "oxswarm", hostname: str = "id.oxswarm.test",
+    image: str, ssh_config: str | None = None, registry: str | None = None,
+    resolve: Resolve = resolve_ipv4,
 ) -> ClusterSpec:
     """The spec of a cluster on existing hosts reached over SSH."""
     if not hosts:
         raise InvalidInput("host: the ssh driver needs --host NAME=ssh://user@addr", "host")
     return _build(cluster=cluster, driver="ssh", hostname=hostname, image=image,
-                  nodes=parse_hosts(hosts), lab=None)
+                  nodes=parse_hosts(hosts, resolve), lab=None, ssh_config=ssh_config,
+                  registry=registry)
 
 
 def _build(**fields: object) -> ClusterSpec:

@@ -50,6 +50,7 @@ class Swarm:
             if not _active(self.dockers[node.name].swarm_info()):
                 self._join(node)
                 done.append(f"{node.name} joined")
+        self._check_membership()
         done += self._labels()
         done += self._network()
         return done
@@ -61,6 +62,15 @@ class Swarm:
         docker.run("swarm", "join", "--token", token, "--advertise-addr", node.address,
                    "--listen-addr", f"{node.address}:2377",
                    f"{self.spec.manager.address}:2377", timeout=90)
+
+    def _check_membership(self) -> None:
+        """Every node in the manager's swarm (a host may already be in a swarm of its own)."""
+        known = {str(entry.get("ID")) for entry in self.manager.json_lines("node", "ls")}
+        for name, node_id in self.node_ids().items():
+            if node_id not in known:
+                raise DeployError(
+                    f"node {name} is in another swarm (node ID {node_id}); make it leave "
+                    "(docker swarm leave --force) or name another host")
 
     def node_ids(self) -> dict[str, str]:
         """Node name -> swarm node ID, asked of each node itself."""

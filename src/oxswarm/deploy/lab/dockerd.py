@@ -25,6 +25,8 @@ from oxswarm.local.process import pid_alive, wait_until
 log = logging.getLogger(__name__)
 
 DOCKERD = "dockerd"
+HOST_SOCKET = "unix:///run/docker.sock"
+HOST_DATA = "/var/lib/oxswarm/host"
 DOCKER = "docker"
 START_TIMEOUT = 90.0
 # Launched daemons outlive the objects that started them: keep their Popen handles so
@@ -50,10 +52,25 @@ class DockerdConfig:
     # Where containers' embedded DNS forwards names it does not know. Lab nodes name their
     # own address: no query may leave the lab for the host's resolver.
     dns: tuple[str, ...] = ()
+    # A "host" for the ssh driver: dockerd runs in a private mount namespace where /run is
+    # the node's own ``run`` folder (so /var/run/docker.sock is its socket, as on a real
+    # machine) and HOST_DATA is the node's own ``host`` folder.
+    host_like: bool = False
 
     @property
     def socket(self) -> Path:
-        return self.root / "docker.sock"
+        """The socket as reached from the root namespace."""
+        return self.run_dir / "docker.sock" if self.host_like else self.root / "docker.sock"
+
+    @property
+    def run_dir(self) -> Path:
+        """A host-like node's /run."""
+        return self.root / "run"
+
+    @property
+    def data_dir(self) -> Path:
+        """A host-like node's HOST_DATA folder."""
+        return self.root / "host"
 
     @property
     def host(self) -> str:
@@ -81,7 +98,7 @@ class DockerdConfig:
             "data-root": str(self.data_root),
             "exec-root": str(self.exec_root),
             "pidfile": str(self.pid_file),
-            "hosts": [self.host],
+            "hosts": [HOST_SOCKET if self.host_like else self.host],
             "containerd-namespace": self.containerd_namespace,
             "containerd-plugins-namespace": f"{self.containerd_namespace}-plugins",
             "insecure-registries": list(self.insecure_registries),
@@ -108,8 +125,13 @@ class DockerdConfig:
         if self.namespace is None:
             return dockerd
         inner = f"hostname {self.hostname or self.name} && exec {' '.join(dockerd)}"
-        return ["nsenter", f"--net=/run/netns/{self.namespace}", "unshare", "--uts",
-                "sh", "-c", inner]
+        if not self.host_like:
+            return ["nsenter", f"--net=/run/netns/{self.namespace}", "unshare", "--uts",
+                    "sh", "-c", inner]
+        mounts = (f"mount --bind {self.run_dir} /run && mkdir -p {HOST_DATA} && "
+                  f"mount --bind {self.data_dir} {HOST_DATA} && ")
+        return ["nsenter", f"--net=/run/netns/{self.namespace}", "unshare", "--uts", "--mount",
+                "--propagation", "private", "sh", "-c", mounts + inner]
 
 
 class Dockerd:
@@ -148,6 +170,9 @@ class Dockerd:
         self.stop()
         cfg = self.config
         cfg.root.mkdir(parents=True, exist_ok=True)
+        if cfg.host_like:
+            cfg.run_dir.mkdir(exist_ok=True)
+            cfg.data_dir.mkdir(exist_ok=True)
         (cfg.root / "daemon.json").write_text(json.dumps(cfg.daemon_json(), indent=2) + "\n")
         cfg.pid_file.unlink(missing_ok=True)
         cfg.socket.unlink(missing_ok=True)
