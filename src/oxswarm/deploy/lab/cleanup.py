@@ -5,13 +5,21 @@ its dockerds' cgroups (``/sys/fs/cgroup/<controller>/oxs-<cluster>-<node>``: the
 containers), or names the lab's state folder on its command line (containerd shims are
 re-parented to PID 1). Mounts under the state folder (overlay layers, the nsfs mounts a
 dockerd leaves under its exec root) are unmounted deepest first.
+
+A killed node's namespace also keeps kernel state that a real machine loses when it
+loses power: the host ends of its containers' veths (still on ``docker_gwbridge``, their
+dead containers' network namespaces kept alive by orphaned TCP sockets retransmitting a
+FIN for up to ~2 min) and the runtime files of its exec root (``/run/docker`` is a tmpfs
+on a real host). :func:`remove_links` and :func:`clear_folder` throw them away.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
+import shutil
 import signal
 import time
 from collections.abc import Iterable
@@ -111,3 +119,34 @@ def remove_cgroups(prefix: str, root: Path = CGROUP_ROOT) -> int:
             top.rmdir()
             removed += 1
     return removed
+
+
+def remove_links(runner: Runner, namespace: str, keep: Iterable[str]) -> list[str]:
+    """Delete every network device in ``namespace`` but ``keep``; the names deleted.
+
+    Deleting a veth's host end deletes its peer too, whatever namespace holds it.
+    """
+    res = runner.run(["ip", "-n", namespace, "-j", "link", "show"], check=False)
+    if not res.ok or not res.stdout.strip():
+        return []
+    kept = set(keep)
+    names = [str(link["ifname"]) for link in json.loads(res.stdout)
+             if str(link.get("ifname", "")) not in kept]
+    removed = [name for name in names
+               if runner.run(["ip", "-n", namespace, "link", "del", name], check=False).ok]
+    return removed
+
+
+def clear_folder(folder: Path) -> int:
+    """Empty ``folder`` (a tmpfs after a reboot), unless something is still mounted there."""
+    if not folder.is_dir() or mounts_under(folder):
+        return 0
+    count = 0
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                entry.unlink()
+        count += 1
+    return count

@@ -20,6 +20,8 @@ from oxswarm.errors import DeployError, InvalidInput
 log = logging.getLogger(__name__)
 
 HOST_FOLDERS = ("etcd", "ldap", "redis", "shared", "csync2")
+# A node namespace's own devices (see netns.py): everything else in it is Docker's.
+NODE_LINKS = ("lo", "eth0")
 LOCAL_POOL = "10.215.0.0/16"
 Step = Callable[[str], None]
 
@@ -116,7 +118,12 @@ class LabDriver:
         return cleanup.kill_all(pids)
 
     def heal(self, node: str) -> list[str]:
-        """Restore the cable and, if it was killed, restart the node's dockerd."""
+        """Restore the cable and, if it was killed, boot the node: restart its dockerd.
+
+        A node whose dockerd is gone boots as a real machine does after a power loss:
+        whatever still runs there is killed first, then it starts from its disk
+        (dockerd's data root) with none of its volatile state (:meth:`_power_cycle`).
+        """
         self.spec.node(node)
         done: list[str] = []
         if not self.network.link_up(node):
@@ -124,10 +131,33 @@ class LabDriver:
             done.append(f"link {node} up")
         daemon = self.dockerd(node)
         if daemon.pid() is None or not daemon.answers():
-            root = Path(lab_node_dir(str(self.state_dir), node))
-            cleanup.unmount_all(self.runner, root / "exec")
+            killed = self._kill_node(node)
+            if killed:
+                done.append(f"{node}: {len(killed)} leftover processes killed")
+            done += self._power_cycle(node)
             daemon.start()
             done.append(f"dockerd {node} restarted")
+        return done
+
+    def _power_cycle(self, node: str) -> list[str]:
+        """Throw away what a machine loses with its power and the lab's namespace keeps.
+
+        The dead containers' veths: their network namespaces outlive the SIGKILL (an
+        orphaned TCP socket retransmitting its FIN keeps one for up to ~2 min), still
+        bridged on ``docker_gwbridge`` with the address and MAC the restarted dockerd
+        hands to the new task. The bridge then delivers the new NGINX's traffic to the
+        dead one's namespace, which answers RST: 443 refused until the socket times
+        out. And the exec root (a tmpfs, ``/run/docker``, on a real host): its stale
+        netns files make dockerd try to reuse namespaces that are gone.
+        """
+        done: list[str] = []
+        root = Path(lab_node_dir(str(self.state_dir), node))
+        cleanup.unmount_all(self.runner, root / "exec")
+        if cleanup.clear_folder(root / "exec"):
+            done.append(f"{node} runtime files cleared")
+        removed = cleanup.remove_links(self.runner, self.spec.namespace(node), NODE_LINKS)
+        if removed:
+            done.append(f"{node} {len(removed)} stale devices removed")
         return done
 
     def restart_all(self, step: Step = _quiet) -> None:
