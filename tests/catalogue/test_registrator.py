@@ -190,3 +190,35 @@ def test_an_interval_longer_than_half_the_ttl_is_refused(
     with pytest.raises(InvalidInput) as err:
         Registrator(store, prefix, StaticSource(), checker, ttl=4, interval=3)
     assert err.value.field == "interval"
+
+
+class Unannounced(StaticSource):
+    """A source whose instances can change without an event: the race the resync covers
+    (a container started between the first listing and the event subscription)."""
+
+    def appear(self, instance: Instance) -> None:
+        with self._lock:
+            self._running[instance.id] = instance
+
+    def vanish(self, instance_id: str) -> None:
+        with self._lock:
+            self._running.pop(instance_id, None)
+
+
+def test_instances_no_event_announced_are_found_by_the_resync(
+    store: EtcdStore, prefix: str, backends: list[EchoBackend], checker: ProbeChecker
+) -> None:
+    b1, b2 = backends
+    source = Unannounced([instance_for(b1)])
+    registrator = Registrator(store, prefix, source, checker, ttl=4, interval=0.5, resync=1.0)
+    catalogue = Catalogue(store, prefix)
+    with Running(registrator):
+        wait_until(lambda: ids(catalogue) == {"b1"}, 10, "b1 registered")
+        source.appear(instance_for(b2))
+        began = time.monotonic()
+        wait_until(lambda: ids(catalogue) == {"b1", "b2"}, 5, "b2 found by the resync", 0.05)
+        found_after = time.monotonic() - began
+        source.vanish("b1")
+        wait_until(lambda: ids(catalogue) == {"b2"}, 5, "b1 dropped by the resync", 0.05)
+    print(f"an unannounced instance registered {found_after:.2f}s after it appeared")
+    assert found_after <= 3.0

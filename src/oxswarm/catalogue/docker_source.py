@@ -40,6 +40,7 @@ from oxswarm.errors import InvalidInput, Unavailable
 log = logging.getLogger(__name__)
 
 STOP_ACTIONS = frozenset({"die", "stop", "kill", "destroy"})
+SINCE_SLACK = 2.0  # seconds of events replayed before a listing (clock granularity: 1 s)
 
 
 def _network_address(attrs: dict[str, Any], network: str) -> str | None:
@@ -119,11 +120,20 @@ class DockerSource:
 
     def events(self) -> Iterator[SourceEvent]:
         """Follow the event stream; when it breaks (dockerd restarted), list the
-        containers again, announce what changed meanwhile, and follow it anew."""
-        known = {i.id for i in self.running()}
+        containers again, announce what changed meanwhile, and follow it anew.
+
+        The stream starts from a moment before the listing (``since``): a container
+        that starts between the two is announced by the replayed event, and the
+        listing itself is announced too (a repeated start is harmless).
+        """
+        since = time.time() - SINCE_SLACK
+        listed = self.running()
+        known = {i.id for i in listed}
+        for instance in listed:
+            yield SourceEvent("start", instance.id, instance)
         while not self._closed:
             try:
-                yield from self._follow(known)
+                yield from self._follow(known, since)
             except (docker.errors.DockerException, OSError, urllib3.exceptions.HTTPError) as exc:
                 if self._closed:
                     return
@@ -131,6 +141,7 @@ class DockerSource:
             if self._closed:
                 return
             time.sleep(self.reconnect_delay)
+            since = time.time() - SINCE_SLACK
             try:
                 current = {i.id: i for i in self.running()}
             except Unavailable as exc:
@@ -142,9 +153,9 @@ class DockerSource:
                 yield SourceEvent("start", instance.id, instance)
             known = set(current)
 
-    def _follow(self, known: set[str]) -> Iterator[SourceEvent]:
+    def _follow(self, known: set[str], since: float) -> Iterator[SourceEvent]:
         filters = {"type": "container", "label": LABEL_SERVICE}
-        self._stream = self.client.events(decode=True, filters=filters)
+        self._stream = self.client.events(decode=True, filters=filters, since=int(since))
         for event in self._stream:
             action = str(event.get("Action") or event.get("status") or "")
             container_id = str(event.get("id") or event.get("Actor", {}).get("ID", ""))

@@ -13,6 +13,9 @@ running containers into Consul. Ours adds the health check and the lease:
   alive: its records vanish within ``ttl`` seconds.
 * A lease found expired (the store was unreachable longer than ``ttl``) is granted anew
   and the record written again.
+* Every ``resync`` seconds the source's running instances are listed again and the
+  tracked set reconciled with them: an event missed (a container started between the
+  first listing and the event subscription, a stream that broke) costs at most that long.
 
 The store being unavailable is logged and retried on the next round, never fatal.
 """
@@ -37,6 +40,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TTL = 10
 DEFAULT_INTERVAL = 1.0
+DEFAULT_RESYNC = 15.0
 
 
 @dataclass
@@ -63,6 +67,7 @@ class Registrator:
         interval: float = DEFAULT_INTERVAL,
         clock: Callable[[], float] = time.time,
         workers: int = 8,
+        resync: float = DEFAULT_RESYNC,
     ) -> None:
         if ttl < 2:
             raise InvalidInput(f"ttl: at least 2 seconds, not {ttl}", field="ttl")
@@ -83,6 +88,8 @@ class Registrator:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="health")
         self._reader: threading.Thread | None = None
+        self.resync = resync
+        self._synced = time.monotonic()
 
     # -- events ----------------------------------------------------------------------
 
@@ -122,11 +129,29 @@ class Registrator:
                 if tracked is not None:
                     self._deregister(tracked, "stopped")
 
+    def _resync(self) -> None:
+        """Reconcile the tracked instances with what the source says runs now."""
+        self._synced = time.monotonic()
+        try:
+            current = {i.id: i for i in self.source.running()}
+        except OxSwarmError as exc:
+            log.warning("registrator: cannot list the running instances: %s", exc)
+            return
+        for instance in current.values():
+            if instance.id not in self._tracked:
+                log.warning("registrator: %s %s runs but no start event announced it",
+                            instance.service, instance.id)  # fmt: skip
+            self._track(instance)
+        for gone in set(self._tracked) - current.keys():
+            self._deregister(self._tracked.pop(gone), "no longer running")
+
     # -- the round -------------------------------------------------------------------
 
     def step(self) -> dict[str, bool]:
         """Apply pending events, probe every instance, update the store; id -> passing."""
         self._apply_events()
+        if time.monotonic() - self._synced >= self.resync:
+            self._resync()
         tracked = list(self._tracked.values())
         probes = list(self._pool.map(lambda t: self.checker.check(t.instance.health_url), tracked))
         result: dict[str, bool] = {}
