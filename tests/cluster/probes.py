@@ -37,6 +37,17 @@ def secrets_of(deployer: Deployer) -> dict[str, str]:
         }
 
 
+def catalogued_nodes(deployer: Deployer, service: str = "oxauth") -> set[str]:
+    """The nodes whose ``service`` is healthy in the catalogue."""
+    from oxswarm.catalogue.reader import Catalogue
+
+    spec = deployer.saved_spec()
+    assert spec is not None
+    settings = deployer.settings(spec)
+    with EtcdStore.from_settings(settings) as store:
+        return {i.node for i in Catalogue(store, settings.prefix).healthy(service)}
+
+
 def discovery_answer(address: str, hostname: str, ca_file: str) -> str:
     """``200``, ``503 <body start>`` or the exception's name: what the node answers."""
     try:

@@ -10,7 +10,13 @@ import time
 
 import pytest
 from tests.cluster.load import DirectoryWriter, TokenStream
-from tests.cluster.probes import discovery_answer, has_entry, node_serves, secrets_of
+from tests.cluster.probes import (
+    catalogued_nodes,
+    discovery_answer,
+    has_entry,
+    node_serves,
+    secrets_of,
+)
 
 from oxswarm.deploy.deployer import Deployer, UpResult
 from oxswarm.deploy.render.stack import LDAP_PORT
@@ -38,6 +44,10 @@ def test_losing_a_node_under_load(cluster: tuple[Deployer, UpResult], mode: str)
     hostname = spec.hostname
     victim = spec.nodes[-1]
     survivors = [n.address for n in spec.nodes if n != victim]
+    # a settled cluster first (the previous round's node may have just returned)
+    every = {n.name for n in spec.nodes}
+    wait_until(lambda: catalogued_nodes(deployer) == every, 120,
+               "every node's oxauth in the catalogue", interval=1.0)
     found = secrets_of(deployer)
     tokens = TokenStream(lb=result.load_balancer, hostname=hostname, ca_file=result.ca_file,
                          client_id=found["client_id"], secret=found["secret"], rate=5.0)
