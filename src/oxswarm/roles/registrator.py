@@ -50,5 +50,9 @@ def command() -> None:
     try:
         registrator.run(stop)
     finally:
-        registrator.close(deregister=True)
+        # Records are left to their leases (TTL seconds): a registrator stopped for an
+        # update is followed by its successor, which writes the same keys at once, so
+        # this node's instances never leave the catalogue; a node going away loses its
+        # records within TTL, its containers' stop events permitting sooner.
+        registrator.close(deregister=False)
         store.close()

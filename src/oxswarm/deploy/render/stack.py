@@ -80,7 +80,11 @@ def _base(spec: ClusterSpec, role: str, *args: str) -> dict[str, Any]:
     }
 
 
-def _deploy(spec: ClusterSpec, node: NodeSpec | None) -> dict[str, Any]:
+def _deploy(spec: ClusterSpec, node: NodeSpec | None,
+            order: str = "stop-first") -> dict[str, Any]:
+    """Swarm's ``deploy`` section. A global service publishing no host port updates
+    ``start-first``: on each node the new task runs (and registers) before the old stops,
+    so that updates of several global services at once never empty a node of oxAuth."""
     deploy: dict[str, Any] = {
         "endpoint_mode": "dnsrr",
         "labels": {LABEL_CLUSTER: spec.cluster},
@@ -88,7 +92,7 @@ def _deploy(spec: ClusterSpec, node: NodeSpec | None) -> dict[str, Any]:
     }
     if node is None:
         deploy["mode"] = "global"
-        deploy["update_config"] = {"parallelism": 1, "delay": "2s", "order": "stop-first"}
+        deploy["update_config"] = {"parallelism": 1, "delay": "2s", "order": order}
     else:
         deploy["mode"] = "replicated"
         deploy["replicas"] = 1
@@ -184,20 +188,20 @@ def global_services(spec: ClusterSpec) -> dict[str, dict[str, Any]]:
     registrator["environment"] |= {"OXS_DOCKER_HOST": f"unix://{DOCKER_SOCKET}",
                                    "OXS_NETWORK": spec.network}
     registrator["volumes"] = [_bind(docker_socket_source(spec), DOCKER_SOCKET)]
-    registrator["deploy"] = _deploy(spec, None)
+    registrator["deploy"] = _deploy(spec, None, "start-first")
 
     twemproxy = _base(spec, "twemproxy")
     twemproxy["environment"] |= {
         "OXS_REDIS_SHARDS": ",".join(f"{n.name}={member('redis', n.name)}" for n in spec.nodes)
     }
     twemproxy["labels"] |= _catalogue_labels("twemproxy", TWEMPROXY_PORT, "tcp")
-    twemproxy["deploy"] = _deploy(spec, None)
+    twemproxy["deploy"] = _deploy(spec, None, "start-first")
 
     oxauth = _base(spec, "oxauth", "--bind", f"0.0.0.0:{OXAUTH_PORT}", "--issuer",
                    f"https://{spec.hostname}")
     oxauth["environment"] |= {"OXSWARM_CACHE": f"twemproxy:{TWEMPROXY_PORT}"}
     oxauth["labels"] |= _catalogue_labels("oxauth", OXAUTH_PORT, "/oxauth/health")
-    oxauth["deploy"] = _deploy(spec, None)
+    oxauth["deploy"] = _deploy(spec, None, "start-first")
 
     nginx = _base(spec, "nginx")
     nginx["environment"] |= {"OXS_HOSTNAME": spec.hostname}
