@@ -25,8 +25,9 @@ import pytest
 from tests.cluster.probes import node_serves, secrets_of
 
 from oxswarm.deploy.deployer import Deployer
+from oxswarm.deploy.image import ImageBuilder
 from oxswarm.deploy.lab.hosts import LabHosts
-from oxswarm.deploy.ssh import HOST_FOLDERS
+from oxswarm.deploy.ssh import HOST_FOLDERS, SshDriver
 
 pytestmark = [pytest.mark.ssh, pytest.mark.timeout(1800)]
 
@@ -124,6 +125,24 @@ def test_status_and_second_up(deployed: tuple[LabHosts, dict[str, Any], float]) 
     assert again.returncode == 0, again.stderr[-2000:]
     print(f"second up over ssh: {time.monotonic() - started:.1f}s")
     assert json.loads(again.stdout)["changes"] == []
+
+
+def test_registry_image_reaches_every_host(deployed: tuple[LabHosts, dict[str, Any],
+                                                          float]) -> None:
+    """``--registry``: the image is pushed once and each host pulls it (over ssh)."""
+    hosts, _, _ = deployed
+    spec = Deployer(cluster=CLUSTER, state_dir=STATE).saved_spec()
+    assert spec is not None
+    registry = hosts.registry.endpoint
+    driver = SshDriver(spec.model_copy(update={"registry": registry}), STATE)
+    build = ImageBuilder().build(driver.image_registry(), step=print)
+    assert build.image.startswith(f"{registry}/oxswarm:")
+    assert driver.distribute(ImageBuilder().docker, build.image) == []  # nothing copied
+    for node in spec.nodes:
+        docker = driver.docker(node.name)
+        docker.run("pull", "-q", build.image, timeout=300)
+        assert docker.image_exists(build.image), node.name
+        docker.run("image", "rm", build.image)
 
 
 def test_down_leaves_hosts_clean(deployed: tuple[LabHosts, dict[str, Any], float]) -> None:
