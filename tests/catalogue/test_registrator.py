@@ -222,3 +222,26 @@ def test_instances_no_event_announced_are_found_by_the_resync(
         wait_until(lambda: ids(catalogue) == {"b2"}, 5, "b1 dropped by the resync", 0.05)
     print(f"an unannounced instance registered {found_after:.2f}s after it appeared")
     assert found_after <= 3.0
+
+
+def test_a_record_taken_over_by_another_registrator_that_stops_is_restored(
+    store: EtcdStore, prefix: str, backends: list[EchoBackend], checker: ProbeChecker
+) -> None:
+    """Two registrators of one node for a moment (an update): the record ends on the
+    second one's lease; when that one stops, the first writes the record again."""
+    b1, _ = backends
+    ttl = 3
+    first = Registrator(store, prefix, StaticSource([instance_for(b1)]), checker, ttl=ttl,
+                        interval=0.5)
+    catalogue = Catalogue(store, prefix)
+    with Running(first):
+        wait_until(lambda: ids(catalogue) == {"b1"}, 10, "b1 registered")
+        second = Registrator(store, prefix, StaticSource([instance_for(b1)]), checker,
+                             ttl=ttl, interval=0.5)
+        second.start_events()
+        assert second.step() == {"b1": True}  # the key is now on the second's lease
+        second.close(deregister=False)
+        time.sleep(ttl + 1.5)  # its lease has expired, taking the record with it
+        began = time.monotonic()
+        wait_until(lambda: ids(catalogue) == {"b1"}, 2 * ttl + 2, "b1 restored", 0.05)
+    print(f"record restored {time.monotonic() - began:.2f}s after the other lease expired")

@@ -48,6 +48,7 @@ class _Tracked:
     instance: Instance
     lease: int | None = None
     failing: str = ""  # why the last probe failed (logged once per change)
+    verified: float = 0.0  # monotonic time the record was last seen in the store
 
 
 class Registrator:
@@ -172,7 +173,10 @@ class Registrator:
             log.info("registrator: %s %s passes again", item.instance.service, item.instance.id)
             item.failing = ""
         if item.lease is not None and self.store.keepalive(item.lease) > 0:
-            return
+            if time.monotonic() - item.verified < self.ttl or self._record_present(item):
+                return
+            log.warning("registrator: record of %s vanished; registering again",
+                        item.instance.id)  # fmt: skip
         if item.lease is not None:
             log.warning("registrator: lease of %s expired; registering again", item.instance.id)
         lease = self.store.grant_lease(self.ttl)
@@ -185,7 +189,21 @@ class Registrator:
                 self.store.revoke_lease(lease)
             raise
         item.lease = lease
+        item.verified = time.monotonic()
         log.info("registrator: registered %s %s at %s", record.service, record.id, record.endpoint)
+
+    def _record_present(self, item: _Tracked) -> bool:
+        """Every ``ttl`` seconds: is the record still there (a read; no watcher wakes)?
+
+        A live lease does not prove its record: another writer of the same key (a second
+        registrator of the node during an update) may have attached it to a lease of its
+        own that then expired.
+        """
+        key = instance_key(self.prefix, item.instance.service, item.instance.id)
+        if self.store.get(key) is None:
+            return False
+        item.verified = time.monotonic()
+        return True
 
     def _fail(self, item: _Tracked, probe: Probe) -> None:
         if probe.detail != item.failing:

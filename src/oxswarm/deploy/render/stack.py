@@ -82,7 +82,7 @@ def _base(spec: ClusterSpec, role: str, *args: str) -> dict[str, Any]:
 
 def _deploy(spec: ClusterSpec, node: NodeSpec | None,
             order: str = "stop-first") -> dict[str, Any]:
-    """Swarm's ``deploy`` section. A global service publishing no host port updates
+    """Swarm's ``deploy`` section. oxAuth and Twemproxy (global, no host port) update
     ``start-first``: on each node the new task runs (and registers) before the old stops,
     so that updates of several global services at once never empty a node of oxAuth."""
     deploy: dict[str, Any] = {
@@ -188,7 +188,8 @@ def global_services(spec: ClusterSpec) -> dict[str, dict[str, Any]]:
     registrator["environment"] |= {"OXS_DOCKER_HOST": f"unix://{DOCKER_SOCKET}",
                                    "OXS_NETWORK": spec.network}
     registrator["volumes"] = [_bind(docker_socket_source(spec), DOCKER_SOCKET)]
-    registrator["deploy"] = _deploy(spec, None, "start-first")
+    # stop-first: two registrators of one node would hand its records' leases back and forth
+    registrator["deploy"] = _deploy(spec, None)
 
     twemproxy = _base(spec, "twemproxy")
     twemproxy["environment"] |= {
