@@ -92,3 +92,45 @@ def test_bad_url(url: str) -> None:
         DirectoryConfig((url,), ROOT_DN, ROOT_PW)
     assert err.value.field == "url"
     assert ROOT_PW not in repr(DirectoryConfig(("ldap://h",), ROOT_DN, ROOT_PW))
+
+
+@pytest.mark.integration
+def test_a_server_back_at_a_new_address_under_its_name_is_found(
+    single: SlapdNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slapd container replaced by Swarm: same name, new address (not 300 s later)."""
+    import socket
+
+    real = socket.getaddrinfo
+    where = {"address": single.host}
+
+    def resolve(host: object, *args: object, **kwargs: object) -> object:
+        if host == "ldap-moving":
+            host = where["address"]
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    config = DirectoryConfig((f"ldap://ldap-moving:{single.port}",), ROOT_DN, ROOT_PW,
+                             connect_timeout=1.0, receive_timeout=3.0, exhaust=1.0)
+    with Directory(config) as directory:
+        directory.add("ou=first,o=gluu", unit("first"))
+        single.stop()
+        moved = SlapdNode(single.spec, single.workdir, single.port, host="127.0.0.2")
+        moved.start()
+        try:
+            where["address"] = moved.host
+            began = time.monotonic()
+            wait_until(lambda: _answers(directory, "ou=first,o=gluu"), 15,
+                       "the directory at its new address")
+            took = time.monotonic() - began
+        finally:
+            moved.stop()
+    print(f"found at its new address {took:.2f}s after it moved")
+    assert took < 10
+
+
+def _answers(directory: Directory, dn: str) -> bool:
+    try:
+        return directory.exists(dn)
+    except (DirectoryUnavailable, DirectoryError):
+        return False

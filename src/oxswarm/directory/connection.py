@@ -39,6 +39,12 @@ from oxswarm.errors import (
 
 log = logging.getLogger(__name__)
 
+# ldap3 keeps a server name's resolved addresses for 300 s by default. In a swarm a
+# directory server replaced by a new container answers under the same name at a new
+# address: resolve again whenever a new connection is opened more than a second later
+# (pooled connections are long-lived, so this costs a lookup per reconnection only).
+ldap3.set_config_parameter("ADDRESS_INFO_REFRESH_TIME", 1)
+
 T = TypeVar("T")
 
 # RFC 4511 appendix A result codes
