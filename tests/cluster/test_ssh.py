@@ -27,7 +27,8 @@ from tests.cluster.probes import node_serves, secrets_of
 from oxswarm.deploy.deployer import Deployer
 from oxswarm.deploy.image import ImageBuilder
 from oxswarm.deploy.lab.hosts import LabHosts
-from oxswarm.deploy.ssh import HOST_FOLDERS, SshDriver
+from oxswarm.deploy.spec import HOST_FOLDERS
+from oxswarm.deploy.ssh import SshDriver
 
 pytestmark = [pytest.mark.ssh, pytest.mark.timeout(1800)]
 

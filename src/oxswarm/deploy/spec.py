@@ -27,8 +27,9 @@ LAB_NET_BASE = "10.213"
 NODE_HOST_OFFSET = 11
 STACK = "oxs"
 NETWORK = "gluu"
-# Where a node keeps its stateful services' folders (etcd, ldap, redis, shared, csync2).
+# Where a node keeps its stateful services' folders.
 HOST_DATA_DIR = "/var/lib/oxswarm/host"
+HOST_FOLDERS = ("etcd", "ldap", "redis", "shared", "csync2")
 
 
 def node_names(count: int) -> list[str]:

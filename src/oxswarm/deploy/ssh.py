@@ -24,13 +24,12 @@ from pathlib import Path
 
 from oxswarm.deploy.docker import Docker
 from oxswarm.deploy.runner import Result, Runner, SubprocessRunner, clean_env
-from oxswarm.deploy.spec import ClusterSpec, NodeSpec
+from oxswarm.deploy.spec import HOST_FOLDERS, ClusterSpec, NodeSpec
 from oxswarm.deploy.swarm import Swarm
 from oxswarm.errors import DeployError, OxSwarmError
 
 log = logging.getLogger(__name__)
 
-HOST_FOLDERS = ("etcd", "ldap", "redis", "shared", "csync2")
 SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=10")
 Step = Callable[[str], None]
 

@@ -13,13 +13,12 @@ from oxswarm.deploy.lab.dockerd import Dockerd, DockerdConfig
 from oxswarm.deploy.lab.netns import LB, REGISTRY, LabNetwork
 from oxswarm.deploy.lab.registry import LabRegistry
 from oxswarm.deploy.runner import Runner, SubprocessRunner
-from oxswarm.deploy.spec import ClusterSpec, lab_node_dir
+from oxswarm.deploy.spec import HOST_FOLDERS, ClusterSpec, lab_node_dir
 from oxswarm.deploy.swarm import Swarm
 from oxswarm.errors import DeployError, InvalidInput
 
 log = logging.getLogger(__name__)
 
-HOST_FOLDERS = ("etcd", "ldap", "redis", "shared", "csync2")
 # A node namespace's own devices (see netns.py): everything else in it is Docker's.
 NODE_LINKS = ("lo", "eth0")
 LOCAL_POOL = "10.215.0.0/16"
@@ -72,7 +71,14 @@ class LabDriver:
 
     # -- reconcile ------------------------------------------------------------------
     def up(self, step: Step = _quiet) -> list[str]:
-        """Network, registry, one dockerd per node, swarm, labels, network, host folders."""
+        """The machines (network, registry, a dockerd per node), then the swarm."""
+        done = self.machines(step)
+        step("swarm")
+        done += Swarm(self.spec, self.dockers()).up()
+        return done
+
+    def machines(self, step: Step = _quiet) -> list[str]:
+        """Network, registry, and per node its cable, its dockerd and :meth:`node_extras`."""
         done: list[str] = []
         step("lab network")
         done += self.network.up()
@@ -86,11 +92,15 @@ class LabDriver:
                 done.append(f"link {node.name} up")
             if self.dockerd(node.name).start():
                 done.append(f"dockerd {node.name}")
-            for folder in HOST_FOLDERS:
-                Path(node.data_dir, folder).mkdir(parents=True, exist_ok=True)
-        step("swarm")
-        done += Swarm(self.spec, self.dockers()).up()
+            done += self.node_extras(node.name, step)
         return done
+
+    def node_extras(self, node: str, step: Step = _quiet) -> list[str]:
+        """A lab node's host folders for the stateful services."""
+        del step
+        for folder in HOST_FOLDERS:
+            Path(self.spec.node(node).data_dir, folder).mkdir(parents=True, exist_ok=True)
+        return []
 
     def is_up(self) -> bool:
         return self.network.is_up() and all(

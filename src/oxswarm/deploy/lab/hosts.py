@@ -108,26 +108,16 @@ class LabHosts(LabDriver):
 
     # -- reconcile ----------------------------------------------------------------
     def up(self, step: Step = _quiet) -> list[str]:
-        """Network, registry, keys, and per node a host-like dockerd and sshd."""
-        done: list[str] = []
-        step("lab network")
-        done += self.network.up()
-        step("lab registry")
-        if self.registry.start():
-            done.append(f"registry {self.registry.endpoint}")
-        done += self._client_keys()
-        for node in self.spec.nodes:
-            step(f"dockerd {node.name}")
-            if self.network.link_up(node.name) is False:
-                self.network.set_link(node.name, True)
-                done.append(f"link {node.name} up")
-            if self.dockerd(node.name).start():
-                done.append(f"dockerd {node.name}")
-            step(f"sshd {node.name}")
-            if self._start_sshd(node.name):
-                done.append(f"sshd {node.name}")
+        """Keys, then the machines (each a host-like dockerd and an sshd); no swarm."""
+        done = self._client_keys()
+        done += self.machines(step)
         self._known_hosts()
         return done
+
+    def node_extras(self, node: str, step: Step = _quiet) -> list[str]:
+        """The node's sshd (its folders are the ssh driver's to make)."""
+        step(f"sshd {node}")
+        return [f"sshd {node}"] if self._start_sshd(node) else []
 
     def _keygen(self, path: Path, comment: str) -> bool:
         if path.is_file():
