@@ -53,6 +53,7 @@ from oxswarm.oxauth.issuer import TokenService
 from oxswarm.oxauth.keys import KeyRing, KeyWatcher
 from oxswarm.oxauth.model import OxAuthDeps
 from oxswarm.oxauth.policy import read_policy, registration_mode
+from oxswarm.oxauth.sweeper import sweep_forever
 from oxswarm.oxauth.web.deps import WebSettings
 from oxswarm.settings import Settings
 
@@ -272,9 +273,15 @@ async def open_deps(
     deps.extras["web_settings"] = parts["web_settings"]
     deps.extras["key_watcher"] = opened.watcher
     deps.extras["health_checks"]["store"] = _cached_check(opened.store.ping)
+    grants = deps.grants
+    assert isinstance(grants, DirectoryGrantStore)  # build_deps made it
+    sweeper = asyncio.create_task(sweep_forever(grants.purge_expired), name="grant-sweep")
     try:
         yield deps
     finally:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
         opened.watcher.stop()
         await deps.extras["fetcher"].close()
         await deps.extras["sector_fetcher"].close()

@@ -254,6 +254,25 @@ class DirectoryGrantStore:
         with contextlib.suppress(NotFound):
             self._directory.delete(self._dn(grant_id))
 
+    def _purge(self, now: float, limit: int) -> int:
+        """Delete up to ``limit`` grants past their absolute lifetime (never usable again)."""
+        expired = self._directory.search(
+            self._tree.ou("tokens"),
+            f"(&(objectClass=oxToken)(oxTokenType=refresh_grant)"
+            f"(oxExpiration<={_generalized(now)}))",
+            attributes=["oxTokenHash"],
+        )
+        removed = 0
+        for entry in expired[:limit]:
+            with contextlib.suppress(NotFound):  # another process swept it first
+                self._directory.delete(entry.dn)
+                removed += 1
+        return removed
+
+    async def purge_expired(self, now: float | None = None, limit: int = 5000) -> int:
+        """Remove expired grants from the directory; how many were removed."""
+        return await asyncio.to_thread(self._purge, time.time() if now is None else now, limit)
+
     async def get(self, grant_id: str) -> GrantRecord | None:
         if await self._revocations.is_revoked(grant_id):
             return None
