@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,8 +24,8 @@ from typing import Any
 from joserfc.errors import JoseError
 from joserfc.jwk import Key, import_key
 
+from oxswarm.config.watcher import StoreWatcher
 from oxswarm.crypto.jwks import public_jwk
-from oxswarm.errors import OxSwarmError, SecretError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +85,7 @@ class KeyRing:
         return sorted(self._loaded.signing, key=lambda a: (a != "RS256", a))
 
 
-class KeyWatcher:
+class KeyWatcher(StoreWatcher):
     """Keeps a :class:`KeyRing` equal to the JWKS in the store (watch + periodic re-read)."""
 
     def __init__(
@@ -99,41 +98,13 @@ class KeyWatcher:
     ) -> None:
         self._ring = ring
         self._read = read
-        self._watch = watch
-        self._refresh = refresh
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="oxauth-keys", daemon=True)
-        self.reloads = 0
+        super().__init__(self._load, watch, name="oxauth-keys", refresh=refresh,
+                         errors=(JoseError,))
 
-    def start(self) -> KeyWatcher:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def reload(self) -> None:
+    def _load(self) -> bool:
         text = self._read()
         if text is None:
             log.warning("the signing keys are missing from the config store; keeping the old")
-            return
+            return False
         self._ring.replace(json.loads(text))
-        self.reloads += 1
-
-    def _run(self) -> None:
-        last = time.monotonic()
-        while not self._stop.is_set():
-            try:
-                changed = False
-                for _event in self._watch(5.0):
-                    changed = True
-                    break
-                if changed or time.monotonic() - last >= self._refresh:
-                    self.reload()
-                    last = time.monotonic()
-            except (OxSwarmError, JoseError, ValueError) as exc:
-                level = (
-                    logging.ERROR if isinstance(exc, Unavailable | SecretError) else logging.WARNING
-                )
-                log.log(level, "key watch failed, retrying: %s", exc)
-                self._stop.wait(2.0)
+        return True

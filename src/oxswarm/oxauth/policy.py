@@ -26,6 +26,9 @@ from oxswarm.config import keys as K
 from oxswarm.errors import InvalidInput
 from oxswarm.oxauth.web.lockout import LockoutPolicy
 
+# The secret holding the initial access token when registration is ``token``.
+REGISTRATION_TOKEN: Final = "oxauth_registration_token"
+
 RegistrationMode = Literal["open", "token", "off"]
 REGISTRATION_MODES: Final = ("open", "token", "off")
 _TRUE: Final = ("true", "yes", "1", "on")

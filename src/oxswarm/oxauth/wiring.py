@@ -27,6 +27,7 @@ from oxswarm.config import keys as K
 from oxswarm.config.etcd import EtcdStore
 from oxswarm.config.manager import ConfigManager
 from oxswarm.config.secrets import SecretBox
+from oxswarm.config.watcher import StoreWatcher
 from oxswarm.directory.clients import ClientRepository
 from oxswarm.directory.connection import Directory, DirectoryConfig
 from oxswarm.directory.people import PeopleRepository
@@ -51,14 +52,14 @@ from oxswarm.oxauth.adapters.directory import (
 from oxswarm.oxauth.adapters.http import HttpJwksFetcher, HttpSectorFetcher
 from oxswarm.oxauth.issuer import TokenService
 from oxswarm.oxauth.keys import KeyRing, KeyWatcher
+from oxswarm.oxauth.live_policy import LivePolicy
 from oxswarm.oxauth.model import OxAuthDeps
-from oxswarm.oxauth.policy import read_policy, registration_mode
+from oxswarm.oxauth.policy import REGISTRATION_TOKEN, read_policy, registration_mode
 from oxswarm.oxauth.sweeper import sweep_forever
 from oxswarm.oxauth.web.deps import WebSettings
 from oxswarm.settings import Settings
 
 REGISTRATION: str = K.OXAUTH_REGISTRATION
-REGISTRATION_TOKEN: str = "oxauth_registration_token"
 DEFAULT_CACHE = "127.0.0.1:22121"
 
 
@@ -254,6 +255,21 @@ def build_deps(
     )
 
 
+def _watch_policy(deps: OxAuthDeps, settings: Settings, box: SecretBox,
+                  options: RunOptions) -> tuple[StoreWatcher, EtcdStore]:
+    """Follow the policy in the store (a store connection of its own for the watch)."""
+    store = EtcdStore.from_settings(settings)
+    manager = ConfigManager(store, settings.prefix, box)
+    fixed = registration_mode(options.registration, "registration") \
+        if options.registration else None
+    live = LivePolicy(deps, manager.get, manager.get_secret, fixed)
+    live.reload()  # the policy the process started with
+    prefix = f"{settings.prefix}/config/oxauth_"
+    watcher = StoreWatcher(live.reload, lambda timeout: store.watch_prefix(prefix, timeout=timeout),
+                           name="oxauth-policy").start()
+    return watcher, store
+
+
 @contextlib.asynccontextmanager
 async def open_deps(
     settings: Settings, options: RunOptions | None = None
@@ -276,9 +292,13 @@ async def open_deps(
     grants = deps.grants
     assert isinstance(grants, DirectoryGrantStore)  # build_deps made it
     sweeper = asyncio.create_task(sweep_forever(grants.purge_expired), name="grant-sweep")
+    policy_watcher, policy_store = await asyncio.to_thread(
+        _watch_policy, deps, settings, parts["box"], options or RunOptions())
     try:
         yield deps
     finally:
+        policy_watcher.stop()
+        policy_store.close()
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper

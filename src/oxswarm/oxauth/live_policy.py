@@ -1,0 +1,79 @@
+"""oxAuth's policy followed live: a change in the config store reaches every process.
+
+:class:`LivePolicy` re-reads the policy (:func:`~oxswarm.oxauth.policy.read_policy`) and
+applies what changed to a running process: registration mode (and the initial access
+token's hash), lockout thresholds, ``X-Forwarded-For`` trust. A
+:class:`~oxswarm.config.watcher.StoreWatcher` on ``<prefix>/config/oxauth_`` calls it on
+every change and every minute. A value that is malformed, or ``token`` mode without its
+secret, is logged as an error and the process keeps the policy it has (at start the same
+is fatal: a process never starts on a policy it cannot read). ``--registration`` given
+to ``oxswarm run oxauth`` stays fixed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+
+from oxswarm.errors import InvalidInput
+from oxswarm.oauth.tokens import token_hash
+from oxswarm.oxauth.model import OxAuthDeps
+from oxswarm.oxauth.policy import REGISTRATION_TOKEN, OxAuthPolicy, RegistrationMode, read_policy
+from oxswarm.oxauth.web.deps import WebDeps, WebSettings
+
+log = logging.getLogger(__name__)
+
+Get = Callable[[str], str | None]
+
+
+class LivePolicy:
+    """Applies the store's policy to ``deps``; :meth:`reload` is True when it changed."""
+
+    def __init__(self, deps: OxAuthDeps, get: Get, get_secret: Get,
+                 fixed_mode: RegistrationMode | None = None) -> None:
+        self._deps = deps
+        self._get = get
+        self._get_secret = get_secret
+        self._fixed_mode = fixed_mode
+        self._applied: tuple[OxAuthPolicy, RegistrationMode, str | None] | None = None
+
+    def reload(self) -> bool:
+        try:
+            policy = read_policy(self._get)
+        except InvalidInput as exc:
+            log.error("oxAuth policy in the store is invalid, keeping the current one: %s", exc)
+            return False
+        mode = self._fixed_mode or policy.registration
+        token = self._get_secret(REGISTRATION_TOKEN) if mode == "token" else None
+        if mode == "token" and not token:
+            log.error("registration mode 'token' needs the secret %s; keeping the current "
+                      "policy", REGISTRATION_TOKEN)  # fmt: skip
+            return False
+        wanted = (policy, mode, token_hash(token) if token else None)
+        if wanted == self._applied:
+            return False
+        first = self._applied is None
+        self._apply(*wanted)
+        self._applied = wanted
+        if not first:
+            log.info("oxAuth policy applied: registration %s, lockout %d per user / %d per "
+                     "address in %ds, trust X-Forwarded-For %s", mode,
+                     policy.lockout.max_user_failures, policy.lockout.max_address_failures,
+                     policy.lockout.window, policy.trust_forwarded_for)  # fmt: skip
+        return not first
+
+    def _apply(self, policy: OxAuthPolicy, mode: RegistrationMode,
+               registration_hash: str | None) -> None:
+        deps = self._deps
+        deps.config = dataclasses.replace(
+            deps.config, registration_enabled=mode != "off",
+            registration_token_hash=registration_hash)
+        old = deps.extras.get("web_settings")
+        settings = dataclasses.replace(
+            old if isinstance(old, WebSettings) else WebSettings(),
+            lockout=policy.lockout, trust_forwarded_for=policy.trust_forwarded_for)
+        deps.extras["web_settings"] = settings
+        web = deps.extras.get("web")
+        if isinstance(web, WebDeps):
+            web.settings = settings
