@@ -22,13 +22,14 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.cluster.probes import node_serves, secrets_of
+from tests.cluster.probes import catalogued_nodes, manager_of, node_serves, secrets_of
 
 from oxswarm.deploy.deployer import Deployer
 from oxswarm.deploy.image import ImageBuilder
 from oxswarm.deploy.lab.hosts import LabHosts
 from oxswarm.deploy.spec import HOST_FOLDERS
 from oxswarm.deploy.ssh import SshDriver
+from oxswarm.local.process import wait_until
 
 pytestmark = [pytest.mark.ssh, pytest.mark.timeout(1800)]
 
@@ -126,6 +127,43 @@ def test_status_and_second_up(deployed: tuple[LabHosts, dict[str, Any], float]) 
     assert again.returncode == 0, again.stderr[-2000:]
     print(f"second up over ssh: {time.monotonic() - started:.1f}s")
     assert json.loads(again.stdout)["changes"] == []
+
+
+def test_a_partitioned_host_leaves_the_others_serving(
+        deployed: tuple[LabHosts, dict[str, Any], float]) -> None:
+    """Survival on ssh hosts: one of three cut off; the two others issue tokens and the
+    store takes writes; healed, it serves again."""
+    hosts, result, _ = deployed
+    deployer = Deployer(cluster=CLUSTER, state_dir=STATE)
+    victim = hosts.spec.nodes[-1]
+    survivors = [n.address for n in hosts.spec.nodes if n != victim]
+    hosts.fail(victim.name, "partition")
+    try:
+        wait_until(lambda: victim.name not in catalogued_nodes(deployer), 60,
+                   f"{victim.name}'s oxauth to leave the catalogue", interval=1.0)
+        statuses = [token_status(a, result["ca_file"]) for a in survivors for _ in range(10)]
+        assert statuses == [200] * 20, statuses
+        store, manager = manager_of(deployer)
+        with store:
+            manager.set("ssh_partition_probe", "written")
+            assert manager.get("ssh_partition_probe") == "written"
+    finally:
+        hosts.heal(victim.name)
+    began = time.monotonic()
+    wait_until(lambda: node_serves(victim.address, HOSTNAME, result["ca_file"]), 120,
+               f"{victim.name} to serve again", interval=1.0)
+    print(f"{victim.name} serves again {time.monotonic() - began:.1f}s after the heal")
+
+
+def token_status(address: str, ca_file: str) -> int:
+    found = secrets_of(Deployer(cluster=CLUSTER, state_dir=STATE))
+    with httpx.Client(verify=ssl.create_default_context(cafile=ca_file), timeout=10.0,
+                      trust_env=False) as client:
+        return client.post(f"https://{address}/oxauth/restv1/token",
+                           data={"grant_type": "client_credentials"},
+                           auth=(found["client_id"], found["secret"]),
+                           headers={"Host": HOSTNAME},
+                           extensions={"sni_hostname": HOSTNAME}).status_code
 
 
 def test_registry_image_reaches_every_host(deployed: tuple[LabHosts, dict[str, Any],
