@@ -6,6 +6,8 @@ node serves again, memory per node. Bounded: each phase has its own time limit.
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
 
 import pytest
@@ -34,6 +36,10 @@ def test_cluster_serves_through_the_load_balancer(cluster: tuple[Deployer, UpRes
     assert result.nodes.keys() == {"manager", "worker-1", "worker-2"}
     for address in result.nodes.values():
         assert node_serves(address, result.issuer.removeprefix("https://"), result.ca_file)
+    # the command up prints as "test client" gets a token through the load balancer
+    out = subprocess.run(["bash", "-c", result.test_client], capture_output=True, text=True,
+                         timeout=30, check=False)
+    assert json.loads(out.stdout)["token_type"] == "Bearer", (out.stdout, out.stderr)
 
 
 @pytest.mark.parametrize("mode", ["kill", "partition"])

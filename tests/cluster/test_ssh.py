@@ -82,6 +82,9 @@ def test_up_over_ssh_serves_on_every_host(deployed: tuple[LabHosts, dict[str, An
     assert len(loaded) == 3, result["changes"]  # docker load over ssh, on each host
     for address in result["nodes"].values():
         assert node_serves(address, HOSTNAME, result["ca_file"]), address
+    out = subprocess.run(["bash", "-c", result["test_client"]], capture_output=True, text=True,
+                         timeout=30, check=False)
+    assert json.loads(out.stdout)["token_type"] == "Bearer", (out.stdout, out.stderr)
 
 
 def test_token_from_each_host(deployed: tuple[LabHosts, dict[str, Any], float]) -> None:

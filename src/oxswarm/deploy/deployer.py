@@ -28,7 +28,7 @@ from oxswarm.config.manager import ConfigManager
 from oxswarm.config.secrets import SecretBox, create_key_file
 from oxswarm.deploy import install
 from oxswarm.deploy.docker import Docker
-from oxswarm.deploy.image import ImageBuilder
+from oxswarm.deploy.image import BuildResult, ImageBuilder
 from oxswarm.deploy.lab.driver import LabDriver
 from oxswarm.deploy.lb import LoadBalancer
 from oxswarm.deploy.render.stack import LDAP_PORT, ldap_urls, stack_text
@@ -170,27 +170,11 @@ class Deployer:
             spec = self.ssh_spec_for(list(hosts or []), hostname, ssh_config, registry)
         else:
             spec = self.spec_for(nodes, hostname)
-        step("host packages")
-        missing = install.missing_packages()
-        if missing:
-            step(f"apt-get install {' '.join(missing)}")
-            install.install(self.runner, missing)
-            changes.append(f"installed {' '.join(missing)}")
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        if not self.master_key_file.exists():
-            create_key_file(self.master_key_file)
-            changes.append(f"master key {self.master_key_file}")
+        changes += self.host(step)
         driver = self.driver(spec)
         changes += driver.up(step)
         t = timed("nodes", t)
-        builder = ImageBuilder(runner=self.runner)
-        registry_endpoint = (driver.registry.endpoint if isinstance(driver, LabDriver)
-                             else driver.image_registry())
-        build = builder.build(registry_endpoint, step)
-        if build.built:
-            changes.append(f"image {build.image}")
-        if isinstance(driver, SshDriver):
-            changes += driver.distribute(builder.docker, build.image, step)
+        build = self.image(driver, changes, step)
         timings["image_size_mb"] = round(build.size_bytes / 1e6, 1)
         t = timed("image", t)
         spec = spec.model_copy(update={"image": build.image})
@@ -203,6 +187,7 @@ class Deployer:
         changes += self.config_init(spec, settings, hostname, params_file, step, params=params)
         t = timed("config_init", t)
         changes += self.directory_init(spec, settings, step)
+        changes += self.test_client(spec, settings, step)
         t = timed("directory_init", t)
         lb = LoadBalancer(spec, self.state_dir / "lb", self.runner) if spec.lab else None
         changes += self.load_balancer(lb, settings, step)
@@ -211,6 +196,33 @@ class Deployer:
         timed("serving", t)
         timings["total"] = round(time.monotonic() - started, 1)
         return self.result(spec, lb, build.image, changes, timings)
+
+    def host(self, step: Step) -> list[str]:
+        """This machine: the packages ``up`` needs, the state folder, the master key."""
+        changes: list[str] = []
+        step("host packages")
+        missing = install.missing_packages()
+        if missing:
+            step(f"apt-get install {' '.join(missing)}")
+            install.install(self.runner, missing)
+            changes.append(f"installed {' '.join(missing)}")
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if not self.master_key_file.exists():
+            create_key_file(self.master_key_file)
+            changes.append(f"master key {self.master_key_file}")
+        return changes
+
+    def image(self, driver: Driver, changes: list[str], step: Step) -> BuildResult:
+        """Build (when the tree changed) and bring the image to every node."""
+        builder = ImageBuilder(runner=self.runner)
+        registry_endpoint = (driver.registry.endpoint if isinstance(driver, LabDriver)
+                             else driver.image_registry())
+        build = builder.build(registry_endpoint, step)
+        if build.built:
+            changes.append(f"image {build.image}")
+        if isinstance(driver, SshDriver):
+            changes += driver.distribute(builder.docker, build.image, step)
+        return build
 
     def deploy_stack(self, spec: ClusterSpec, driver: Driver, step: Step) -> list[str]:
         """Deploy when the stack changed; a new image rolls the stateful services one by one."""
@@ -302,6 +314,31 @@ class Deployer:
         added = [line for line in out.splitlines() if line.startswith("added ")]
         return [f"directory: {len(added)} entries added"] if added else []
 
+    @property
+    def test_client_file(self) -> Path:
+        """``client_id:client_secret`` of the test client (mode 0600)."""
+        return self.state_dir / "test-client"
+
+    def test_client(self, spec: ClusterSpec, settings: Settings, step: Step) -> list[str]:
+        """A ``client_credentials`` client to try the cluster with (made once, kept)."""
+        ldap = ["--ldap-url", f"ldap://{spec.manager.address}:{LDAP_PORT}"]
+        file = self.test_client_file
+        if file.is_file():
+            client_id = file.read_text().partition(":")[0]
+            try:
+                self._cli(settings, "clients", "show", client_id, *ldap)
+                return []
+            except DeployError as exc:  # a new directory: make it again
+                log.info("test client %s not found: %s", client_id, exc)
+        step("test client (oxswarm clients add)")
+        made = json.loads(self._cli(settings, "clients", "add", "--name",
+                                    "OxSwarm test client", "--grant-type",
+                                    "client_credentials", *ldap))
+        file.unlink(missing_ok=True)
+        file.touch(mode=0o600)
+        file.write_text(f"{made['client_id']}:{made['client_secret']}")
+        return [f"test client {made['client_id']} ({file})"]
+
     def _try_ldap_init(self, settings: Settings, address: str) -> str | None:
         try:
             return self._cli(settings, "ldap", "init", "--url", f"ldap://{address}:{LDAP_PORT}")
@@ -343,8 +380,9 @@ class Deployer:
                changes: list[str], timings: dict[str, float]) -> UpResult:
         host = spec.hostname
         front = lb.address if lb else spec.manager.address
-        client = (f"curl --cacert {self.ca_file} --resolve {host}:443:{front} "
-                  f"https://{host}/.well-known/openid-configuration")
+        client = (f'curl -s --cacert {self.ca_file} --resolve {host}:443:{front} '
+                  f'-u "$(cat {self.test_client_file})" -d grant_type=client_credentials '
+                  f'https://{host}/oxauth/restv1/token')
         return UpResult(
             url=f"https://{host}", issuer=f"https://{host}", ca_file=str(self.ca_file),
             nodes={n.name: n.address for n in spec.nodes}, store=spec.store_url(),
