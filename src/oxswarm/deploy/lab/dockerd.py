@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from oxswarm.deploy.runner import SubprocessRunner, clean_env
+from oxswarm.deploy.spec import HOST_DATA_DIR
 from oxswarm.errors import DaemonError, DeployError
 from oxswarm.local.process import pid_alive, wait_until
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 DOCKERD = "dockerd"
 HOST_SOCKET = "unix:///run/docker.sock"
-HOST_DATA = "/var/lib/oxswarm/host"
+HOST_DATA = HOST_DATA_DIR  # a host-like node's, bound over the real path
 DOCKER = "docker"
 START_TIMEOUT = 90.0
 # Launched daemons outlive the objects that started them: keep their Popen handles so

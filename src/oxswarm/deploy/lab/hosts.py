@@ -11,13 +11,14 @@ the ssh driver's job. The lab's registry runs as for a lab cluster (``--registry
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from oxswarm.deploy.lab.dockerd import LAUNCHED, Dockerd
+from oxswarm.deploy.lab.dockerd import HOST_DATA, LAUNCHED, Dockerd
 from oxswarm.deploy.lab.driver import LabDriver
 from oxswarm.deploy.runner import Runner, SubprocessRunner
 from oxswarm.deploy.spec import ClusterSpec, lab_node_dir, lab_spec
@@ -170,6 +171,13 @@ class LabHosts(LabDriver):
         except DaemonError as exc:
             raise DeployError(f"sshd {node}: {exc}") from exc
         return True
+
+    def down(self, step: Step = _quiet) -> list[str]:
+        """As a lab cluster's, and the empty mount point the hosts' namespaces used."""
+        done = super().down(step)
+        with contextlib.suppress(OSError):  # not empty or absent: not ours to remove
+            Path(HOST_DATA).rmdir()
+        return done
 
     def heal(self, node: str) -> list[str]:
         done = super().heal(node)
