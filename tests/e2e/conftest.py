@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,16 @@ def rp_dir() -> Path:
     return RP_DIR
 
 
-def run_rp(rp_dir: Path, script: str, payload: dict[str, Any]) -> dict[str, Any]:
+RunRp = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+@pytest.fixture(scope="session")
+def run_rp(rp_dir: Path) -> RunRp:
+    """``run_rp(script, payload)``: the relying party's result for ``payload``."""
+    return lambda script, payload: _run_rp(rp_dir, script, payload)
+
+
+def _run_rp(rp_dir: Path, script: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Run ``node <script>`` with ``payload`` on stdin; its stdout is one JSON object."""
     result = subprocess.run(
         ["node", script],

@@ -6,7 +6,7 @@ introspection, revocation, dynamic registration with single sign-on, RP-initiate
 
 from __future__ import annotations
 
-import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -15,18 +15,12 @@ import pytest
 
 from oxswarm.local.dev import DevInfo
 
-_spec = importlib.util.spec_from_file_location(
-    "e2e_conftest", Path(__file__).with_name("conftest.py")
-)
-assert _spec and _spec.loader
-_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_conftest)
-
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def flows(dev_stack: DevInfo, rp_dir: Path) -> dict[str, Any]:
+def flows(dev_stack: DevInfo,
+          run_rp: Callable[[str, dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
     client = dev_stack.client
     payload = {
         "issuer": dev_stack.issuer,
@@ -37,8 +31,7 @@ def flows(dev_stack: DevInfo, rp_dir: Path) -> dict[str, Any]:
         "username": dev_stack.admin_user,
         "password": Path(dev_stack.admin_password_file).read_text().strip(),
     }
-    out: dict[str, Any] = _conftest.run_rp(rp_dir, "rp.mjs", payload)
-    return out
+    return run_rp("rp.mjs", payload)
 
 
 def test_discovery(flows: dict[str, Any], dev_stack: DevInfo) -> None:

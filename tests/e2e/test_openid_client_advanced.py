@@ -9,7 +9,7 @@ oauth4webapi's ``validateJwtAccessToken``. The library itself checks every ID to
 
 from __future__ import annotations
 
-import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +17,12 @@ import pytest
 
 from oxswarm.local.dev import DevInfo
 
-_spec = importlib.util.spec_from_file_location(
-    "e2e_conftest", Path(__file__).with_name("conftest.py")
-)
-assert _spec and _spec.loader
-_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_conftest)
-
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def flows(dev_stack: DevInfo, rp_dir: Path) -> dict[str, Any]:
+def flows(dev_stack: DevInfo,
+          run_rp: Callable[[str, dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
     client = dev_stack.client
     payload = {
         "issuer": dev_stack.issuer,
@@ -36,8 +30,7 @@ def flows(dev_stack: DevInfo, rp_dir: Path) -> dict[str, Any]:
         "username": dev_stack.admin_user,
         "password": Path(dev_stack.admin_password_file).read_text().strip(),
     }
-    out: dict[str, Any] = _conftest.run_rp(rp_dir, "rp_advanced.mjs", payload)
-    return out
+    return run_rp("rp_advanced.mjs", payload)
 
 
 @pytest.mark.parametrize("mode", ["fragment", "form_post"])

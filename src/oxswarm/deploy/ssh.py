@@ -118,13 +118,11 @@ class SshDriver:
         return done
 
     def check_docker(self, node: NodeSpec) -> None:
-        docker = self.docker(node.name)
-        res = docker.runner.run([docker.binary, "-H", docker.host, "version", "--format",
-                                 "{{.Server.Version}}"], check=False, timeout=60,
-                                env=docker.env)
-        if not res.ok:
-            detail = " | ".join(res.stderr.strip().splitlines()[-2:])
-            raise DeployError(f"{node.name}: docker over {node.ssh} does not answer: {detail}")
+        try:
+            self.docker(node.name).run("version", "--format", "{{.Server.Version}}", timeout=60)
+        except OxSwarmError as exc:
+            raise DeployError(f"{node.name}: docker over {node.ssh} does not answer: "
+                              f"{exc}") from None
 
     def is_up(self) -> bool:
         try:

@@ -13,13 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 from oxswarm.catalogue.health import ProbeChecker
 from oxswarm.catalogue.records import Instance
@@ -27,7 +24,7 @@ from oxswarm.catalogue.registrator import DEFAULT_INTERVAL, DEFAULT_TTL, Registr
 from oxswarm.catalogue.source import StaticSource
 from oxswarm.config.etcd import EtcdStore
 from oxswarm.errors import OxSwarmError
-from oxswarm.local.process import Daemon, wait_until
+from oxswarm.local.process import Daemon, stop_on_signals, wait_until
 
 
 @dataclass
@@ -95,14 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        del signum, frame
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals()
     try:
         raw = json.loads(args.instances.read_text())
         instances = [Instance.model_validate(item) for item in raw]

@@ -17,9 +17,13 @@ import logging
 from collections.abc import Callable
 
 from oxswarm.errors import InvalidInput
-from oxswarm.oauth.tokens import token_hash
 from oxswarm.oxauth.model import OxAuthDeps
-from oxswarm.oxauth.policy import REGISTRATION_TOKEN, OxAuthPolicy, RegistrationMode, read_policy
+from oxswarm.oxauth.policy import (
+    OxAuthPolicy,
+    RegistrationMode,
+    read_policy,
+    registration_access,
+)
 from oxswarm.oxauth.web.deps import WebDeps, WebSettings
 
 log = logging.getLogger(__name__)
@@ -41,16 +45,12 @@ class LivePolicy:
     def reload(self) -> bool:
         try:
             policy = read_policy(self._get)
+            mode, registration_hash = registration_access(
+                policy.registration, self._fixed_mode, self._get_secret)
         except InvalidInput as exc:
             log.error("oxAuth policy in the store is invalid, keeping the current one: %s", exc)
             return False
-        mode = self._fixed_mode or policy.registration
-        token = self._get_secret(REGISTRATION_TOKEN) if mode == "token" else None
-        if mode == "token" and not token:
-            log.error("registration mode 'token' needs the secret %s; keeping the current "
-                      "policy", REGISTRATION_TOKEN)  # fmt: skip
-            return False
-        wanted = (policy, mode, token_hash(token) if token else None)
+        wanted = (policy, mode, registration_hash)
         if wanted == self._applied:
             return False
         first = self._applied is None

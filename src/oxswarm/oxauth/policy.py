@@ -24,6 +24,7 @@ from typing import Final, Literal, cast
 
 from oxswarm.config import keys as K
 from oxswarm.errors import InvalidInput
+from oxswarm.oauth.tokens import token_hash
 from oxswarm.oxauth.web.lockout import LockoutPolicy
 
 # The secret holding the initial access token when registration is ``token``.
@@ -72,6 +73,28 @@ def registration_mode(value: str | None, name: str = K.OXAUTH_REGISTRATION) -> R
     if mode not in REGISTRATION_MODES:
         raise InvalidInput(f"{name}: {mode!r} is not open, token or off", field=name)
     return cast(RegistrationMode, mode)
+
+
+def fixed_mode(value: str | None) -> RegistrationMode | None:
+    """``--registration`` of ``oxswarm run oxauth``: when given, it wins over the store."""
+    return registration_mode(value, "registration") if value else None
+
+
+def registration_access(
+    stored: RegistrationMode,
+    fixed: RegistrationMode | None,
+    get_secret: Callable[[str], str | None],
+) -> tuple[RegistrationMode, str | None]:
+    """The registration mode in force and, in ``token`` mode, the initial access token's
+    SHA-256 hash; :class:`InvalidInput` when ``token`` mode has no token secret."""
+    mode = fixed or stored
+    if mode != "token":
+        return mode, None
+    token = get_secret(REGISTRATION_TOKEN)
+    if not token:
+        raise InvalidInput("registration: mode 'token' needs the secret " + REGISTRATION_TOKEN,
+                           field="registration")
+    return mode, token_hash(token)
 
 
 def read_policy(get: Callable[[str], str | None]) -> OxAuthPolicy:

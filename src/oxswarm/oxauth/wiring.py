@@ -36,7 +36,6 @@ from oxswarm.directory.tree import Tree
 from oxswarm.errors import InvalidInput, MasterKeyError, OxSwarmError, StoreUnavailable
 from oxswarm.oauth.config import ProviderConfig
 from oxswarm.oauth.oidc.core.claims import STANDARD_SCOPES
-from oxswarm.oauth.tokens import token_hash
 from oxswarm.oxauth.adapters.cache import (
     CacheCodeStore,
     CacheReplayGuard,
@@ -54,7 +53,7 @@ from oxswarm.oxauth.issuer import TokenService
 from oxswarm.oxauth.keys import KeyRing, KeyWatcher
 from oxswarm.oxauth.live_policy import LivePolicy
 from oxswarm.oxauth.model import OxAuthDeps
-from oxswarm.oxauth.policy import REGISTRATION_TOKEN, read_policy, registration_mode
+from oxswarm.oxauth.policy import fixed_mode, read_policy, registration_access
 from oxswarm.oxauth.sweeper import sweep_forever
 from oxswarm.oxauth.web.deps import WebSettings
 from oxswarm.settings import Settings
@@ -147,19 +146,13 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
     except OxSwarmError:
         scopes = list(STANDARD_SCOPES)
     policy = read_policy(manager.get)
-    mode = (
-        registration_mode(options.registration, "registration")
-        if options.registration
-        else policy.registration
-    )
-    reg_token = manager.get_secret(REGISTRATION_TOKEN) if mode == "token" else None
-    if mode == "token" and not reg_token:
-        raise InvalidInput("registration: mode 'token' needs the secret " + REGISTRATION_TOKEN)
+    mode, registration_hash = registration_access(
+        policy.registration, fixed_mode(options.registration), manager.get_secret)
     config = ProviderConfig(
         issuer=issuer.rstrip("/"),
         client_cache_seconds=options.client_cache_seconds,
         registration_enabled=mode != "off",
-        registration_token_hash=token_hash(reg_token) if reg_token else None,
+        registration_token_hash=registration_hash,
         pairwise_key=manager.get_secret(K.PAIRWISE_KEY) or "",
         pairwise_salt=manager.get_secret(K.PAIRWISE_SALT) or "",
         session_secret=manager.get_secret(K.SESSION_SECRET) or "",
@@ -260,9 +253,7 @@ def _watch_policy(deps: OxAuthDeps, settings: Settings, box: SecretBox,
     """Follow the policy in the store (a store connection of its own for the watch)."""
     store = EtcdStore.from_settings(settings)
     manager = ConfigManager(store, settings.prefix, box)
-    fixed = registration_mode(options.registration, "registration") \
-        if options.registration else None
-    live = LivePolicy(deps, manager.get, manager.get_secret, fixed)
+    live = LivePolicy(deps, manager.get, manager.get_secret, fixed_mode(options.registration))
     live.reload()  # the policy the process started with
     prefix = f"{settings.prefix}/config/oxauth_"
     watcher = StoreWatcher(live.reload, lambda timeout: store.watch_prefix(prefix, timeout=timeout),

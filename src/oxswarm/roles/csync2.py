@@ -18,13 +18,13 @@ about 7 s instead of 2 minutes, so the serial ``csync2 -x`` goes on to the other
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from pathlib import Path
 
 import click
 
 from oxswarm.config import keys
+from oxswarm.local.process import stop_on_signals
 from oxswarm.roles.env import csv, need, optional
 from oxswarm.roles.run import setup_logging
 from oxswarm.roles.store import open_manager, wait_config
@@ -60,14 +60,7 @@ def command() -> None:
     wait_dns([name], timeout=120)  # the daemon binds to the address its name resolves to
     node = csync2_node(name, hosts, folder)
     node.write_files(group_key, cert, cert_key, ca_pem=ca)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        del signum
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals()
     node.start(timeout=30)
     log.info("csync2 %s serving %s with %s", name, folder, ", ".join(hosts))
     loop = SyncLoop(node)

@@ -9,15 +9,13 @@ overlay network whose address is registered.
 
 from __future__ import annotations
 
-import signal
-import threading
-
 import click
 
 from oxswarm.catalogue.docker_source import DockerSource
 from oxswarm.catalogue.health import ProbeChecker
 from oxswarm.catalogue.registrator import Registrator
 from oxswarm.config.etcd import EtcdStore
+from oxswarm.local.process import stop_on_signals
 from oxswarm.roles.env import need, optional
 from oxswarm.roles.run import setup_logging
 from oxswarm.roles.wait import wait_for
@@ -36,14 +34,7 @@ def command() -> None:
     source = wait_for("the node's docker socket", lambda: DockerSource(
         need("OXS_DOCKER_HOST"), node=node or None, network=optional("OXS_NETWORK", "gluu")))
     store = EtcdStore.from_settings(settings)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        del signum
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals()
     registrator = Registrator(store, settings.prefix, source, ProbeChecker(timeout=1.0),
                               ttl=TTL, interval=INTERVAL)
     registrator.start_events()
