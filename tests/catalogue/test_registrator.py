@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from oxswarm.catalogue.health import ProbeChecker
+from oxswarm.catalogue.health import Probe, ProbeChecker
 from oxswarm.catalogue.reader import Catalogue
-from oxswarm.catalogue.records import Instance, health_url
+from oxswarm.catalogue.records import Instance, health_url, instance_key
 from oxswarm.catalogue.registrator import Registrator
 from oxswarm.catalogue.source import StaticSource
 from oxswarm.config.etcd import EtcdStore
-from oxswarm.errors import InvalidInput
+from oxswarm.errors import InvalidInput, StoreUnavailable
 from oxswarm.local.backend import EchoBackend
 from oxswarm.local.etcd import EtcdCluster
 from oxswarm.local.process import free_port, wait_until
@@ -245,3 +245,100 @@ def test_a_record_taken_over_by_another_registrator_that_stops_is_restored(
         began = time.monotonic()
         wait_until(lambda: ids(catalogue) == {"b1"}, 2 * ttl + 2, "b1 restored", 0.05)
     print(f"record restored {time.monotonic() - began:.2f}s after the other lease expired")
+
+
+class GatedChecker:
+    """A real probe that blocks while ``gate`` is closed: a round stuck on a slow call."""
+
+    def __init__(self, checker: ProbeChecker) -> None:
+        self.checker = checker
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def check(self, url: str) -> Probe:
+        self.gate.wait(30)
+        return self.checker.check(url)
+
+
+def test_a_stalled_round_does_not_let_the_records_expire(
+    store: EtcdStore, prefix: str, backends: list[EchoBackend], checker: ProbeChecker
+) -> None:
+    """A round stuck for twice the ttl (a name lookup lost, a slow Docker call): the
+    heartbeat keeps the lease alive meanwhile; stuck past ``stall``, the records go."""
+    gated = GatedChecker(checker)
+    ttl = 2
+    registrator = Registrator(store, prefix, StaticSource([instance_for(b) for b in backends]),
+                              gated, ttl=ttl, interval=0.5)  # fmt: skip
+    catalogue = Catalogue(store, prefix)
+    with Running(registrator):
+        wait_until(lambda: ids(catalogue) == {"b1", "b2"}, 10, "both registered")
+        gated.gate.clear()
+        stuck = time.monotonic()
+        while time.monotonic() - stuck < 2 * ttl + 1:
+            assert ids(catalogue) == {"b1", "b2"}, "records expired during a stalled round"
+            time.sleep(0.2)
+        registrator.stall = 2 * ttl + 2  # stuck longer than this: the heartbeat stops
+        wait_until(lambda: ids(catalogue) == set(), 3 * ttl + 2, "stale records to expire")
+        gated.gate.set()
+        wait_until(lambda: ids(catalogue) == {"b1", "b2"}, 10, "records back after the stall")
+
+
+class FlakyDeletes:
+    """The real store, whose next ``fail`` deletes are refused as if it were unreachable."""
+
+    def __init__(self, store: EtcdStore, fail: int) -> None:
+        self.store = store
+        self.fail = fail
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+    def delete(self, key: str) -> bool:
+        if self.fail > 0:
+            self.fail -= 1
+            raise StoreUnavailable("config store unavailable: injected")
+        return self.store.delete(key)
+
+
+def test_a_refused_delete_is_retried_until_the_record_is_gone(
+    store: EtcdStore, prefix: str, backends: list[EchoBackend], checker: ProbeChecker
+) -> None:
+    b1, b2 = backends
+    flaky = FlakyDeletes(store, fail=0)
+    source = StaticSource([instance_for(b1), instance_for(b2)])
+    registrator = Registrator(flaky, prefix, source, checker, ttl=4,  # type: ignore[arg-type]
+                              interval=0.3)  # fmt: skip
+    catalogue = Catalogue(store, prefix)
+    with Running(registrator):
+        wait_until(lambda: ids(catalogue) == {"b1", "b2"}, 10, "both registered")
+        flaky.fail = 3
+        b1.set_healthy(False)
+        wait_until(lambda: ids(catalogue) == {"b2"}, 5, "b1 removed despite refused deletes")
+        assert flaky.fail == 0
+        assert ids(catalogue) == {"b2"}
+
+
+def test_records_of_this_node_that_do_not_run_are_removed_at_start(
+    store: EtcdStore, prefix: str, backends: list[EchoBackend], checker: ProbeChecker
+) -> None:
+    """An instance stopped while the node had no registrator (both were being updated):
+    the new registrator removes its record at once; other nodes' records are theirs."""
+    b1, b2 = backends
+    lease = store.grant_lease(60)  # the earlier registrator's lease, still alive
+    ghost = instance_for(b2, node="n1").model_copy(update={"id": "ghost"})
+    elsewhere = instance_for(b2, node="n2")
+    for inst in (ghost, elsewhere, instance_for(b1, node="n1")):
+        store.put(instance_key(prefix, inst.service, inst.id), inst.to_json(), lease=lease)
+    catalogue = Catalogue(store, prefix)
+    assert ids(catalogue) == {"ghost", "b1", "b2"}
+    registrator = Registrator(store, prefix, StaticSource([instance_for(b1, node="n1")]),
+                              checker, ttl=4, node="n1")  # fmt: skip
+    registrator.start_events()
+    try:
+        assert ids(catalogue) == {"b1", "b2"}  # the ghost went before any round
+        assert registrator.step() == {"b1": True}
+        assert {(i.id, i.node) for i in catalogue.healthy("oxauth")} == {("b1", "n1"),
+                                                                         ("b2", "n2")}
+    finally:
+        registrator.close()
+        store.revoke_lease(lease)

@@ -45,7 +45,9 @@ def golden(name: str, text: str) -> None:
 
 
 def test_node_config_matches_the_golden_file() -> None:
-    golden("nginx.conf", render_nginx(FULL))
+    text = render_nginx(FULL)
+    golden("nginx.conf", text)
+    assert "proxy_next_upstream_tries 0;" in text  # every instance once, within 10 s
 
 
 def test_lb_config_matches_the_golden_file() -> None:

@@ -3,8 +3,10 @@ supervises (nginx -t before SIGHUP, the last good config kept)."""
 
 from __future__ import annotations
 
+import os
 import signal
 import ssl
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,3 +102,53 @@ def test_reloader_drives_the_supervised_nginx(tmp_path: Path, child: Child) -> N
     finally:
         backend.stop()
         etcd.stop()
+
+
+def test_sigterm_lets_nginx_finish_the_requests_in_flight(tmp_path: Path, child: Child) -> None:
+    """Docker stops a task with SIGTERM: the role turns it into NGINX's graceful SIGQUIT,
+    so a request in flight (a POST the load balancer will not send again) completes and
+    new connections are refused. NGINX's own SIGTERM would cut it."""
+    ca = create_ca("OxSwarm Test")
+    server = issue_server_cert(ca.cert_pem, ca.key_pem, [HOST, "127.0.0.1"])
+    ca_file = str(tmp_path / "ca.pem")
+    (tmp_path / "ca.pem").write_text(ca.cert_pem)
+    work = tmp_path / "nginx"
+    prepare_workdir(work)
+    log_to_stderr(work)
+    write_tls(work, server.cert_pem, server.key_pem)
+    https = free_port()
+    spec = edge_spec(HOST, work, (), Listen(address="127.0.0.1", http_port=free_port(),
+                                             https_port=https))
+    backend = EchoBackend("slow").start()
+    backend.delay = 1.5
+    oxauth = Instance(service="oxauth", id="s1", node="n1", address=backend.host,
+                      port=backend.port, health_url=health_url(backend.host, backend.port, "/h"))
+    (work / "nginx.conf").write_text(render_nginx(spec.with_instances({"oxauth": (oxauth,)})))
+    graceful = Child(["nginx", "-c", str(work / "nginx.conf"), "-p", f"{work}/", "-e",
+                      "/dev/stderr"], graceful=signal.SIGQUIT)
+    try:
+        graceful.start()
+        wait_until(lambda: tcp_open("127.0.0.1", https), 15, "nginx to listen")
+        answers: list[int | str] = []
+        inflight = threading.Thread(
+            target=lambda: answers.append(_status(https, ca_file, "/oxauth/restv1/token")))
+        inflight.start()
+        wait_until(lambda: backend.hits == 1, 5, "the request to reach the backend", 0.02)
+        os.kill(os.getpid(), signal.SIGTERM)  # what Docker sends the container
+        assert graceful.stop.is_set()
+        wait_until(lambda: not tcp_open("127.0.0.1", https), 5, "nginx to stop accepting")
+        inflight.join(10)
+        assert answers == [200]
+        assert graceful.exit_code() == 0
+    finally:
+        backend.stop()
+        if graceful.proc is not None and graceful.proc.poll() is None:
+            graceful.proc.kill()
+            graceful.proc.wait()
+
+
+def _status(port: int, ca: str, path: str) -> int | str:
+    try:
+        return get(port, ca, path).status_code
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"

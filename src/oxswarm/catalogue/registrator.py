@@ -3,50 +3,59 @@
 Gluu's multi-host design ran gliderlabs/registrator on every node, writing Docker's
 running containers into Consul. Ours adds the health check and the lease:
 
-* Each instance's record is attached to a lease of its own (``ttl`` seconds, 10 by
-  default). Every ``interval`` seconds the instance is probed; a passing probe keeps the
-  lease alive (https://etcd.io/docs/v3.4/learning/api/#lease-api, LeaseKeepAlive).
-* A failing probe revokes the lease at once, which deletes the record: an unhealthy
-  instance leaves the catalogue within one check interval.
-* A ``stop``/``die`` event revokes it at once too.
-* When the registrator itself dies (or its node is cut off), nobody keeps the leases
-  alive: its records vanish within ``ttl`` seconds.
+* The registrator holds one lease (``ttl`` seconds, 10 by default) and attaches every
+  record it writes to it. A heartbeat thread of its own keeps the lease alive every
+  ``ttl / 4`` seconds (https://etcd.io/docs/v3.4/learning/api/#lease-api,
+  LeaseKeepAlive), whatever the rest of the registrator is waiting for: a slow Docker
+  call, a slow probe or a store write stuck on a name lookup cannot let the node's
+  records expire while the registrator is alive.
+* Every ``interval`` seconds every instance is probed: a passing instance's record is
+  written (once; then checked every ``ttl`` seconds and written again if gone), a failing
+  probe deletes it at once: an unhealthy instance leaves the catalogue within one check
+  interval. A ``stop``/``die`` event deletes it at once too. A delete the store refused
+  is retried on every round until it succeeds.
+* When the registrator dies (or its node is cut off), nobody keeps the lease alive: its
+  records vanish within ``ttl`` seconds. A registrator whose rounds have stalled for
+  ``stall`` seconds stops the heartbeat too (its records would be stale).
 * A lease found expired (the store was unreachable longer than ``ttl``) is granted anew
-  and the record written again.
+  and every passing record written again.
 * Every ``resync`` seconds the source's running instances are listed again and the
   tracked set reconciled with them: an event missed (a container started between the
   first listing and the event subscription, a stream that broke) costs at most that long.
+* At start and on each resync, records of this ``node`` whose instance does not run
+  are deleted: an instance that stopped while the node had no registrator (both updated
+  at once) leaves at once instead of when the earlier registrator's lease expires.
 
 The store being unavailable is logged and retried on the next round, never fatal.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from oxswarm.catalogue.health import HealthChecker, Probe
-from oxswarm.catalogue.records import PASSING, Instance, instance_key
+from oxswarm.catalogue.records import PASSING, Instance, catalogue_prefix, instance_key
 from oxswarm.catalogue.source import EventSource, SourceEvent
 from oxswarm.config.store import KVStore
-from oxswarm.errors import InvalidInput, OxSwarmError, StoreUnavailable
+from oxswarm.errors import InvalidInput, NotFound, OxSwarmError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TTL = 10
 DEFAULT_INTERVAL = 1.0
 DEFAULT_RESYNC = 15.0
+MIN_STALL = 30.0
 
 
 @dataclass
 class _Tracked:
     instance: Instance
-    lease: int | None = None
+    lease: int | None = None  # the lease its record was written with (None: not written)
     failing: str = ""  # why the last probe failed (logged once per change)
     verified: float = 0.0  # monotonic time the record was last seen in the store
 
@@ -69,6 +78,7 @@ class Registrator:
         clock: Callable[[], float] = time.time,
         workers: int = 8,
         resync: float = DEFAULT_RESYNC,
+        node: str | None = None,
     ) -> None:
         if ttl < 2:
             raise InvalidInput(f"ttl: at least 2 seconds, not {ttl}", field="ttl")
@@ -90,7 +100,15 @@ class Registrator:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="health")
         self._reader: threading.Thread | None = None
         self.resync = resync
+        self.node = node
         self._synced = time.monotonic()
+        self.stall = max(MIN_STALL, 3.0 * ttl)
+        self._lease: int | None = None
+        self._lease_lost = False
+        self._stepped = time.monotonic()  # when the last round ended
+        self._pending_deletes: set[str] = set()  # keys whose delete the store refused
+        self._closing = threading.Event()
+        self._heartbeat: threading.Thread | None = None
 
     # -- events ----------------------------------------------------------------------
 
@@ -104,10 +122,43 @@ class Registrator:
 
     def start_events(self) -> None:
         """Read the instances running now, then follow the source's events in a thread."""
-        for instance in self.source.running():
+        running = self.source.running()
+        for instance in running:
             self._track(instance)
+        self._sweep_stale({i.id for i in running})
         self._reader = threading.Thread(target=self._read_events, name="events", daemon=True)
         self._reader.start()
+        self._heartbeat = threading.Thread(target=self._beat, name="lease-heartbeat",
+                                           daemon=True)  # fmt: skip
+        self._heartbeat.start()
+
+    # -- the lease -------------------------------------------------------------------
+
+    def _beat(self) -> None:
+        """Keep the lease alive every ``ttl / 4`` seconds until closed."""
+        while not self._closing.wait(self.ttl / 4):
+            lease = self._lease
+            if lease is None or self._lease_lost:
+                continue
+            stalled = time.monotonic() - self._stepped
+            if stalled > self.stall:
+                log.error("registrator: no round for %.0fs; letting this node's records "
+                          "expire", stalled)  # fmt: skip
+                self._lease_lost = True  # the next round starts on a new lease
+                continue
+            try:
+                if self.store.keepalive(lease) <= 0 and lease == self._lease:
+                    log.warning("registrator: lease expired; registering every instance again")
+                    self._lease_lost = True
+            except OxSwarmError as exc:
+                log.warning("registrator: cannot keep the lease alive: %s", exc)
+
+    def _current_lease(self) -> int:
+        """The lease records are written with (granted anew when lost)."""
+        if self._lease is None or self._lease_lost:
+            self._lease = self.store.grant_lease(self.ttl)
+            self._lease_lost = False
+        return self._lease
 
     def _track(self, instance: Instance) -> None:
         old = self._tracked.get(instance.id)
@@ -145,12 +196,42 @@ class Registrator:
             self._track(instance)
         for gone in set(self._tracked) - current.keys():
             self._deregister(self._tracked.pop(gone), "no longer running")
+        self._sweep_stale(current.keys())
+
+    def _sweep_stale(self, running: Collection[str]) -> None:
+        """Delete this node's records of instances that do not run (with ``node`` set).
+
+        Written by an earlier registrator of the node: an instance that stopped while no
+        registrator ran here (both updated at once) would otherwise stay in the
+        catalogue until that registrator's lease expired.
+        """
+        if not self.node:
+            return
+        try:
+            records = self.store.get_prefix(catalogue_prefix(self.prefix))
+        except OxSwarmError as exc:
+            log.warning("registrator: cannot read the catalogue: %s", exc)
+            return
+        for key, raw in records.items():
+            try:
+                found = Instance.from_json(raw, key)
+            except InvalidInput:
+                continue
+            if found.node != self.node or found.id in running or found.id in self._tracked:
+                continue
+            log.info("registrator: removing %s %s (does not run on %s)", found.service,
+                     found.id, self.node)  # fmt: skip
+            try:
+                self.store.delete(key)
+            except OxSwarmError as exc:
+                log.warning("registrator: cannot remove %s now: %s", found.id, exc)
 
     # -- the round -------------------------------------------------------------------
 
     def step(self) -> dict[str, bool]:
         """Apply pending events, probe every instance, update the store; id -> passing."""
         self._apply_events()
+        self._retry_deletes()
         if time.monotonic() - self._synced >= self.resync:
             self._resync()
         tracked = list(self._tracked.values())
@@ -163,31 +244,31 @@ class Registrator:
                     self._keep(item)
                 else:
                     self._fail(item, probe)
-            except StoreUnavailable as exc:
+            except OxSwarmError as exc:
                 log.warning("registrator: %s %s: %s", item.instance.service, item.instance.id,
                             exc)  # fmt: skip
+        self._stepped = time.monotonic()
         return result
 
     def _keep(self, item: _Tracked) -> None:
         if item.failing:
             log.info("registrator: %s %s passes again", item.instance.service, item.instance.id)
             item.failing = ""
-        if item.lease is not None and self.store.keepalive(item.lease) > 0:
+        lease = self._current_lease()
+        if item.lease == lease:
             if time.monotonic() - item.verified < self.ttl or self._record_present(item):
                 return
             log.warning("registrator: record of %s vanished; registering again",
                         item.instance.id)  # fmt: skip
-        if item.lease is not None:
-            log.warning("registrator: lease of %s expired; registering again", item.instance.id)
-        lease = self.store.grant_lease(self.ttl)
         record = item.instance.model_copy(update={"status": PASSING, "updated": self._clock()})
         key = instance_key(self.prefix, record.service, record.id)
+        self._pending_deletes.discard(key)
         try:
             self.store.put(key, record.to_json(), lease=lease)
-        except StoreUnavailable:
-            with contextlib.suppress(OxSwarmError):
-                self.store.revoke_lease(lease)
-            raise
+        except NotFound:  # the lease expired since the last heartbeat
+            self._lease_lost = True
+            lease = self._current_lease()
+            self.store.put(key, record.to_json(), lease=lease)
         item.lease = lease
         item.verified = time.monotonic()
         log.info("registrator: registered %s %s at %s", record.service, record.id, record.endpoint)
@@ -213,15 +294,25 @@ class Registrator:
         self._deregister(item, "unhealthy")
 
     def _deregister(self, item: _Tracked, why: str) -> None:
-        lease, item.lease = item.lease, None
-        if lease is None:
+        if item.lease is None:
             return
+        item.lease = None
         log.info("registrator: removing %s %s (%s)", item.instance.service, item.instance.id, why)
+        key = instance_key(self.prefix, item.instance.service, item.instance.id)
         try:
-            self.store.revoke_lease(lease)  # deletes the record with it
+            self.store.delete(key)
         except OxSwarmError as exc:
-            # Not kept alive any more: the record goes when the lease expires.
-            log.warning("registrator: cannot revoke lease of %s now: %s", item.instance.id, exc)
+            log.warning("registrator: cannot remove %s now (retried next round): %s",
+                        item.instance.id, exc)  # fmt: skip
+            self._pending_deletes.add(key)
+
+    def _retry_deletes(self) -> None:
+        for key in sorted(self._pending_deletes):
+            try:
+                self.store.delete(key)
+            except OxSwarmError:
+                return
+            self._pending_deletes.discard(key)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -235,11 +326,19 @@ class Registrator:
             stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
 
     def close(self, deregister: bool = True) -> None:
-        """Stop following events; with ``deregister``, remove this node's records now."""
+        """Stop following events and the heartbeat; with ``deregister``, remove this
+        node's records now (the lease is revoked), else leave them to the lease."""
+        self._closing.set()
         self.source.close()
-        if deregister:
-            for item in list(self._tracked.values()):
-                self._deregister(item, "registrator stopping")
+        if deregister and self._lease is not None:
+            try:
+                self.store.revoke_lease(self._lease)  # deletes every record with it
+            except OxSwarmError as exc:
+                log.warning("registrator: cannot revoke the lease now (its records expire "
+                            "within %ss): %s", self.ttl, exc)  # fmt: skip
+            for item in self._tracked.values():
+                item.lease = None
         self._pool.shutdown(wait=False, cancel_futures=True)
-        if self._reader is not None:
-            self._reader.join(timeout=2)
+        for thread in (self._reader, self._heartbeat):
+            if thread is not None:
+                thread.join(timeout=2)

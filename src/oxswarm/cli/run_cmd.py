@@ -19,6 +19,9 @@ from oxswarm.settings import ENV_CLUSTER, ENV_MASTER_KEY_FILE, ENV_STORE, Settin
 @click.group("run")
 def run_group() -> None:
     """Run an OxSwarm service in the foreground."""
+    from oxswarm.roles.resolver import tune_from_env
+
+    tune_from_env()  # in the cluster's containers only (the stack sets the variable)
 
 
 @run_group.command("oxauth")

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 _RETRY_CODES = frozenset({1, 4, 8, 10, 14})  # CANCELLED, DEADLINE, EXHAUSTED, ABORTED, UNAVAILABLE
 _NOT_FOUND = 5
 _ALREADY_EXISTS = 9
+SLOW = 1.0  # an operation that took longer is logged (with what slowed it)
 
 
 def _b64(data: bytes | str) -> str:
@@ -189,7 +190,8 @@ class EtcdStore:
         retry_for: float | None = None,
     ) -> _Reply:
         """POST ``body`` to ``path`` with failover and retries (see the module docstring)."""
-        deadline = time.monotonic() + (self.retry_for if retry_for is None else retry_for)
+        began = time.monotonic()
+        deadline = began + (self.retry_for if retry_for is None else retry_for)
         failures: dict[str, str] = {}
         ambiguous = False
         backoff = 0.05
@@ -207,6 +209,10 @@ class EtcdStore:
                     endpoint, path, body, what, remaining=remaining, accept=accept
                 )
                 if isinstance(result, dict):
+                    took = time.monotonic() - began
+                    if took >= SLOW:
+                        log.warning("config store: %s took %.1fs (%s)", what, took,
+                                    "; ".join(f"{e}: {w}" for e, w in failures.items()) or endpoint)
                     if idx != self._current:
                         log.info("config store: now using %s", endpoint)
                         self._current = idx

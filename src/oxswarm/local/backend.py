@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
@@ -27,6 +28,7 @@ class EchoBackend:
         self.port = port or free_port(host)
         self.health_path = health_path
         self.healthy = True
+        self.delay = 0.0  # seconds every non-health answer waits (a slow backend)
         self.hits = 0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -54,6 +56,7 @@ class EchoBackend:
                 else:
                     with backend._lock:
                         backend.hits += 1
+                    time.sleep(backend.delay)
                     status, body = 200, f"{backend.name} {self.path}\n".encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")

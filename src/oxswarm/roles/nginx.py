@@ -6,7 +6,9 @@ the configuration is rendered from the catalogue's *passing* instances
 reports, checked with ``nginx -t`` before it replaces the live one and NGINX is reloaded
 (SIGHUP); a rejected config is logged and NGINX keeps the last good one
 (:class:`~oxswarm.edge.reloader.EdgeReloader`). The role supervises NGINX (restarts it if
-it exits) and forwards SIGTERM to it.
+it exits); Docker's SIGTERM becomes NGINX's graceful SIGQUIT: it stops accepting and
+finishes the requests in flight (SIGTERM would cut them, and a POST the load balancer
+already sent is not sent again).
 
 Environment: ``OXS_HOSTNAME`` (the public name), ``OXS_REAL_IP_FROM`` (optional, comma
 separated: load balancers whose ``X-Forwarded-For`` is trusted). NGINX's error log goes
@@ -100,7 +102,8 @@ def command() -> None:
     log_to_stderr(RUN)
     write_tls(RUN, cert, key)
     conf = RUN / "nginx.conf"
-    child = Child(["nginx", "-c", str(conf), "-p", f"{RUN}/", "-e", "/dev/stderr"])
+    child = Child(["nginx", "-c", str(conf), "-p", f"{RUN}/", "-e", "/dev/stderr"],
+                  graceful=signal.SIGQUIT)  # fmt: skip
     reloader = EdgeReloader(Catalogue(store, settings.prefix), edge_spec(hostname, RUN, real_ip),
                             ChildNginx(child, RUN), conf)  # fmt: skip
     reloader.write_initial()

@@ -36,7 +36,7 @@ def command() -> None:
     store = EtcdStore.from_settings(settings)
     stop = stop_on_signals()
     registrator = Registrator(store, settings.prefix, source, ProbeChecker(timeout=1.0),
-                              ttl=TTL, interval=INTERVAL)
+                              ttl=TTL, interval=INTERVAL, node=source.node)
     registrator.start_events()
     try:
         registrator.run(stop)

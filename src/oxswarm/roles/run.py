@@ -38,17 +38,21 @@ def exec_daemon(argv: Sequence[str]) -> None:
 class Child:
     """A daemon run as a child, so that the role can reload or restart it."""
 
-    def __init__(self, argv: Sequence[str]) -> None:
+    def __init__(self, argv: Sequence[str], *, graceful: signal.Signals | None = None) -> None:
+        """``graceful``: the signal the daemon gets for SIGTERM (NGINX: SIGQUIT, its
+        graceful shutdown; its SIGTERM drops the requests in flight)."""
         self.argv = list(argv)
         self.proc: subprocess.Popen[bytes] | None = None
         self.stop = threading.Event()
+        self.graceful = graceful
         signal.signal(signal.SIGTERM, self._on_term)
         signal.signal(signal.SIGINT, self._on_term)
 
     def _on_term(self, signum: int, _frame: object) -> None:
         self.stop.set()
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signum)
+            graceful = self.graceful if signum == signal.SIGTERM else None
+            self.proc.send_signal(graceful or signum)
 
     def start(self) -> None:
         log.info("start %s", " ".join(self.argv[:3]))

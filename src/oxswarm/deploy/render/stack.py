@@ -13,6 +13,8 @@ Shape of the original's consul.yml, cache.yml, registrator.yml, web.yml and ldap
 * ``csync2-<node>`` pinned: the node's shared folder (its host folder, mounted at
   ``/opt/shared-shibboleth-idp``) kept identical on every node within seconds.
 * ``oxauth`` global, ``nginx`` global with 80/443 published in host mode.
+* Every container's resolver retries a lost lookup after 1 s, not 5
+  (:mod:`oxswarm.roles.resolver`).
 * ``endpoint_mode: dnsrr`` everywhere (the lab's kernel has no IPVS; real hosts may, and
   dnsrr works on both); the master key is a Swarm secret.
 
@@ -27,6 +29,7 @@ from typing import Any
 
 from oxswarm.deploy.spec import ClusterSpec, NodeSpec
 from oxswarm.deploy.swarm import LABEL_CLUSTER, LABEL_NODE
+from oxswarm.roles.resolver import ENV_RESOLV_OPTIONS, RESOLV_OPTIONS
 
 COMPOSE_VERSION = "3.8"
 MASTER_KEY_SECRET = "oxswarm_master_key"
@@ -64,6 +67,7 @@ def common_env(spec: ClusterSpec) -> dict[str, str]:
         "OXSWARM_CLUSTER": spec.cluster,
         "OXSWARM_MASTER_KEY_FILE": SECRET_TARGET,
         "OXSWARM_NODE": NODE_TEMPLATE,
+        ENV_RESOLV_OPTIONS: " ".join(RESOLV_OPTIONS),
     }
 
 
