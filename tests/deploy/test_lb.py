@@ -20,7 +20,7 @@ def conf3() -> str:
 
 def test_lb_matches_golden_file() -> None:
     golden = GOLDEN / "lb-3.conf"
-    if os.environ.get("OXS_REGOLD"):
+    if os.environ.get("OXSWARM_UPDATE_GOLDEN"):
         golden.write_text(conf3())
     assert conf3() == golden.read_text()
 

@@ -1,4 +1,4 @@
-"""The stack renderer against a golden file (regenerate: OXS_REGOLD=1 pytest ...)."""
+"""The stack renderer against a golden file (regenerate: OXSWARM_UPDATE_GOLDEN=1 pytest ...)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def spec3() -> ClusterSpec:
 def test_stack_matches_golden_file() -> None:
     text = stack_text(spec3(), "/var/lib/oxswarm/g/master.key")
     golden = GOLDEN / "stack-3.json"
-    if os.environ.get("OXS_REGOLD"):
+    if os.environ.get("OXSWARM_UPDATE_GOLDEN"):
         golden.write_text(text)
     assert text == golden.read_text()
 
