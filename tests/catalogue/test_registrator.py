@@ -277,7 +277,7 @@ def test_a_stalled_round_does_not_let_the_records_expire(
         while time.monotonic() - stuck < 2 * ttl + 1:
             assert ids(catalogue) == {"b1", "b2"}, "records expired during a stalled round"
             time.sleep(0.2)
-        registrator.stall = 2 * ttl + 2  # stuck longer than this: the heartbeat stops
+        registrator.lease.stall = 2 * ttl + 2  # stuck longer than this: the heartbeat stops
         wait_until(lambda: ids(catalogue) == set(), 3 * ttl + 2, "stale records to expire")
         gated.gate.set()
         wait_until(lambda: ids(catalogue) == {"b1", "b2"}, 10, "records back after the stall")

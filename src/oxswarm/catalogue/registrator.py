@@ -4,19 +4,17 @@ Gluu's multi-host design ran gliderlabs/registrator on every node, writing Docke
 running containers into Consul. Ours adds the health check and the lease:
 
 * The registrator holds one lease (``ttl`` seconds, 10 by default) and attaches every
-  record it writes to it. A heartbeat thread of its own keeps the lease alive every
-  ``ttl / 4`` seconds (https://etcd.io/docs/v3.4/learning/api/#lease-api,
-  LeaseKeepAlive), whatever the rest of the registrator is waiting for: a slow Docker
-  call, a slow probe or a store write stuck on a name lookup cannot let the node's
-  records expire while the registrator is alive.
+  record it writes to it; a heartbeat thread renews it
+  (:class:`~oxswarm.catalogue.lease.LeaseKeeper`), so a round stuck on a slow call cannot
+  let the node's records expire while the registrator is alive.
 * Every ``interval`` seconds every instance is probed: a passing instance's record is
   written (once; then checked every ``ttl`` seconds and written again if gone), a failing
   probe deletes it at once: an unhealthy instance leaves the catalogue within one check
   interval. A ``stop``/``die`` event deletes it at once too. A delete the store refused
   is retried on every round until it succeeds.
-* When the registrator dies (or its node is cut off), nobody keeps the lease alive: its
-  records vanish within ``ttl`` seconds. A registrator whose rounds have stalled for
-  ``stall`` seconds stops the heartbeat too (its records would be stale).
+* When the registrator dies (or its node is cut off), nobody renews the lease: its
+  records vanish within ``ttl`` seconds. Rounds stalled for ``lease.stall`` seconds stop
+  the renewals too (the records would be stale).
 * A lease found expired (the store was unreachable longer than ``ttl``) is granted anew
   and every passing record written again.
 * Every ``resync`` seconds the source's running instances are listed again and the
@@ -39,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from oxswarm.catalogue.health import HealthChecker, Probe
+from oxswarm.catalogue.lease import LeaseKeeper
 from oxswarm.catalogue.records import PASSING, Instance, catalogue_prefix, instance_key
 from oxswarm.catalogue.source import EventSource, SourceEvent
 from oxswarm.config.store import KVStore
@@ -49,7 +48,6 @@ log = logging.getLogger(__name__)
 DEFAULT_TTL = 10
 DEFAULT_INTERVAL = 1.0
 DEFAULT_RESYNC = 15.0
-MIN_STALL = 30.0
 
 
 @dataclass
@@ -102,13 +100,8 @@ class Registrator:
         self.resync = resync
         self.node = node
         self._synced = time.monotonic()
-        self.stall = max(MIN_STALL, 3.0 * ttl)
-        self._lease: int | None = None
-        self._lease_lost = False
-        self._stepped = time.monotonic()  # when the last round ended
+        self.lease = LeaseKeeper(store, ttl, name="registrator lease")
         self._pending_deletes: set[str] = set()  # keys whose delete the store refused
-        self._closing = threading.Event()
-        self._heartbeat: threading.Thread | None = None
 
     # -- events ----------------------------------------------------------------------
 
@@ -128,37 +121,7 @@ class Registrator:
         self._sweep_stale({i.id for i in running})
         self._reader = threading.Thread(target=self._read_events, name="events", daemon=True)
         self._reader.start()
-        self._heartbeat = threading.Thread(target=self._beat, name="lease-heartbeat",
-                                           daemon=True)  # fmt: skip
-        self._heartbeat.start()
-
-    # -- the lease -------------------------------------------------------------------
-
-    def _beat(self) -> None:
-        """Keep the lease alive every ``ttl / 4`` seconds until closed."""
-        while not self._closing.wait(self.ttl / 4):
-            lease = self._lease
-            if lease is None or self._lease_lost:
-                continue
-            stalled = time.monotonic() - self._stepped
-            if stalled > self.stall:
-                log.error("registrator: no round for %.0fs; letting this node's records "
-                          "expire", stalled)  # fmt: skip
-                self._lease_lost = True  # the next round starts on a new lease
-                continue
-            try:
-                if self.store.keepalive(lease) <= 0 and lease == self._lease:
-                    log.warning("registrator: lease expired; registering every instance again")
-                    self._lease_lost = True
-            except OxSwarmError as exc:
-                log.warning("registrator: cannot keep the lease alive: %s", exc)
-
-    def _current_lease(self) -> int:
-        """The lease records are written with (granted anew when lost)."""
-        if self._lease is None or self._lease_lost:
-            self._lease = self.store.grant_lease(self.ttl)
-            self._lease_lost = False
-        return self._lease
+        self.lease.start()
 
     def _track(self, instance: Instance) -> None:
         old = self._tracked.get(instance.id)
@@ -247,14 +210,14 @@ class Registrator:
             except OxSwarmError as exc:
                 log.warning("registrator: %s %s: %s", item.instance.service, item.instance.id,
                             exc)  # fmt: skip
-        self._stepped = time.monotonic()
+        self.lease.alive()
         return result
 
     def _keep(self, item: _Tracked) -> None:
         if item.failing:
             log.info("registrator: %s %s passes again", item.instance.service, item.instance.id)
             item.failing = ""
-        lease = self._current_lease()
+        lease = self.lease.current()
         if item.lease == lease:
             if time.monotonic() - item.verified < self.ttl or self._record_present(item):
                 return
@@ -266,8 +229,8 @@ class Registrator:
         try:
             self.store.put(key, record.to_json(), lease=lease)
         except NotFound:  # the lease expired since the last heartbeat
-            self._lease_lost = True
-            lease = self._current_lease()
+            self.lease.lost()
+            lease = self.lease.current()
             self.store.put(key, record.to_json(), lease=lease)
         item.lease = lease
         item.verified = time.monotonic()
@@ -326,19 +289,12 @@ class Registrator:
             stop.wait(max(0.0, self.interval - (time.monotonic() - began)))
 
     def close(self, deregister: bool = True) -> None:
-        """Stop following events and the heartbeat; with ``deregister``, remove this
+        """Stop following events and renewing the lease; with ``deregister``, remove this
         node's records now (the lease is revoked), else leave them to the lease."""
-        self._closing.set()
         self.source.close()
-        if deregister and self._lease is not None:
-            try:
-                self.store.revoke_lease(self._lease)  # deletes every record with it
-            except OxSwarmError as exc:
-                log.warning("registrator: cannot revoke the lease now (its records expire "
-                            "within %ss): %s", self.ttl, exc)  # fmt: skip
-            for item in self._tracked.values():
-                item.lease = None
+        self.lease.close(revoke=deregister)
+        for item in self._tracked.values():
+            item.lease = None
         self._pool.shutdown(wait=False, cancel_futures=True)
-        for thread in (self._reader, self._heartbeat):
-            if thread is not None:
-                thread.join(timeout=2)
+        if self._reader is not None:
+            self._reader.join(timeout=2)
