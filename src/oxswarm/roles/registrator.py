@@ -21,7 +21,7 @@ from oxswarm.roles.run import setup_logging
 from oxswarm.roles.wait import wait_for
 from oxswarm.settings import Settings
 
-TTL = 6
+TTL = 10  # outlives a registrator's restart under load (measured up to 7.5 s)
 INTERVAL = 1.0
 
 

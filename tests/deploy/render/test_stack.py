@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 
-from oxswarm.deploy.render.stack import render_stack, stack_text
+from oxswarm.deploy.render.stack import _liveness, render_stack, stack_text
 from oxswarm.deploy.spec import ClusterSpec, lab_spec
+from oxswarm.local.process import free_port
 
 GOLDEN = Path(__file__).parent.parent / "golden"
 
@@ -66,3 +69,35 @@ def test_docker_stack_config_accepts_the_stack(tmp_path: Path) -> None:
                          text=True, check=False)
     assert res.returncode == 0, res.stderr
     assert "etcd-worker-2" in res.stdout
+
+
+def test_start_first_services_have_a_liveness_check_that_works() -> None:
+    """oxAuth's and Twemproxy's checks (what makes a start-first update wait for the new
+    task), run with bash against real sockets: any HTTP answer passes (a 503 naming a
+    dependency is alive), no listener or a non-HTTP answer fails."""
+    services = render_stack(spec3(), "/k")["services"]
+    assert services["oxauth"]["healthcheck"]["test"][:3] == ["CMD", "bash", "-c"]
+    assert "/dev/tcp/127.0.0.1/22121" in services["twemproxy"]["healthcheck"]["test"][3]
+    assert "$" not in stack_text(spec3(), "/k")  # docker stack would interpolate it
+
+    def check(port: int) -> int:
+        script = _liveness(port, "/oxauth/health")["test"][3]
+        return subprocess.run(["bash", "-c", script], capture_output=True,
+                              timeout=10).returncode
+
+    def serve(answer: bytes) -> int:
+        listener = socket.create_server(("127.0.0.1", 0))
+
+        def once() -> None:
+            with listener:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.recv(1024)
+                    conn.sendall(answer)
+
+        threading.Thread(target=once, daemon=True).start()
+        return int(listener.getsockname()[1])
+
+    assert check(serve(b"HTTP/1.1 503 Service Unavailable\r\n\r\n")) == 0
+    assert check(serve(b"SSH-2.0-OpenSSH\r\n")) != 0
+    assert check(free_port()) != 0

@@ -12,7 +12,9 @@ Shape of the original's consul.yml, cache.yml, registrator.yml, web.yml and ldap
   catalogue in etcd.
 * ``csync2-<node>`` pinned: the node's shared folder (its host folder, mounted at
   ``/opt/shared-shibboleth-idp``) kept identical on every node within seconds.
-* ``oxauth`` global, ``nginx`` global with 80/443 published in host mode.
+* ``oxauth`` global, ``nginx`` global with 80/443 published in host mode; oxAuth and
+  Twemproxy have a liveness health check so that their ``start-first`` updates wait
+  for the new task to answer.
 * Every container's resolver retries a lost lookup after 1 s, not 5
   (:mod:`oxswarm.roles.resolver`).
 * ``endpoint_mode: dnsrr`` everywhere (the lab's kernel has no IPVS; real hosts may, and
@@ -116,6 +118,25 @@ def _host_port(target: int, published: int | None = None) -> dict[str, Any]:
             "mode": "host"}
 
 
+def _liveness(port: int, path: str | None = None) -> dict[str, Any]:
+    """Docker's health check of a ``start-first`` service: its port answers (TCP), or
+    with ``path`` answers HTTP at all (any status: a 503 naming a dependency is alive).
+
+    Swarm stops the old task of a ``start-first`` update only once the new one is
+    healthy; without a check, "running" came as the process started, and each node had
+    no oxAuth for the seconds it took to become ready. Liveness only: a dependency's
+    outage must not make Swarm restart every oxAuth (the registrator's probe, which does
+    check dependencies, takes it out of the catalogue). ``bash``'s ``/dev/tcp``: no
+    interpreter started every 2 s; Docker's ``timeout`` ends a check that hangs."""
+    script = f"exec 3<>/dev/tcp/127.0.0.1/{port}"
+    if path is not None:
+        # no shell variable: the stack file's strings are interpolated ($)
+        script += (f" && printf 'GET {path} HTTP/1.0\\r\\n\\r\\n' >&3"
+                   " && head -c 7 <&3 | grep -q 'HTTP/1[.]'")
+    return {"test": ["CMD", "bash", "-c", script], "interval": "2s", "timeout": "3s",
+            "retries": 3, "start_period": "120s"}
+
+
 def _catalogue_labels(service: str, port: int, health: str) -> dict[str, str]:
     """Container labels the registrator reads (see :mod:`oxswarm.catalogue.docker_source`)."""
     return {"oxswarm.service": service, "oxswarm.port": str(port), "oxswarm.health": health}
@@ -200,12 +221,14 @@ def global_services(spec: ClusterSpec) -> dict[str, dict[str, Any]]:
         "OXS_REDIS_SHARDS": ",".join(f"{n.name}={member('redis', n.name)}" for n in spec.nodes)
     }
     twemproxy["labels"] |= _catalogue_labels("twemproxy", TWEMPROXY_PORT, "tcp")
+    twemproxy["healthcheck"] = _liveness(TWEMPROXY_PORT)
     twemproxy["deploy"] = _deploy(spec, None, "start-first")
 
     oxauth = _base(spec, "oxauth", "--bind", f"0.0.0.0:{OXAUTH_PORT}", "--issuer",
                    f"https://{spec.hostname}")
     oxauth["environment"] |= {"OXSWARM_CACHE": f"twemproxy:{TWEMPROXY_PORT}"}
     oxauth["labels"] |= _catalogue_labels("oxauth", OXAUTH_PORT, "/oxauth/health")
+    oxauth["healthcheck"] = _liveness(OXAUTH_PORT, "/oxauth/health")
     oxauth["deploy"] = _deploy(spec, None, "start-first")
 
     nginx = _base(spec, "nginx")
