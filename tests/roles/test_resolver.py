@@ -21,7 +21,7 @@ DOCKER = "search lab\nnameserver 127.0.0.11\noptions ndots:0\n"
 def test_options_are_added_to_dockers_file_keeping_its_own() -> None:
     text = with_options(DOCKER, RESOLV_OPTIONS)
     assert text == ("search lab\nnameserver 127.0.0.11\n"
-                    "options ndots:0 timeout:1 attempts:3 single-request-reopen\n")
+                    "options ndots:0 timeout:1 attempts:3\n")
 
 
 def test_an_option_of_the_same_name_is_replaced_and_the_merge_is_stable() -> None:
@@ -37,7 +37,7 @@ def test_the_file_is_written_in_place(tmp_path: Path) -> None:
     inode = conf.stat().st_ino
     assert tune_resolver(RESOLV_OPTIONS, conf) is True
     assert conf.stat().st_ino == inode  # a bind mount cannot be renamed over
-    assert conf.read_text().endswith("single-request-reopen\n")
+    assert conf.read_text().endswith("options ndots:0 timeout:1 attempts:3\n")
     assert tune_resolver(RESOLV_OPTIONS, conf) is False
 
 
