@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from oxswarm.errors import CacheUnavailable
 from oxswarm.oauth import rfc9068
 from oxswarm.oauth.config import ProviderConfig
 from oxswarm.oauth.interfaces import GrantStore, KeySet, TokenStore, UserStore
@@ -27,6 +28,7 @@ from oxswarm.oauth.oidc.core.id_token import Authentication, id_token_claims, si
 from oxswarm.oauth.oidc.core.pairwise import subject_for
 
 MAX_PREVIOUS_REFRESH = 16
+SAVE_ATTEMPTS = 3  # a new token's key lands on another cache shard
 
 
 def new_id(nbytes: int = 32) -> str:
@@ -79,7 +81,37 @@ class TokenFactory:
 
         ``grant_id`` None: a grant of its own (client credentials). One draw from the
         OS's random source gives the token (256 bits), its ``jti`` and grant id.
+
+        A token the cache cannot store is never handed out; it is drawn again (at most
+        ``SAVE_ATTEMPTS`` times): its key then lands on another cache shard, so one shard
+        being replaced or down does not fail the request.
         """
+        attempt = 1
+        while True:
+            token, lifetime, record = self._mint(client, grant_id=grant_id, scope=scope,
+                                                 sub=sub, authn=authn, claims=claims,
+                                                 audience=audience)  # fmt: skip
+            try:
+                await self.tokens.save(token, record)
+            except CacheUnavailable:
+                if attempt >= SAVE_ATTEMPTS:
+                    raise
+                attempt += 1
+                continue
+            return token, lifetime
+
+    def _mint(
+        self,
+        client: ClientMetadata,
+        *,
+        grant_id: str | None,
+        scope: Sequence[str],
+        sub: str | None,
+        authn: Authentication | None,
+        claims: Mapping[str, Any] | None,
+        audience: str | None,
+    ) -> tuple[str, int, AccessTokenRecord]:
+        """A new access token and the record that describes it (not stored yet)."""
         now = int(time.time())
         lifetime = client.access_token_lifetime or self.config.access_token_lifetime
         raw = secrets.token_bytes(64)
@@ -115,8 +147,7 @@ class TokenFactory:
             sid=authn.sid if authn else None,
             claims=dict(claims) if claims else None,
         )
-        await self.tokens.save(token, record)
-        return token, lifetime
+        return token, lifetime, record
 
     def new_grant(
         self,
