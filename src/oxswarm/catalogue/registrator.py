@@ -184,10 +184,7 @@ class Registrator:
                 continue
             log.info("registrator: removing %s %s (does not run on %s)", found.service,
                      found.id, self.node)  # fmt: skip
-            try:
-                self.store.delete(key)
-            except OxSwarmError as exc:
-                log.warning("registrator: cannot remove %s now: %s", found.id, exc)
+            self._delete(key)
 
     # -- the round -------------------------------------------------------------------
 
@@ -261,21 +258,25 @@ class Registrator:
             return
         item.lease = None
         log.info("registrator: removing %s %s (%s)", item.instance.service, item.instance.id, why)
-        key = instance_key(self.prefix, item.instance.service, item.instance.id)
+        self._delete(instance_key(self.prefix, item.instance.service, item.instance.id))
+
+    def _delete(self, key: str) -> bool:
+        """Delete a record; one the store refused is retried every round until gone."""
         try:
             self.store.delete(key)
         except OxSwarmError as exc:
-            log.warning("registrator: cannot remove %s now (retried next round): %s",
-                        item.instance.id, exc)  # fmt: skip
+            if key not in self._pending_deletes:
+                log.warning("registrator: cannot remove %s now (retried next round): %s",
+                            key, exc)  # fmt: skip
             self._pending_deletes.add(key)
+            return False
+        self._pending_deletes.discard(key)
+        return True
 
     def _retry_deletes(self) -> None:
         for key in sorted(self._pending_deletes):
-            try:
-                self.store.delete(key)
-            except OxSwarmError:
+            if not self._delete(key):
                 return
-            self._pending_deletes.discard(key)
 
     # -- lifecycle -------------------------------------------------------------------
 
