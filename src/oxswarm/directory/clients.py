@@ -67,6 +67,8 @@ def client_attributes(client: Client, cipher: SecretCipher) -> dict[str, list[st
     attrs["oxJwks"] = [json.dumps(client.jwks, sort_keys=True)] if client.jwks else []
     attrs["oxMetadata"] = [json.dumps(client.metadata, sort_keys=True)] if client.metadata else []
     attrs["oxAllowPasswordGrant"] = [ldap_bool(client.allow_password_grant)]
+    attrs["oxTrustedClient"] = [ldap_bool(client.trusted)]
+    attrs["oxResourceServer"] = [ldap_bool(client.resource_server)]
     attrs["oxClientSecret"] = (
         [cipher.encrypt(secret_name(client.client_id), client.client_secret)]
         if client.client_secret
@@ -99,6 +101,8 @@ def client_from_entry(entry: Entry, cipher: SecretCipher) -> Client:
             jwks=_json(entry, "oxJwks"),
             metadata=_json(entry, "oxMetadata") or {},
             allow_password_grant=entry.flag("oxAllowPasswordGrant"),
+            trusted=entry.flag("oxTrustedClient"),
+            resource_server=entry.flag("oxResourceServer"),
             created_at=parse_generalized_time(entry.get("createTimestamp")),
             **values,
         )

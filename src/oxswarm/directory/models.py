@@ -118,6 +118,9 @@ class Client(_Model):
     backchannel_logout_uri: str | None = None
     registration_access_token_hash: str | None = Field(default=None, repr=False)
     allow_password_grant: bool = False
+    # Policy an administrator sets (``oxswarm clients add|update``), never registration:
+    trusted: bool = False  # no consent page for this client
+    resource_server: bool = False  # may introspect tokens issued to other clients
     created_at: datetime | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 

@@ -84,6 +84,9 @@ class ClientMetadata(Record):
     backchannel_logout_session_required: bool = True
     registration_access_token_hash: str | None = None
     allow_password_grant: bool = False
+    # Administrator's policy, never taken from a registration request:
+    trusted: bool = False  # signed-in users are not asked for consent
+    resource_server: bool = False  # may introspect tokens issued to other clients
     access_token_lifetime: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -62,6 +62,8 @@ def to_metadata(client: Client) -> ClientMetadata:
         backchannel_logout_uri=client.backchannel_logout_uri,
         registration_access_token_hash=client.registration_access_token_hash,
         allow_password_grant=client.allow_password_grant,
+        trusted=client.trusted,
+        resource_server=client.resource_server,
         extra={**meta, **extra},
         **known,
     )
@@ -94,6 +96,8 @@ def from_metadata(meta: ClientMetadata) -> Client:
         backchannel_logout_uri=meta.backchannel_logout_uri,
         registration_access_token_hash=meta.registration_access_token_hash,
         allow_password_grant=meta.allow_password_grant,
+        trusted=meta.trusted,
+        resource_server=meta.resource_server,
         metadata=metadata,
     )
 

@@ -140,7 +140,7 @@ async def proceed(
         session_sub = subject_for(
             client, session.sub, deps.config.pairwise_key, deps.config.pairwise_salt
         )
-        if client.extra.get("skip_consent") is True:
+        if client.trusted:  # an administrator's flag, never the client's own metadata
             consented = True
         else:
             granted = await web.consents.granted(session.sub, client.client_id)
