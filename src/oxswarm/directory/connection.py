@@ -27,7 +27,7 @@ from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
 import ldap3
-from ldap3.core.exceptions import LDAPCommunicationError, LDAPExceptionError
+from ldap3.core.exceptions import LDAPCommunicationError, LDAPExceptionError, LDAPSASLPrepError
 
 from oxswarm.errors import (
     Conflict,
@@ -227,6 +227,9 @@ class Directory:
             try:
                 conn.open()
                 bound = conn.bind()
+            except LDAPSASLPrepError as exc:  # the password, not the server (RFC 4013)
+                _quiet_unbind(conn)
+                raise InvalidInput(f"password: {exc}", field="password") from exc
             except (LDAPCommunicationError, LDAPExceptionError, OSError) as exc:
                 self._servers.mark(index, ok=False)
                 errors.append(f"{server.name}: {exc}")

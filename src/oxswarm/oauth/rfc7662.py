@@ -16,7 +16,7 @@ from oxswarm.oauth import rfc6750
 from oxswarm.oauth.interfaces import ClientStore
 from oxswarm.oauth.rfc6749.errors import InvalidRequest
 from oxswarm.oauth.rfc6749.requests import OAuthRequest
-from oxswarm.oauth.tokens import TokenFactory, token_hash
+from oxswarm.oauth.tokens import TokenFactory, split_refresh_token, token_hash
 
 INACTIVE: dict[str, Any] = {"active": False}
 
@@ -68,9 +68,10 @@ class IntrospectionEndpoint:
         return body
 
     async def _refresh(self, token: str) -> dict[str, Any] | None:
-        grant_id, _, secret = token.partition(".")
-        if not grant_id or not secret:
+        parts = split_refresh_token(token)
+        if parts is None:
             return None
+        grant_id, secret = parts
         grant = await self._factory.grants.get(grant_id)
         if grant is None or grant.expires_at <= time.time():
             return None

@@ -17,10 +17,12 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import Key
 
+from oxswarm.oauth import jose
 from oxswarm.oauth.config import ProviderConfig
 from oxswarm.oauth.interfaces import CodeStore, GrantStore, KeySet, TokenStore, UserStore
 from oxswarm.oauth.models import AuthorizationCode, ClientMetadata
 from oxswarm.oauth.oidc.core.id_token import Authentication
+from oxswarm.oauth.rfc6749.errors import OAuthError
 from oxswarm.oauth.tokens import TokenFactory, new_id
 from oxswarm.oxauth.model import Session
 
@@ -124,8 +126,9 @@ class TokenService:
             return key
 
         try:
+            jose.parts(token, "id_token_hint")  # size, shape and nesting before joserfc
             decoded = jwt.decode(token, pick, algorithms=self._keys.algorithms())
-        except (JoseError, ValueError):
+        except (JoseError, ValueError, OAuthError):
             return None
         claims = dict(decoded.claims)
         if claims.get("iss") != self._config.issuer:

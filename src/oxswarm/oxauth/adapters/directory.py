@@ -5,7 +5,9 @@ records are cached in the process for a few seconds (``ttl``), so the token endp
 hot path does no LDAP round trip: a change made elsewhere is seen within ``ttl``; a
 change made through this process (registration) is seen at once. Grants are ``oxToken``
 entries under ``ou=tokens`` (``oxTokenHash`` = the grant id, ``oxData`` = the record);
-their revocation markers live in the cache.
+their revocation markers live in the cache. A grant id not of the shape the provider mints
+(:func:`~oxswarm.oauth.tokens.valid_grant_id`) names no grant: it never reaches a DN or
+a cache key.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from oxswarm.directory.people import PeopleRepository
 from oxswarm.directory.tree import Tree, rdn_value
 from oxswarm.errors import Conflict, NotFound
 from oxswarm.oauth.models import ClientMetadata, GrantRecord, User
+from oxswarm.oauth.tokens import valid_grant_id
 from oxswarm.oxauth.adapters.cache import CacheRevocations
 
 _META_FIELDS = (
@@ -278,7 +281,7 @@ class DirectoryGrantStore:
         return await asyncio.to_thread(self._purge, time.time() if now is None else now, limit)
 
     async def get(self, grant_id: str) -> GrantRecord | None:
-        if await self._revocations.is_revoked(grant_id):
+        if not valid_grant_id(grant_id) or await self._revocations.is_revoked(grant_id):
             return None
         return await asyncio.to_thread(self._get, grant_id)
 

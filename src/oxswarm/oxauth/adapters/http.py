@@ -4,13 +4,13 @@ process, and a ``sector_identifier_uri`` (OIDC Registration 5), at registration.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
+from oxswarm.oauth import jsonbounds
 from oxswarm.oauth.rfc6749.errors import InvalidClient, InvalidClientMetadata
 
 MAX_BYTES = 256 * 1024
@@ -33,7 +33,9 @@ class HttpJwksFetcher:
             resp.raise_for_status()
             if len(resp.content) > MAX_BYTES:
                 raise InvalidClient("client's jwks_uri document is too large")
-            data = resp.json()
+            data = jsonbounds.loads(
+                resp.content, "client's jwks_uri document", InvalidClient, max_bytes=MAX_BYTES
+            )
         except (httpx.HTTPError, ValueError) as exc:
             raise InvalidClient(f"client's jwks_uri cannot be fetched: {exc}") from exc
         if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
@@ -71,10 +73,9 @@ class HttpSectorFetcher:
             raise InvalidClientMetadata(
                 f"sector_identifier_uri cannot be fetched: {type(exc).__name__}"
             ) from exc
-        try:
-            return json.loads(raw)
-        except ValueError as exc:
-            raise InvalidClientMetadata("sector_identifier_uri did not return JSON") from exc
+        return jsonbounds.loads(
+            raw, "the sector_identifier_uri document", InvalidClientMetadata, max_bytes=MAX_BYTES
+        )
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -7,7 +7,6 @@ registration access token read, replace and delete it (RFC 7592), as Gluu does.
 
 from __future__ import annotations
 
-import json
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -15,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from oxswarm.oauth import rfc7591, rfc7592
+from oxswarm.oauth import jsonbounds, rfc7591, rfc7592
 from oxswarm.oauth.rfc6749.errors import (
     NO_STORE,
     AccessDenied,
@@ -28,13 +27,7 @@ from oxswarm.oxauth.endpoints._http import json_response, provider
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body())
-    except ValueError as exc:
-        raise InvalidClientMetadata("the request body is not JSON") from exc
-    if not isinstance(body, dict):
-        raise InvalidClientMetadata("the request body must be a JSON object")
-    return body
+    return jsonbounds.loads_object(await request.body(), "the request body", InvalidClientMetadata)
 
 
 def _bearer(request: Request) -> str:

@@ -25,7 +25,13 @@ from oxswarm.oauth.rfc6749.errors import InvalidRequest, UnmetAuthenticationRequ
 from oxswarm.oxauth.model import OxAuthDeps, Session
 from oxswarm.oxauth.web import render, sessions
 from oxswarm.oxauth.web.deps import WebDeps
-from oxswarm.oxauth.web.security import BROWSER_COOKIE, csrf_token, new_id, seal_params
+from oxswarm.oxauth.web.security import (
+    BROWSER_COOKIE,
+    browser_id,
+    csrf_token,
+    new_id,
+    seal_params,
+)
 
 LOGIN_PATH: Final = "/oxauth/login"
 CONSENT_PATH: Final = "/oxauth/consent"
@@ -57,7 +63,7 @@ def login_page(
 ) -> Response:
     """The sign-in form, its CSRF token bound to the browser cookie (set if missing)."""
     secret = sessions.secret_of(deps)
-    browser = request.cookies.get(BROWSER_COOKIE)
+    browser = browser_id(request.cookies.get(BROWSER_COOKIE))
     fresh = not browser
     browser = browser or new_id()
     response = render.page(
