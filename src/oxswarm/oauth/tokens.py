@@ -32,7 +32,7 @@ from oxswarm.oauth.oidc.core.id_token import Authentication, id_token_claims, si
 from oxswarm.oauth.oidc.core.pairwise import subject_for
 
 MAX_PREVIOUS_REFRESH = 16
-GRANT_ID: Final = re.compile(r"[A-Za-z0-9_\-]{16,64}")  # new_id(16), the 16 bytes of _mint
+GRANT_ID: Final = re.compile(r"[A-Za-z0-9_\-]{1,64}")  # minted: new_id(16), 22 characters
 _SECRET: Final = re.compile(r"[A-Za-z0-9_\-]{16,128}")
 SAVE_ATTEMPTS = 3  # a new token's key lands on another cache shard
 
@@ -47,7 +47,7 @@ def _b64(raw: bytes) -> str:
 
 
 def valid_grant_id(grant_id: str) -> bool:
-    """A grant id as this module makes them (base64url, 16 to 64 characters)."""
+    """A grant id of the shape this module makes (base64url, at most 64 characters)."""
     return GRANT_ID.fullmatch(grant_id) is not None
 
 
