@@ -205,6 +205,19 @@ def bad_values() -> list[Value]:
     ]
 
 
+def bad_ids() -> list[Value]:
+    """Identifiers and tokens (``<id>.<secret>`` refresh tokens, codes, client ids) with
+    control characters, spaces, non-ASCII, LDAP metacharacters or an extreme length."""
+    s = "s" * 43
+    return [
+        f"\x00\x01.{s}", f"a\r\nb.{s}", f"a b.{s}", f"\x7f.{s}", f"*.{s}",
+        f"*)(oxTokenHash=*.{s}", f"a,ou=x.{s}", "A" * 600 + f".{s}", "A" * 22 + ".\x00",
+        "A" * 22 + ".é", "%00.%00", "é" * 30 + f".{s}", "\t" * 5, "A" * 22 + "." + "s" * 5000,
+        "A" * 100_000, "\x00", " ", "\u2028", b"\xff." + s.encode(), "a\x00b", "test.\x00",
+        "x" * 513, "a:b", "a/b/../c", "\\", "=", "+", "a\nb",
+    ]  # fmt: skip
+
+
 def bad_authorizations() -> list[bytes]:
     """``Authorization`` header values (raw bytes: latin-1 and non-UTF-8 included)."""
 
@@ -331,6 +344,7 @@ class Fuzzer:
     def __init__(self, seed: int, jwts: Sequence[str] = ()) -> None:
         self.rng = random.Random(seed)
         self.values = bad_values()
+        self.ids = bad_ids()
         self.jwts = [*bad_jwts(), *jwts]
         self.auths = bad_authorizations()
         self.cookie_values = bad_cookie_values()
@@ -355,7 +369,7 @@ class Fuzzer:
 
     def request(self, target: Target) -> FuzzRequest:
         draft = _Draft(target, self.rng.choice(target.methods), list(target.base().items()))
-        if target.auth and self.rng.random() < 0.6:
+        if target.auth:
             draft.headers.append((b"authorization", self.rng.choice(target.auth)))
         draft.cookies = {
             k: (v if isinstance(v, bytes) else v.encode()) for k, v in target.cookies().items()
@@ -374,7 +388,8 @@ class Fuzzer:
             draft.params.append(("x", self.rng.choice(self.values)))
             return
         name = draft.params[index][0]
-        draft.params[index] = (name, self.rng.choice(self.values))
+        pool = self.ids if self.rng.random() < 0.4 else self.values
+        draft.params[index] = (name, self.rng.choice(pool))
         draft.note(f"value:{name}")
 
     def _drop(self, target: Target, draft: _Draft) -> None:

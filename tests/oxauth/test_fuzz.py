@@ -429,13 +429,25 @@ async def send_all(
 
 
 def acceptable(req: FuzzRequest, response: httpx.Response) -> bool:
-    """No 5xx and no stack trace. The one 503 allowed is the health endpoint's own verdict
+    """No 5xx, no stack trace, and a JSON refusal carries an ``error`` code. The one 503
+    allowed is the health endpoint's own verdict
     on a backing store that did not answer in time (its contract with the load balancer,
     seen when other work saturates this machine)."""
     if b"Traceback" in response.content or b'File "' in response.content:
         return False
     if response.status_code == 503 and req.path == "/oxauth/health":
-        return response.json().get("status") == "unavailable"
+        return bool(response.json().get("status") == "unavailable")
+    ctype = response.headers.get("content-type", "")
+    if (
+        400 <= response.status_code < 500
+        and ctype.startswith("application/json")
+        and req.method != "HEAD"
+    ):
+        try:  # a refused request names its error (RFC 6749 5.2 and its kin)
+            body = response.json()
+        except ValueError:
+            return False
+        return isinstance(body, dict) and isinstance(body.get("error"), str)
     return response.status_code < 500
 
 

@@ -76,8 +76,11 @@ def _uri_list(data: Mapping[str, Any], name: str) -> tuple[str, ...]:
 
 
 def _check_redirect(uri: str, name: str) -> None:
-    parts = urlsplit(uri)
     error = InvalidRedirectUri if name == "redirect_uris" else InvalidClientMetadata
+    try:
+        parts = urlsplit(uri)
+    except ValueError as exc:  # e.g. "http://[::1": an unclosed IPv6 literal
+        raise error(f"{name}: {uri[:200]!r} is not a valid URI") from exc
     if not parts.scheme or parts.fragment:
         raise error(f"{name}: {uri!r} must be an absolute URI without a fragment")
     if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
@@ -155,7 +158,10 @@ def parse_metadata(
         raise InvalidClientMetadata(f"subject_type {subject_type!r} is not supported")
     sector = _string(data, "sector_identifier_uri")
     if sector is not None:
-        scheme = urlsplit(sector).scheme
+        try:
+            scheme = urlsplit(sector).scheme
+        except ValueError as exc:
+            raise InvalidClientMetadata("sector_identifier_uri is not a valid URI") from exc
         if scheme != "https" and not (scheme == "http" and policy.allow_http_sector_uri):
             raise InvalidClientMetadata("sector_identifier_uri must be an https URL")
     hosts = {urlsplit(u).hostname for u in redirect_uris}

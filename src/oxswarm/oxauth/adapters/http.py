@@ -36,7 +36,7 @@ class HttpJwksFetcher:
             data = jsonbounds.loads(
                 resp.content, "client's jwks_uri document", InvalidClient, max_bytes=MAX_BYTES
             )
-        except (httpx.HTTPError, ValueError) as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
             raise InvalidClient(f"client's jwks_uri cannot be fetched: {exc}") from exc
         if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
             raise InvalidClient("client's jwks_uri is not a JWK Set")
@@ -69,7 +69,7 @@ class HttpSectorFetcher:
     async def fetch(self, uri: str) -> Any:
         try:
             raw = await asyncio.wait_for(self._get(uri), self._timeout)
-        except (httpx.HTTPError, TimeoutError) as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, TimeoutError) as exc:
             raise InvalidClientMetadata(
                 f"sector_identifier_uri cannot be fetched: {type(exc).__name__}"
             ) from exc

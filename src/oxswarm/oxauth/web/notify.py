@@ -64,7 +64,7 @@ async def _post(http: httpx.AsyncClient, client: ClientMetadata, token: str) -> 
     assert client.backchannel_logout_uri is not None
     try:
         response = await http.post(client.backchannel_logout_uri, data={"logout_token": token})
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         log.warning(
             "back-channel logout to client %s failed: %s", client.client_id, type(exc).__name__
         )
