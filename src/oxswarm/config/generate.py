@@ -87,6 +87,7 @@ def _oxauth_policy() -> dict[str, str]:
         keys.OXAUTH_LOCKOUT_ADDRESS_FAILURES: "20",
         keys.OXAUTH_LOCKOUT_WINDOW: "900",
         keys.OXAUTH_TRUST_FORWARDED_FOR: "false",
+        keys.OXAUTH_LOCKOUT_ADDRESS_DELAY_MS: "3000",
     }
 
 

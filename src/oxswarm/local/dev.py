@@ -217,7 +217,7 @@ def start_oxauth(
 ) -> Daemon:
     argv = [
         sys.executable, "-m", "oxswarm", "run", "oxauth", "--bind", bind, "--issuer", issuer,
-        "--cache", cache, "--ldap-url", ldap, "--log-level", "warning",
+        "--cache", cache, "--ldap-url", ldap, "--log-level", "warning", "--dev",
     ]
     return Daemon("oxauth", argv, root / "oxauth", env=env).start()
 

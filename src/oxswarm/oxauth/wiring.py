@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
+import socket
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from oxswarm.cache.aio import AsyncCache
 from oxswarm.config import keys as K
@@ -34,6 +37,7 @@ from oxswarm.directory.people import PeopleRepository
 from oxswarm.directory.scopes import ScopeRepository
 from oxswarm.directory.tree import Tree
 from oxswarm.errors import InvalidInput, MasterKeyError, OxSwarmError, StoreUnavailable
+from oxswarm.local.slapd import best_password_scheme
 from oxswarm.oauth.config import ProviderConfig
 from oxswarm.oauth.oidc.core.claims import STANDARD_SCOPES
 from oxswarm.oxauth.adapters.cache import (
@@ -49,6 +53,8 @@ from oxswarm.oxauth.adapters.directory import (
     DirectoryUserStore,
 )
 from oxswarm.oxauth.adapters.http import HttpJwksFetcher, HttpSectorFetcher
+from oxswarm.oxauth.adapters.outbound import Outbound
+from oxswarm.oxauth.addressing import Network
 from oxswarm.oxauth.issuer import TokenService
 from oxswarm.oxauth.keys import KeyRing, KeyWatcher
 from oxswarm.oxauth.live_policy import LivePolicy
@@ -71,6 +77,7 @@ class RunOptions:
     ldap_urls: tuple[str, ...] = ()
     registration: str | None = None  # open | token | off; None: from the store
     client_cache_seconds: float = 5.0
+    dev: bool = False  # a developer's machine: server-side fetches may reach loopback, http
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -167,10 +174,25 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
         "box": box,
         "manager": manager,
         "web_settings": WebSettings(
-            lockout=policy.lockout, trust_forwarded_for=policy.trust_forwarded_for
+            lockout=policy.lockout, trusted_proxies=policy.trusted_proxies
         ),
+        "own_addresses": [] if options.dev else own_addresses(config.issuer),
     }
     return _Opened(store, watch_store, directory, cache, watcher, tmp), parts
+
+
+def own_addresses(issuer: str) -> list[Network]:
+    """The addresses the issuer's host name resolves to (server-side fetches never go
+    there); none when it does not resolve from here."""
+    host = urlsplit(issuer).hostname
+    if not host:
+        return []
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return []
+    found = {ipaddress.ip_network(str(info[4][0]).split("%", 1)[0]) for info in infos}
+    return sorted(found, key=str)
 
 
 def _cached_check(check: Callable[[], object], every: float = 2.0) -> Callable[[], Awaitable[bool]]:
@@ -203,10 +225,11 @@ def build_deps(
 ) -> OxAuthDeps:
     """The deps from opened resources (used by :func:`open_deps`, tests and benchmarks)."""
     tree = tree or Tree()
+    outbound = Outbound()
     clients = DirectoryClientStore(
         ClientRepository(directory, box, tree), ttl=config.client_cache_seconds
     )
-    users = DirectoryUserStore(PeopleRepository(directory, tree))
+    users = DirectoryUserStore(PeopleRepository(directory, tree), best_password_scheme())
     codes = CacheCodeStore(cache)
     tokens = CacheTokenStore(cache)
     grants = DirectoryGrantStore(directory, CacheRevocations(cache), tree)
@@ -238,8 +261,9 @@ def build_deps(
             "box": box,
             "tree": tree,
             "scopes": scopes or list(STANDARD_SCOPES),
-            "fetcher": HttpJwksFetcher(),
-            "sector_fetcher": HttpSectorFetcher(),
+            "outbound": outbound,
+            "fetcher": HttpJwksFetcher(outbound),
+            "sector_fetcher": HttpSectorFetcher(outbound),
             "health_checks": {
                 "cache": cache_ok,
                 "directory": _cached_check(lambda: directory.exists(tree.suffix)),
@@ -278,6 +302,7 @@ async def open_deps(
     )
     deps.extras["manager"] = parts["manager"]
     deps.extras["web_settings"] = parts["web_settings"]
+    deps.extras["fetch_base"] = ((options or RunOptions()).dev, tuple(parts["own_addresses"]))
     deps.extras["key_watcher"] = opened.watcher
     deps.extras["health_checks"]["store"] = _cached_check(opened.store.ping)
     grants = deps.grants
@@ -296,6 +321,7 @@ async def open_deps(
         opened.watcher.stop()
         await deps.extras["fetcher"].close()
         await deps.extras["sector_fetcher"].close()
+        await deps.extras["outbound"].close()
         await opened.cache.close()
         opened.directory.close()
         opened.store.close()
