@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -161,7 +162,8 @@ async def checked_target(url: str, rules: FetchRules) -> Target:
 
 
 class Outbound:
-    """The guarded HTTP client of one process; :attr:`rules` is replaced live."""
+    """The guarded HTTP client of one process; :attr:`rules` is replaced live. ``verify``:
+    the TLS trust (the system's CAs by default)."""
 
     def __init__(
         self,
@@ -170,13 +172,14 @@ class Outbound:
         max_bytes: int = MAX_BYTES,
         connect_timeout: float = CONNECT_TIMEOUT,
         total_timeout: float = TOTAL_TIMEOUT,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.rules = rules or FetchRules()
         self.max_bytes = max_bytes
         self.total_timeout = total_timeout
         timeout = httpx.Timeout(total_timeout, connect=connect_timeout)
         self._client = httpx.AsyncClient(
-            timeout=timeout, follow_redirects=False, trust_env=False,
+            timeout=timeout, follow_redirects=False, trust_env=False, verify=verify,
             limits=httpx.Limits(max_keepalive_connections=0),  # no reuse across SNI names
         )
 
