@@ -88,6 +88,9 @@ def _oxauth_policy() -> dict[str, str]:
         keys.OXAUTH_LOCKOUT_WINDOW: "900",
         keys.OXAUTH_TRUST_FORWARDED_FOR: "false",
         keys.OXAUTH_LOCKOUT_ADDRESS_DELAY_MS: "3000",
+        keys.OXAUTH_TRUSTED_PROXIES: "[]",  # none yet: the deployment writes the cluster's
+        keys.OXAUTH_FETCH_ALLOW: "[]",
+        keys.OXAUTH_FETCH_DENY: "[]",  # the same
     }
 
 

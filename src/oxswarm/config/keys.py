@@ -46,9 +46,9 @@ OXAUTH_LOCKOUT_ADDRESS_FAILURES: Final = "oxauth_lockout_address_failures"  # "2
 OXAUTH_LOCKOUT_WINDOW: Final = "oxauth_lockout_window"  # seconds, "900"
 OXAUTH_TRUST_FORWARDED_FOR: Final = "oxauth_trust_forwarded_for"  # "false" (older switch)
 OXAUTH_LOCKOUT_ADDRESS_DELAY_MS: Final = "oxauth_lockout_address_delay_ms"  # "3000"
-OXAUTH_TRUSTED_PROXIES: Final = "oxauth_trusted_proxies"  # CIDRs, "" (the deployment's)
-OXAUTH_FETCH_ALLOW: Final = "oxauth_fetch_allow"  # CIDRs fetches may reach anyway, ""
-OXAUTH_FETCH_DENY: Final = "oxauth_fetch_deny"  # the cluster's own CIDRs, ""
+OXAUTH_TRUSTED_PROXIES: Final = "oxauth_trusted_proxies"  # CIDRs, "[]" (the deployment's)
+OXAUTH_FETCH_ALLOW: Final = "oxauth_fetch_allow"  # CIDRs fetches may reach anyway, "[]"
+OXAUTH_FETCH_DENY: Final = "oxauth_fetch_deny"  # the cluster's own CIDRs (the deployment's)
 
 # -- secrets (encrypted at rest) ----------------------------------------------------
 ADMIN_PW: Final = "admin_pw"  # the admin user's password, as typed

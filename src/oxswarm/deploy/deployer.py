@@ -315,7 +315,7 @@ class Deployer:
                 manager.set(keys.LDAP_PEERS, peers)
                 changes.append("ldap_peers set")
             for name, value in oxauth_networks(spec).items():
-                if manager.get(name) is None:  # an operator's value stays
+                if (manager.get(name) or "[]").strip() == "[]":  # an operator's value stays
                     manager.set(name, value)
                     changes.append(f"{name} set")
         return changes
