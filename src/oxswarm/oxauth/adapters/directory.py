@@ -204,6 +204,7 @@ class DirectoryUserStore:
         self._repo = repo
         self._scheme = scheme
         self._params = params
+        dummy_check("warm-up", scheme, params)  # the dummy hash itself, once, at start
 
     def _get(self, sub: str) -> User | None:
         try:
