@@ -87,6 +87,7 @@ class TokenService:
         nonce: str | None = None,
         code: str | None = None,
         state: str | None = None,
+        claims: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         authn = Authentication(
             sub=session.sub,
@@ -112,6 +113,7 @@ class TokenService:
                 access_token=access,
                 code=code,
                 state=state,
+                requested=claims,
             )
         return out
 

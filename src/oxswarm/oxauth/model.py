@@ -110,12 +110,14 @@ class AuthorizationIssuer(Protocol):
         nonce: str | None = None,
         code: str | None = None,
         state: str | None = None,
+        claims: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Tokens returned from the authorize endpoint (implicit / hybrid flows).
 
         ``"token"`` in ``response_types`` -> ``access_token``, ``token_type``, ``expires_in``;
         ``"id_token"`` -> ``id_token`` with ``at_hash`` (when an access token is returned),
-        ``c_hash`` (when ``code`` is given) and ``s_hash`` (when ``state`` is given).
+        ``c_hash`` (when ``code`` is given) and ``s_hash`` (when ``state`` is given);
+        ``claims`` is the request's ``claims`` parameter (its ``id_token`` member).
         """
         ...
 

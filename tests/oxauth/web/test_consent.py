@@ -12,6 +12,7 @@ from tests.oxauth.web.conftest import (
     ISSUER,
     Browser,
     World,
+    fragment,
     hidden_fields,
     page_code,
     query,
@@ -94,3 +95,37 @@ def test_remembered_across_processes_and_a_restart(
     third.servers = [fresh]
     again = third.login(third.authorize(client, scope="openid"), person)
     assert again.status_code == 303 and "code" in query(again)
+
+
+EMAIL_CLAIMS = '{"userinfo":{"email":null},"id_token":{"email":{"essential":true}}}'
+
+
+def test_claims_parameter_releases_nothing_beyond_consent(browser: Browser, world: World) -> None:
+    """Issue 8.3: consented for ``openid`` only, ``prompt=none&claims=...email`` must not
+    release the e-mail (userinfo, ID token of the token endpoint, implicit ID token)."""
+    client, person = world.client(), world.person()
+    first = browser.signed_in(client, person, scope="openid")
+    assert first.status_code == 303 and "code" in query(first)
+    again = browser.authorize(client, scope="openid", prompt="none", claims=EMAIL_CLAIMS)
+    assert again.status_code == 302, again.text
+    tokens = world.redeem(client, query(again)["code"][0], at=1)
+    assert "email" not in world.id_token(tokens["id_token"])
+    with world.servers[1].client() as http:
+        info = http.get(
+            "/oxauth/restv1/userinfo",
+            headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        )
+    assert info.status_code == 200 and info.json() == {"sub": person.inum}
+    implicit = browser.authorize(
+        client, scope="openid", prompt="none", claims=EMAIL_CLAIMS,
+        response_type="id_token", nonce="n-1",
+    )  # fmt: skip
+    assert implicit.status_code == 302
+    assert "email" not in world.id_token(fragment(implicit)["id_token"][0])
+    # once the user consents to the email scope, the claim moves where it was asked for
+    browser.signed_in(client, person, scope="openid email")
+    moved = browser.authorize(
+        client, scope="openid email", prompt="none", claims=EMAIL_CLAIMS,
+        response_type="id_token", nonce="n-2",
+    )  # fmt: skip
+    assert world.id_token(fragment(moved)["id_token"][0])["email"] == person.email

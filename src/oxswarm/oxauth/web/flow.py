@@ -201,6 +201,7 @@ async def issue(
             nonce=req.nonce,
             code=code,
             state=req.state,
+            claims=req.claims,
         )
         params.update({k: str(v) for k, v in tokens.items() if v is not None})
     params["state"] = req.state
