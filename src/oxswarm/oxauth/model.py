@@ -121,8 +121,11 @@ class AuthorizationIssuer(Protocol):
         """
         ...
 
-    async def verify_id_token_hint(self, token: str) -> dict[str, Any] | None:
-        """The claims of an ID token this provider signed (expired is accepted), or None."""
+    async def verify_id_token_hint(
+        self, token: str, client_id: str | None = None
+    ) -> dict[str, Any] | None:
+        """The claims of an ID token this provider signed (expired is accepted) and, when
+        ``client_id`` is given, issued to that client; None for anything else."""
         ...
 
 

@@ -42,7 +42,9 @@ async def end_session(request: Request) -> Response:
         return render.error_page(exc.error, exc.description)
     hint = None
     if params.get("id_token_hint"):
-        hint = await deps.issuer.verify_id_token_hint(params["id_token_hint"])
+        hint = await deps.issuer.verify_id_token_hint(
+            params["id_token_hint"], params.get("client_id") or None
+        )
     try:
         client_id = rpil.client_id_of(params, hint)
         client = await deps.clients.get(client_id) if client_id else None
