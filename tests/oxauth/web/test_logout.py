@@ -186,3 +186,22 @@ def test_an_id_token_of_another_client_is_not_a_hint(browser: Browser, world: Wo
     r = browser.get(END, params={"id_token_hint": hint, "client_id": other.client_id})
     assert r.status_code == 400 and page_code(r) == "invalid_request"
     assert "code" in query(browser.authorize(client, prompt="none"))  # still signed in
+
+
+def test_front_channel_uri_cannot_inject_into_the_csp(browser: Browser, world: World) -> None:
+    """Issue 8.2: the registered text of ``frontchannel_logout_uri`` never reaches the
+    Content-Security-Policy; an invalid one is skipped with its iframe."""
+    evil = world.client(
+        frontchannel_logout_uri="https://rp.example; script-src * 'unsafe-inline'/fc"
+    )
+    good = world.client(frontchannel_logout_uri="https://rp2.example:8443/fc")
+    person = world.person()
+    signed = sign_in(browser, world, evil, person)
+    browser.signed_in(good, person)
+    r = browser.get(END, params={"id_token_hint": signed["id_token"]})
+    assert r.status_code == 200
+    csp = r.headers["content-security-policy"]
+    assert "*" not in csp and "unsafe-inline" not in csp
+    assert [d.split()[0] for d in csp.split("; ")].count("script-src") == 1
+    assert "frame-src https://rp2.example:8443;" in csp
+    assert r.text.count("<iframe") == 1 and "rp2.example:8443/fc" in r.text
