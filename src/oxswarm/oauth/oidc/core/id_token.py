@@ -74,7 +74,7 @@ def id_token_claims(
 
 
 ID_TOKEN_TYPES = (None, "JWT")  # what this provider writes in an ID token's typ header
-NOT_IN_ID_TOKENS = ("client_id", "scope", "events", "jti")
+NOT_IN_ID_TOKENS = ("client_id", "scope", "events")
 
 
 def hint_audiences(claims: Mapping[str, Any]) -> list[str]:
