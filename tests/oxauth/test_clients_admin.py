@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from oxswarm.errors import InvalidInput
-from oxswarm.oxauth.clients_admin import build_client, client_json, response_types_for
+from oxswarm.oauth.client_metadata import response_types_for
+from oxswarm.oxauth.clients_admin import build_client, client_json
 
 
 def test_build_client_defaults() -> None:
@@ -43,7 +44,7 @@ def test_public_client_has_no_secret() -> None:
 
 
 def test_response_types_follow_grants() -> None:
-    assert response_types_for(("client_credentials",)) == []
+    assert response_types_for(("client_credentials",)) == ()
     assert set(response_types_for(("authorization_code", "implicit"))) == {
         "code",
         "id_token",

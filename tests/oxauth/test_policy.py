@@ -13,6 +13,7 @@ from oxswarm.oxauth.web.lockout import LockoutPolicy
 
 def test_absent_values_take_the_defaults() -> None:
     assert read_policy({}.get) == OxAuthPolicy()
+    assert read_policy({}.get).registration == "token"
     assert read_policy({}.get).lockout == LockoutPolicy(5, 20, 900)
 
 
@@ -38,6 +39,8 @@ def test_values() -> None:
         (K.OXAUTH_LOCKOUT_ADDRESS_FAILURES, "0"),
         (K.OXAUTH_LOCKOUT_WINDOW, "-1"),
         (K.OXAUTH_TRUST_FORWARDED_FOR, "maybe"),
+        (K.OXAUTH_REGISTRATION_RATE_LIMIT, "0"),
+        (K.OXAUTH_REGISTRATION_RATE_WINDOW, "ten minutes"),
     ],
 )
 def test_malformed_value_is_named(name: str, value: str) -> None:
@@ -53,6 +56,8 @@ def test_config_init_writes_the_defaults_to_the_store(stack: Stack) -> None:
     try:
         assert manager.get(K.OXAUTH_LOCKOUT_USER_FAILURES) == "5"
         assert manager.get(K.OXAUTH_TRUST_FORWARDED_FOR) == "false"
+        # config-init writes "token"; these tests' stack opens it, as ``dev up`` does
         assert read_policy(manager.get).registration == "open"
+        assert manager.get(K.OXAUTH_REGISTRATION_RATE_WINDOW) == "600"
     finally:
         manager.store.close()

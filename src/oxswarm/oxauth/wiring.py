@@ -7,7 +7,8 @@ where the cache (Twemproxy) and the directory servers are, when not taken from t
 
 The policy (registration mode, lockout thresholds, ``X-Forwarded-For`` trust) is read,
 typed, by :func:`oxswarm.oxauth.policy.read_policy`; ``--registration`` overrides the
-store's mode. Mode ``token`` requires the secret ``oxauth_registration_token``.
+store's mode. Mode ``token`` takes initial access tokens from the directory (and the old
+secret ``oxauth_registration_token`` when set).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ from oxswarm.settings import Settings
 
 REGISTRATION: str = K.OXAUTH_REGISTRATION
 DEFAULT_CACHE = "127.0.0.1:22121"
+# the scopes a dynamically registered client gets when the directory marks none default
+DEFAULT_SCOPES = ("openid", "profile", "email")
 
 
 @dataclass(frozen=True)
@@ -142,9 +145,11 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
     )
     tree = Tree(manager.get(K.LDAP_BASE_DN) or "o=gluu")
     try:
-        scopes = [s.name for s in ScopeRepository(directory, tree).list()] or list(STANDARD_SCOPES)
+        known = ScopeRepository(directory, tree).list()
     except OxSwarmError:
-        scopes = list(STANDARD_SCOPES)
+        known = []
+    scopes = [s.name for s in known] or list(STANDARD_SCOPES)
+    default_scopes = [s.name for s in known if s.default] or list(DEFAULT_SCOPES)
     policy = read_policy(manager.get)
     mode, registration_hash = registration_access(
         policy.registration, fixed_mode(options.registration), manager.get_secret)
@@ -152,7 +157,10 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
         issuer=issuer.rstrip("/"),
         client_cache_seconds=options.client_cache_seconds,
         registration_enabled=mode != "off",
+        registration_token_required=mode == "token",
         registration_token_hash=registration_hash,
+        registration_rate_limit=policy.registration_limit.requests,
+        registration_rate_window=policy.registration_limit.window,
         pairwise_key=manager.get_secret(K.PAIRWISE_KEY) or "",
         pairwise_salt=manager.get_secret(K.PAIRWISE_SALT) or "",
         session_secret=manager.get_secret(K.SESSION_SECRET) or "",
@@ -164,6 +172,7 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
         "ring": ring,
         "tree": tree,
         "scopes": scopes,
+        "default_scopes": default_scopes,
         "box": box,
         "manager": manager,
         "web_settings": WebSettings(
@@ -277,6 +286,7 @@ async def open_deps(
         scopes=parts["scopes"],
     )
     deps.extras["manager"] = parts["manager"]
+    deps.extras["default_scopes"] = parts["default_scopes"]
     deps.extras["web_settings"] = parts["web_settings"]
     deps.extras["key_watcher"] = opened.watcher
     deps.extras["health_checks"]["store"] = _cached_check(opened.store.ping)
