@@ -22,6 +22,7 @@ from oxswarm.directory.models import Client
 from oxswarm.errors import InvalidInput
 from oxswarm.oauth.client_metadata import (
     ASYMMETRIC_ALGS,
+    DEFAULT_SCOPES,
     FIELDS,
     GRANT_TYPES,
     MetadataError,
@@ -37,7 +38,6 @@ from oxswarm.oauth.models import ClientMetadata
 from oxswarm.oxauth.adapters.directory import from_metadata, to_metadata
 
 DEFAULT_GRANTS: Final = ("authorization_code", "refresh_token")
-DEFAULT_SCOPES: Final = ("openid", "profile", "email")
 ADMIN_POLICY: Final = MetadataPolicy(
     signing_algs=ASYMMETRIC_ALGS, scopes=None, default_scopes=DEFAULT_SCOPES,
     grant_types=GRANT_TYPES, allow_http=True,

@@ -7,7 +7,7 @@ methods on the client authenticator. The views in :mod:`oxswarm.oxauth.endpoints
 
 from __future__ import annotations
 
-from oxswarm.oauth.client_metadata import MetadataPolicy
+from oxswarm.oauth.client_metadata import DEFAULT_SCOPES, MetadataPolicy
 from oxswarm.oauth.interfaces import JwksFetcher
 from oxswarm.oauth.oidc.core.claims import STANDARD_SCOPES
 from oxswarm.oauth.rfc6749.client_auth import (
@@ -72,7 +72,7 @@ class Provider:
     def registration_policy(self) -> MetadataPolicy:
         """What dynamic registration may ask for: the default scopes (those the directory
         marks default), no password grant, http URIs only when the issuer is http."""
-        defaults = self.deps.extras.get("default_scopes") or ("openid", "profile", "email")
+        defaults = self.deps.extras.get("default_scopes") or DEFAULT_SCOPES
         return dynamic_policy(
             default_scopes=tuple(defaults),
             signing_algs=self.deps.keys.algorithms(),

@@ -35,6 +35,7 @@ from oxswarm.directory.people import PeopleRepository
 from oxswarm.directory.scopes import ScopeRepository
 from oxswarm.directory.tree import Tree
 from oxswarm.errors import InvalidInput, MasterKeyError, OxSwarmError, StoreUnavailable
+from oxswarm.oauth.client_metadata import DEFAULT_SCOPES
 from oxswarm.oauth.config import ProviderConfig
 from oxswarm.oauth.oidc.core.claims import STANDARD_SCOPES
 from oxswarm.oxauth.adapters.cache import (
@@ -61,8 +62,6 @@ from oxswarm.settings import Settings
 
 REGISTRATION: str = K.OXAUTH_REGISTRATION
 DEFAULT_CACHE = "127.0.0.1:22121"
-# the scopes a dynamically registered client gets when the directory marks none default
-DEFAULT_SCOPES = ("openid", "profile", "email")
 
 
 @dataclass(frozen=True)
