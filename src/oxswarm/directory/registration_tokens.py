@@ -9,7 +9,9 @@ checks and uses it, so it lives in the directory (durable, replicated, shared): 
 A use is one LDAP modify that deletes the old count and adds the new one (RFC 4511 4.6:
 the changes of one modify apply atomically): of two processes that read the same count,
 the second one's delete finds no such value and fails, re-reads and tries again, so the
-last use is taken only once on a directory server. The entry is deleted when its last use
+last use is taken only once on a directory server (every oxAuth process writes to the
+first reachable one; during a fail-over to different servers two processes could each
+take a last use, and replication keeps one value). The entry is deleted when its last use
 is taken; expired entries are removed when a new token is issued.
 """
 

@@ -179,6 +179,17 @@ def test_rate_limit_per_address(servers: dict[str, Server]) -> None:
         assert other.post(REGISTER, json={"redirect_uris": [CB]}).status_code == 201
 
 
+def test_rate_limit_is_shared_by_processes(servers: dict[str, Server]) -> None:
+    """The count lives in the shared cache: requests alternating between two processes
+    reach the limit together (refused ones, here 401 without a token, count too)."""
+    me = address()
+    codes = []
+    for i in range(RATE_LIMIT + 2):
+        with client_for(servers["token" if i % 2 else "token2"], **{"X-Forwarded-For": me}) as h:
+            codes.append(h.post(REGISTER, json={"redirect_uris": [CB]}).status_code)
+    assert codes == [401] * RATE_LIMIT + [429, 429]
+
+
 # -- token mode ------------------------------------------------------------------------------
 def test_token_mode(servers: dict[str, Server], stack: Stack) -> None:
     meta = {"redirect_uris": [CB]}

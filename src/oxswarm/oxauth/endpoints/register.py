@@ -39,6 +39,7 @@ from oxswarm.oauth.tokens import token_hash
 from oxswarm.oxauth.adapters.registration_tokens import DirectoryInitialTokens
 from oxswarm.oxauth.endpoints._http import json_response, provider
 from oxswarm.oxauth.provider import Provider
+from oxswarm.oxauth.web.deps import web_deps
 
 RATE_KIND = "register-addr"
 
@@ -92,8 +93,6 @@ async def _rate_limit(request: Request, prov: Provider) -> None:
     """One more registration from this client address; 429 past the limit."""
     if "cache" not in prov.deps.extras:
         return
-    from oxswarm.oxauth.web.deps import web_deps
-
     config = prov.deps.config
     address = prov.client_address(
         request.client.host if request.client else None, request.headers.get("x-forwarded-for")
