@@ -144,6 +144,24 @@ def test_bad_metadata_names_the_field(servers: dict[str, Server], meta: dict[str
     assert r.json()["error_description"].startswith(f"{field}:")
 
 
+@pytest.mark.parametrize("raw", [
+    b"[]", b'"x"', b"not json", b"\xff\xfe{", b"[" * 60_000,
+    b'{"redirect_uris": [null]}', b'{"redirect_uris": [{"a": 1}]}',
+    b'{"redirect_uris": ["https://[::1/cb"]}', b'{"redirect_uris": ["https://a.example:99999/"]}',
+    b'{"redirect_uris": ["https://rp.example/cb"], "jwks": {"keys": [1]}}',
+    b'{"redirect_uris": ["https://rp.example/cb"], "scope": 5}',
+    b'{"redirect_uris": ["https://rp.example/cb"], "default_max_age": 1e308}',
+    b'{"redirect_uris": ["https://rp.example/cb"], "contacts": "a@b"}',
+    rb'{"redirect_uris": ["https://rp.example/cb"], "client_name": "a\u0000b"}',
+])
+def test_malformed_bodies_are_400_never_500(servers: dict[str, Server], raw: bytes) -> None:
+    with client_for(servers["open"]) as http:
+        r = http.post(REGISTER, content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] in ("invalid_client_metadata", "invalid_redirect_uri")
+    assert r.json()["error_description"]
+
+
 # -- size and rate ---------------------------------------------------------------------------
 def test_large_body_is_413(servers: dict[str, Server]) -> None:
     big = json.dumps({"redirect_uris": [CB], "client_name": "x" * (2 * 1024 * 1024)}).encode()
