@@ -24,8 +24,8 @@ from typing import Any, Final, Protocol
 
 from oxswarm.oauth.client_metadata import (
     DYNAMIC_GRANT_TYPES,
-    EXTRA_FIELDS,
     MetadataPolicy,
+    as_request,
     validate,
 )
 from oxswarm.oauth.models import ClientMetadata
@@ -106,34 +106,18 @@ def with_credentials(client: ClientMetadata) -> tuple[ClientMetadata, str]:
 
 
 def client_response(client: ClientMetadata, registration_client_uri: str) -> dict[str, Any]:
-    """The client information response (RFC 7591 3.2.1 / RFC 7592 3)."""
+    """The client information response (RFC 7591 3.2.1 / RFC 7592 3): the accepted
+    metadata only (never policy nor anything a request could not set)."""
     body: dict[str, Any] = {
         "client_id": client.client_id,
         "client_id_issued_at": client.client_id_issued_at,
-        "client_name": client.client_name or None,
-        "redirect_uris": list(client.redirect_uris),
-        "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
-        "grant_types": list(client.grant_types),
-        "response_types": list(client.response_types),
-        "scope": " ".join(client.scopes),
-        "token_endpoint_auth_method": client.token_endpoint_auth_method,
-        "token_endpoint_auth_signing_alg": client.token_endpoint_auth_signing_alg,
-        "jwks": client.jwks,
-        "jwks_uri": client.jwks_uri,
-        "id_token_signed_response_alg": client.id_token_signed_response_alg,
-        "userinfo_signed_response_alg": client.userinfo_signed_response_alg,
-        "access_token_format": client.access_token_format,
-        "subject_type": client.subject_type,
-        "sector_identifier_uri": client.sector_identifier_uri,
-        "frontchannel_logout_uri": client.frontchannel_logout_uri,
-        "backchannel_logout_uri": client.backchannel_logout_uri,
+        **as_request(client),
         "registration_client_uri": registration_client_uri,
-        **{k: v for k, v in client.extra.items() if k in EXTRA_FIELDS},
     }
     if client.client_secret is not None:
         body["client_secret"] = client.client_secret
         body["client_secret_expires_at"] = client.client_secret_expires_at
-    return {k: v for k, v in body.items() if v is not None}
+    return body
 
 
 async def check_sector_identifier(client: ClientMetadata, fetcher: SectorFetcher) -> None:
