@@ -29,7 +29,9 @@ from oxswarm.local.stack import Stack, start_stack
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(tmp_path_factory.mktemp("stack"))
+    # registration open, as ``oxswarm dev up`` (a cluster's default, token, is tested by
+    # starting a server with ``registration="token"``)
+    running = start_stack(tmp_path_factory.mktemp("stack"), registration="open")
     manager = running.manager()
     try:
         manager.set(K.OXAUTH_TRUSTED_PROXIES, "127.0.0.1/32")

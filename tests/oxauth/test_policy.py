@@ -14,6 +14,7 @@ from oxswarm.oxauth.web.lockout import LockoutPolicy
 
 def test_absent_values_take_the_defaults() -> None:
     assert read_policy({}.get) == OxAuthPolicy()
+    assert read_policy({}.get).registration == "token"
     assert read_policy({}.get).lockout == LockoutPolicy(5, 20, 900)
 
 
@@ -56,6 +57,8 @@ def test_older_trust_forwarded_for_trusts_loopback_and_private_proxies() -> None
         (K.OXAUTH_TRUSTED_PROXIES, "10.0.0.0/33"),
         (K.OXAUTH_FETCH_ALLOW, "lab"),
         (K.OXAUTH_FETCH_DENY, '["10.0.0.0/8", 3]'),
+        (K.OXAUTH_REGISTRATION_RATE_LIMIT, "0"),
+        (K.OXAUTH_REGISTRATION_RATE_WINDOW, "ten minutes"),
     ],
 )
 def test_malformed_value_is_named(name: str, value: str) -> None:
@@ -71,6 +74,8 @@ def test_config_init_writes_the_defaults_to_the_store(stack: Stack) -> None:
     try:
         assert manager.get(K.OXAUTH_LOCKOUT_USER_FAILURES) == "5"
         assert manager.get(K.OXAUTH_TRUST_FORWARDED_FOR) == "false"
+        # config-init writes "token"; these tests' stack opens it, as ``dev up`` does
         assert read_policy(manager.get).registration == "open"
+        assert manager.get(K.OXAUTH_REGISTRATION_RATE_WINDOW) == "600"
     finally:
         manager.store.close()

@@ -40,7 +40,9 @@ LDAP_SSL_CERT: Final = "ldap_ssl_cert"
 IDP_SIGNING_CERT: Final = "idp_signing_cert"
 IDP_ENCRYPTION_CERT: Final = "idp_encryption_cert"
 # oxAuth policy (typed and validated by oxswarm.oxauth.policy; absent values: its defaults)
-OXAUTH_REGISTRATION: Final = "oxauth_registration"  # open | token | off
+OXAUTH_REGISTRATION: Final = "oxauth_registration"  # open | token | off ("token")
+OXAUTH_REGISTRATION_RATE_LIMIT: Final = "oxauth_registration_rate_limit"  # "20" per window
+OXAUTH_REGISTRATION_RATE_WINDOW: Final = "oxauth_registration_rate_window"  # seconds, "600"
 OXAUTH_LOCKOUT_USER_FAILURES: Final = "oxauth_lockout_user_failures"  # "5"
 OXAUTH_LOCKOUT_ADDRESS_FAILURES: Final = "oxauth_lockout_address_failures"  # "20"
 OXAUTH_LOCKOUT_WINDOW: Final = "oxauth_lockout_window"  # seconds, "900"
@@ -104,7 +106,8 @@ CONFIG_NAMES: Final = frozenset(
         IDP_SIGNING_CERT, IDP_ENCRYPTION_CERT, CSYNC2_CERT, OXAUTH_REGISTRATION,
         OXAUTH_LOCKOUT_USER_FAILURES, OXAUTH_LOCKOUT_ADDRESS_FAILURES, OXAUTH_LOCKOUT_WINDOW,
         OXAUTH_TRUST_FORWARDED_FOR, OXAUTH_LOCKOUT_ADDRESS_DELAY_MS, OXAUTH_TRUSTED_PROXIES,
-        OXAUTH_FETCH_ALLOW, OXAUTH_FETCH_DENY,
+        OXAUTH_FETCH_ALLOW, OXAUTH_FETCH_DENY, OXAUTH_REGISTRATION_RATE_LIMIT,
+        OXAUTH_REGISTRATION_RATE_WINDOW,
     }
 )
 """Every plain configuration value's name (the rest of this module's names are secrets)."""

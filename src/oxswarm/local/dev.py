@@ -258,7 +258,7 @@ def dev_up(
     root.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     progress("starting etcd, slapd, redis and twemproxy; config-init; directory load")
-    stack = start_stack(root, cluster=CLUSTER)
+    stack = start_stack(root, cluster=CLUSTER, registration="open")  # a cluster: token
     try:
         progress(f"backend up in {time.monotonic() - began:.1f}s")
         bind_port = port or free_port()

@@ -1,13 +1,13 @@
 """oxAuth's policy followed live: a change in the config store reaches every process.
 
 :class:`LivePolicy` re-reads the policy (:func:`~oxswarm.oxauth.policy.read_policy`) and
-applies what changed to a running process: registration mode (and the initial access
-token's hash), lockout thresholds, trusted proxies, the server-side fetch allow and deny
-lists (plus the process's own: ``extras["fetch_base"]``, its dev switch and the issuer's
-addresses). A
+applies what changed to a running process: registration mode (and the old single initial
+access token's hash), the registration rate limit, lockout thresholds, trusted proxies,
+the server-side fetch allow and deny lists (plus the process's own: ``extras["fetch_base"]``,
+its dev switch and the issuer's addresses). A
 :class:`~oxswarm.config.watcher.StoreWatcher` on ``<prefix>/config/oxauth_`` calls it on
-every change and every minute. A value that is malformed, or ``token`` mode without its
-secret, is logged as an error and the process keeps the policy it has (at start the same
+every change and every minute. A value that is malformed is logged as an error and the
+process keeps the policy it has (at start the same
 is fatal: a process never starts on a policy it cannot read). ``--registration`` given
 to ``oxswarm run oxauth`` stays fixed.
 """
@@ -73,7 +73,10 @@ class LivePolicy:
         deps = self._deps
         deps.config = dataclasses.replace(
             deps.config, registration_enabled=mode != "off",
-            registration_token_hash=registration_hash)
+            registration_token_required=mode == "token",
+            registration_token_hash=registration_hash,
+            registration_rate_limit=policy.registration_limit.requests,
+            registration_rate_window=policy.registration_limit.window)
         old = deps.extras.get("web_settings")
         settings = dataclasses.replace(
             old if isinstance(old, WebSettings) else WebSettings(),

@@ -1,7 +1,12 @@
 """oxAuth's policy settings, typed, from the config store (values config-init writes).
 
-* ``oxauth_registration``: ``open`` (default), ``token`` (an initial access token is
-  required, RFC 7591 3) or ``off``: dynamic client registration.
+* ``oxauth_registration``: ``token`` (default: an initial access token is required,
+  RFC 7591 3; ``oxswarm clients registration-token`` issues them), ``open`` or ``off``:
+  dynamic client registration. The old single secret ``oxauth_registration_token``,
+  when set, is accepted as a token too (compatibility).
+* ``oxauth_registration_rate_limit``: int >= 1, default 20: registration requests per
+  client address within a window; more answer 429.
+* ``oxauth_registration_rate_window``: seconds >= 1, default 600: that window.
 * ``oxauth_lockout_user_failures``: int >= 1, default 5: failed sign-ins per user within
   a window before that user's sign-in is refused.
 * ``oxauth_lockout_address_failures``: int >= 1, default 20: failures per client address
@@ -36,7 +41,7 @@ from oxswarm.oauth.tokens import token_hash
 from oxswarm.oxauth.addressing import LEGACY_TRUSTED, Network, parse_networks
 from oxswarm.oxauth.web.lockout import LockoutPolicy
 
-# The secret holding the initial access token when registration is ``token``.
+# The old single initial access token (a secret), still accepted in ``token`` mode.
 REGISTRATION_TOKEN: Final = "oxauth_registration_token"
 
 RegistrationMode = Literal["open", "token", "off"]
@@ -46,12 +51,21 @@ _FALSE: Final = ("false", "no", "0", "off")
 
 
 @dataclass(frozen=True, slots=True)
+class RegistrationLimit:
+    """At most ``requests`` registration requests per client address in ``window`` s."""
+
+    requests: int = 20
+    window: int = 600
+
+
+@dataclass(frozen=True, slots=True)
 class OxAuthPolicy:
-    registration: RegistrationMode = "open"
+    registration: RegistrationMode = "token"
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
     trusted_proxies: tuple[Network, ...] = ()
     fetch_allow: tuple[Network, ...] = ()
     fetch_deny: tuple[Network, ...] = ()
+    registration_limit: RegistrationLimit = field(default_factory=RegistrationLimit)
 
 
 def _int(get: Callable[[str], str | None], name: str, default: int, minimum: int = 1) -> int:
@@ -80,7 +94,7 @@ def _bool(get: Callable[[str], str | None], name: str, default: bool) -> bool:
 
 
 def registration_mode(value: str | None, name: str = K.OXAUTH_REGISTRATION) -> RegistrationMode:
-    mode = (value or "open").strip()
+    mode = (value or "token").strip()
     if mode not in REGISTRATION_MODES:
         raise InvalidInput(f"{name}: {mode!r} is not open, token or off", field=name)
     return cast(RegistrationMode, mode)
@@ -96,21 +110,19 @@ def registration_access(
     fixed: RegistrationMode | None,
     get_secret: Callable[[str], str | None],
 ) -> tuple[RegistrationMode, str | None]:
-    """The registration mode in force and, in ``token`` mode, the initial access token's
-    SHA-256 hash; :class:`InvalidInput` when ``token`` mode has no token secret."""
+    """The registration mode in force and, in ``token`` mode, the SHA-256 of the old
+    single initial access token (the secret ``oxauth_registration_token``) when set."""
     mode = fixed or stored
     if mode != "token":
         return mode, None
     token = get_secret(REGISTRATION_TOKEN)
-    if not token:
-        raise InvalidInput("registration: mode 'token' needs the secret " + REGISTRATION_TOKEN,
-                           field="registration")
-    return mode, token_hash(token)
+    return mode, token_hash(token) if token else None
 
 
 def read_policy(get: Callable[[str], str | None]) -> OxAuthPolicy:
     """The policy from ``get`` (a config value by name, e.g. ``ConfigManager.get``)."""
     defaults = LockoutPolicy()
+    limit = RegistrationLimit()
     return OxAuthPolicy(
         registration=registration_mode(get(K.OXAUTH_REGISTRATION)),
         lockout=LockoutPolicy(
@@ -126,6 +138,10 @@ def read_policy(get: Callable[[str], str | None]) -> OxAuthPolicy:
         trusted_proxies=trusted_proxies(get),
         fetch_allow=parse_networks(get(K.OXAUTH_FETCH_ALLOW), K.OXAUTH_FETCH_ALLOW),
         fetch_deny=parse_networks(get(K.OXAUTH_FETCH_DENY), K.OXAUTH_FETCH_DENY),
+        registration_limit=RegistrationLimit(
+            requests=_int(get, K.OXAUTH_REGISTRATION_RATE_LIMIT, limit.requests),
+            window=_int(get, K.OXAUTH_REGISTRATION_RATE_WINDOW, limit.window),
+        ),
     )
 
 

@@ -7,6 +7,7 @@ methods on the client authenticator. The views in :mod:`oxswarm.oxauth.endpoints
 
 from __future__ import annotations
 
+from oxswarm.oauth.client_metadata import DEFAULT_SCOPES, MetadataPolicy
 from oxswarm.oauth.interfaces import JwksFetcher
 from oxswarm.oauth.oidc.core.claims import STANDARD_SCOPES
 from oxswarm.oauth.rfc6749.client_auth import (
@@ -22,7 +23,7 @@ from oxswarm.oauth.rfc6749.grants.refresh_token import RefreshTokenGrant
 from oxswarm.oauth.rfc6749.token_endpoint import TokenEndpoint
 from oxswarm.oauth.rfc7009 import RevocationEndpoint
 from oxswarm.oauth.rfc7523 import ClientAssertion
-from oxswarm.oauth.rfc7591 import RegistrationPolicy
+from oxswarm.oauth.rfc7591 import dynamic_policy
 from oxswarm.oauth.rfc7662 import IntrospectionEndpoint
 from oxswarm.oauth.tokens import TokenFactory
 from oxswarm.oxauth import addressing
@@ -71,12 +72,14 @@ class Provider:
         through the configured trusted proxies)."""
         return addressing.client_address(peer, forwarded, self.trusted_proxies)
 
-    def registration_policy(self) -> RegistrationPolicy:
-        return RegistrationPolicy(
-            scopes=self.scopes,
-            default_scopes=("openid", "profile", "email"),
+    def registration_policy(self) -> MetadataPolicy:
+        """What dynamic registration may ask for: the default scopes (those the directory
+        marks default), no password grant, http URIs only when the issuer is http."""
+        defaults = self.deps.extras.get("default_scopes") or DEFAULT_SCOPES
+        return dynamic_policy(
+            default_scopes=tuple(defaults),
             signing_algs=self.deps.keys.algorithms(),
-            allow_http_sector_uri=self.deps.config.issuer.startswith("http://"),
+            allow_http=self.deps.config.issuer.startswith("http://"),
         )
 
     def endpoint_url(self, name: str) -> str:

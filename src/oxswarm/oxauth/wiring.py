@@ -7,7 +7,8 @@ where the cache (Twemproxy) and the directory servers are, when not taken from t
 
 The policy (registration mode, lockout thresholds, ``X-Forwarded-For`` trust) is read,
 typed, by :func:`oxswarm.oxauth.policy.read_policy`; ``--registration`` overrides the
-store's mode. Mode ``token`` requires the secret ``oxauth_registration_token``.
+store's mode. Mode ``token`` takes initial access tokens from the directory (and the old
+secret ``oxauth_registration_token`` when set).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from oxswarm.directory.scopes import ScopeRepository
 from oxswarm.directory.tree import Tree
 from oxswarm.errors import InvalidInput, MasterKeyError, OxSwarmError, StoreUnavailable
 from oxswarm.local.slapd import best_password_scheme
+from oxswarm.oauth.client_metadata import DEFAULT_SCOPES
 from oxswarm.oauth.config import ProviderConfig
 from oxswarm.oauth.oidc.core.claims import STANDARD_SCOPES
 from oxswarm.oxauth.adapters.cache import (
@@ -149,9 +151,11 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
     )
     tree = Tree(manager.get(K.LDAP_BASE_DN) or "o=gluu")
     try:
-        scopes = [s.name for s in ScopeRepository(directory, tree).list()] or list(STANDARD_SCOPES)
+        known = ScopeRepository(directory, tree).list()
     except OxSwarmError:
-        scopes = list(STANDARD_SCOPES)
+        known = []
+    scopes = [s.name for s in known] or list(STANDARD_SCOPES)
+    default_scopes = [s.name for s in known if s.default] or list(DEFAULT_SCOPES)
     policy = read_policy(manager.get)
     mode, registration_hash = registration_access(
         policy.registration, fixed_mode(options.registration), manager.get_secret)
@@ -159,7 +163,10 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
         issuer=issuer.rstrip("/"),
         client_cache_seconds=options.client_cache_seconds,
         registration_enabled=mode != "off",
+        registration_token_required=mode == "token",
         registration_token_hash=registration_hash,
+        registration_rate_limit=policy.registration_limit.requests,
+        registration_rate_window=policy.registration_limit.window,
         pairwise_key=manager.get_secret(K.PAIRWISE_KEY) or "",
         pairwise_salt=manager.get_secret(K.PAIRWISE_SALT) or "",
         session_secret=manager.get_secret(K.SESSION_SECRET) or "",
@@ -171,6 +178,7 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
         "ring": ring,
         "tree": tree,
         "scopes": scopes,
+        "default_scopes": default_scopes,
         "box": box,
         "manager": manager,
         "web_settings": WebSettings(
@@ -301,6 +309,7 @@ async def open_deps(
         scopes=parts["scopes"],
     )
     deps.extras["manager"] = parts["manager"]
+    deps.extras["default_scopes"] = parts["default_scopes"]
     deps.extras["web_settings"] = parts["web_settings"]
     deps.extras["fetch_base"] = ((options or RunOptions()).dev, tuple(parts["own_addresses"]))
     deps.extras["key_watcher"] = opened.watcher

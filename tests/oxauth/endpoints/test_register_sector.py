@@ -155,7 +155,8 @@ def test_https_required_when_the_issuer_is_https(
 ) -> None:
     sector = site.publish("/secure.json", [A])
     with oxauth_servers(issuer="https://id.oxswarm.test").client() as secure:
-        assert_metadata_error(register(secure, sector, [A]), "must be an https URL")
+        assert_metadata_error(register(secure, sector, [A]), "sector_identifier_uri: ")
+        assert "must use https" in register(secure, sector, [A]).json()["error_description"]
     assert "/secure.json" not in site.hits  # refused before any fetch
 
 
