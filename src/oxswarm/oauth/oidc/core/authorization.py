@@ -28,6 +28,7 @@ from typing import Any, Final
 from oxswarm.errors import OxSwarmError
 from oxswarm.oauth import jsonbounds, rfc7636
 from oxswarm.oauth import oauth2_response_modes as modes
+from oxswarm.oauth.client_metadata import RESPONSE_TYPES
 from oxswarm.oauth.models import ClientMetadata
 from oxswarm.oauth.rfc6749.errors import (
     InvalidRequest,
@@ -41,18 +42,7 @@ from oxswarm.oauth.rfc6749.errors import (
 )
 from oxswarm.oauth.rfc6749.requests import split_scope
 
-SUPPORTED_RESPONSE_TYPES: Final = frozenset(
-    frozenset(value.split())
-    for value in (
-        "code",
-        "token",
-        "id_token",
-        "id_token token",
-        "code id_token",
-        "code token",
-        "code id_token token",
-    )
-)
+SUPPORTED_RESPONSE_TYPES: Final = frozenset(frozenset(value.split()) for value in RESPONSE_TYPES)
 PROMPTS: Final = frozenset({"none", "login", "consent", "select_account"})
 MAX_STATE_LENGTH: Final = 2048
 MAX_DESCRIPTION: Final = 256  # an error_description that goes back in a redirect URL
