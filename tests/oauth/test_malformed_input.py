@@ -217,7 +217,8 @@ def test_malformed_refresh_token_is_not_a_token(world: World, token: str) -> Non
         IntrospectionEndpoint(world.factory, world.clients).handle(
             OAuthRequest(
                 "POST", TOKEN_URL, {}, {"token": token, "token_type_hint": "refresh_token"}
-            )
+            ),
+            ClientMetadata(client_id="rs", client_secret="x", resource_server=True),
         )
     )
     assert body == {"active": False}

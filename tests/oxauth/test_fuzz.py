@@ -25,7 +25,7 @@ import os
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -36,6 +36,7 @@ from tests.fuzzkit import LOOPBACK_URL, Fuzzer, FuzzRequest, Target, b64url, nes
 from tests.oxauth.conftest import DirectoryTools, Server
 from tests.oxauth.web.conftest import hidden_fields
 
+from oxswarm.config import keys as K
 from oxswarm.local.stack import Stack
 from oxswarm.oxauth.app import create_app
 
@@ -347,20 +348,35 @@ class Context:
                 t + "register",
                 ("POST",),
                 "json",
-                lambda: {
+                lambda: {  # a valid registration: each mutation is the only fault
                     "redirect_uris": json.dumps([CB]),
                     "client_name": "fuzz",
                     "grant_types": '["authorization_code","refresh_token"]',
                     "response_types": '["code"]',
                     "token_endpoint_auth_method": "client_secret_basic",
-                    "jwks": '{"keys":[{"kty":"oct","k":"AAAA"}]}',
                     "contacts": '["a@b.c"]',
-                    "sector_identifier_uri": LOOPBACK_URL,
                     "subject_type": "public",
                     "id_token_signed_response_alg": "RS256",
                     "scope": "openid",
                 },
-                json_params=("jwks", "redirect_uris", "grant_types"),
+                json_params=("redirect_uris", "grant_types", "response_types"),
+            ),
+            Target(
+                t + "register",
+                ("POST",),
+                "json",
+                lambda: {  # the fields that fetch or carry keys (refused as given here)
+                    "redirect_uris": json.dumps([CB, "https://rp2.example/cb"]),
+                    "token_endpoint_auth_method": "private_key_jwt",
+                    "jwks": '{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}',
+                    "jwks_uri": LOOPBACK_URL,
+                    "sector_identifier_uri": LOOPBACK_URL,
+                    "subject_type": "pairwise",
+                    "backchannel_logout_uri": LOOPBACK_URL,
+                    "frontchannel_logout_uri": "https://rp.example/fc",
+                    "access_token_format": "jwt",
+                },
+                json_params=("jwks", "redirect_uris"),
             ),
             Target(
                 t + "register",
@@ -451,9 +467,31 @@ def acceptable(req: FuzzRequest, response: httpx.Response) -> bool:
     return response.status_code < 500
 
 
+# Rate limits and slow-downs would turn most fuzzed requests into the same 429 or delay
+# before their input is even read: lifted for the fuzzed process, restored afterwards.
+LIFTED = {
+    K.OXAUTH_REGISTRATION_RATE_LIMIT: "1000000",
+    K.OXAUTH_LOCKOUT_USER_FAILURES: "1000000",
+    K.OXAUTH_LOCKOUT_ADDRESS_FAILURES: "1000000",
+    K.OXAUTH_LOCKOUT_ADDRESS_DELAY_MS: "0",
+}
+
+
 @pytest.fixture(scope="module")
-def fuzz_server(oxauth_servers: Callable[..., Server]) -> Server:
-    return oxauth_servers(registration="open")
+def fuzz_server(oxauth_servers: Callable[..., Server], stack: Stack) -> Iterator[Server]:
+    manager = stack.manager()
+    before = {key: manager.get(key) for key in LIFTED}
+    try:
+        for key, value in LIFTED.items():
+            manager.set(key, value)
+        yield oxauth_servers(registration="open")
+    finally:
+        for key, value in before.items():
+            if value is None:
+                manager.store.delete(manager.config_key(key))
+            else:
+                manager.set(key, value)
+        manager.store.close()
 
 
 def test_no_request_crashes_oxauth(
