@@ -49,6 +49,7 @@ T = TypeVar("T")
 
 # RFC 4511 appendix A result codes
 SUCCESS: Final = 0
+SIZE_LIMIT_EXCEEDED: Final = 4
 NO_SUCH_ATTRIBUTE: Final = 16
 CONSTRAINT_VIOLATION: Final = 19
 ATTRIBUTE_OR_VALUE_EXISTS: Final = 20
@@ -297,7 +298,11 @@ class Directory:
         attributes: Sequence[str] = ("*",),
         size_limit: int = 0,
     ) -> list[Entry]:
-        """Entries matching ``search_filter`` (paged, RFC 2696); [] when ``base`` is missing."""
+        """Entries matching ``search_filter`` (paged, RFC 2696); [] when ``base`` is missing.
+
+        With ``size_limit``, at most that many entries (the server's sizeLimitExceeded
+        answer ends the search with the entries received so far).
+        """
 
         def op(conn: ldap3.Connection) -> list[Entry]:
             found: list[Entry] = []
@@ -314,14 +319,16 @@ class Directory:
                 )
                 if conn.result["result"] == NO_SUCH_OBJECT:
                     return []
-                raise_for_result(conn.result, f"search {base}")
+                truncated = conn.result["result"] == SIZE_LIMIT_EXCEEDED and size_limit
+                if not truncated:
+                    raise_for_result(conn.result, f"search {base}")
                 for item in conn.response or []:
                     if item.get("type") == "searchResEntry":
                         found.append(Entry(item["dn"], _decode(item["raw_attributes"])))
                 controls = conn.result.get("controls") or {}
                 paged = controls.get("1.2.840.113556.1.4.319", {}).get("value", {})
                 cookie = paged.get("cookie")
-                if not cookie or (size_limit and len(found) >= size_limit):
+                if truncated or not cookie or (size_limit and len(found) >= size_limit):
                     return found
 
         return self.run(op, f"search {base}")
