@@ -82,8 +82,8 @@ def require(record: AccessTokenRecord, any_of: Iterable[str]) -> None:
     wanted = tuple(any_of)
     if not set(wanted) & set(record.scope):
         raise ScopeError(
-            f"the access token lacks the scope {wanted[-1]}",
-            f'Bearer realm="scim", error="insufficient_scope", scope="{wanted[-1]}"',
+            f"the access token lacks the scope {' or '.join(wanted)}",
+            f'Bearer realm="scim", error="insufficient_scope", scope="{" ".join(wanted)}"',
         )
 
 

@@ -55,7 +55,10 @@ async def _one(
 ) -> dict[str, Any]:
     method = str(op.get("method", "")).upper()
     bulk_id = op.get("bulkId")
-    path = _resolve(op.get("path"), ids)
+    path = op.get("path")
+    if isinstance(path, str) and "/bulkId:" in path:  # /Users/bulkId:u1
+        head, _, ref = path.rpartition("/")
+        path = f"{head}/{_resolve(ref, ids)}"
     match = _PATH.match(path) if isinstance(path, str) else None
     if match is None:
         raise InvalidValue(f"path: {path!r} is not /Users, /Groups or one of their resources")
