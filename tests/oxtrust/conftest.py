@@ -15,6 +15,7 @@ from tests.oxauth.conftest import (  # noqa: F401  (fixtures shared with oxAuth'
     directory_tools,
     oxauth_servers,
     stack,
+    start_server,
 )
 
 from oxswarm.directory.models import Client
@@ -40,7 +41,7 @@ def start_oxtrust(stack: Stack, workdir: Path) -> Server:  # noqa: F811
     return Server(daemon, url)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def oxtrust(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:  # noqa: F811
     server = start_oxtrust(stack, tmp_path_factory.mktemp("oxtrust"))
     try:
@@ -49,12 +50,16 @@ def oxtrust(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         server.daemon.stop()
 
 
-@pytest.fixture(scope="module")
-def oxauth(oxauth_servers: Callable[..., Server]) -> Server:  # noqa: F811
-    return oxauth_servers()
+@pytest.fixture(scope="session")
+def oxauth(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:  # noqa: F811
+    server = start_server(stack, tmp_path_factory.mktemp("oxauth"))
+    try:
+        yield server
+    finally:
+        server.daemon.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def scim_client(directory_tools: DirectoryTools) -> Client:  # noqa: F811
     return directory_tools.add_client(
         grant_types=["client_credentials", "password"],
@@ -66,7 +71,7 @@ def scim_client(directory_tools: DirectoryTools) -> Client:  # noqa: F811
 Tokens = Callable[..., str]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def token(oxauth: Server, scim_client: Client) -> Tokens:
     """``token(*scopes)``: a real access token from the real oxAuth with those scopes."""
 
@@ -84,7 +89,7 @@ def token(oxauth: Server, scim_client: Client) -> Tokens:
     return get
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def scim(oxtrust: Server, token: Tokens) -> Iterator[httpx.Client]:
     """An HTTP client on SCIM with every SCIM scope."""
     headers = {"Authorization": f"Bearer {token(*ALL_SCOPES)}"}

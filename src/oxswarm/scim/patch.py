@@ -80,6 +80,12 @@ def _locate(
     if path.urn and path.urn.lower() != rtype.schema.id.lower():
         ext = rtype.extension(path.urn)
         attr = ext.attr(path.attr) if ext else None
+        whole = rtype.extension(f"{path.urn}:{path.attr}")
+        if whole is not None and not path.sub and target.filter is None:
+            # the path names an extension as a whole: it is one complex attribute
+            if whole.id not in resource["schemas"]:
+                resource["schemas"].append(whole.id)
+            return resource, Attr(whole.id, "complex", sub=whole.attributes)
         if ext is None or attr is None:
             raise InvalidPath(f"path {path}: no such attribute")
         holder = resource.setdefault(ext.id, {})

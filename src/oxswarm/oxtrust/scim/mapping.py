@@ -135,7 +135,8 @@ def user_from_entry(entry: Entry, base: str, groups: list[tuple[str, str]]) -> d
         resource["name"] = name
     if display := entry.get("displayName"):
         resource["displayName"] = display
-    resource["active"] = (entry.get("oxStatus") or "active") == "active"
+    if (status := entry.get("oxStatus")) is not None:  # unset: active for oxAuth too
+        resource["active"] = status == "active"
     emails = _json_values(entry, "oxScimEmail") or [{"value": v} for v in entry.all("mail")]
     if emails:
         resource["emails"] = emails
@@ -207,7 +208,7 @@ def user_to_attrs(resource: dict[str, Any], inum: str) -> dict[str, list[str]]:
         "givenName": one(person.given_name),
         "displayName": one(person.display_name),
         "cn": [person.name or person.uid],
-        "oxStatus": [person.status],
+        "oxStatus": [] if resource.get("active") is None else [person.status],
         "oxExternalId": one(resource.get("externalId")),
         "mail": list(dict.fromkeys(e["value"] for e in emails)),
         "oxScimEmail": list(dict.fromkeys(_compact(e) for e in emails)),

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 MEDIA_TYPE: Final = "application/scim+json"
 DOCS: Final = "https://github.com/oxswarm/oxswarm/blob/main/docs/scim.md"
 Handler = Callable[[Request], Awaitable[Response]]
+_METHODS: Final = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def scim_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -215,6 +216,9 @@ class ScimHttp:
             return scim_response(found[0])
         return scim_response(_list(found))
 
+    async def unknown(self, request: Request) -> Response:
+        raise NotFound(f"no SCIM endpoint {request.url.path}")
+
     async def well_known(self, request: Request) -> Response:
         """Gluu's ``/.well-known/scim-configuration``: where each endpoint is."""
         base = self.base(request)
@@ -247,25 +251,39 @@ def _list(resources: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _route(path: str, handler: Handler, methods: tuple[str, ...]) -> Route:
+    """A route answering every method: the others get a SCIM 405 (RFC 7644 3.12)."""
+
+    async def only(request: Request) -> Response:
+        if request.method not in methods:
+            error = ScimError(f"{request.method} is not allowed here", status=405)
+            return scim_response(error.body(), 405, {"Allow": ", ".join(methods)})
+        return await handler(request)
+
+    return Route(path, only, methods=list(_METHODS))
+
+
 def scim_routes(deps: ScimDeps) -> list[BaseRoute]:
     """The routes, relative to ``deps.prefix`` (mount them there)."""
     http = ScimHttp(deps)
+    get = ("GET",)
     routes: list[BaseRoute] = []
     for rtype in (USER_TYPE, GROUP_TYPE):
         path = f"/{rtype.endpoint}"
         routes += [
-            Route(path, http.collection(rtype), methods=["GET", "POST"]),
-            Route(f"{path}/.search", http.search(rtype), methods=["POST"]),
-            Route(f"{path}/{{id}}", http.item(rtype), methods=["GET", "PUT", "PATCH", "DELETE"]),
+            _route(path, http.collection(rtype), ("GET", "POST")),
+            _route(f"{path}/.search", http.search(rtype), ("POST",)),
+            _route(f"{path}/{{id}}", http.item(rtype), ("GET", "PUT", "PATCH", "DELETE")),
         ]
     routes += [
-        Route("/.search", http.search(None), methods=["POST"]),
-        Route("/Bulk", _guard(http.bulk), methods=["POST"]),
-        Route("/ServiceProviderConfig", _guard(http.spc), methods=["GET"]),
-        Route("/ResourceTypes", _guard(http.resource_types), methods=["GET"]),
-        Route("/ResourceTypes/{id}", _guard(http.resource_types), methods=["GET"]),
-        Route("/Schemas", _guard(http.schemas), methods=["GET"]),
-        Route("/Schemas/{id:path}", _guard(http.schemas), methods=["GET"]),
+        _route("/.search", http.search(None), ("POST",)),
+        _route("/Bulk", _guard(http.bulk), ("POST",)),
+        _route("/ServiceProviderConfig", _guard(http.spc), get),
+        _route("/ResourceTypes", _guard(http.resource_types), get),
+        _route("/ResourceTypes/{id}", _guard(http.resource_types), get),
+        _route("/Schemas", _guard(http.schemas), get),
+        _route("/Schemas/{id:path}", _guard(http.schemas), get),
+        _route("/{rest:path}", _guard(http.unknown), _METHODS),
     ]
     return routes
 
