@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from oxswarm.directory.connection import Directory, DirectoryConfig
+from oxswarm.directory.connection import LEVEL, Directory, DirectoryConfig
 from oxswarm.errors import Conflict, DirectoryError, DirectoryUnavailable, InvalidInput, NotFound
 from oxswarm.local.process import free_port, wait_until
 from oxswarm.local.slapd import SlapdNode
@@ -56,6 +56,15 @@ def test_concurrent_use_from_threads(directory: Directory) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+@pytest.mark.integration
+def test_size_limit_truncates_instead_of_failing(directory: Directory) -> None:
+    directory.add("ou=limit,o=gluu", unit("limit"))
+    for k in range(5):
+        directory.add(f"ou=l{k},ou=limit,o=gluu", unit(f"l{k}"))
+    assert len(directory.search("ou=limit,o=gluu", scope=LEVEL, size_limit=3)) == 3
+    assert len(directory.search("ou=limit,o=gluu", scope=LEVEL, size_limit=0)) == 5
 
 
 @pytest.mark.integration
