@@ -206,6 +206,40 @@ def test_password_is_hashed_once_and_signs_in_at_once(
     assert r.status_code == 200, r.text
 
 
+def test_every_bad_request_is_a_scim_error_never_a_500(scim: httpx.Client) -> None:
+    missing = str(uuid.uuid4())
+    assert_error(scim.get(f"/Users/{missing}"), 404, None, missing)
+    assert_error(
+        scim.put(f"/Groups/{missing}", json={"schemas": [GROUP], "displayName": "x"}), 404, None
+    )
+    assert_error(scim.patch(f"/Users/{missing}", json=[]), 404, None)
+    assert_error(scim.delete(f"/Users/{missing}"), 404, None)
+    assert_error(scim.get("/Users", params={"count": "many"}), 400, "invalidValue", "count")
+    assert_error(scim.get("/Users", params={"attributes": "a b"}), 400, "invalidFilter")
+    assert_error(scim.get("/Users", params={"filter": "x" * 5000}), 400, "invalidFilter", "longer")
+    assert_error(
+        scim.get("/Users", params={"sortBy": "password"}), 400, "invalidFilter", "password"
+    )
+    assert_error(scim.post("/Users", json=[1, 2]), 400, "invalidSyntax")
+    assert_error(scim.post("/Users", json=new_user(password=12)), 400, "invalidValue", "password")
+    assert_error(
+        scim.post("/Users", json=new_user(userName="has space")), 400, "invalidValue", "userName"
+    )
+    assert_error(scim.post("/Users/.search", json={"filter": "userName pr"}), 400, "invalidSyntax")
+    assert_error(scim.post("/Users", content=b"{" + b" " * 1_100_000 + b"}"), 413, None)
+    assert_error(scim.delete("/Users"), 405, None)
+    assert_error(scim.get("/Nothing/here"), 404, None)
+    assert_error(
+        scim.post("/Bulk", json={"schemas": [BULK_REQUEST], "Operations": [{}] * 101}),
+        413,
+        None,
+        "maxOperations",
+    )
+    r = scim.get("/Users", params={"count": 100000, "startIndex": -5})
+    assert r.status_code == 200 and r.json()["startIndex"] == 1
+    assert r.json()["itemsPerPage"] <= 200
+
+
 # -- filters, sorting, paging, projection ----------------------------------------------------
 def test_filters_sorting_paging_attributes(scim: httpx.Client) -> None:
     tag = uuid.uuid4().hex[:6]
