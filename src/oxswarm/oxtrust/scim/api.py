@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from oxswarm.oauth.models import AccessTokenRecord
 from oxswarm.oxtrust.scim.auth import SCOPES, TokenLookup, can, require
 from oxswarm.oxtrust.scim.store import Page, Query, ScimDirectory
-from oxswarm.scim.errors import InvalidFilter, InvalidValue, ScimError
+from oxswarm.scim.errors import InvalidFilter, InvalidValue, PreconditionFailed, ScimError
 from oxswarm.scim.etag import check_if_match, etag
 from oxswarm.scim.patch import apply_patch
 from oxswarm.scim.resource import normalize, project
@@ -150,10 +150,18 @@ class ScimApi:
         if_match: str | None,
     ) -> tuple[dict[str, Any], str]:
         self.check_write(record, rtype)
-        current, version = await self._run(self.store.get, rtype, inum, base)
-        check_if_match(if_match, version)
-        resource = normalize(apply_patch(current, body, rtype), rtype)
-        return await self._run(self.store.replace, rtype, inum, resource, base, etag(version))
+        for attempt in range(3):
+            current, version = await self._run(self.store.get, rtype, inum, base)
+            check_if_match(if_match, version)
+            resource = normalize(apply_patch(current, body, rtype), rtype)
+            try:  # written only if nobody changed it since it was read
+                return await self._run(
+                    self.store.replace, rtype, inum, resource, base, etag(version)
+                )
+            except PreconditionFailed:
+                if if_match is not None or attempt == 2:
+                    raise  # the client's version is gone; or too much contention
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def delete(
         self, record: AccessTokenRecord, rtype: ResourceType, inum: str, if_match: str | None

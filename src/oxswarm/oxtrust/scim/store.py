@@ -24,10 +24,10 @@ from typing import Any
 from oxswarm.directory.connection import DELETE, LEVEL, REPLACE, Directory, Entry
 from oxswarm.directory.people import GROUP_CLASSES, PERSON_CLASSES
 from oxswarm.directory.tree import Tree, filter_value
-from oxswarm.errors import Conflict, InvalidInput
+from oxswarm.errors import AssertionFailed, Conflict, InvalidInput
 from oxswarm.errors import NotFound as DirNotFound
 from oxswarm.oxtrust.scim import mapping
-from oxswarm.scim.errors import InvalidValue, NotFound, TooMany, Uniqueness
+from oxswarm.scim.errors import InvalidValue, NotFound, PreconditionFailed, TooMany, Uniqueness
 from oxswarm.scim.etag import check_if_match
 from oxswarm.scim.filter import AttrPath, parse_filter
 from oxswarm.scim.ldap_filter import AttributeMap, to_ldap
@@ -220,8 +220,9 @@ class ScimDirectory:
             self._check_members(added)
             previous = {}
         changes = {k: [(REPLACE, v)] for k, v in attrs.items() if v or entry.all(k)}
+        guard = _unchanged(entry) if if_match else None
         if changes:
-            _translate(lambda: self.directory.modify(dn, changes))
+            _translate(lambda: self.directory.modify(dn, changes, assertion=guard))
         password = resource.get("password")
         if password:
             try:
@@ -236,7 +237,8 @@ class ScimDirectory:
     def delete(self, rtype: ResourceType, inum: str, if_match: str | None = None) -> None:
         entry = self._entry(rtype, inum)
         check_if_match(if_match, mapping.version_of(entry))
-        _translate(lambda: self.directory.delete(entry.dn))
+        guard = _unchanged(entry) if if_match else None
+        _translate(lambda: self.directory.delete(entry.dn, assertion=guard))
         if rtype is USER_TYPE:  # no referential integrity overlay: drop the memberships
             for group in self.directory.search(
                 self.tree.ou("groups"), f"(member={filter_value(entry.dn)})", LEVEL, ["1.1"]
@@ -261,10 +263,18 @@ def _sorted(entries: list[Entry], attr: str, descending: bool) -> list[Entry]:
     return have + missing
 
 
+def _unchanged(entry: Entry) -> str:
+    """An assertion (RFC 4528) that ``entry`` is still at the version read: If-Match is
+    then checked by the directory at the write itself, not only before it."""
+    return f"(entryCSN={filter_value(mapping.version_of(entry))})"
+
+
 def _translate(operation: Callable[[], None]) -> None:
     """Directory refusals as SCIM errors naming what the directory said."""
     try:
         operation()
+    except AssertionFailed as exc:
+        raise PreconditionFailed("If-Match: the resource changed meanwhile") from exc
     except Conflict as exc:
         raise Uniqueness(str(exc)) from exc
     except InvalidInput as exc:
