@@ -27,8 +27,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ldap3.utils.conv import escape_filter_chars
-
 from oxswarm.scim.errors import InvalidFilter
 from oxswarm.scim.filter import (
     And,
@@ -85,8 +83,12 @@ class AttributeMap:
         return found
 
 
+_ESCAPES = {ord("\\"): "\\5c", ord("*"): "\\2a", ord("("): "\\28", ord(")"): "\\29", 0: "\\00"}
+
+
 def _escape(value: str) -> str:
-    return str(escape_filter_chars(value))
+    """RFC 4515 section 3: ``\\ * ( ) NUL`` as ``\\XX`` (UTF-8 passes through)."""
+    return value.translate(_ESCAPES)
 
 
 def _time(value: Value, shown: str) -> str:

@@ -22,7 +22,6 @@ so everything SCIM stores can be read back by oxAuth (the same rule for both).
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from pydantic import ValidationError
@@ -259,7 +258,3 @@ def group_to_attrs(resource: dict[str, Any], tree: Tree) -> dict[str, list[str]]
         "oxExternalId": [resource["externalId"]] if resource.get("externalId") else [],
         "member": [tree.person(m) for m in member_ids(resource)],
     }
-
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -33,6 +33,7 @@ from oxswarm.scim.etag import etag, none_match
 from oxswarm.scim.resource import project
 from oxswarm.scim.schemas import (
     GROUP_TYPE,
+    LIST_RESPONSE,
     RESOURCE_TYPES,
     SCHEMAS,
     SEARCH_REQUEST,
@@ -240,8 +241,6 @@ class ScimHttp:
 
 
 def _list(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    from oxswarm.scim.schemas import LIST_RESPONSE
-
     return {
         "schemas": [LIST_RESPONSE],
         "totalResults": len(resources),

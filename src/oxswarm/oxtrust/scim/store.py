@@ -29,7 +29,7 @@ from oxswarm.errors import NotFound as DirNotFound
 from oxswarm.oxtrust.scim import mapping
 from oxswarm.scim.errors import InvalidValue, NotFound, PreconditionFailed, TooMany, Uniqueness
 from oxswarm.scim.etag import check_if_match
-from oxswarm.scim.filter import AttrPath, parse_filter
+from oxswarm.scim.filter import parse_attr_path, parse_filter
 from oxswarm.scim.ldap_filter import AttributeMap, to_ldap
 from oxswarm.scim.schemas import GROUP_TYPE, USER_TYPE, Limits, ResourceType
 
@@ -122,7 +122,7 @@ class ScimDirectory:
         return self.render(rtype, [entry], base)[0], mapping.version_of(entry)
 
     def sort_attr(self, rtype: ResourceType, sort_by: str) -> str:
-        attr = self.maps[rtype.name].resolve(_attr_path(sort_by))
+        attr = self.maps[rtype.name].resolve(parse_attr_path(sort_by))
         return attr.name
 
     def search(self, rtype: ResourceType, query: Query, base: str) -> Page:
@@ -247,12 +247,6 @@ class ScimDirectory:
                     self.directory.modify(group.dn, {"member": [(DELETE, [entry.dn])]})
                 except (DirNotFound, Conflict, InvalidInput):
                     continue
-
-
-def _attr_path(text: str) -> AttrPath:
-    from oxswarm.scim.filter import parse_attr_path
-
-    return parse_attr_path(text)
 
 
 def _sorted(entries: list[Entry], attr: str, descending: bool) -> list[Entry]:
