@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.oxtrust.conftest import PREFIX, Server, Tokens
+from tests.oxtrust.conftest import PREFIX, DirectoryTools, Server, Tokens
 
 from oxswarm.directory.models import Client
 from oxswarm.local.stack import Stack
@@ -64,6 +64,33 @@ def test_no_token_401_bad_token_401_missing_scope_403(oxtrust: Server, token: To
         assert_error(http.post("/Bulk", headers=reader, json={}), 403, None, "bulk")
         # discovery is public
         assert http.get("/ServiceProviderConfig").json()["bulk"]["maxOperations"] == 100
+
+
+def test_jwt_access_tokens_and_revocation(
+    oxtrust: Server, oxauth: Server, directory_tools: DirectoryTools
+) -> None:
+    """A JWT access token (RFC 9068) is accepted like an opaque one; a revoked one is not."""
+    client = directory_tools.add_client(
+        grant_types=["client_credentials"], scopes=[USERS_READ], access_token_format="jwt"
+    )
+    auth = (client.client_id, client.client_secret or "")
+    with oxauth.client() as http:
+        r = http.post(
+            "/oxauth/restv1/token",
+            auth=auth,
+            data={"grant_type": "client_credentials", "scope": USERS_READ},
+        )
+        assert r.status_code == 200, r.text
+        jwt = r.json()["access_token"]
+        assert jwt.count(".") == 2
+        with httpx.Client(base_url=oxtrust.url + PREFIX, trust_env=False, timeout=20) as scim:
+            bearer = {"Authorization": f"Bearer {jwt}"}
+            assert scim.get("/Users", headers=bearer, params={"count": 1}).status_code == 200
+            r = http.post("/oxauth/restv1/revoke", auth=auth, data={"token": jwt})
+            assert r.status_code == 200, r.text
+            assert_error(scim.get("/Users", headers=bearer), 401, None, "revoked")
+            wk = scim.get(oxtrust.url + "/.well-known/scim-configuration").json()
+            assert wk[0]["user_endpoint"] == f"{oxtrust.url}{PREFIX}/Users"
 
 
 # -- users -----------------------------------------------------------------------------------
