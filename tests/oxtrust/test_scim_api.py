@@ -11,6 +11,7 @@ import httpx
 import pytest
 from tests.oxtrust.conftest import PREFIX, DirectoryTools, Server, Tokens
 
+from oxswarm.directory.connection import REPLACE
 from oxswarm.directory.models import Client
 from oxswarm.local.stack import Stack
 from oxswarm.oxtrust.scim.auth import USERS_READ
@@ -231,6 +232,22 @@ def test_password_is_hashed_once_and_signs_in_at_once(
             },
         )
     assert r.status_code == 200, r.text
+
+
+def test_put_keeps_what_scim_does_not_manage(scim: httpx.Client, stack: Stack) -> None:
+    body = new_user()
+    body.pop("name")  # no family name: sn is the userName, and SCIM shows none
+    user = create(scim, body)
+    assert "name" not in user
+    dn = f"inum={user['id']},ou=people,o=gluu"
+    with stack.directory() as directory:
+        assert directory.read(dn).get("sn") == body["userName"]
+        directory.modify(dn, {"oxMetadata": [(REPLACE, ['{"other": 1}'])]})
+    r = scim.put(f"/Users/{user['id']}", json=dict(body, name={"familyName": "Set"}))
+    assert r.json()["name"] == {"familyName": "Set"}
+    with stack.directory() as directory:
+        assert directory.read(dn).get("oxMetadata") == '{"other": 1}'
+        assert directory.read(dn).get("sn") == "Set"
 
 
 def test_every_bad_request_is_a_scim_error_never_a_500(scim: httpx.Client) -> None:

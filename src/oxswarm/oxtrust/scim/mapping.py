@@ -121,7 +121,7 @@ def _json_values(entry: Entry, name: str) -> list[dict[str, Any]]:
 def user_from_entry(entry: Entry, base: str, groups: list[tuple[str, str]]) -> dict[str, Any]:
     """The User resource of ``entry``; ``groups``: (inum, displayName) of its groups."""
     inum = entry.get("inum") or rdn_of(entry.dn)
-    meta = json.loads(entry.get("oxMetadata") or "{}")
+    meta = _load(entry.get("oxMetadata"))
     resource: dict[str, Any] = {"schemas": [USER], "id": inum, "userName": entry.get("uid")}
     if external := entry.get("oxExternalId"):
         resource["externalId"] = external
@@ -168,8 +168,11 @@ def _compact(value: dict[str, Any]) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def user_to_attrs(resource: dict[str, Any], inum: str) -> dict[str, list[str]]:
-    """Every LDAP attribute SCIM manages for a user ([] means: remove it)."""
+def user_to_attrs(
+    resource: dict[str, Any], inum: str, metadata: str | None = None
+) -> dict[str, list[str]]:
+    """Every LDAP attribute SCIM manages for a user ([] means: remove it); ``metadata``
+    is the entry's ``oxMetadata`` (other keys in it are kept)."""
     name = resource.get("name") or {}
     emails = _ordered([e for e in resource.get("emails", []) if e.get("value")])
     phones = _ordered([p for p in resource.get("phoneNumbers", []) if p.get("value")])
@@ -215,8 +218,24 @@ def user_to_attrs(resource: dict[str, Any], inum: str) -> dict[str, list[str]]:
         "oxScimPhone": list(dict.fromkeys(_compact(p) for p in phones)),
         "oxEmailVerified": flag(ext.get("emailVerified")),
         "oxPhoneVerified": flag(ext.get("phoneVerified")),
-        "oxMetadata": [] if family else [json.dumps({_NO_FAMILY: True})],
+        "oxMetadata": _metadata(metadata, no_family=not family),
     }
+
+
+def _load(text: str | None) -> dict[str, Any]:
+    try:
+        data = json.loads(text) if text else {}
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _metadata(current: str | None, *, no_family: bool) -> list[str]:
+    data = _load(current)
+    data.pop(_NO_FAMILY, None)
+    if no_family:
+        data[_NO_FAMILY] = True
+    return [json.dumps(data, sort_keys=True)] if data else []
 
 
 def group_from_entry(entry: Entry, base: str) -> dict[str, Any]:

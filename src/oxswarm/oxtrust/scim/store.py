@@ -207,7 +207,7 @@ class ScimDirectory:
         check_if_match(if_match, mapping.version_of(entry))
         dn = self._dn(rtype, inum)
         if rtype is USER_TYPE:
-            attrs = mapping.user_to_attrs(resource, inum)
+            attrs = mapping.user_to_attrs(resource, inum, entry.get("oxMetadata"))
             if resource["userName"].lower() != (entry.get("uid") or "").lower():
                 self._unique_user_name(resource["userName"], inum)
             previous = {k: entry.all(k) for k in attrs}
