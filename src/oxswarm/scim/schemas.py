@@ -238,11 +238,10 @@ class Limits:
     max_matches: int = 10_000
 
 
-def service_provider_config(location: str, limits: Limits, docs: str) -> dict[str, Any]:
-    """RFC 7643 section 5."""
+def service_provider_config(location: str, limits: Limits) -> dict[str, Any]:
+    """RFC 7643 section 5 (no ``documentationUri``: docs/scim.md ships with the code)."""
     return {
         "schemas": [SPC],
-        "documentationUri": docs,
         "patch": {"supported": True},
         "bulk": {
             "supported": True,

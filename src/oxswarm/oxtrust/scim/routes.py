@@ -44,7 +44,6 @@ from oxswarm.scim.schemas import (
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE: Final = "application/scim+json"
-DOCS: Final = "https://github.com/oxswarm/oxswarm/blob/main/docs/scim.md"
 Handler = Callable[[Request], Awaitable[Response]]
 _METHODS: Final = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -195,7 +194,7 @@ class ScimHttp:
 
     # -- discovery (RFC 7644 section 4): public, nothing secret in it -------------------
     async def spc(self, request: Request) -> Response:
-        return scim_response(service_provider_config(self.base(request), self.deps.limits, DOCS))
+        return scim_response(service_provider_config(self.base(request), self.deps.limits))
 
     async def resource_types(self, request: Request) -> Response:
         base = self.base(request)
@@ -288,5 +287,11 @@ def scim_routes(deps: ScimDeps) -> list[BaseRoute]:
 
 
 def well_known_routes(deps: ScimDeps) -> list[BaseRoute]:
+    """Gluu's ``/identity/restv1/scim-configuration`` (where NGINX sends
+    ``/.well-known/scim-configuration``, edge/routes.py), and the well-known path itself."""
     http = ScimHttp(deps)
-    return [Route("/.well-known/scim-configuration", _guard(http.well_known), methods=["GET"])]
+    handler = _guard(http.well_known)
+    return [
+        Route("/.well-known/scim-configuration", handler, methods=["GET"]),
+        Route("/identity/restv1/scim-configuration", handler, methods=["GET"]),
+    ]
