@@ -90,6 +90,7 @@ def test_jwt_access_tokens_and_revocation(
             r = http.post("/oxauth/restv1/revoke", auth=auth, data={"token": jwt})
             assert r.status_code == 200, r.text
             assert_error(scim.get("/Users", headers=bearer), 401, None, "revoked")
+            assert scim.get(oxtrust.url + "/identity/health").json() == {"status": "ok"}
             for path in ("/.well-known/scim-configuration", "/identity/restv1/scim-configuration"):
                 wk = scim.get(oxtrust.url + path).json()  # the second: where NGINX sends it
                 assert wk[0]["user_endpoint"] == f"{oxtrust.url}{PREFIX}/Users"

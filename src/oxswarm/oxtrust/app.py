@@ -8,15 +8,18 @@ where oxAuth keeps access tokens. Nothing else reads the environment.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
 
 from oxswarm.cache.aio import AsyncCache
 from oxswarm.config import keys as K
@@ -25,7 +28,7 @@ from oxswarm.config.manager import ConfigManager
 from oxswarm.config.secrets import SecretBox
 from oxswarm.directory.connection import Directory, DirectoryConfig
 from oxswarm.directory.tree import Tree
-from oxswarm.errors import MasterKeyError, StoreUnavailable
+from oxswarm.errors import MasterKeyError, OxSwarmError, StoreUnavailable
 from oxswarm.oxauth.adapters.cache import CacheRevocations, CacheTokenStore
 from oxswarm.oxauth.adapters.directory import DirectoryGrantStore
 from oxswarm.oxauth.wiring import DEFAULT_CACHE, parse_hostport
@@ -36,9 +39,26 @@ from oxswarm.oxtrust.scim.store import ScimDirectory
 from oxswarm.scim.schemas import Limits
 from oxswarm.settings import Settings
 
+Check = Callable[[], Awaitable[bool]]
+
+
+def health_route(checks: Mapping[str, Check]) -> Route:
+    """``/identity/health``: 200 when the directory and cache answer, 503 naming the failing."""
+
+    async def health(_request: Request) -> JSONResponse:
+        failed = [name for name, check in checks.items() if not await check()]
+        if failed:
+            return JSONResponse({"status": "unavailable", "failed": failed}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    return Route("/identity/health", health, methods=["GET", "HEAD"])
+
 
 def create_app(
-    deps: ScimDeps, *, on_close: Callable[[], Awaitable[None]] | None = None
+    deps: ScimDeps,
+    *,
+    on_close: Callable[[], Awaitable[None]] | None = None,
+    health_checks: Mapping[str, Check] | None = None,
 ) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -48,7 +68,11 @@ def create_app(
             if on_close is not None:
                 await on_close()
 
-    routes = [*well_known_routes(deps), Mount(deps.prefix, routes=scim_routes(deps))]
+    routes = [
+        health_route(health_checks or {}),
+        *well_known_routes(deps),
+        Mount(deps.prefix, routes=scim_routes(deps)),
+    ]
     return Starlette(routes=routes, lifespan=lifespan)
 
 
@@ -119,4 +143,19 @@ def app_from_settings(settings: Settings, options: TrustOptions) -> Starlette:
         directory.close()
         tmp.cleanup()
 
-    return create_app(build_deps(directory, cache, tree, public_url=public_url), on_close=close)
+    async def cache_ok() -> bool:
+        try:
+            await cache.ping()
+        except OxSwarmError:
+            return False
+        return True
+
+    async def directory_ok() -> bool:
+        try:
+            return await asyncio.to_thread(directory.exists, tree.suffix)
+        except OxSwarmError:
+            return False
+
+    deps = build_deps(directory, cache, tree, public_url=public_url)
+    checks = {"cache": cache_ok, "directory": directory_ok}
+    return create_app(deps, on_close=close, health_checks=checks)
