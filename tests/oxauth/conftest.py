@@ -35,6 +35,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     manager = running.manager()
     try:
         manager.set(K.OXAUTH_TRUSTED_PROXIES, "127.0.0.1/32")
+        # every test registers from loopback: the rate limit is tested on its own
+        # (tests/oxauth/endpoints/test_register_trust.py sets a low one and puts this back)
+        manager.set(K.OXAUTH_REGISTRATION_RATE_LIMIT, "100000")
     finally:
         manager.store.close()
     try:

@@ -209,9 +209,12 @@ def test_loopback_refused_without_dev(strict: httpx.Client, site: SectorSite) ->
     listening = register(strict, sector, [A])
     closed = register(strict, f"http://127.0.0.1:{free_port()}/strict.json", [A])
     decimal = register(strict, f"http://2130706433:{site.port}/strict.json", [A])
-    for r in (listening, closed, decimal):
+    for r in (listening, closed):
         assert_metadata_error(r, GENERIC)
         assert r.json()["error_description"] == GENERIC
+    # a decimal loopback address is no loopback host name: http is refused by the
+    # metadata rules already, before any fetch
+    assert_metadata_error(decimal, "must use https")
     assert "/strict.json" not in site.hits  # refused before any connection
 
 

@@ -73,7 +73,7 @@ def servers(stack: Stack, oxauth_servers: Callable[..., Server]) -> Iterator[dic
             "token2": oxauth_servers(registration="token"),
         }
     finally:
-        manager.set(K.OXAUTH_REGISTRATION_RATE_LIMIT, before or "20")
+        manager.set(K.OXAUTH_REGISTRATION_RATE_LIMIT, before or "")
         manager.store.close()
 
 
