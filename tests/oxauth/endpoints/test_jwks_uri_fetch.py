@@ -103,5 +103,5 @@ def test_jwks_answer_is_json(
 ) -> None:
     uri = site.publish("/jwks-text", b"<html>")
     r = token(dev, "http://dev.oxswarm.test", client_with(directory_tools, uri))
-    assert r.status_code == 401 and "did not return JSON" in r.json()["error_description"]
+    assert r.status_code == 401 and "document is not valid JSON" in r.json()["error_description"]
     assert json.dumps(r.json()).count("127.0.0.1") == 0

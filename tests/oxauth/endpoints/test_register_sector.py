@@ -120,7 +120,7 @@ def test_not_an_array(http: httpx.Client, site: SectorSite) -> None:
 
 def test_not_json(http: httpx.Client, site: SectorSite) -> None:
     sector = site.publish("/text", b"<html>")
-    assert_metadata_error(register(http, sector, [A]), "did not return JSON")
+    assert_metadata_error(register(http, sector, [A]), "document is not valid JSON")
 
 
 def test_http_error(http: httpx.Client, site: SectorSite) -> None:
