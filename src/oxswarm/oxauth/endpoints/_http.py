@@ -3,9 +3,8 @@
 :func:`oauth_request` turns a Starlette request into the protocol's
 :class:`~oxswarm.oauth.rfc6749.requests.OAuthRequest` (form bodies parsed once, strictly);
 :func:`oauth_error` is the app's handler for every :class:`OAuthError`, and
-:func:`unavailable` turns an unreachable store into ``503 temporarily_unavailable``;
-:func:`internal_error` is the last resort for any other exception (a bug: logged with
-the route, answered with a generic ``500 server_error`` and no detail).
+:func:`unavailable` turns an unreachable store into ``503 temporarily_unavailable``
+(any other exception: :mod:`oxswarm.oxauth.last_resort`).
 """
 
 from __future__ import annotations
@@ -84,21 +83,4 @@ async def unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
-INTERNAL_ERROR: dict[str, Any] = {
-    "error": "server_error",
-    "error_description": "the server met an unexpected condition",
-}
-
-
-async def internal_error(request: Request, exc: Exception) -> Response:
-    """Any exception no other handler took: a bug. Logged with the route, never shown."""
-    log.error("%s %s: unexpected %s", request.method, request.url.path, type(exc).__name__,
-              exc_info=exc)  # fmt: skip
-    return JSONResponse(INTERNAL_ERROR, status_code=500, headers=NO_STORE)
-
-
-EXCEPTION_HANDLERS: dict[Any, Any] = {
-    OAuthError: oauth_error,
-    Unavailable: unavailable,
-    Exception: internal_error,
-}
+EXCEPTION_HANDLERS = {OAuthError: oauth_error, Unavailable: unavailable}

@@ -22,13 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from oxswarm.errors import Unavailable
 from oxswarm.oauth.rfc6749.errors import InvalidRequest, OAuthError, TemporarilyUnavailable
 from oxswarm.oauth.rfc6749.requests import OAuthRequest, parse_form
-from oxswarm.oxauth.endpoints._http import (
-    FORM,
-    INTERNAL_ERROR,
-    json_response,
-    oauth_request,
-    provider,
-)
+from oxswarm.oxauth.endpoints._http import FORM, json_response, oauth_request, provider
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +112,5 @@ class TokenFastPath:
             status, extra, error = TemporarilyUnavailable("a backing store is down").render()
             pairs = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
             await _send_json(send, status, error, pairs)
-            return
-        except Exception:
-            log.exception("POST %s: unexpected error", PATH)
-            await _send_json(send, 500, INTERNAL_ERROR, _NO_STORE)
             return
         await _send_json(send, 200, body, _NO_STORE)
