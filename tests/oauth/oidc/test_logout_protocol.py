@@ -95,3 +95,14 @@ def test_hint_naming_no_single_client() -> None:
     two = {**HINT, "aud": ["rp", "other"]}
     assert refused({}, hint=two, hint_given=True, client=None) == "invalid_request"
     assert validate({}, hint={**two, "azp": "rp"}, hint_given=True, client=RP).client_id == "rp"
+
+
+def test_state_is_bounded() -> None:
+    """``state`` goes back in the Location header: an unbounded one made a response no
+    client could read (found by the fuzz test, seed 1018865993)."""
+    params = {"post_logout_redirect_uri": "https://rp.example/bye?x=1", "state": "s" * 2049}
+    with pytest.raises(LogoutRequestError) as info:
+        validate(params, hint=HINT, hint_given=True, client=RP)
+    assert info.value.error == "invalid_request" and "state" in str(info.value)
+    params["state"] = "s" * 2048
+    assert validate(params, hint=HINT, hint_given=True, client=RP).state == params["state"]

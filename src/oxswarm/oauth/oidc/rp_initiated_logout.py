@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from oxswarm.errors import OxSwarmError
 from oxswarm.oauth.models import ClientMetadata
+from oxswarm.oauth.oidc.core.authorization import MAX_STATE_LENGTH
 
 
 class LogoutRequestError(OxSwarmError):
@@ -111,6 +112,12 @@ def validate(
     """
     if hint_given and hint is None:
         raise LogoutRequestError("invalid_request", "id_token_hint is not a valid ID token")
+    state = params.get("state") or None
+    if state is not None and len(state) > MAX_STATE_LENGTH:
+        # it goes back in the redirection's Location header: never unbounded
+        raise LogoutRequestError(
+            "invalid_request", f"state is too long (at most {MAX_STATE_LENGTH} characters)"
+        )
     client_id = client_id_of(params, hint)
     if client_id is not None and (client is None or client.client_id != client_id):
         raise LogoutRequestError("invalid_client", "the client is not registered")
@@ -129,6 +136,6 @@ def validate(
     return LogoutRequest(
         client_id=client_id,
         post_logout_redirect_uri=uri,
-        state=params.get("state") or None,
+        state=state,
         hint=hint,
     )
