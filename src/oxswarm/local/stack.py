@@ -169,7 +169,8 @@ def start_stack(
         ) as directory:
             init_directory(directory, data, box)
         store.close()
-        cache = LocalCacheCluster(root / "cache", shards=cache_shards).start()
+        cache = LocalCacheCluster(root / "cache", shards=cache_shards,
+                                  password=generated.secrets[K.REDIS_PW]).start()
     except BaseException:
         if len(started) > 1:
             stop_nodes(nodes)
