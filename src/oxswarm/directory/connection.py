@@ -6,6 +6,10 @@ tried in the configured order ("first" strategy); a server that failed is skippe
 ``exhaust`` seconds. A request that fails on the wire is retried once on a fresh
 connection, which then goes to the next live server. Timeouts are bounded everywhere.
 
+Every bind travels in TLS (the servers refuse a simple bind without it): ``ldaps://``
+URLs, or StartTLS (RFC 4513 section 3) on ``ldap://`` ones, the server's certificate
+checked against the cluster CA (``ca_file`` / ``ca_pem``) and its name.
+
 ldap3 errors are translated here, at the edge: no such object -> :class:`NotFound`,
 already exists -> :class:`Conflict`, no server reachable -> :class:`DirectoryUnavailable`,
 a value the schema refuses -> :class:`InvalidInput`, anything else -> :class:`DirectoryError`.
@@ -165,6 +169,7 @@ class _Servers:
                 validate=ssl.CERT_REQUIRED,
                 version=ssl.PROTOCOL_TLS_CLIENT,
             )
+        self.tls = tls
         self.servers = [
             ldap3.Server(
                 url,
@@ -226,6 +231,8 @@ class Directory:
             )
             try:
                 conn.open()
+                if server.ssl is False and self._servers.tls is not None:
+                    conn.start_tls()  # never a password in clear (RFC 4513 section 3)
                 bound = conn.bind()
             except (LDAPCommunicationError, LDAPExceptionError, OSError) as exc:
                 self._servers.mark(index, ok=False)
