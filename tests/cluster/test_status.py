@@ -1,16 +1,25 @@
 """``oxswarm status`` on the running cluster: directory replication state and memory per
-node (printed: the memory figures of the issue's evidence)."""
+node (printed: the memory figures of the issue's evidence); and what the operator's
+machine reaches of the stores without the cluster's credentials (issue 9, item 3)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import subprocess
 import sys
+import tempfile
 
+import ldap3
 import pytest
+from ldap3.core.exceptions import LDAPException
+from tests.cluster.load import ldap_session
+from tests.cluster.probes import ldap_server, secrets_of
 
 from oxswarm.deploy.deployer import Deployer, UpResult
-from oxswarm.local.process import wait_until
+from oxswarm.deploy.render.stack import LDAP_PORT, REDIS_PORT, TWEMPROXY_PORT, member
+from oxswarm.local.process import tcp_open, wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(300)]
 
@@ -42,3 +51,82 @@ def test_status_shows_directory_in_sync_and_memory_per_node(
     assert found["memory"].keys() == names
     assert all(v.endswith(" MiB") for v in found["memory"].values()), found["memory"]
     print(f"\nfigures: memory per node {found['memory']}; directory {found['directory']}")
+
+
+def _plain_bind(address: str, port: int, dn: str, password: str) -> bool:
+    """A simple bind without TLS; True only if the server accepted it."""
+    conn = ldap3.Connection(ldap3.Server(f"ldap://{address}:{port}", connect_timeout=2,
+                                         get_info=ldap3.NONE),
+                            dn, password, receive_timeout=5, raise_exceptions=False)
+    try:
+        conn.open()
+        return bool(conn.bind())
+    except LDAPException:
+        return False
+    finally:
+        with contextlib.suppress(LDAPException, OSError):
+            conn.unbind()
+
+
+def test_the_operators_machine_gets_nothing_without_credentials(
+        cluster: tuple[Deployer, UpResult]) -> None:
+    deployer, _ = cluster
+    spec = deployer.saved_spec()
+    assert spec is not None
+    found = secrets_of(deployer)
+    person = f"inum={found['admin_inum']},ou=people,{found['base']}"
+    clients = f"ou=clients,{found['base']}"
+    for node in spec.nodes:
+        address = node.address
+        # the cache is never published; the directory has no plain port
+        for port in (REDIS_PORT, TWEMPROXY_PORT, 1389):
+            assert not tcp_open(address, port, timeout=2.0), (node.name, port)
+        assert tcp_open(address, LDAP_PORT, timeout=2.0)
+        # a person's password without TLS: the ldaps port does not take it
+        assert not _plain_bind(address, LDAP_PORT, person, found["admin_pw"])
+        # anonymous over ldaps: nothing at all
+        anonymous = ldap3.Connection(ldap_server(address, found["ca"]), receive_timeout=5)
+        anonymous.open()
+        anonymous.search(found["base"], "(objectClass=*)", attributes=["*"])
+        assert anonymous.entries == [], node.name
+        anonymous.unbind()
+        # the person over ldaps (the server checked against the CA): binds, sees no client
+        with ldap_session(ldap_server(address, found["ca"]), person, found["admin_pw"],
+                          receive_timeout=5) as conn:
+            conn.search(clients, "(objectClass=*)", attributes=["*"])
+            assert conn.entries == [], node.name
+        # the control: the root DN sees the clients
+        with ldap_session(ldap_server(address, found["ca"]), found["bind_dn"],
+                          found["ldap_pw"], receive_timeout=5) as conn:
+            conn.search(clients, "(objectClass=*)", search_scope=ldap3.LEVEL, attributes=["1.1"])
+            assert len(conn.entries) >= 1, node.name
+
+
+def test_inside_the_overlay_the_cache_wants_its_password(
+        cluster: tuple[Deployer, UpResult]) -> None:
+    """A throwaway container on the attachable overlay: NOAUTH from Redis and Twemproxy
+    without the password; PONG with it (passed in a 0600 env file, never on argv)."""
+    deployer, _ = cluster
+    spec = deployer.saved_spec()
+    assert spec is not None
+    docker = deployer.driver(spec).docker(spec.manager.name)
+    found = secrets_of(deployer)
+
+    def redis_cli(host: str, port: int, env_file: str | None = None) -> str:
+        extra = ["--env-file", env_file] if env_file else []
+        res = docker.run("run", "--rm", "--network", spec.network, *extra,
+                         "--entrypoint", "redis-cli", spec.image, "-h", host, "-p", str(port),
+                         "PING", check=False, timeout=120)
+        return (res.stdout + res.stderr).strip()
+
+    targets = [(member("redis", n.name), REDIS_PORT) for n in spec.nodes]
+    targets.append(("twemproxy", TWEMPROXY_PORT))
+    for host, port in targets:
+        answer = redis_cli(host, port)
+        assert answer.startswith("NOAUTH"), (host, answer)
+    with tempfile.NamedTemporaryFile("w", suffix=".env", dir="/tmp") as env:
+        os.chmod(env.name, 0o600)
+        env.write(f"REDISCLI_AUTH={found['redis_pw']}\n")
+        env.flush()
+        for host, port in targets:
+            assert redis_cli(host, port, env.name).endswith("PONG"), host

@@ -161,14 +161,14 @@ class _Servers:
     """The ordered server list with "skip for ``exhaust`` seconds after a failure"."""
 
     def __init__(self, config: DirectoryConfig) -> None:
-        tls = None
-        if config.ca_file is not None or config.ca_pem:
-            tls = ldap3.Tls(
-                ca_certs_file=str(config.ca_file) if config.ca_file else None,
-                ca_certs_data=config.ca_pem or None,
-                validate=ssl.CERT_REQUIRED,
-                version=ssl.PROTOCOL_TLS_CLIENT,
-            )
+        # the server's certificate is always checked: against the cluster CA when given,
+        # else the system's CAs (ldap3's default would be not to check at all)
+        tls = ldap3.Tls(
+            ca_certs_file=str(config.ca_file) if config.ca_file else None,
+            ca_certs_data=config.ca_pem or None,
+            validate=ssl.CERT_REQUIRED,
+            version=ssl.PROTOCOL_TLS_CLIENT,
+        )
         self.tls = tls
         self.servers = [
             ldap3.Server(
@@ -231,7 +231,7 @@ class Directory:
             )
             try:
                 conn.open()
-                if server.ssl is False and self._servers.tls is not None:
+                if not server.ssl:
                     conn.start_tls()  # never a password in clear (RFC 4513 section 3)
                 bound = conn.bind()
             except (LDAPCommunicationError, LDAPExceptionError, OSError) as exc:
