@@ -17,6 +17,8 @@ from oxswarm.cache.auth import Passwords
 from oxswarm.cache.client import Cache, handshake_free
 from oxswarm.errors import CacheUnavailable
 from oxswarm.local.cache import LocalCacheCluster
+from oxswarm.local.redis import LocalRedis
+from oxswarm.roles.redis import admin_client, refusals
 
 pytestmark = pytest.mark.integration
 
@@ -161,3 +163,21 @@ def test_redis_py_without_password_control(cluster: LocalCacheCluster) -> None:
             client.execute_command("GET", "x")
     finally:
         client.close()
+
+
+def test_refusals_are_logged_with_the_client_never_the_secret(tmp_path: Path) -> None:
+    """What the redis role logs from Redis's ACL log (the role's own reader, real Redis)."""
+    node = LocalRedis(name="r", workdir=tmp_path / "r").start()
+    client = admin_client(node.admin_password, node.port)
+    try:
+        assert raw(node.host, node.port, b"AUTH typed-wrong-secret-12345").startswith(
+            b"-WRONGPASS")
+        lines = refusals(client)
+        assert len(lines) == 1, lines
+        assert "reason=auth" in lines[0] and "user=default" in lines[0]
+        assert "from=127.0.0.1:" in lines[0]
+        assert "typed-wrong" not in lines[0] and node.passwords[0] not in lines[0]
+        assert refusals(client) == []  # each refusal is reported once
+    finally:
+        client.connection_pool.disconnect()
+        node.stop()

@@ -137,6 +137,17 @@ def test_a_simple_bind_needs_tls(three: list[SlapdNode]) -> None:
                           tls=ldap3.Tls(ca_certs_file=str(foreign), validate=ssl.CERT_REQUIRED))
     with pytest.raises(ldap3.core.exceptions.LDAPSocketOpenError):
         ldap3.Connection(server, ROOT_DN, ROOT_PW, auto_bind=True)
+    # the refusals are logged with the client's address and bind DN, never the password
+    wrong = ldap3.Connection(ldap3.Server(node.url, get_info=ldap3.NONE, tls=tls_for(node)),
+                             ROOT_DN, "Typed-Wrong-Secret-9")
+    assert not wrong.bind()
+    wrong.unbind()
+    log = node.daemon.log_file.read_text(errors="replace")
+    assert "ACCEPT from IP=127.0.0.1:" in log
+    assert f'BIND dn="{ROOT_DN}" method=128' in log
+    assert "err=13" in log and "confidentiality required" in log
+    assert "err=49" in log
+    assert ROOT_PW not in log and "Typed-Wrong-Secret-9" not in log
 
 
 def test_ldaps_replication_with_config_init_certificates(tmp_path: Path) -> None:

@@ -40,6 +40,9 @@ SLAPD = "/usr/sbin/slapd"
 SLAPTEST = "/usr/sbin/slaptest"
 SLAPADD = "/usr/sbin/slapadd"
 HOST = "127.0.0.1"
+# slapd's -d level: "stats" logs each connection (client address, TLS), bind DN and result
+# (err=49 wrong password, err=13 no TLS) to stderr, never a password
+DEBUG = "stats"
 
 
 def best_password_scheme(module_path: Path = MODULE_PATH) -> str:
@@ -103,7 +106,7 @@ class SlapdNode:
 
     def __post_init__(self) -> None:
         listen = [f"ldap://{self.host}:{self.port}/", f"ldaps://{self.host}:{self.ldaps_port}/"]
-        argv = [SLAPD, "-d", "0", "-f", str(self.conf_file), "-h", " ".join(listen)]
+        argv = [SLAPD, "-d", DEBUG, "-f", str(self.conf_file), "-h", " ".join(listen)]
         self.daemon = Daemon("slapd", argv, self.workdir)
 
     @property

@@ -24,7 +24,13 @@ import click
 from oxswarm.config import keys
 from oxswarm.directory.passwords import hash_password
 from oxswarm.directory.slapdconf import DEFAULT_SUFFIX, SlapdSpec, render_slapd_conf
-from oxswarm.local.slapd import base_entry_ldif, best_password_scheme, check_config, write_tls
+from oxswarm.local.slapd import (
+    DEBUG,
+    base_entry_ldif,
+    best_password_scheme,
+    check_config,
+    write_tls,
+)
 from oxswarm.roles.env import csv, need, optional
 from oxswarm.roles.run import exec_daemon, setup_logging
 from oxswarm.roles.store import open_manager, wait_config
@@ -80,4 +86,4 @@ def command() -> None:
         if res.returncode != 0:
             raise SystemExit(f"slapadd failed: {res.stderr.strip()[-400:]}")
         log.info("seeded %s", suffix)
-    exec_daemon(["slapd", "-d", "0", "-f", str(CONF), "-h", f"ldaps://0.0.0.0:{port}/ ldapi:///"])
+    exec_daemon(["slapd", "-d", DEBUG, "-f", str(CONF), "-h", f"ldaps://0.0.0.0:{port}/ ldapi:///"])

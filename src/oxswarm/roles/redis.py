@@ -6,6 +6,10 @@ redis-server and polls the store every few seconds; when the passwords change it
 them live (``ACL SETUSER default resetpass >...`` as its own ``oxadmin`` user, whose
 password it draws at each start, over loopback) and rewrites the config. The config file
 is 0600; no password is ever on a command line.
+
+Refusals: every poll it reads Redis's ACL log (refused AUTH, denied commands), logs each
+entry with the client's address, the user name and the reason, never a password, and
+resets it.
 """
 
 from __future__ import annotations
@@ -47,17 +51,34 @@ def node_for(passwords: tuple[str, ...], admin: str) -> RedisNode:
                      admin_password=SecretStr(admin))  # fmt: skip
 
 
-def apply_passwords(passwords: tuple[str, ...], admin: str) -> None:
-    """Set the ``default`` user's passwords on the running server (loopback, as oxadmin)."""
-    pool = redis.ConnectionPool(host="127.0.0.1", port=PORT, username=ADMIN_USER,
+def admin_client(admin: str, port: int = PORT) -> redis.Redis[bytes]:
+    """This shard as ``oxadmin`` over loopback (close its pool when done)."""
+    pool = redis.ConnectionPool(host="127.0.0.1", port=port, username=ADMIN_USER,
                                 password=admin, protocol=2, socket_timeout=2,
                                 **handshake_free())  # fmt: skip
-    client: redis.Redis[bytes] = redis.Redis(connection_pool=pool)
-    try:
-        client.execute_command("ACL", "SETUSER", "default", "resetpass",
-                               *(f">{p}" for p in passwords))
-    finally:
-        pool.disconnect()
+    return redis.Redis(connection_pool=pool)
+
+
+def apply_passwords(client: redis.Redis[bytes], passwords: tuple[str, ...]) -> None:
+    """Set the ``default`` user's passwords on the running server."""
+    client.execute_command("ACL", "SETUSER", "default", "resetpass",
+                           *(f">{p}" for p in passwords))
+
+
+def refusals(client: redis.Redis[bytes]) -> list[str]:
+    """The ACL log's entries as log lines (client address, user, reason), then reset it.
+
+    An entry is a refused AUTH (``reason auth``) or a denied command or key; the log
+    holds no password."""
+    lines = []
+    for entry in reversed(client.acl_log(count=128)):
+        info = entry.get("client-info") or {}
+        lines.append(f"cache refused a client: reason={entry.get('reason')} "
+                     f"object={entry.get('object')} user={entry.get('username')} "
+                     f"from={info.get('addr', '?')} times={entry.get('count')}")
+    if lines:
+        client.acl_log_reset()
+    return lines
 
 
 @click.command("redis")
@@ -72,6 +93,7 @@ def command() -> None:
     write_private(CONF, render_redis_conf(node_for(current, admin)))
     child = Child(["redis-server", str(CONF)])
     child.start()
+    client = admin_client(admin)
     while not child.stop.is_set():
         child.stop.wait(POLL_SECONDS)
         if child.stop.is_set():
@@ -81,13 +103,16 @@ def command() -> None:
             child.start()
             continue
         try:
+            for line in refusals(client):
+                log.warning("%s", line)
             latest = accepted(manager.get_secret)
             if latest and latest != current:
-                apply_passwords(latest, admin)
+                apply_passwords(client, latest)
                 write_private(CONF, render_redis_conf(node_for(latest, admin)))
                 log.info("cache passwords changed: %d accepted now", len(latest))
                 current = latest
         except (OxSwarmError, redis.RedisError) as exc:
             log.warning("cannot follow the cache password: %s", exc)
     store.close()
+    client.connection_pool.disconnect()
     raise SystemExit(child.exit_code())
