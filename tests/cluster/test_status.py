@@ -10,11 +10,13 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
+from typing import Any
 
 import ldap3
 import pytest
 from ldap3.core.exceptions import LDAPException
-from tests.cluster.load import ldap_session
+from tests.cluster.load import TokenStream, ldap_session
 from tests.cluster.probes import ldap_server, secrets_of
 
 from oxswarm.deploy.deployer import Deployer, UpResult
@@ -109,24 +111,70 @@ def test_inside_the_overlay_the_cache_wants_its_password(
     deployer, _ = cluster
     spec = deployer.saved_spec()
     assert spec is not None
-    docker = deployer.driver(spec).docker(spec.manager.name)
     found = secrets_of(deployer)
-
-    def redis_cli(host: str, port: int, env_file: str | None = None) -> str:
-        extra = ["--env-file", env_file] if env_file else []
-        res = docker.run("run", "--rm", "--network", spec.network, *extra,
-                         "--entrypoint", "redis-cli", spec.image, "-h", host, "-p", str(port),
-                         "PING", check=False, timeout=120)
-        return (res.stdout + res.stderr).strip()
-
-    targets = [(member("redis", n.name), REDIS_PORT) for n in spec.nodes]
-    targets.append(("twemproxy", TWEMPROXY_PORT))
-    for host, port in targets:
-        answer = redis_cli(host, port)
+    for host, port in cache_targets(spec):
+        answer = overlay_ping(deployer, host, port)
         assert answer.startswith("NOAUTH"), (host, answer)
+    for host, port in cache_targets(spec):
+        assert overlay_ping(deployer, host, port, found["redis_pw"]).endswith("PONG"), host
+
+
+def cache_targets(spec: Any) -> list[tuple[str, int]]:
+    """Every Redis shard and the proxy, as the overlay names them."""
+    return [*((member("redis", n.name), REDIS_PORT) for n in spec.nodes),
+            ("twemproxy", TWEMPROXY_PORT)]
+
+
+def overlay_ping(deployer: Deployer, host: str, port: int, password: str | None = None) -> str:
+    """``redis-cli PING`` from a throwaway container on the attachable overlay; the
+    password, if any, in a 0600 env file (never on a command line)."""
+    spec = deployer.saved_spec()
+    assert spec is not None
+    docker = deployer.driver(spec).docker(spec.manager.name)
     with tempfile.NamedTemporaryFile("w", suffix=".env", dir="/tmp") as env:
         os.chmod(env.name, 0o600)
-        env.write(f"REDISCLI_AUTH={found['redis_pw']}\n")
+        if password:
+            env.write(f"REDISCLI_AUTH={password}\n")
         env.flush()
-        for host, port in targets:
-            assert redis_cli(host, port, env.name).endswith("PONG"), host
+        res = docker.run("run", "--rm", "--network", spec.network, "--env-file", env.name,
+                         "--entrypoint", "redis-cli", spec.image, "-h", host, "-p", str(port),
+                         "PING", check=False, timeout=120)
+    return (res.stdout + res.stderr).strip()
+
+
+def test_cache_password_rotates_without_a_failed_request(
+        cluster: tuple[Deployer, UpResult]) -> None:
+    """``oxswarm cache rotate-password`` under a token stream through the load balancer
+    (every token is stored in the cache): no failed request; the old password is refused
+    afterwards by every shard and the proxy, the new one accepted."""
+    deployer, result = cluster
+    spec = deployer.saved_spec()
+    assert spec is not None
+    found = secrets_of(deployer)
+    old = found["redis_pw"]
+    tokens = TokenStream(lb=result.load_balancer, hostname=spec.hostname,
+                         ca_file=result.ca_file, client_id=found["client_id"],
+                         secret=found["secret"], rate=5.0, max_seconds=300)
+    tokens.start()
+    began = time.monotonic()
+    try:
+        time.sleep(3)
+        # the CLI as `up` runs it (the store's address and the master key of this cluster)
+        out = deployer._cli(deployer.settings(spec), "cache", "rotate-password")
+        took = time.monotonic() - began
+        time.sleep(5)
+    finally:
+        tokens.stop.set()
+        tokens.join(20)
+    new = secrets_of(deployer)["redis_pw"]
+    print(f"\nfigures: cache password rotation {took:.1f}s; tokens ok/failed "
+          f"{tokens.tally.ok}/{tokens.tally.failed}; errors {tokens.tally.errors[:3]}")
+    assert new and new != old
+    assert "rotated" in out and old not in out and new not in out
+    assert tokens.tally.ok > 50
+    assert tokens.tally.failed == 0, tokens.tally.errors
+    for host, port in cache_targets(spec):
+        assert overlay_ping(deployer, host, port, new).endswith("PONG"), host
+        refused = overlay_ping(deployer, host, port, old)
+        assert "PONG" not in refused and ("WRONGPASS" in refused or "invalid password" in refused
+                                          or "NOAUTH" in refused), (host, refused)
