@@ -42,6 +42,10 @@ def test_dev_up_down(tmp_path: Path) -> None:
         doc = httpx.get(info["issuer"] + "/.well-known/openid-configuration").json()
         assert doc["issuer"] == info["issuer"]
         assert info["client"]["client_secret"]
+        # dev keeps registration open (a cluster's default is token)
+        opened = httpx.post(info["issuer"] + "/oxauth/restv1/register",
+                            json={"redirect_uris": ["https://app.example/cb"]})
+        assert opened.status_code == 201, opened.text
 
         again = run("dev", "up", "--dir", str(root), "--json")
         assert again["already_up"] is True

@@ -1,8 +1,11 @@
 """``oxswarm run <role>``: run one of OxSwarm's services in the foreground.
 
 ``oxswarm run oxauth [--bind HOST:PORT] [--workers N] [--issuer URL] [--cache HOST:PORT]
-[--ldap-url URL ...] [--registration open|token|off]``: the OpenID Provider under uvicorn
-(uvloop + httptools), reading the store and master key like every other command.
+[--ldap-url URL ...] [--registration open|token|off] [--dev]``: the OpenID Provider under
+uvicorn (uvloop + httptools), reading the store and master key like every other command.
+``--dev`` (``oxswarm dev up``): server-side fetches may reach loopback over http.
+uvicorn's own proxy-header handling is off: the client address is taken through the
+store's trusted proxies (:mod:`oxswarm.oxauth.addressing`), one rule in one place.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def run_group() -> None:
     help="Directory server (repeatable). [default: ldap_peers from the store]",
 )
 @click.option("--registration", type=click.Choice(["open", "token", "off"]), default=None)
+@click.option("--dev", is_flag=True, help="Let server-side fetches reach loopback over http.")
 @click.option("--log-level", default="warning", show_default=True)
 def run_oxauth(
     *,
@@ -53,6 +57,7 @@ def run_oxauth(
     cache: str | None,
     ldap_urls: tuple[str, ...],
     registration: str | None,
+    dev: bool,
     log_level: str,
 ) -> None:
     """The OpenID Provider (oxAuth)."""
@@ -69,6 +74,7 @@ def run_oxauth(
         cache=cache or os.environ.get("OXSWARM_CACHE") or DEFAULT_CACHE,
         ldap_urls=ldap_urls,
         registration=registration,
+        dev=dev,
     )
     parse_hostport(options.cache, "cache")
     scheme = "etcd+https" if settings.store_endpoints[0].startswith("https") else "etcd"
@@ -87,6 +93,6 @@ def run_oxauth(
         http="httptools",
         log_level=log_level,
         access_log=False,
-        proxy_headers=True,
+        proxy_headers=False,
         server_header=False,
     )

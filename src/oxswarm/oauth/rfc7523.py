@@ -20,14 +20,15 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OctKey
 
+from oxswarm.oauth import client_metadata
 from oxswarm.oauth.interfaces import JwksFetcher, ReplayGuard
 from oxswarm.oauth.models import ClientMetadata
 from oxswarm.oauth.rfc6749.client_auth import JWT_BEARER_ASSERTION
 from oxswarm.oauth.rfc6749.errors import InvalidClient
 from oxswarm.oauth.rfc6749.requests import OAuthRequest
 
-HMAC_ALGS = ["HS256", "HS384", "HS512"]
-ASYMMETRIC_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
+HMAC_ALGS = list(client_metadata.HMAC_ALGS)
+ASYMMETRIC_ALGS = list(client_metadata.ASYMMETRIC_ALGS)
 CLOCK_SKEW = 60
 MAX_LIFETIME = 3600
 

@@ -130,9 +130,11 @@ async def proceed(
         )
     hint_sub = None
     if req.id_token_hint:
-        claims = await deps.issuer.verify_id_token_hint(req.id_token_hint)
+        claims = await deps.issuer.verify_id_token_hint(req.id_token_hint, client.client_id)
         if claims is None:
-            raise req.error(InvalidRequest("id_token_hint is not a valid ID token"))
+            raise req.error(
+                InvalidRequest("id_token_hint is not an ID token issued to this client")
+            )
         hint_sub = str(claims.get("sub"))
     consented = False
     session_sub = None
@@ -201,6 +203,7 @@ async def issue(
             nonce=req.nonce,
             code=code,
             state=req.state,
+            claims=req.claims,
         )
         params.update({k: str(v) for k, v in tokens.items() if v is not None})
     params["state"] = req.state

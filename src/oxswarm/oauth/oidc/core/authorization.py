@@ -29,6 +29,7 @@ from typing import Any, Final
 from oxswarm.errors import OxSwarmError
 from oxswarm.oauth import oauth2_response_modes as modes
 from oxswarm.oauth import rfc7636
+from oxswarm.oauth.client_metadata import RESPONSE_TYPES
 from oxswarm.oauth.models import ClientMetadata
 from oxswarm.oauth.rfc6749.errors import (
     InvalidRequest,
@@ -42,18 +43,7 @@ from oxswarm.oauth.rfc6749.errors import (
 )
 from oxswarm.oauth.rfc6749.requests import split_scope
 
-SUPPORTED_RESPONSE_TYPES: Final = frozenset(
-    frozenset(value.split())
-    for value in (
-        "code",
-        "token",
-        "id_token",
-        "id_token token",
-        "code id_token",
-        "code token",
-        "code id_token token",
-    )
-)
+SUPPORTED_RESPONSE_TYPES: Final = frozenset(frozenset(value.split()) for value in RESPONSE_TYPES)
 PROMPTS: Final = frozenset({"none", "login", "consent", "select_account"})
 MAX_STATE_LENGTH: Final = 2048
 _INT = re.compile(r"^\d{1,10}$")
