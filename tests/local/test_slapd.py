@@ -142,7 +142,11 @@ def test_a_simple_bind_needs_tls(three: list[SlapdNode]) -> None:
                              ROOT_DN, "Typed-Wrong-Secret-9")
     assert not wrong.bind()
     wrong.unbind()
-    log = node.daemon.log_file.read_text(errors="replace")
+    def log_text() -> str:
+        return node.daemon.log_file.read_text(errors="replace")
+
+    wait_until(lambda: "err=49" in log_text(), 5, "slapd to log the refused bind")
+    log = log_text()
     assert "ACCEPT from IP=127.0.0.1:" in log
     assert f'BIND dn="{ROOT_DN}" method=128' in log
     assert "err=13" in log and "confidentiality required" in log
