@@ -9,16 +9,15 @@ from pathlib import Path
 import pytest
 import redis
 
-from oxswarm.cache.client import Cache, handshake_free
+from oxswarm.cache.client import Cache
 from oxswarm.local.cache import LocalCacheCluster
 from oxswarm.local.redis import LocalRedis
 
 
 def direct(node: LocalRedis) -> redis.Redis[bytes]:
-    """A client straight to one shard (not through Twemproxy), to see where keys are."""
-    return redis.Redis(
-        host=node.host, port=node.port, protocol=2, socket_timeout=2, **handshake_free()
-    )
+    """A client straight to one shard (not through Twemproxy), to see where keys are:
+    as its ``oxadmin`` user (every command, MONITOR and KEYS included)."""
+    return node.admin()
 
 
 def shard_of(cluster: LocalCacheCluster, key: str) -> str:
@@ -53,6 +52,6 @@ def fresh_cluster(tmp_path: Path) -> Iterator[LocalCacheCluster]:
 def cache(cluster: LocalCacheCluster, request: pytest.FixtureRequest) -> Iterator[Cache]:
     """A client in a namespace of its own per test."""
     namespace = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40].strip("-")
-    client = Cache(cluster.host, cluster.port, namespace=namespace)
+    client = Cache(cluster.host, cluster.port, namespace=namespace, password=cluster.password)
     yield client
     client.close()

@@ -17,7 +17,7 @@ def test_async_client_through_twemproxy(fresh_cluster: LocalCacheCluster) -> Non
 
     async def scenario() -> None:
         # retries=0: a handshake command Twemproxy rejects would fail the first request
-        cache = AsyncCache(cluster.host, cluster.port, "aio", retries=0)
+        cache = AsyncCache(cluster.host, cluster.port, "aio", retries=0, password=cluster.password)
         try:
             await cache.ping()
             await cache.set("session", "s1", "v", 60)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 import time
@@ -15,6 +16,7 @@ from oxswarm.cache.client import MAX_TTL, Cache
 from oxswarm.errors import CacheUnavailable, InvalidInput
 from oxswarm.local.cache import LocalCacheCluster
 from oxswarm.local.process import free_port, wait_until
+from oxswarm.local.redis import LocalRedis
 
 from .conftest import direct, shard_of
 
@@ -121,8 +123,8 @@ def test_add_only_when_absent(cache: Cache) -> None:
 @pytest.mark.integration
 def test_namespaces_do_not_see_each_other(cluster: LocalCacheCluster) -> None:
     with (
-        Cache(cluster.host, cluster.port, "tenant-a") as a,
-        Cache(cluster.host, cluster.port, "tenant-b") as b,
+        Cache(cluster.host, cluster.port, "tenant-a", password=cluster.password) as a,
+        Cache(cluster.host, cluster.port, "tenant-b", password=cluster.password) as b,
     ):
         a.set("code", "same", "from-a", 60)
         assert b.get("code", "same") is None
@@ -154,7 +156,7 @@ def test_take_is_single_use_under_concurrency(cache: Cache, cluster: LocalCacheC
 
     def worker() -> None:
         # each thread its own client: a separate connection pool, as another process
-        with Cache(cluster.host, cluster.port, cache.namespace) as mine:
+        with Cache(cluster.host, cluster.port, cache.namespace, password=cluster.password) as mine:
             start.wait()
             for code in codes:
                 value = mine.take("authz-code", code)
@@ -186,10 +188,12 @@ def test_keys_spread_over_three_shards(cache: Cache, cluster: LocalCacheCluster)
 # -- the handshake: nothing Twemproxy rejects -------------------------------------------------
 
 
-def _monitor(node_port: int, out: Path) -> subprocess.Popen[bytes]:
+def _monitor(node: LocalRedis, out: Path) -> subprocess.Popen[bytes]:
     with out.open("wb") as sink:
         return subprocess.Popen(
-            ["redis-cli", "-h", "127.0.0.1", "-p", str(node_port), "MONITOR"],
+            ["redis-cli", "-h", "127.0.0.1", "-p", str(node.port), "--user", "oxadmin",
+             "MONITOR"],
+            env={**os.environ, "REDISCLI_AUTH": node.admin_password},  # never in argv
             stdout=sink,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -213,12 +217,12 @@ def test_no_command_twemproxy_rejects_is_sent(
     try:
         for node in cluster.redis:
             out = tmp_path / f"{node.name}.monitor"
-            monitors.append((node, out, _monitor(node.port, out)))
+            monitors.append((node, out, _monitor(node, out)))
         for node, out, _ in monitors:
             _wait_seen(direct(node), out, "monitor-ready")
         # retries=0: had the handshake sent anything Twemproxy rejects, it would have
         # closed the connection and this first command would fail.
-        with Cache(cluster.host, cluster.port, "hs", retries=0) as cache:
+        with Cache(cluster.host, cluster.port, "hs", retries=0, password=cluster.password) as cache:
             for i in range(30):
                 cache.set("code", str(i), "v", 60)
                 assert cache.get("code", str(i)) == b"v"
@@ -239,7 +243,9 @@ def test_no_command_twemproxy_rejects_is_sent(
         for line in out.read_text(errors="replace").splitlines():
             if '] "' in line:
                 seen.add(line.split('] "', 1)[1].split('"', 1)[0].upper())
-    assert seen - {"ECHO"} <= {"SET", "GET", "DEL", "TTL", "EVALSHA", "EVAL", "INCR", "EXPIRE"}
+    # AUTH: Twemproxy's own, once per server connection (redis_auth)
+    allowed = {"SET", "GET", "DEL", "TTL", "EVALSHA", "EVAL", "INCR", "EXPIRE"}
+    assert seen - {"ECHO", "AUTH"} <= allowed
     assert {"SET", "GET", "DEL", "EVALSHA"} <= seen
     # Twemproxy's own count of client errors (stats refresh every second)
     time.sleep(1.2)
@@ -250,7 +256,8 @@ def test_no_command_twemproxy_rejects_is_sent(
 def test_default_redis_py_handshake_is_rejected(cluster: LocalCacheCluster) -> None:
     """The control for the test above: what Twemproxy does to redis-py's defaults."""
     client: redis.Redis[bytes] = redis.Redis(
-        host=cluster.host, port=cluster.port, socket_timeout=2, retry=None
+        host=cluster.host, port=cluster.port, socket_timeout=2, retry=None,
+        password=cluster.password,
     )
     try:
         with pytest.raises(redis.ConnectionError):

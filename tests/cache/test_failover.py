@@ -31,8 +31,8 @@ def test_shard_death_ejection_and_return(fresh_cluster: LocalCacheCluster) -> No
     cluster = fresh_cluster
     pool = cluster.pool.name
     with (
-        Cache(cluster.host, cluster.port, NS) as cache,
-        Cache(cluster.host, cluster.port, NS, retries=0) as raw,
+        Cache(cluster.host, cluster.port, NS, password=cluster.password) as cache,
+        Cache(cluster.host, cluster.port, NS, retries=0, password=cluster.password) as raw,
     ):
         for i in range(300):
             cache.set("k", str(i), f"v1-{i}", 300)

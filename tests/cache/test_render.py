@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr, ValidationError
 
 from oxswarm.cache.client import Cache
 from oxswarm.cache.render import render_redis_conf, render_twemproxy
@@ -72,12 +73,16 @@ def test_nutcracker_accepts_the_rendered_config(tmp_path: Path) -> None:
         check_config(conf)
 
 
+PW = SecretStr("p" * 20)
+
+
 def _conf(text: str) -> dict[str, str]:
     return dict(line.split(" ", 1) for line in text.splitlines())  # type: ignore[misc]
 
 
 def test_redis_conf_is_a_memory_only_cache(tmp_path: Path) -> None:
-    conf = _conf(render_redis_conf(RedisNode(port=7001, dir=tmp_path, maxmemory_mb=64)))
+    conf = _conf(render_redis_conf(
+        RedisNode(port=7001, dir=tmp_path, maxmemory_mb=64, passwords=(PW,))))
     assert conf["save"] == '""'
     assert conf["appendonly"] == "no"
     assert conf["maxmemory"] == "64mb"
@@ -89,19 +94,39 @@ def test_redis_conf_is_a_memory_only_cache(tmp_path: Path) -> None:
     assert conf["timeout"] == "0"
 
 
-def test_redis_protected_mode_follows_bind(tmp_path: Path) -> None:
-    local = _conf(render_redis_conf(RedisNode(bind=("127.0.0.1",), dir=tmp_path)))
-    overlay = _conf(render_redis_conf(RedisNode(bind=("10.0.1.5", "127.0.0.1"), dir=tmp_path)))
-    assert local["protected-mode"] == "yes"
-    assert overlay["protected-mode"] == "no"
-    assert overlay["bind"] == "10.0.1.5 127.0.0.1"
+def test_redis_is_protected_and_needs_a_password_everywhere(tmp_path: Path) -> None:
+    new = SecretStr("n" * 20)
+    admin = SecretStr("a" * 20)
+    overlay = render_redis_conf(RedisNode(bind=("10.0.1.5", "127.0.0.1"), dir=tmp_path,
+                                          passwords=(PW, new), admin_password=admin))
+    lines = overlay.splitlines()
+    assert "protected-mode yes" in lines
+    assert "bind 10.0.1.5 127.0.0.1" in lines
+    # Twemproxy's single-argument AUTH is the default user: both passwords while rotating
+    assert f"user default reset on >{'p' * 20} >{'n' * 20} ~* &* +@all -@dangerous" in lines
+    assert f"user oxadmin reset on >{'a' * 20} ~* &* +@all" in lines
+
+
+def test_a_cache_password_must_render_safely(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="passwords: 16-256") as info:
+        RedisNode(dir=tmp_path, passwords=(SecretStr("short pw#x"),))
+    assert "short pw#x" not in str(info.value)
+    with pytest.raises(ValidationError, match="at least 1"):
+        RedisNode(dir=tmp_path, passwords=())
+    with pytest.raises(ValidationError, match="redis_auth"):
+        _pool(redis_auth=SecretStr("a: b"))
+
+
+def test_twemproxy_redis_auth_is_rendered() -> None:
+    assert f"  redis_auth: {'p' * 20}\n" in render_twemproxy(_pool(redis_auth=PW))
+    assert "redis_auth" not in render_twemproxy(_pool())
 
 
 @pytest.mark.integration
 def test_ketama_placement_follows_shard_names(cluster: LocalCacheCluster, tmp_path: Path) -> None:
     """Same names in another order: same placement. Names moved to other addresses: the
     keys are looked for where the *name* now points, so placement is by name."""
-    with Cache(cluster.host, cluster.port, "placement") as cache:
+    with Cache(cluster.host, cluster.port, "placement", password=cluster.password) as cache:
         for i in range(60):
             cache.set("k", str(i), f"v{i}", 60)
     where = {str(i): shard_of(cluster, f"placement:k:{i}") for i in range(60)}
@@ -116,7 +141,7 @@ def test_ketama_placement_follows_shard_names(cluster: LocalCacheCluster, tmp_pa
         pool = cluster.pool.model_copy(update={"shards": shards, "listen_port": free_port()})
         proxy = LocalTwemproxy(pool, tmp_path / label).start()
         try:
-            with Cache(proxy.host, proxy.port, "placement") as cache:
+            with Cache(proxy.host, proxy.port, "placement", password=cluster.password) as cache:
                 found = {i for i in where if cache.get("k", i) == f"v{i}".encode()}
         finally:
             proxy.stop()

@@ -16,7 +16,7 @@ from oxswarm.directory.connection import Directory, DirectoryConfig
 from oxswarm.directory.people import PeopleRepository
 from oxswarm.local.etcd import EtcdCluster
 from oxswarm.local.process import free_port
-from oxswarm.local.slapd import plan_nodes, start_nodes, stop_nodes
+from oxswarm.local.slapd import plan_nodes, start_nodes, stop_nodes, write_tls
 from oxswarm.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -59,8 +59,12 @@ def test_ldap_init_twice(env: dict[str, str], tmp_path: Path) -> None:
     with open_manager(settings_of(env)) as manager:
         root_pw = manager.get_secret(keys.LDAP_ADMIN_PW)
         admin_inum = manager.get(keys.ADMIN_INUM)
+        ca_cert, ca_key = manager.get(keys.CA_CERT), manager.get_secret(keys.CA_KEY)
     assert root_pw and admin_inum
-    nodes = plan_nodes(tmp_path / "ldap", 1, root_pw)
+    assert ca_cert and ca_key
+    # the directory's certificate from the cluster's CA, which `ldap init` trusts
+    tls = write_tls(tmp_path / "tls", ca_cert, ca_key, ["localhost", "127.0.0.1"])
+    nodes = plan_nodes(tmp_path / "ldap", 1, root_pw, tls=tls)
     start_nodes(nodes)
     try:
         url = nodes[0].url
@@ -70,7 +74,8 @@ def test_ldap_init_twice(env: dict[str, str], tmp_path: Path) -> None:
         second = run(env, "ldap", "init", "--url", url)
         assert second.exit_code == 0, second.output
         assert "0 added" in second.stdout and "already present" in second.stdout
-        config = DirectoryConfig((url,), "cn=directory manager,o=gluu", root_pw)
+        config = DirectoryConfig((url,), "cn=directory manager,o=gluu", root_pw,
+                                 ca_file=tls.ca_file)
         with Directory(config) as directory:
             people = PeopleRepository(directory)
             assert people.authenticate("admin", PARAMS["admin_pw"]) is not None

@@ -84,10 +84,11 @@ def ldap_session(server: ldap3.Server | ldap3.ServerPool, user: str, password: s
 class DirectoryWriter(threading.Thread):
     """Adds one entry per period under ``ou=people`` through any reachable directory."""
 
-    def __init__(self, *, urls: list[str], bind_dn: str, password: str, base: str,
+    def __init__(self, *, urls: list[str], bind_dn: str, password: str, base: str, ca: str,
                  rate: float = 2.0, max_seconds: float = 300.0) -> None:
         super().__init__(daemon=True)
-        self.servers = [ldap3.Server(u, connect_timeout=1) for u in urls]
+        tls = ldap3.Tls(ca_certs_data=ca, validate=ssl.CERT_REQUIRED)
+        self.servers = [ldap3.Server(u, connect_timeout=1, tls=tls) for u in urls]
         self.bind_dn = bind_dn
         self.password = password
         self.base = base

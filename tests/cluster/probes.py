@@ -13,7 +13,7 @@ from oxswarm.config.etcd import EtcdStore
 from oxswarm.config.manager import ConfigManager
 from oxswarm.config.secrets import SecretBox
 from oxswarm.deploy.deployer import Deployer
-from oxswarm.deploy.render.stack import LDAP_PORT
+from oxswarm.deploy.render.stack import LDAP_PORT, LDAP_SCHEME
 
 
 def manager_of(deployer: Deployer) -> tuple[EtcdStore, ConfigManager]:
@@ -34,6 +34,10 @@ def secrets_of(deployer: Deployer) -> dict[str, str]:
             "ldap_pw": manager.get_secret(keys.LDAP_ADMIN_PW) or "",
             "bind_dn": manager.get(keys.LDAP_BIND_DN) or "cn=directory manager,o=gluu",
             "base": manager.get(keys.LDAP_BASE_DN) or "o=gluu",
+            "ca": manager.get(keys.CA_CERT) or "",
+            "redis_pw": manager.get_secret(keys.REDIS_PW) or "",
+            "admin_inum": manager.get(keys.ADMIN_INUM) or "",
+            "admin_pw": manager.get_secret(keys.ADMIN_PW) or "",
         }
 
 
@@ -66,19 +70,25 @@ def node_serves(address: str, hostname: str, ca_file: str) -> bool:
 
 
 def ldap_url(address: str) -> str:
-    return f"ldap://{address}:{LDAP_PORT}"
+    return f"{LDAP_SCHEME}://{address}:{LDAP_PORT}"
 
 
-def has_entry(address: str, bind_dn: str, password: str, dn: str) -> bool:
+def ldap_server(address: str, ca: str) -> ldap3.Server:
+    """A node's published directory port: ldaps, its certificate checked against ``ca``."""
+    return ldap3.Server(ldap_url(address), connect_timeout=2, get_info=ldap3.NONE,
+                        tls=ldap3.Tls(ca_certs_data=ca, validate=ssl.CERT_REQUIRED))
+
+
+def has_entry(address: str, bind_dn: str, password: str, dn: str, *, ca: str) -> bool:
     try:
-        with ldap_session(ldap3.Server(ldap_url(address), connect_timeout=2), bind_dn,
-                          password, receive_timeout=5) as conn:
+        with ldap_session(ldap_server(address, ca), bind_dn, password,
+                          receive_timeout=5) as conn:
             return bool(conn.search(dn, "(objectClass=*)", search_scope=ldap3.BASE))
     except ldap3.core.exceptions.LDAPException:
         return False
 
 
-def add_entry(address: str, bind_dn: str, password: str, dn: str, uid: str) -> bool:
-    with ldap_session(ldap3.Server(ldap_url(address), connect_timeout=2), bind_dn, password,
-                      receive_timeout=5) as conn:
+def add_entry(address: str, bind_dn: str, password: str, dn: str, uid: str, *,
+              ca: str) -> bool:
+    with ldap_session(ldap_server(address, ca), bind_dn, password, receive_timeout=5) as conn:
         return bool(conn.add(dn, ["inetOrgPerson"], {"cn": uid, "sn": "restart"}))

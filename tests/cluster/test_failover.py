@@ -16,12 +16,12 @@ from tests.cluster.probes import (
     catalogued_nodes,
     discovery_answer,
     has_entry,
+    ldap_url,
     node_serves,
     secrets_of,
 )
 
 from oxswarm.deploy.deployer import Deployer, UpResult
-from oxswarm.deploy.render.stack import LDAP_PORT
 from oxswarm.local.process import wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1500)]
@@ -57,9 +57,9 @@ def test_losing_a_node_under_load(cluster: tuple[Deployer, UpResult], mode: str)
     found = secrets_of(deployer)
     tokens = TokenStream(lb=result.load_balancer, hostname=hostname, ca_file=result.ca_file,
                          client_id=found["client_id"], secret=found["secret"], rate=5.0)
-    writer = DirectoryWriter(urls=[f"ldap://{a}:{LDAP_PORT}" for a in survivors],
+    writer = DirectoryWriter(urls=[ldap_url(a) for a in survivors],
                              bind_dn=found["bind_dn"], password=found["ldap_pw"],
-                             base=found["base"], rate=2.0)
+                             base=found["base"], ca=found["ca"], rate=2.0)
     tokens.start()
     writer.start()
     time.sleep(5)
@@ -99,7 +99,8 @@ def test_losing_a_node_under_load(cluster: tuple[Deployer, UpResult], mode: str)
     tokens.join(20)
     writer.join(20)
     last = writer.written[-1]
-    wait_until(lambda: has_entry(victim.address, found["bind_dn"], found["ldap_pw"], last),
+    wait_until(lambda: has_entry(victim.address, found["bind_dn"], found["ldap_pw"], last,
+                                 ca=found["ca"]),
                120, f"{victim.name}'s directory to catch up", interval=1.0)
     caught_up = time.monotonic() - healed_at
     print(f"\nfigures: mode={mode} tokens ok/failed during cut={cut[0]}/{cut[1]}, "

@@ -38,9 +38,10 @@ def test_whole_cluster_restart_keeps_config_and_directory(
         before_secrets = config.all_secrets()
     uid = f"restart-{mark}"
     dn = f"uid={uid},ou=people,{found['base']}"
-    assert add_entry(manager, found["bind_dn"], found["ldap_pw"], dn, uid)
+    assert add_entry(manager, found["bind_dn"], found["ldap_pw"], dn, uid, ca=found["ca"])
     for node in spec.nodes:  # replicated everywhere before the restart
-        wait_until(lambda a=node.address: has_entry(a, found["bind_dn"], found["ldap_pw"], dn),  # type: ignore[misc]
+        wait_until(lambda a=node.address: has_entry(a, found["bind_dn"],  # type: ignore[misc]
+                                                    found["ldap_pw"], dn, ca=found["ca"]),
                    60, f"{dn} on {node.name}", interval=1.0)
 
     began = time.monotonic()
@@ -58,7 +59,8 @@ def test_whole_cluster_restart_keeps_config_and_directory(
         assert config.all() == before
         assert config.all_secrets() == before_secrets
     for node in spec.nodes:
-        wait_until(lambda a=node.address: has_entry(a, found["bind_dn"], found["ldap_pw"], dn),  # type: ignore[misc]
+        wait_until(lambda a=node.address: has_entry(a, found["bind_dn"],  # type: ignore[misc]
+                                                    found["ldap_pw"], dn, ca=found["ca"]),
                    120, f"{dn} on {node.name} after the restart", interval=1.0)
     print(f"\nfigures: whole-cluster restart: dockerds stopped and started in {started:.1f}s; "
           f"every node serves {serving:.1f}s after the first stop; "

@@ -47,18 +47,24 @@ def test_cgroup_v1_and_v2_used_memory_leaves_out_inactive_cache(tmp_path: Path) 
 def test_context_csn_of_replicating_slapd(tmp_path: Path) -> None:
     with slapd_cluster(tmp_path / "ldap", 2, ROOT_PW) as nodes:
         urls = [n.url for n in nodes]
-        conn = ldap3.Connection(ldap3.Server(urls[1]), ROOT_DN, ROOT_PW, auto_bind=True)
+        ca = nodes[0].ca_file.read_text()
+        tls = ldap3.Tls(ca_certs_data=ca, validate=2)
+        conn = ldap3.Connection(ldap3.Server(urls[1], tls=tls), ROOT_DN, ROOT_PW, auto_bind=True)
         try:
             assert conn.add("ou=probe,o=gluu", ["organizationalUnit"], {"ou": "probe"})
         finally:
             conn.unbind()
 
         def csns() -> dict[str, list[str] | None]:
-            return {u: context_csn(u, ROOT_DN, ROOT_PW, "o=gluu") for u in urls}
+            return {u: context_csn(u, ROOT_DN, ROOT_PW, "o=gluu", ca_pem=ca) for u in urls}
 
         wait_until(lambda: all(v and "#002#" in " ".join(v) for v in csns().values()), 30,
                    "the write on the second server to replicate", 0.2)
         assert set(replication_state(csns()).values()) == {"in sync (2 CSNs)"}
         down = f"ldap://127.0.0.1:{free_port()}"
         assert context_csn(down, ROOT_DN, ROOT_PW, "o=gluu", timeout=1) is None
-        assert context_csn(urls[0], ROOT_DN, "wrong", "o=gluu") is None
+        assert context_csn(urls[0], ROOT_DN, "wrong", "o=gluu", ca_pem=ca) is None
+        # without the CA, the server's certificate is not trusted: nothing is sent
+        assert context_csn(urls[0], ROOT_DN, ROOT_PW, "o=gluu") is None
+        # plain LDAP: the bind is refused (confidentialityRequired)
+        assert context_csn(nodes[0].plain_url, ROOT_DN, ROOT_PW, "o=gluu") is None

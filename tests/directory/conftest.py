@@ -30,7 +30,8 @@ def single(tmp_path: Path) -> Iterator[SlapdNode]:
 
 
 def config_for(*nodes: SlapdNode, **overrides: object) -> DirectoryConfig:
-    values: dict[str, object] = {"connect_timeout": 1.0, "receive_timeout": 3.0, "exhaust": 5.0}
+    values: dict[str, object] = {"connect_timeout": 1.0, "receive_timeout": 3.0, "exhaust": 5.0,
+                                 "ca_file": nodes[0].ca_file}
     values.update(overrides)
     return DirectoryConfig(tuple(n.url for n in nodes), ROOT_DN, ROOT_PW, **values)  # type: ignore[arg-type]
 

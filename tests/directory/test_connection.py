@@ -17,7 +17,7 @@ from oxswarm.errors import (
     NotFound,
 )
 from oxswarm.local.process import free_port, wait_until
-from oxswarm.local.slapd import SlapdNode
+from oxswarm.local.slapd import SlapdNode, write_tls
 
 from .conftest import ROOT_DN, ROOT_PW, config_for
 
@@ -104,7 +104,7 @@ def test_errors_translated(single: SlapdNode) -> None:
         with pytest.raises(DirectoryError):
             directory.delete("o=gluu")  # not a leaf
     with (
-        Directory(DirectoryConfig((single.url,), ROOT_DN, "wrong")) as bad,
+        Directory(DirectoryConfig((single.url,), ROOT_DN, "wrong", ca_file=single.ca_file)) as bad,
         pytest.raises(DirectoryError),
     ):
         bad.exists("o=gluu")
@@ -143,18 +143,20 @@ def test_a_server_back_at_a_new_address_under_its_name_is_found(
         return real(host, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    config = DirectoryConfig(
-        (f"ldap://ldap-moving:{single.port}",),
-        ROOT_DN,
-        ROOT_PW,
-        connect_timeout=1.0,
-        receive_timeout=3.0,
-        exhaust=1.0,
-    )
+    # the server's certificate answers to the name the client uses
+    single.stop()
+    tls = single.ca_file.parent
+    write_tls(tls, single.ca_file.read_text(), (tls / "ca.key").read_text(),
+              ["ldap-moving", "127.0.0.1", "127.0.0.2"])
+    single.start()
+    config = DirectoryConfig((f"ldaps://ldap-moving:{single.ldaps_port}",), ROOT_DN, ROOT_PW,
+                             connect_timeout=1.0, receive_timeout=3.0, exhaust=1.0,
+                             ca_file=single.ca_file)
     with Directory(config) as directory:
         directory.add("ou=first,o=gluu", unit("first"))
         single.stop()
-        moved = SlapdNode(single.spec, single.workdir, single.port, host="127.0.0.2")
+        moved = SlapdNode(single.spec, single.workdir, single.port, single.ldaps_port,
+                          host="127.0.0.2")
         moved.start()
         try:
             where["address"] = moved.host

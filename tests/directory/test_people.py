@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+
 import ldap3
 import pytest
 
@@ -84,7 +86,8 @@ def test_acl_people_cannot_read_passwords_or_others(
     people = PeopleRepository(directory)
     people.add(alice(), password="Alice-Pw-1")
     people.add(Person(inum="p-bob", uid="bob", family_name="Builder"), password="Bob-Pw-1")
-    server = ldap3.Server(cluster[0].url, get_info=ldap3.NONE)
+    server = ldap3.Server(cluster[0].url, get_info=ldap3.NONE, tls=ldap3.Tls(
+        ca_certs_file=str(cluster[0].ca_file), validate=ssl.CERT_REQUIRED))
     conn = ldap3.Connection(server, Tree().person("p-alice"), "Alice-Pw-1", auto_bind=True)
     conn.search(Tree().person("p-alice"), "(objectClass=*)", ldap3.BASE, attributes=["*"])
     own = conn.entries[0].entry_attributes_as_dict

@@ -133,3 +133,15 @@ def test_slaptest_accepts_rendered_config(tmp_path: Path) -> None:
             ["slaptest", "-u", "-f", str(conf)], capture_output=True, text=True, check=False
         )
         assert result.returncode == 0, result.stderr
+
+
+def test_binds_need_tls_and_wrong_passwords_lock(tmp_path: Path) -> None:
+    text = lines(render_slapd_conf(spec(tmp_path)))
+    assert "security simple_bind=128" in text
+    assert "moduleload ppolicy" in text
+    assert 'ppolicy_default "cn=default,ou=policies,o=gluu"' in text
+    assert text.index("overlay ppolicy") > text.index("database mdb")
+    for ou in ("clients", "tokens", "authorizations"):
+        at = text.index(f'access to dn.subtree="ou={ou},o=gluu"')
+        assert text[at + 1] == "  by * none"
+        assert at < text.index("access to *")

@@ -4,14 +4,11 @@ from pathlib import Path
 import pytest
 import redis
 
-from oxswarm.cache.client import handshake_free
 from oxswarm.local.redis import LocalRedis
 
 
 def _client(node: LocalRedis) -> "redis.Redis[bytes]":
-    return redis.Redis(
-        host=node.host, port=node.port, protocol=2, socket_timeout=2, **handshake_free()
-    )
+    return node.admin()
 
 
 @pytest.mark.integration

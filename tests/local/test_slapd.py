@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,14 +28,19 @@ ROOT_DN = "cn=directory manager,o=gluu"
 ROOT_PW = "Root-Pw-1"
 
 
-def bind(url: str, tls: ldap3.Tls | None = None) -> ldap3.Connection:
-    server = ldap3.Server(url, connect_timeout=2, get_info=ldap3.NONE, tls=tls)
-    return ldap3.Connection(server, ROOT_DN, ROOT_PW, auto_bind=True, receive_timeout=5)
+def tls_for(node: SlapdNode) -> ldap3.Tls:
+    return ldap3.Tls(ca_certs_file=str(node.ca_file), validate=ssl.CERT_REQUIRED)
 
 
-def has_entry(url: str, dn: str) -> bool:
+def bind(node: SlapdNode, dn: str = ROOT_DN, password: str = ROOT_PW) -> ldap3.Connection:
+    """A simple bind over ldaps, the server checked against the cluster's CA."""
+    server = ldap3.Server(node.url, connect_timeout=2, get_info=ldap3.NONE, tls=tls_for(node))
+    return ldap3.Connection(server, dn, password, auto_bind=True, receive_timeout=5)
+
+
+def has_entry(node: SlapdNode, dn: str) -> bool:
     try:
-        conn = bind(url)
+        conn = bind(node)
     except ldap3.core.exceptions.LDAPException:
         return False
     try:
@@ -43,9 +49,9 @@ def has_entry(url: str, dn: str) -> bool:
         conn.unbind()
 
 
-def add_unit(url: str, name: str) -> str:
+def add_unit(node: SlapdNode, name: str) -> str:
     dn = f"ou={name},o=gluu"
-    conn = bind(url)
+    conn = bind(node)
     assert conn.add(dn, ["organizationalUnit"], {"ou": name}), conn.result
     conn.unbind()
     return dn
@@ -66,11 +72,11 @@ def test_base_ldif() -> None:
 
 def test_base_seeded_once_reaches_every_node(three: list[SlapdNode]) -> None:
     for node in three:
-        wait_until(lambda n=node: has_entry(n.url, "o=gluu"), 10, f"o=gluu on {node.url}")
+        wait_until(lambda n=node: has_entry(n, "o=gluu"), 10, f"o=gluu on {node.url}")
     # one base entry, one entryUUID everywhere: it came from one node by replication
     uuids = set()
     for node in three:
-        conn = bind(node.url)
+        conn = bind(node)
         conn.search("o=gluu", "(objectClass=*)", ldap3.BASE, attributes=["entryUUID"])
         uuids.add(str(conn.entries[0].entryUUID))
         conn.unbind()
@@ -78,32 +84,74 @@ def test_base_seeded_once_reaches_every_node(three: list[SlapdNode]) -> None:
 
 
 def test_write_on_any_node_replicates_to_the_others(three: list[SlapdNode]) -> None:
-    wait_until(lambda: has_entry(three[2].url, "o=gluu"), 10, "base on node 3")
+    wait_until(lambda: has_entry(three[2], "o=gluu"), 10, "base on node 3")
     for i, node in enumerate(three):
-        dn = add_unit(node.url, f"from{i}")
+        dn = add_unit(node, f"from{i}")
         started = time.monotonic()
         for other in three:
-            wait_until(lambda o=other, d=dn: has_entry(o.url, d), 10, f"{dn} on {other.url}")
+            wait_until(lambda o=other, d=dn: has_entry(o, d), 10, f"{dn} on {other.url}")
         assert time.monotonic() - started < 10
 
 
 def test_node_down_during_writes_catches_up(three: list[SlapdNode]) -> None:
-    wait_until(lambda: has_entry(three[2].url, "o=gluu"), 10, "base on node 3")
+    wait_until(lambda: has_entry(three[2], "o=gluu"), 10, "base on node 3")
     three[2].stop()
-    dns = [add_unit(three[0].url, f"while-down-{k}") for k in range(3)]
-    dns.append(add_unit(three[1].url, "while-down-on-2"))
+    dns = [add_unit(three[0], f"while-down-{k}") for k in range(3)]
+    dns.append(add_unit(three[1], "while-down-on-2"))
     assert not three[2].running()
     three[2].start()
     for dn in dns:
-        wait_until(lambda d=dn: has_entry(three[2].url, d), 10, f"{dn} after restart")
+        wait_until(lambda d=dn: has_entry(three[2], d), 10, f"{dn} after restart")
 
 
 def test_killed_node_catches_up(three: list[SlapdNode]) -> None:
-    wait_until(lambda: has_entry(three[1].url, "o=gluu"), 10, "base on node 2")
+    wait_until(lambda: has_entry(three[1], "o=gluu"), 10, "base on node 2")
     three[1].kill()
-    dn = add_unit(three[0].url, "after-crash")
+    dn = add_unit(three[0], "after-crash")
     three[1].start()
-    wait_until(lambda: has_entry(three[1].url, dn), 10, f"{dn} after crash restart")
+    wait_until(lambda: has_entry(three[1], dn), 10, f"{dn} after crash restart")
+
+
+def test_a_simple_bind_needs_tls(three: list[SlapdNode]) -> None:
+    """Plain LDAP: refused before the password is checked; StartTLS or ldaps: accepted."""
+    node = three[0]
+    plain = ldap3.Connection(ldap3.Server(node.plain_url, get_info=ldap3.NONE), ROOT_DN, ROOT_PW)
+    plain.open()
+    assert not plain.bind()
+    assert plain.result["description"] == "confidentialityRequired"
+    plain.unbind()
+    starttls = ldap3.Connection(
+        ldap3.Server(node.plain_url, get_info=ldap3.NONE, tls=tls_for(node)), ROOT_DN, ROOT_PW)
+    starttls.open()
+    assert starttls.start_tls()
+    assert starttls.bind(), starttls.result
+    starttls.unbind()
+    secure = bind(node)
+    assert secure.server.ssl
+    secure.unbind()
+    # a server whose certificate the client's CA did not sign is refused by the client
+    other = pki.create_ca("Someone Else")
+    foreign = node.workdir / "foreign-ca.crt"
+    foreign.write_text(other.cert_pem)
+    server = ldap3.Server(node.url, get_info=ldap3.NONE,
+                          tls=ldap3.Tls(ca_certs_file=str(foreign), validate=ssl.CERT_REQUIRED))
+    with pytest.raises(ldap3.core.exceptions.LDAPSocketOpenError):
+        ldap3.Connection(server, ROOT_DN, ROOT_PW, auto_bind=True)
+    # the refusals are logged with the client's address and bind DN, never the password
+    wrong = ldap3.Connection(ldap3.Server(node.url, get_info=ldap3.NONE, tls=tls_for(node)),
+                             ROOT_DN, "Typed-Wrong-Secret-9")
+    assert not wrong.bind()
+    wrong.unbind()
+    def log_text() -> str:
+        return node.daemon.log_file.read_text(errors="replace")
+
+    wait_until(lambda: "err=49" in log_text(), 5, "slapd to log the refused bind")
+    log = log_text()
+    assert "ACCEPT from IP=127.0.0.1:" in log
+    assert f'BIND dn="{ROOT_DN}" method=128' in log
+    assert "err=13" in log and "confidentiality required" in log
+    assert "err=49" in log
+    assert ROOT_PW not in log and "Typed-Wrong-Secret-9" not in log
 
 
 def test_ldaps_replication_with_config_init_certificates(tmp_path: Path) -> None:
@@ -120,14 +168,11 @@ def test_ldaps_replication_with_config_init_certificates(tmp_path: Path) -> None
     assert all(url.startswith("ldaps://") for url in nodes[0].spec.peers)
     start_nodes(nodes)
     try:
-        tls = ldap3.Tls(ca_certs_file=str(files.ca_file), validate=2)
-        ldaps = nodes[1].ldaps_url
-        assert ldaps is not None
-        wait_until(lambda: has_entry(nodes[1].url, "o=gluu"), 10, "base over ldaps syncrepl")
-        conn = bind(ldaps, tls)
+        wait_until(lambda: has_entry(nodes[1], "o=gluu"), 10, "base over ldaps syncrepl")
+        conn = bind(nodes[1])
         assert conn.server.ssl
         assert conn.add("ou=tls,o=gluu", ["organizationalUnit"], {"ou": "tls"}), conn.result
         conn.unbind()
-        wait_until(lambda: has_entry(nodes[0].url, "ou=tls,o=gluu"), 10, "ldaps write on node 1")
+        wait_until(lambda: has_entry(nodes[0], "ou=tls,o=gluu"), 10, "ldaps write on node 1")
     finally:
         stop_nodes(nodes)

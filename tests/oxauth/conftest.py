@@ -171,7 +171,8 @@ def issue_code(stack: Stack, client_id: str, sub: str, **fields: Any) -> str:
 
     async def save() -> None:
         host, port = stack.cache_address.rsplit(":", 1)
-        cache = AsyncCache(host, int(port), namespace=f"{stack.cluster}.oxauth")
+        cache = AsyncCache(host, int(port), namespace=f"{stack.cluster}.oxauth",
+                               password=stack.cache.password)
         try:
             await CacheCodeStore(cache).save(code)
         finally:

@@ -1,7 +1,8 @@
 """The asyncio twin of :class:`oxswarm.cache.client.Cache`, for oxAuth's request paths.
 
 Same key naming (``<namespace>:<kind>:<ident>``), same TTL rules, same Twemproxy-safe
-connection settings (RESP2, no HELLO, no CLIENT SETINFO) and the same retry policy, over
+connection settings (RESP2, no HELLO, no CLIENT SETINFO), the same password candidates
+(:mod:`oxswarm.cache.auth`) and the same retry policy, over
 :mod:`redis.asyncio`: the token endpoint awaits Redis on its event loop instead of
 blocking a thread.
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import redis
@@ -26,6 +27,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 
+from oxswarm.cache.auth import Source
 from oxswarm.cache.client import (
     _IDENT,
     _INCR_LUA,
@@ -34,7 +36,9 @@ from oxswarm.cache.client import (
     _check_ttl,
     _dump,
     _shard_down,
+    credentials,
     handshake_free,
+    refused_auth,
 )
 from oxswarm.errors import CacheUnavailable, InvalidInput
 
@@ -60,9 +64,12 @@ class AsyncCache:
         max_connections: int = 1024,
         retries: int = 2,
         backoff: float = 0.02,
+        password: str | None = None,
+        passwords: Source | Sequence[str] | None = None,
     ) -> None:
         self.namespace = _check_part(namespace, "namespace")
         self.address = f"{host}:{port}"
+        self._passwords = credentials(password, passwords)
         self._prefix = f"{self.namespace}:"
         self._retries = retries
         self._backoff = backoff
@@ -76,6 +83,7 @@ class AsyncCache:
             socket_keepalive=True,
             health_check_interval=0,
             retry=Retry(NoBackoff(), 0),
+            credential_provider=self._passwords,
             **handshake_free(),
         )
         self._redis: aioredis.Redis[bytes] = aioredis.Redis(connection_pool=self._pool)
@@ -162,10 +170,16 @@ class AsyncCache:
             raise CacheUnavailable(f"cache at {self.address}: no answer to PING") from exc
 
     async def _call(self, op: Callable[[aioredis.Redis[bytes]], Awaitable[T]]) -> T:
-        attempt = 0
+        attempt = refusals = 0
         while True:
             try:
                 return await op(self._redis)
+            except redis.AuthenticationError as exc:
+                refusals += 1
+                if refusals >= max(1, self._passwords.candidates()):
+                    raise refused_auth(self.address, exc) from exc
+                self._passwords.refused()
+                continue
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 error: redis.RedisError = exc
             except redis.ResponseError as exc:

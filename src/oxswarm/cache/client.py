@@ -10,6 +10,11 @@ SCAN, MULTI, CONFIG, ``EXPIRE ... NX``. So this client
 - only sends GET, SET (EX / NX EX), DEL, TTL, PING, EVALSHA/EVAL (one key), and
   non-transactional pipelines of those.
 
+The cache requires a password (Redis ACL, Twemproxy ``redis_auth``): ``password``, or
+``passwords`` (candidates, see :mod:`oxswarm.cache.auth`) while it rotates. A refused
+AUTH moves to the next candidate; when none is accepted the error says ``cache at ...
+refused authentication`` (never the password).
+
 Keys are ``<namespace>:<kind>:<ident>``; every write needs a TTL. Connection errors,
 and Twemproxy's error replies for an unreachable shard (``-ERR Connection refused``,
 ``-ERR Connection timed out``...), are retried ``retries`` times with a short backoff:
@@ -29,7 +34,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -38,6 +43,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 from redis.retry import Retry
 
+from oxswarm.cache.auth import Passwords, Source
 from oxswarm.errors import CacheUnavailable, InvalidInput
 
 T = TypeVar("T")
@@ -102,6 +108,20 @@ def _dump(value: object) -> str:
         raise InvalidInput(f"value: not JSON-serialisable: {exc}", field="value") from exc
 
 
+def credentials(password: str | None, passwords: Source | Sequence[str] | None) -> Passwords:
+    """The candidates a client sends: ``passwords`` (a source or a list) else ``password``."""
+    if passwords is None:
+        return Passwords.fixed(password or "")
+    if callable(passwords):
+        return Passwords(passwords)
+    return Passwords.fixed(*passwords)
+
+
+def refused_auth(address: str, exc: redis.AuthenticationError) -> CacheUnavailable:
+    """The error for a refused AUTH: names the problem and the server's words, no secret."""
+    return CacheUnavailable(f"cache at {address} refused authentication: {exc}")
+
+
 def _shard_down(exc: redis.ResponseError) -> bool:
     text = str(exc)
     return any(reason in text for reason in _SHARD_DOWN)
@@ -125,9 +145,12 @@ class Cache:
         max_connections: int = 32,
         retries: int = 2,
         backoff: float = 0.02,
+        password: str | None = None,
+        passwords: Source | Sequence[str] | None = None,
     ) -> None:
         self.namespace = _check_part(namespace, "namespace")
         self.address = f"{host}:{port}"
+        self._passwords = credentials(password, passwords)
         self._retries = retries
         self._backoff = backoff
         self._pool = redis.BlockingConnectionPool(
@@ -141,6 +164,7 @@ class Cache:
             socket_keepalive=True,
             health_check_interval=0,
             retry=Retry(NoBackoff(), 0),  # retries are ours, see _call
+            credential_provider=self._passwords,
             **handshake_free(),
         )
         self._redis = redis.Redis(connection_pool=self._pool)
@@ -246,10 +270,17 @@ class Cache:
         self._call(lambda r: r.ping())
 
     def _call(self, op: Callable[[redis.Redis[bytes]], T]) -> T:
-        attempt = 0
+        attempt = refusals = 0
         while True:
             try:
                 return op(self._redis)
+            except redis.AuthenticationError as exc:
+                # a rotation: this proxy wants the other candidate (tried at once)
+                refusals += 1
+                if refusals >= max(1, self._passwords.candidates()):
+                    raise refused_auth(self.address, exc) from exc
+                self._passwords.refused()
+                continue
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 error: redis.RedisError = exc
             except redis.ResponseError as exc:

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
@@ -20,6 +20,22 @@ _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 MaxmemoryPolicy = Literal[
     "allkeys-lru", "allkeys-lfu", "volatile-lru", "volatile-lfu", "volatile-ttl", "noeviction"
 ]
+
+
+# A cache password goes bare into redis.conf's ACL rule (``>password``) and nutcracker's
+# YAML: config-init's ``redis_pw`` (``token_urlsafe``) fits; no blanks, quotes, '#', ':'.
+_PASSWORD = re.compile(r"^[A-Za-z0-9_.~+/=-]{16,256}$")
+ADMIN_USER = "oxadmin"
+
+
+def check_password(value: SecretStr, field: str = "password") -> SecretStr:
+    """A cache password that renders safely; the message never shows it."""
+    if not _PASSWORD.match(value.get_secret_value()):
+        raise ValueError(
+            f"{field}: 16-256 characters of letters, digits and '_.~+/=-' (config-init's "
+            "redis_pw is one)"
+        )
+    return value
 
 
 def _check_host(value: str) -> str:
@@ -82,6 +98,12 @@ class TwemproxyPool(BaseModel):
     server_failure_limit: int = Field(default=2, ge=1, le=100)
     server_retry_timeout_ms: int = Field(default=2000, ge=100, le=600_000)
     server_connections: int = Field(default=1, ge=1, le=64)
+    redis_auth: SecretStr | None = None
+
+    @field_validator("redis_auth")
+    @classmethod
+    def _auth(cls, value: SecretStr | None) -> SecretStr | None:
+        return None if value is None else check_password(value, "redis_auth")
 
     @field_validator("name")
     @classmethod
@@ -107,6 +129,11 @@ class TwemproxyPool(BaseModel):
 class RedisNode(BaseModel):
     """One Redis shard's server settings (rendered into ``redis.conf``).
 
+    ``passwords``: what the ``default`` user (Twemproxy, single-argument AUTH) accepts:
+    one, or two while the password rotates (old and new both valid). ``admin_password``:
+    the ``oxadmin`` user, who alone may run dangerous commands (ACL, CONFIG, MONITOR,
+    FLUSHALL...); the role draws it at each start and uses it over loopback only.
+
     The cache holds only data with a TTL, so there is no persistence (``save ""``,
     ``appendonly no``): a restarted shard comes back empty (see ``docs/cache.md``).
     """
@@ -120,6 +147,18 @@ class RedisNode(BaseModel):
     maxmemory_policy: MaxmemoryPolicy = "allkeys-lru"
     logfile: Path | None = None
     tcp_keepalive: int = Field(default=60, ge=0, le=3600)
+    passwords: tuple[SecretStr, ...] = Field(min_length=1, max_length=2)
+    admin_password: SecretStr | None = None
+
+    @field_validator("passwords")
+    @classmethod
+    def _passwords(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        return tuple(check_password(p, "passwords") for p in value)
+
+    @field_validator("admin_password")
+    @classmethod
+    def _admin(cls, value: SecretStr | None) -> SecretStr | None:
+        return None if value is None else check_password(value, "admin_password")
 
     @field_validator("bind")
     @classmethod
@@ -139,8 +178,3 @@ class RedisNode(BaseModel):
         if value is not None and any(c in str(value) for c in '"\\\n\r'):
             raise ValueError(f"{str(value)!r}: quotes, backslashes and newlines are not allowed")
         return value
-
-    @property
-    def loopback_only(self) -> bool:
-        """True when Redis listens on loopback addresses only."""
-        return all(ipaddress.ip_address(a).is_loopback for a in self.bind)

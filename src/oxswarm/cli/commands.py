@@ -35,3 +35,6 @@ def register(root: click.Group) -> None:
     from oxswarm.cli.keys_cmd import keys_group
 
     root.add_command(keys_group)
+    from oxswarm.cli.cache_cmd import cache_group
+
+    root.add_command(cache_group)

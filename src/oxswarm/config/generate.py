@@ -72,6 +72,7 @@ def generate(params: Params, *, now: datetime | None = None) -> Generated:
             keys.PAIRWISE_SALT: rand.token(32),
             keys.SESSION_SECRET: rand.token(32),
             keys.CSYNC2_KEY: rand.alnum(CSYNC2_KEY_LENGTH),
+            keys.REDIS_PW: rand.token(24),
         }
     )
     config = {name: value for name, value in values.items() if name not in keys.SECRET_NAMES}

@@ -74,6 +74,8 @@ SESSION_SECRET: Final = "session_secret"  # signs oxAuth's session and CSRF cook
 CSYNC2_KEY: Final = "csync2_key"  # csync2's pre-shared group key
 CSYNC2_CERT: Final = "csync2_cert"  # the one TLS cert every csync2 node shares
 CSYNC2_CERT_KEY: Final = "csync2_cert_key"
+REDIS_PW: Final = "redis_pw"  # the cache's password (Redis ACL default user, redis_auth)
+REDIS_PW_OTHER: Final = "redis_pw_other"  # accepted too, only while the cache password rotates
 
 # oxAuth's own clients: (name, id key, secret key)
 OWN_CLIENTS: Final = (
@@ -92,7 +94,7 @@ SECRET_NAMES: Final = frozenset(
         IDP_ENCRYPTION_KEY, OXAUTH_JWKS, OXAUTH_CLIENT_SECRET, SCIM_RS_CLIENT_SECRET,
         SCIM_RP_CLIENT_SECRET, PASSPORT_RS_CLIENT_SECRET, PASSPORT_RP_CLIENT_SECRET,
         OXTRUST_API_RS_CLIENT_SECRET, IDP_CLIENT_SECRET, PAIRWISE_KEY, PAIRWISE_SALT,
-        SESSION_SECRET, CSYNC2_KEY, CSYNC2_CERT_KEY,
+        SESSION_SECRET, CSYNC2_KEY, CSYNC2_CERT_KEY, REDIS_PW, REDIS_PW_OTHER,
     }
 )
 
@@ -111,5 +113,8 @@ CONFIG_NAMES: Final = frozenset(
     }
 )
 """Every plain configuration value's name (the rest of this module's names are secrets)."""
+
+TRANSIENT_NAMES: Final = frozenset({REDIS_PW_OTHER})
+"""Secrets that exist only while something rotates (config-init does not generate them)."""
 
 ALL_NAMES: Final = CONFIG_NAMES | SECRET_NAMES

@@ -31,7 +31,7 @@ from oxswarm.deploy.docker import Docker
 from oxswarm.deploy.image import BuildResult, ImageBuilder
 from oxswarm.deploy.lab.driver import LabDriver
 from oxswarm.deploy.lb import LoadBalancer
-from oxswarm.deploy.render.stack import LDAP_PORT, ldap_urls, stack_text
+from oxswarm.deploy.render.stack import LDAP_PORT, LDAP_SCHEME, ldap_urls, stack_text
 from oxswarm.deploy.roll import Roller, pinned_images, running_images
 from oxswarm.deploy.runner import Runner, SubprocessRunner, clean_env
 from oxswarm.deploy.spec import ClusterSpec, lab_spec, ssh_spec
@@ -318,6 +318,9 @@ class Deployer:
                 if (manager.get(name) or "[]").strip() == "[]":  # an operator's value stays
                     manager.set(name, value)
                     changes.append(f"{name} set")
+            if manager.get_secret(keys.REDIS_PW) is None:  # a cluster older than cache auth
+                manager.set_secret(keys.REDIS_PW, secrets.token_urlsafe(24))
+                changes.append("redis_pw generated")
         return changes
 
     def directory_init(self, spec: ClusterSpec, settings: Settings, step: Step) -> list[str]:
@@ -338,7 +341,7 @@ class Deployer:
 
     def test_client(self, spec: ClusterSpec, settings: Settings, step: Step) -> list[str]:
         """A ``client_credentials`` client to try the cluster with (made once, kept)."""
-        ldap = ["--ldap-url", f"ldap://{spec.manager.address}:{LDAP_PORT}"]
+        ldap = ["--ldap-url", f"{LDAP_SCHEME}://{spec.manager.address}:{LDAP_PORT}"]
         file = self.test_client_file
         if file.is_file():
             client_id = file.read_text().partition(":")[0]
@@ -358,7 +361,8 @@ class Deployer:
 
     def _try_ldap_init(self, settings: Settings, address: str) -> str | None:
         try:
-            return self._cli(settings, "ldap", "init", "--url", f"ldap://{address}:{LDAP_PORT}")
+            return self._cli(settings, "ldap", "init", "--url",
+                             f"{LDAP_SCHEME}://{address}:{LDAP_PORT}")
         except DeployError as exc:
             log.info("ldap init not yet: %s", exc)
             return None

@@ -15,6 +15,7 @@ v2 ``memory.current`` - ``inactive_file``).
 from __future__ import annotations
 
 import contextlib
+import ssl
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -25,13 +26,16 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
 def context_csn(url: str, bind_dn: str, password: str, suffix: str,
-                timeout: int = 3) -> list[str] | None:
+                timeout: int = 3, *, ca_pem: str | None = None) -> list[str] | None:
     """The sorted ``contextCSN`` values of ``suffix`` at ``url``; None when unreachable.
 
-    ``timeout`` is whole seconds (ldap3 packs the receive timeout as an integer).
+    ``timeout`` is whole seconds (ldap3 packs the receive timeout as an integer);
+    ``ca_pem``: the CA an ``ldaps://`` server's certificate is checked against (without
+    it, the system's CAs: never an unchecked server).
     """
-    conn = ldap3.Connection(ldap3.Server(url, connect_timeout=timeout), bind_dn, password,
-                            receive_timeout=timeout)
+    tls = ldap3.Tls(ca_certs_data=ca_pem, validate=ssl.CERT_REQUIRED)
+    conn = ldap3.Connection(ldap3.Server(url, connect_timeout=timeout, tls=tls), bind_dn,
+                            password, receive_timeout=timeout)
     try:
         if not conn.bind():
             return None

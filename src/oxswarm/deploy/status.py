@@ -12,7 +12,7 @@ from oxswarm.config.etcd import EtcdStore
 from oxswarm.config.manager import ConfigManager
 from oxswarm.config.secrets import SecretBox
 from oxswarm.deploy.nodestate import cgroup_memory, context_csn, mebibytes, replication_state
-from oxswarm.deploy.render.stack import LDAP_PORT
+from oxswarm.deploy.render.stack import LDAP_PORT, LDAP_SCHEME
 from oxswarm.errors import OxSwarmError
 
 
@@ -71,6 +71,8 @@ def directory_status(spec: Any, manager: ConfigManager) -> dict[str, str]:
         return {"error": "no ldap_admin_pw in the store (config-init not run)"}
     suffix = manager.get(keys.LDAP_BASE_DN) or "o=gluu"
     bind_dn = manager.get(keys.LDAP_BIND_DN) or f"cn=directory manager,{suffix}"
-    csns = {n.name: context_csn(f"ldap://{n.address}:{LDAP_PORT}", bind_dn, password, suffix)
+    ca = manager.get(keys.CA_CERT)
+    csns = {n.name: context_csn(f"{LDAP_SCHEME}://{n.address}:{LDAP_PORT}", bind_dn, password,
+                                suffix, ca_pem=ca)
             for n in spec.nodes}
     return replication_state(csns)

@@ -1,9 +1,10 @@
 """The initial tree of a new directory: ``oxswarm ldap init``.
 
 Loads, under the suffix: the organisational units (people, groups, clients, scopes,
-...), one configuration entry per component, the admin person and the managers group,
-the standard OpenID scopes (OIDC Core 5.4), the SCIM scopes (not default) and oxAuth's
-own clients. Every step first
+...), the default password policy (lockout after 5 wrong binds, slapo-ppolicy(5)), one
+configuration entry per component, the admin person and the managers group, the
+standard OpenID scopes (OIDC Core 5.4), the SCIM scopes (not default) and oxAuth's own
+clients. Every step first
 looks for its entry and leaves an existing one alone, so a second run changes nothing.
 The admin's password is set with the Password Modify extended operation (RFC 3062):
 slapd hashes it with its ``password-hash`` scheme; clear text is never stored.
@@ -18,7 +19,7 @@ from oxswarm.directory.connection import Directory
 from oxswarm.directory.models import Client, Group, Person
 from oxswarm.directory.people import GroupRepository, PeopleRepository
 from oxswarm.directory.scopes import SCIM_SCOPES, STANDARD_SCOPES, ScopeRepository
-from oxswarm.directory.slapdconf import ADMIN_GROUP_INUM
+from oxswarm.directory.slapdconf import ADMIN_GROUP_INUM, DEFAULT_POLICY, policy_dn
 from oxswarm.directory.tree import CONFIGURATION_OUS, OUS, Tree, base_entry
 from oxswarm.errors import Conflict, InvalidInput
 
@@ -117,6 +118,10 @@ def init_directory(directory: Directory, data: InitialData, cipher: SecretCipher
     for ou in OUS:
         attrs = {"objectClass": ["top", "organizationalUnit"], "ou": [ou]}
         _ensure(directory, result, tree.ou(ou), attrs)
+    # the password policy slapd's ppolicy overlay applies to every bind (lockout)
+    policy = {"objectClass": ["top", "device", "pwdPolicy"], "cn": ["default"]}
+    policy |= {name: [value] for name, value in DEFAULT_POLICY.items()}
+    _ensure(directory, result, policy_dn(data.suffix), policy)
     for name in CONFIGURATION_OUS:
         attrs = {"objectClass": ["top", "oxConfiguration"], "ou": [name], "oxRevision": ["1"]}
         _ensure(directory, result, tree.configuration(name), attrs)

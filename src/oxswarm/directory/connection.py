@@ -6,6 +6,10 @@ tried in the configured order ("first" strategy); a server that failed is skippe
 ``exhaust`` seconds. A request that fails on the wire is retried once on a fresh
 connection, which then goes to the next live server. Timeouts are bounded everywhere.
 
+Every bind travels in TLS (the servers refuse a simple bind without it): ``ldaps://``
+URLs, or StartTLS (RFC 4513 section 3) on ``ldap://`` ones, the server's certificate
+checked against the cluster CA (``ca_file`` / ``ca_pem``) and its name.
+
 ldap3 errors are translated here, at the edge: no such object -> :class:`NotFound`,
 already exists -> :class:`Conflict`, no server reachable -> :class:`DirectoryUnavailable`,
 a value the schema refuses -> :class:`InvalidInput`, anything else -> :class:`DirectoryError`.
@@ -165,14 +169,15 @@ class _Servers:
     """The ordered server list with "skip for ``exhaust`` seconds after a failure"."""
 
     def __init__(self, config: DirectoryConfig) -> None:
-        tls = None
-        if config.ca_file is not None or config.ca_pem:
-            tls = ldap3.Tls(
-                ca_certs_file=str(config.ca_file) if config.ca_file else None,
-                ca_certs_data=config.ca_pem or None,
-                validate=ssl.CERT_REQUIRED,
-                version=ssl.PROTOCOL_TLS_CLIENT,
-            )
+        # the server's certificate is always checked: against the cluster CA when given,
+        # else the system's CAs (ldap3's default would be not to check at all)
+        tls = ldap3.Tls(
+            ca_certs_file=str(config.ca_file) if config.ca_file else None,
+            ca_certs_data=config.ca_pem or None,
+            validate=ssl.CERT_REQUIRED,
+            version=ssl.PROTOCOL_TLS_CLIENT,
+        )
+        self.tls = tls
         self.servers = [
             ldap3.Server(
                 url,
@@ -234,6 +239,8 @@ class Directory:
             )
             try:
                 conn.open()
+                if not server.ssl:
+                    conn.start_tls()  # never a password in clear (RFC 4513 section 3)
                 bound = conn.bind()
             except LDAPSASLPrepError as exc:  # the password, not the server (RFC 4013)
                 _quiet_unbind(conn)

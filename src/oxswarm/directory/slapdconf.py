@@ -6,9 +6,21 @@ static file is simpler to render, diff and check with ``slaptest`` than cn=confi
 Replication follows the OpenLDAP 2.5 Administrator's Guide, section 18.3.3 "N-Way
 Multi-Provider": a distinct ``serverID`` per node, one ``syncrepl`` stanza per peer
 (``refreshAndPersist``, ``retry="1 +"``), ``multiprovider on`` after the ``syncrepl``
-lines, and the ``syncprov`` overlay (slapo-syncprov(5)). Access control follows
-slapd.access(5): the password is never readable (only usable to bind), anonymous
-clients may only bind, people see only their own entry.
+lines, and the ``syncprov`` overlay (slapo-syncprov(5)); peers are ``ldaps://`` URLs
+checked against the cluster CA (``tls_reqcert=demand``).
+
+Transport: ``security simple_bind=128`` (slapd.conf(5)): a simple bind (a person's
+password, the root DN's, replication's) needs a TLS session (ldaps, or StartTLS); over
+plain LDAP it gets ``confidentialityRequired`` (13) before the password is looked at.
+
+Lockout: the ``ppolicy`` overlay (slapo-ppolicy(5)) with the default policy
+``cn=default,ou=policies,<suffix>`` (:data:`DEFAULT_POLICY`, loaded by ``ldap init``):
+``pwdMaxFailure`` wrong binds lock a person for ``pwdLockoutDuration`` seconds.
+
+Access control follows slapd.access(5): the password is never readable (only usable to
+bind), anonymous clients may only bind, people see only their own entry, and clients,
+grants (``ou=tokens``), consents (``ou=authorizations``), sessions and the other
+server-side subtrees (:data:`PRIVATE_OUS`) are for the root DN (oxAuth, the CLI) only.
 """
 
 from __future__ import annotations
@@ -29,6 +41,20 @@ SCHEMA_DIR: Final = Path("/etc/ldap/schema")
 MODULE_PATH: Final = Path("/usr/lib/ldap")
 STANDARD_SCHEMAS: Final = ("core", "cosine", "inetorgperson", "nis")
 ADMIN_GROUP_INUM: Final = "managers"
+POLICIES_OU: Final = "policies"
+# Subtrees no bind but the root DN (oxAuth, the CLI; it bypasses the ACLs) may read.
+PRIVATE_OUS: Final = (
+    "clients", "tokens", "authorizations", "sessions", "configuration", "scripts",
+    "trustRelationships", "sector_identifiers", POLICIES_OU,
+)
+# The default password policy (slapo-ppolicy(5), draft-behera-ldap-password-policy).
+DEFAULT_POLICY: Final = {
+    "pwdAttribute": "userPassword",
+    "pwdMaxFailure": "5",
+    "pwdLockout": "TRUE",
+    "pwdLockoutDuration": "900",
+    "pwdFailureCountInterval": "900",
+}
 
 # Values end up between double quotes or as bare words in slapd.conf: refuse anything
 # that could break out of them (quotes, backslashes, control characters, whitespace).
@@ -139,6 +165,15 @@ class SlapdSpec:
     def admin_group_dn(self) -> str:
         return f"inum={ADMIN_GROUP_INUM},ou=groups,{self.suffix}"
 
+    @property
+    def policy_dn(self) -> str:
+        return policy_dn(self.suffix)
+
+
+def policy_dn(suffix: str) -> str:
+    """The default password policy's DN (``ppolicy_default``)."""
+    return f"cn=default,ou={POLICIES_OU},{suffix}"
+
 
 def _check(value: str, name: str, *, word: bool) -> None:
     pattern = _SAFE_WORD if word else _SAFE_VALUE
@@ -151,7 +186,8 @@ def _check(value: str, name: str, *, word: bool) -> None:
 
 
 def _modules(spec: SlapdSpec) -> list[str]:
-    lines = [f"modulepath {spec.module_path}", "moduleload back_mdb", "moduleload syncprov"]
+    lines = [f"modulepath {spec.module_path}", "moduleload back_mdb", "moduleload syncprov",
+             "moduleload ppolicy"]
     if spec.password_hash == ARGON2:
         lines.append(f"moduleload argon2 {spec.argon2.module_args()}")
     else:
@@ -190,6 +226,9 @@ def _acls(spec: SlapdSpec) -> list[str]:
         'access to dn.base="cn=Subschema"',
         "  by users read",
         "  by * none",
+        "# clients, grants, consents, sessions...: the root DN only (oxAuth, the CLI)",
+        *[line for ou in PRIVATE_OUS
+          for line in (f'access to dn.subtree="ou={ou},{spec.suffix}"', "  by * none")],
         f'access to dn.subtree="{people}"',
         f"  by {admins} write",
         "  by self read",
@@ -216,6 +255,7 @@ def render_slapd_conf(spec: SlapdSpec) -> str:
         f"password-hash {spec.password_hash}",
         "disallow bind_anon",
         "require LDAPv3",
+        "security simple_bind=128",
         "sizelimit 500",
     ]
     if spec.tls:
@@ -245,6 +285,9 @@ def render_slapd_conf(spec: SlapdSpec) -> str:
         "overlay syncprov",
         "syncprov-checkpoint 100 5",
         "syncprov-sessionlog 1000",
+        "overlay ppolicy",
+        f'ppolicy_default "{spec.policy_dn}"',
+        "ppolicy_hash_cleartext",
         "",
     ]
     return "\n".join(out)

@@ -25,6 +25,7 @@ OUS: Final = (
     "trustRelationships",
     "sector_identifiers",
     "scripts",
+    "policies",
 )
 CONFIGURATION_OUS: Final = ("oxauth", "oxtrust", "oxidp", "oxpassport")
 

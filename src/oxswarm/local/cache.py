@@ -3,7 +3,11 @@
 Use as a context manager so every process is stopped::
 
     with LocalCacheCluster(tmp_path, shards=3) as cluster:
-        cache = Cache(cluster.host, cluster.port, namespace="test")
+        cache = Cache(cluster.host, cluster.port, namespace="test", password=cluster.password)
+
+Every shard and the proxy require ``password`` (drawn when not given);
+:meth:`LocalCacheCluster.rotate_password` changes it the way the cluster does, without
+refusing a client that knows both passwords.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ import contextlib
 from pathlib import Path
 from types import TracebackType
 
+from pydantic import SecretStr
+
 from oxswarm.cache.spec import Shard, TwemproxyPool
+from oxswarm.crypto import rand
 from oxswarm.errors import DaemonError
 from oxswarm.local.process import free_port
 from oxswarm.local.redis import LocalRedis
@@ -31,14 +38,17 @@ class LocalCacheCluster:
         pool_name: str = "oxswarm",
         server_retry_timeout_ms: int = 2000,
         server_failure_limit: int = 2,
+        password: str | None = None,
     ) -> None:
         if shards < 1:
             raise DaemonError("a cache cluster needs at least one shard")
         self.workdir = workdir
+        self.password = password or rand.token(24)
         self.redis = [
-            LocalRedis(name=f"r{i}", workdir=workdir / f"r{i}", host=host)
+            LocalRedis(name=f"r{i}", workdir=workdir / f"r{i}", host=host,
+                       passwords=(self.password,))
             for i in range(1, shards + 1)
-        ]
+        ]  # fmt: skip
         self._pool_settings = {
             "name": pool_name,
             "listen_host": host,
@@ -52,6 +62,7 @@ class LocalCacheCluster:
             {
                 **self._pool_settings,
                 "listen_port": free_port(self.redis[0].host),
+                "redis_auth": SecretStr(self.password),
                 "shards": tuple(Shard(name=r.name, host=r.host, port=r.port) for r in self.redis),
             }
         )
@@ -87,6 +98,29 @@ class LocalCacheCluster:
             self.stop()
             raise
         return self
+
+    def rotate_password(self, new: str) -> None:
+        """Change the cache's password without refusing a client that knows both.
+
+        The cluster's order (``docs/cache.md``): every shard accepts old and new; the
+        proxy restarts with the new one (clients re-authenticate with their next
+        candidate); every shard drops the old one.
+        """
+        old = self.password
+        for node in self.redis:
+            node.set_passwords((old, new))
+        self.restart_proxy(new)
+        for node in self.redis:
+            node.set_passwords((new,))
+
+    def restart_proxy(self, password: str) -> None:
+        """Restart Twemproxy (same ports) with ``password`` as its ``redis_auth``."""
+        self.password = password
+        self.twemproxy.stop()
+        self.twemproxy.pool = self.twemproxy.pool.model_copy(
+            update={"redis_auth": SecretStr(password)}
+        )
+        self.twemproxy.start()
 
     def stop(self) -> None:
         """Stop Twemproxy and every shard; never raises for one that is already gone."""

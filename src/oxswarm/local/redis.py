@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import redis
+from pydantic import SecretStr
+
+from oxswarm.cache.client import handshake_free
 from oxswarm.cache.render import render_redis_conf
-from oxswarm.cache.spec import RedisNode
+from oxswarm.cache.spec import ADMIN_USER, RedisNode
+from oxswarm.crypto import rand
 from oxswarm.errors import DaemonError
 from oxswarm.local.process import Daemon, free_port, wait_until
 
@@ -27,10 +33,14 @@ class LocalRedis:
     host: str = "127.0.0.1"
     port: int = 0
     maxmemory_mb: int = 64
+    passwords: tuple[str, ...] = field(default=(), repr=False)
     daemon: Daemon = field(init=False, repr=False)
+    admin_password: str = field(init=False, repr=False, default="")
     _pick_port: bool = field(init=False, repr=False, default=False)
 
     def __post_init__(self) -> None:
+        self.passwords = self.passwords or (rand.token(24),)
+        self.admin_password = rand.token(24)
         self._pick_port = not self.port
         if self._pick_port:
             self.port = free_port(self.host)
@@ -45,8 +55,36 @@ class LocalRedis:
     @property
     def node(self) -> RedisNode:
         return RedisNode(
-            bind=(self.host,), port=self.port, dir=self.workdir, maxmemory_mb=self.maxmemory_mb
-        )
+            bind=(self.host,), port=self.port, dir=self.workdir, maxmemory_mb=self.maxmemory_mb,
+            passwords=tuple(SecretStr(p) for p in self.passwords),
+            admin_password=SecretStr(self.admin_password),
+        )  # fmt: skip
+
+    def admin(self) -> redis.Redis[bytes]:
+        """A client straight to this shard as ``oxadmin`` (every command; close it)."""
+        pool = redis.ConnectionPool(
+            host=self.host, port=self.port, username=ADMIN_USER, password=self.admin_password,
+            protocol=2, socket_timeout=2, **handshake_free(),
+        )  # fmt: skip
+        return redis.Redis.from_pool(pool)  # type: ignore[attr-defined,no-any-return]
+
+    def set_passwords(self, passwords: tuple[str, ...]) -> None:
+        """Change the ``default`` user's passwords live (ACL SETUSER), and the config file
+        with them (a restart keeps them). Connections already authenticated stay open."""
+        rules = ["resetpass", *(f">{p}" for p in passwords)]
+        client = self.admin()
+        try:
+            client.execute_command("ACL", "SETUSER", "default", *rules)
+        finally:
+            client.close()
+        self.passwords = passwords
+        self._write_conf()
+
+    def _write_conf(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.conf_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(render_redis_conf(self.node))
 
     def start(self, timeout: float = 15.0, *, may_move: bool = True) -> LocalRedis:
         """Write the config and start; returns once *this* Redis accepts connections.
@@ -56,8 +94,7 @@ class LocalRedis:
         when ``may_move``, it picks another, at most twice.
         """
         for attempt in range(3):
-            self.workdir.mkdir(parents=True, exist_ok=True)
-            self.conf_file.write_text(render_redis_conf(self.node))
+            self._write_conf()
             seen = self._ready_lines()
             self.daemon.start()
             try:

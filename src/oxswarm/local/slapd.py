@@ -2,9 +2,12 @@
 
 Each node has its own folder (``slapd.conf``, ``db/``, pid and log) and listens on
 127.0.0.1 with ports from :func:`free_port`; nothing touches ``/etc/ldap`` or the
-package's own ``dc=nodomain`` database. The base entry is seeded on one node only, with
-``slapadd -S <serverID> -w`` (so it carries a CSN and replicates like any write); the
-others receive it by ``syncrepl``.
+package's own ``dc=nodomain`` database. Every node speaks TLS (a certificate from the
+given CA, or from a CA drawn for the cluster): ``url`` is its ``ldaps://`` address,
+``plain_url`` its plain one, where a simple bind is refused (``confidentialityRequired``)
+unless StartTLS came first; replication runs over ldaps, checked against the CA.
+The base entry is seeded on one node only, with ``slapadd -S <serverID> -w`` (so it
+carries a CSN and replicates like any write); the others receive it by ``syncrepl``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from oxswarm.crypto import pki
 from oxswarm.directory.passwords import ARGON2, SSHA512, hash_password
 from oxswarm.directory.slapdconf import (
     DEFAULT_SUFFIX,
@@ -36,6 +40,9 @@ SLAPD = "/usr/sbin/slapd"
 SLAPTEST = "/usr/sbin/slaptest"
 SLAPADD = "/usr/sbin/slapadd"
 HOST = "127.0.0.1"
+# slapd's -d level: "stats" logs each connection (client address, TLS), bind DN and result
+# (err=49 wrong password, err=13 no TLS) to stderr, never a password
+DEBUG = "stats"
 
 
 def best_password_scheme(module_path: Path = MODULE_PATH) -> str:
@@ -49,6 +56,32 @@ def base_entry_ldif(suffix: str) -> str:
     for name, values in base_entry(suffix).items():
         lines += [f"{name}: {value}" for value in values]
     return "\n".join(lines) + "\n"
+
+
+def write_tls(folder: Path, ca_cert_pem: str, ca_key_pem: str,
+              names: Sequence[str]) -> TLSFiles:
+    """Issue a directory server certificate for ``names`` (DNS names or IP addresses) from
+    the CA and write it, its key (0600) and the CA certificate under ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    issued = pki.issue_server_cert(ca_cert_pem, ca_key_pem, list(names), client_auth=True)
+    files = TLSFiles(folder / "ldap.crt", folder / "ldap.key", folder / "ca.crt")
+    files.ca_file.write_text(ca_cert_pem)
+    files.cert_file.write_text(issued.cert_pem)
+    files.key_file.touch(mode=0o600)
+    files.key_file.chmod(0o600)
+    files.key_file.write_text(issued.key_pem)
+    return files
+
+
+def local_tls(folder: Path) -> TLSFiles:
+    """A CA of its own and a certificate for 127.0.0.1 / localhost (local clusters); the
+    CA's key stays in ``folder/ca.key`` (0600) so that a test may issue more."""
+    ca = pki.create_ca("OxSwarm local directory")
+    files = write_tls(folder, ca.cert_pem, ca.key_pem, ["localhost", HOST])
+    key = folder / "ca.key"
+    key.touch(mode=0o600)
+    key.write_text(ca.key_pem)
+    return files
 
 
 def check_config(conf: Path) -> None:
@@ -67,15 +100,13 @@ class SlapdNode:
     spec: SlapdSpec
     workdir: Path
     port: int
-    ldaps_port: int | None = None
+    ldaps_port: int
     host: str = HOST
     daemon: Daemon = field(init=False)
 
     def __post_init__(self) -> None:
-        listen = [f"ldap://{self.host}:{self.port}/"]
-        if self.ldaps_port is not None:
-            listen.append(f"ldaps://{self.host}:{self.ldaps_port}/")
-        argv = [SLAPD, "-d", "0", "-f", str(self.conf_file), "-h", " ".join(listen)]
+        listen = [f"ldap://{self.host}:{self.port}/", f"ldaps://{self.host}:{self.ldaps_port}/"]
+        argv = [SLAPD, "-d", DEBUG, "-f", str(self.conf_file), "-h", " ".join(listen)]
         self.daemon = Daemon("slapd", argv, self.workdir)
 
     @property
@@ -84,11 +115,18 @@ class SlapdNode:
 
     @property
     def url(self) -> str:
+        """Where clients bind: ldaps, verified against :attr:`ca_file`."""
+        return f"ldaps://{self.host}:{self.ldaps_port}"
+
+    @property
+    def plain_url(self) -> str:
+        """Plain LDAP: a simple bind here is refused unless StartTLS came first."""
         return f"ldap://{self.host}:{self.port}"
 
     @property
-    def ldaps_url(self) -> str | None:
-        return None if self.ldaps_port is None else f"ldaps://{self.host}:{self.ldaps_port}"
+    def ca_file(self) -> Path:
+        assert self.spec.tls is not None  # plan_nodes always gives one
+        return self.spec.tls.ca_file
 
     def write_config(self) -> None:
         """Render the configuration into the node's folder and check it with slaptest."""
@@ -113,8 +151,7 @@ class SlapdNode:
     def start(self, timeout: float = 20.0) -> SlapdNode:
         self.daemon.start()
         self.daemon.wait_tcp(self.host, self.port, timeout)
-        if self.ldaps_port is not None:
-            self.daemon.wait_tcp(self.host, self.ldaps_port, timeout)
+        self.daemon.wait_tcp(self.host, self.ldaps_port, timeout)
         return self
 
     def stop(self) -> None:
@@ -136,15 +173,14 @@ def plan_nodes(
     suffix: str = DEFAULT_SUFFIX,
     log_level: str = "none",
 ) -> list[SlapdNode]:
-    """N nodes, each listing all the others as ``syncrepl`` peers (ldaps when ``tls``)."""
+    """N nodes, each listing all the others as ldaps ``syncrepl`` peers; without ``tls``,
+    a CA and certificate of their own under ``base_dir/tls``."""
     if count < 1:
         raise InvalidInput("count: at least one slapd", field="count")
+    tls = tls or local_tls(base_dir / "tls")
     ports = [free_port(HOST) for _ in range(count)]
-    tls_ports: list[int | None] = [free_port(HOST) if tls else None for _ in range(count)]
-    urls = [
-        f"ldaps://{HOST}:{tls_port}/" if tls_port else f"ldap://{HOST}:{port}/"
-        for port, tls_port in zip(ports, tls_ports, strict=True)
-    ]
+    tls_ports = [free_port(HOST) for _ in range(count)]
+    urls = [f"ldaps://{HOST}:{tls_port}/" for tls_port in tls_ports]
     scheme = best_password_scheme()
     root_hash = hash_password(root_password, scheme)
     nodes = []

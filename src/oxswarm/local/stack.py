@@ -30,7 +30,7 @@ from oxswarm.directory.connection import Directory, DirectoryConfig
 from oxswarm.errors import OxSwarmError
 from oxswarm.local.cache import LocalCacheCluster
 from oxswarm.local.etcd import EtcdCluster, start_etcd_cluster
-from oxswarm.local.slapd import SlapdNode, plan_nodes, start_nodes, stop_nodes
+from oxswarm.local.slapd import SlapdNode, plan_nodes, start_nodes, stop_nodes, write_tls
 from oxswarm.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,8 @@ class Stack:
             bind_dn = manager.get(K.LDAP_BIND_DN) or "cn=directory manager,o=gluu"
         finally:
             manager.store.close()
-        return Directory(DirectoryConfig(urls=self.ldap_urls, bind_dn=bind_dn, password=password))
+        return Directory(DirectoryConfig(urls=self.ldap_urls, bind_dn=bind_dn, password=password,
+                                         ca_file=self.slapd[0].ca_file))
 
     def describe(self) -> dict[str, str]:
         """What other commands need (``OXSWARM_STORE``, ``OXSWARM_CLUSTER``, ...)."""
@@ -161,7 +162,10 @@ def start_stack(
         manager = ConfigManager(store, f"/oxswarm/{cluster}", box)
         manager.load(generated.config, generated.secrets)
         ldap_pw = manager.get_secret(K.LDAP_ADMIN_PW) or ""
-        nodes = plan_nodes(root / "slapd", 1, ldap_pw)
+        # the directory's certificate comes from config-init's CA, as in the cluster
+        tls = write_tls(root / "slapd" / "tls", generated.config[K.CA_CERT],
+                        generated.secrets[K.CA_KEY], ["localhost", "127.0.0.1"])
+        nodes = plan_nodes(root / "slapd", 1, ldap_pw, tls=tls)
         start_nodes(nodes)
         started.append(nodes)
         manager.set(K.LDAP_PEERS, json.dumps([n.url for n in nodes]))
@@ -171,11 +175,13 @@ def start_stack(
                 urls=tuple(n.url for n in nodes),
                 bind_dn=manager.get(K.LDAP_BIND_DN) or "cn=directory manager,o=gluu",
                 password=ldap_pw,
+                ca_file=tls.ca_file,
             )
         ) as directory:
             init_directory(directory, data, box)
         store.close()
-        cache = LocalCacheCluster(root / "cache", shards=cache_shards).start()
+        cache = LocalCacheCluster(root / "cache", shards=cache_shards,
+                                  password=generated.secrets[K.REDIS_PW]).start()
     except BaseException:
         if len(started) > 1:
             stop_nodes(nodes)

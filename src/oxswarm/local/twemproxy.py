@@ -7,6 +7,7 @@ port too (nutcracker's default 22222 would collide with other engineers' runs).
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,8 +93,7 @@ class LocalTwemproxy:
         runs) is replaced by a fresh one, at most twice.
         """
         for attempt in range(3):
-            self.workdir.mkdir(parents=True, exist_ok=True)
-            self.conf_file.write_text(render_twemproxy(self.pool))
+            self.write_conf()
             check_config(self.conf_file)
             self.daemon.start()
             try:
@@ -114,6 +114,13 @@ class LocalTwemproxy:
                 self.stats_port = free_port(self.host)
                 self._make_daemon()
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def write_conf(self) -> None:
+        """The rendered pool, 0600 (it holds ``redis_auth``)."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.conf_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(render_twemproxy(self.pool))
 
     def stats(self) -> dict[str, Any]:
         """The stats document (refreshed every second by nutcracker)."""

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from oxswarm.cache.aio import AsyncCache
+from oxswarm.cache.rotation import POLL_SECONDS, accepted
 from oxswarm.config import keys as K
 from oxswarm.config.etcd import EtcdStore
 from oxswarm.config.manager import ConfigManager
@@ -172,7 +173,11 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
         session_secret=manager.get_secret(K.SESSION_SECRET) or "",
     )
     host, port = parse_hostport(options.cache, "cache")
-    cache = AsyncCache(host, port, namespace=f"{settings.cluster}.oxauth")
+    passwords = CachePasswords(accepted(manager.get_secret))
+    if not passwords.values:
+        raise StoreUnavailable("config store has no redis_pw: run config-init first")
+    cache = AsyncCache(host, port, namespace=f"{settings.cluster}.oxauth",
+                       passwords=passwords.get)
     parts = {
         "config": config,
         "ring": ring,
@@ -181,6 +186,7 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
         "default_scopes": default_scopes,
         "box": box,
         "manager": manager,
+        "cache_passwords": passwords,
         "web_settings": WebSettings(
             lockout=policy.lockout, trusted_proxies=policy.trusted_proxies
         ),
@@ -293,6 +299,32 @@ def _watch_policy(deps: OxAuthDeps, settings: Settings, box: SecretBox,
     return watcher, store
 
 
+class CachePasswords:
+    """The cache password candidates, kept equal to the store's (a rotation changes them)."""
+
+    def __init__(self, values: tuple[str, ...]) -> None:
+        self.values = values
+
+    def get(self) -> tuple[str, ...]:
+        return self.values
+
+    def follow(self, settings: Settings, box: SecretBox) -> tuple[StoreWatcher, EtcdStore]:
+        store = EtcdStore.from_settings(settings)
+        manager = ConfigManager(store, settings.prefix, box)
+
+        def reload() -> bool:
+            latest = accepted(manager.get_secret)
+            changed = bool(latest) and latest != self.values
+            if changed:
+                self.values = latest
+            return changed
+
+        prefix = manager.secret_key(K.REDIS_PW)  # also matches redis_pw_other
+        watcher = StoreWatcher(reload, lambda timeout: store.watch_prefix(prefix, timeout=timeout),
+                               name="cache-password", refresh=POLL_SECONDS).start()
+        return watcher, store
+
+
 @contextlib.asynccontextmanager
 async def open_deps(
     settings: Settings, options: RunOptions | None = None
@@ -319,11 +351,15 @@ async def open_deps(
     sweeper = asyncio.create_task(sweep_forever(grants.purge_expired), name="grant-sweep")
     policy_watcher, policy_store = await asyncio.to_thread(
         _watch_policy, deps, settings, parts["box"], options or RunOptions())
+    password_watcher, password_store = await asyncio.to_thread(
+        parts["cache_passwords"].follow, settings, parts["box"])
     try:
         yield deps
     finally:
         policy_watcher.stop()
         policy_store.close()
+        password_watcher.stop()
+        password_store.close()
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from oxswarm.deploy.render.stack import _liveness, render_stack, stack_text
+from oxswarm.deploy.render.stack import _liveness, ldap_urls, render_stack, stack_text
 from oxswarm.deploy.spec import ClusterSpec, lab_spec
 from oxswarm.local.process import free_port
 
@@ -101,3 +101,19 @@ def test_start_first_services_have_a_liveness_check_that_works() -> None:
     assert check(serve(b"HTTP/1.1 503 Service Unavailable\r\n\r\n")) == 0
     assert check(serve(b"SSH-2.0-OpenSSH\r\n")) != 0
     assert check(free_port()) != 0
+
+
+def test_published_ports_directory_ldaps_only_cache_never() -> None:
+    services = render_stack(spec3(), "/k")["services"]
+    published = {name: {p["published"] for p in svc.get("ports", [])}
+                 for name, svc in services.items() if svc.get("ports")}
+    for node in ("manager", "worker-1", "worker-2"):
+        assert published[f"ldap-{node}"] == {1636}
+        assert f"redis-{node}" not in published
+        env = services[f"ldap-{node}"]["environment"]
+        assert all(url.startswith("ldaps://") and url.endswith(":1636")
+                   for url in env["OXS_LDAP_PEERS"].split(","))
+        assert env["OXS_LDAP_NAMES"].startswith(f"ldap-{node},10.")
+    assert "twemproxy" not in published
+    assert ldap_urls(spec3()) == [f"ldaps://ldap-{n}:1636"
+                                  for n in ("manager", "worker-1", "worker-2")]

@@ -38,7 +38,8 @@ def test_tokens_are_issued_while_a_shard_is_down(tmp_path: Path) -> None:
         cluster.shard("r2").kill()
 
         async def issue() -> tuple[list[str], Counting]:
-            cache = AsyncCache(cluster.host, cluster.port, "tok", retries=0)
+            cache = AsyncCache(cluster.host, cluster.port, "tok", retries=0,
+                               password=cluster.password)
             store = Counting(cache)
             world = World()
             world.factory.tokens = store

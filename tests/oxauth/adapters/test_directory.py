@@ -29,7 +29,8 @@ def test_the_sweep_removes_only_expired_grants(stack: Stack) -> None:
 
     async def run() -> tuple[int, int, list[GrantRecord | None]]:
         host, port = stack.cache_address.rsplit(":", 1)
-        cache = AsyncCache(host, int(port), namespace=f"{stack.cluster}.oxauth")
+        cache = AsyncCache(host, int(port), namespace=f"{stack.cluster}.oxauth",
+                               password=stack.cache.password)
         directory = stack.directory()
         try:
             store = DirectoryGrantStore(directory, CacheRevocations(cache))

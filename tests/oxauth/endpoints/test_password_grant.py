@@ -132,7 +132,8 @@ def test_failures_of_made_up_names_never_refuse_a_real_user(
 def counter(stack: Stack, kind: str, ident: str) -> int:
     async def read() -> int:
         host, port = stack.cache_address.rsplit(":", 1)
-        cache = AsyncCache(host, int(port), namespace=f"{stack.cluster}.oxauth")
+        cache = AsyncCache(host, int(port), namespace=f"{stack.cluster}.oxauth",
+                           password=stack.cache.password)
         try:
             raw = await cache.get(kind, ident)
         finally:

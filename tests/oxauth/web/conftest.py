@@ -235,7 +235,8 @@ class World:
     def counter(self, kind: str, ident: str) -> int:
         async def read() -> int:
             host, port = self.stack.cache_address.rsplit(":", 1)
-            cache = AsyncCache(host, int(port), namespace=f"{self.stack.cluster}.oxauth")
+            cache = AsyncCache(host, int(port), namespace=f"{self.stack.cluster}.oxauth",
+                               password=self.stack.cache.password)
             try:
                 raw = await cache.get(kind, ident)
             finally:

@@ -7,7 +7,9 @@ Shape of the original's consul.yml, cache.yml, registrator.yml, web.yml and ldap
   2379 published in host mode (the CLI's store endpoints), ``--pre-vote``.
 * ``redis-<node>`` pinned, ``twemproxy`` global over all of them.
 * ``ldap-<node>`` pinned, stable names; ``ldap-manager`` loads the initial data; N-way
-  multi-provider replication between all of them.
+  multi-provider replication between all of them over ldaps; ``ldaps`` on 1636
+  published in host mode (the operator's CLI; no plain LDAP port anywhere).
+* Redis and Twemproxy require the cache password and are never published.
 * ``registrator`` global: watches its node's Docker events, keeps the health-checked
   catalogue in etcd.
 * ``csync2-<node>`` pinned: the node's shared folder (its host folder, mounted at
@@ -37,7 +39,8 @@ COMPOSE_VERSION = "3.8"
 MASTER_KEY_SECRET = "oxswarm_master_key"
 SECRET_TARGET = f"/run/secrets/{MASTER_KEY_SECRET}"
 ETCD_CLIENT_PORT = 2379
-LDAP_PORT = 1389
+LDAP_PORT = 1636
+LDAP_SCHEME = "ldaps"  # the only way to the directory, inside the overlay and from the host
 REDIS_PORT = 6379
 TWEMPROXY_PORT = 22121
 OXAUTH_PORT = 8080
@@ -60,7 +63,7 @@ def store_url(spec: ClusterSpec) -> str:
 
 def ldap_urls(spec: ClusterSpec) -> list[str]:
     """The directory servers as containers reach them (config value ``ldap_peers``)."""
-    return [f"ldap://{member('ldap', n.name)}:{LDAP_PORT}" for n in spec.nodes]
+    return [f"{LDAP_SCHEME}://{member('ldap', n.name)}:{LDAP_PORT}" for n in spec.nodes]
 
 
 def common_env(spec: ClusterSpec) -> dict[str, str]:
@@ -170,10 +173,14 @@ def ldap_service(spec: ClusterSpec, node: NodeSpec) -> dict[str, Any]:
     svc["environment"] |= {
         "OXS_LDAP_SERVER_ID": str(node.server_id),
         "OXS_LDAP_PEERS": ",".join(
-            f"ldap://{member('ldap', n.name)}:{LDAP_PORT}" for n in spec.nodes if n != node
+            f"{LDAP_SCHEME}://{member('ldap', n.name)}:{LDAP_PORT}"
+            for n in spec.nodes if n != node
         ),
         "OXS_LDAP_SEED": "1" if node == spec.manager else "0",
         "OXS_LDAP_PORT": str(LDAP_PORT),
+        # the names its certificate answers to: its service name, and the node's address
+        # (the operator's CLI reaches the published port there)
+        "OXS_LDAP_NAMES": f"{member('ldap', node.name)},{node.address}",
     }
     svc["hostname"] = member("ldap", node.name)
     svc["volumes"] = [_bind(f"{node.data_dir}/ldap", "/var/lib/oxswarm/ldap")]
