@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -34,6 +35,7 @@ from oxswarm.oxauth.adapters.cache import CacheRevocations, CacheTokenStore
 from oxswarm.oxauth.adapters.directory import DirectoryGrantStore
 from oxswarm.oxauth.wiring import DEFAULT_CACHE, parse_hostport
 from oxswarm.oxtrust.api.mount import api_mount
+from oxswarm.oxtrust.api.routes import http_error
 from oxswarm.oxtrust.api.service import AdminService
 from oxswarm.oxtrust.scim.api import ScimDeps
 from oxswarm.oxtrust.scim.auth import CacheTokenLookup
@@ -77,9 +79,11 @@ def create_app(
         *well_known_routes(deps),
         Mount(deps.prefix, routes=scim_routes(deps)),
     ]
+    handlers: dict[Any, Any] = {}
     if admin is not None:  # the admin REST API (docs/oxtrust-api.md)
         routes.append(api_mount(admin, deps.tokens))
-    return Starlette(routes=routes, lifespan=lifespan)
+        handlers = {404: http_error, 405: http_error}
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
 
 
 def build_deps(

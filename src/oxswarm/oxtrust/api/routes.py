@@ -19,7 +19,7 @@ from typing import Any, Final
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from oxswarm.errors import Conflict, InvalidInput, NotFound, OxSwarmError, Unavailable
@@ -222,3 +222,14 @@ def api_routes(ops: list[Op], service: AdminService, lookup: TokenLookup,
 
         routes.append(Route(path, dispatch, methods=list(methods)))
     return routes
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """The app's handler of Starlette's own 404/405: JSON under :data:`PREFIX` (any path
+    there, even one no route pattern can match, e.g. with a newline), text elsewhere."""
+    status = getattr(exc, "status_code", 500)
+    if not request.url.path.startswith(PREFIX):
+        return PlainTextResponse(str(getattr(exc, "detail", "")), status_code=status,
+                                 headers=getattr(exc, "headers", None))  # fmt: skip
+    code = "not_found" if status == 404 else "invalid_request"
+    return _error(ApiError(status, code, str(getattr(exc, "detail", "")) or code))
