@@ -166,10 +166,14 @@ class AdminService:
         return person_out(self.people.get_by_inum(created.inum))
 
     def replace_person(self, actor: Actor, inum: str, body: m.PersonIn) -> dict[str, Any]:
-        self.people.get_by_inum(inum)
+        old = self.people.get_by_inum(inum)
         updated = self.people.update(self._person(body, inum))
         if body.password:
-            self.people.set_password(inum, body.password)
+            try:
+                self.people.set_password(inum, body.password)
+            except OxSwarmError:
+                self.people.update(old)  # nothing half-written
+                raise
         self._audit(actor, "person.update", inum, body.model_dump(exclude_none=True))
         return person_out(updated)
 
