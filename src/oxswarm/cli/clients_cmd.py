@@ -153,6 +153,8 @@ def registration_token(
     with open_directory(settings, ldap_urls) as access:
         expires = RegistrationTokenRepository(access.directory, access.tree).issue(
             token_hash(token), ttl=ttl, uses=uses)
+        record_cli(access, "registration_token.issue", "registration",
+                   {"ttl": ttl, "uses": uses})
     if as_json:
         click.echo(json.dumps({"initial_access_token": token, "uses": uses,
                                "expires_at": expires.isoformat(timespec="seconds")}))
