@@ -134,9 +134,16 @@ def test_people_crud_with_a_hashed_password(admin: httpx.Client, stack: Stack) -
     assert admin.get(f"/people/{person['inum']}").json()["email"] == f"{uid}@example.org"
     found = admin.get("/people", params={"q": uid}).json()
     assert [p["uid"] for p in found["items"]] == [uid] and found["total"] == 1
-    r = admin.put(f"/people/{person['inum']}", json={"uid": uid, "family_name": "Smith"})
+    tag = admin.get(f"/people/{person['inum']}").headers["etag"]
+    r = admin.put(f"/people/{person['inum']}", json={"uid": uid, "family_name": "Smith"},
+                  headers={"If-Match": tag})  # fmt: skip
     assert r.status_code == 200 and r.json()["family_name"] == "Smith"
-    assert r.json()["given_name"] is None
+    assert r.json()["given_name"] is None and r.headers["etag"] != tag
+    stale = admin.put(f"/people/{person['inum']}", json={"uid": uid, "family_name": "Old"},
+                      headers={"If-Match": tag})  # fmt: skip
+    _error(stale, 412, "If-Match")
+    _error(admin.delete(f"/people/{person['inum']}", headers={"If-Match": tag}), 412)
+    assert admin.get(f"/people/{person['inum']}").json()["family_name"] == "Smith"
     assert admin.delete(f"/people/{person['inum']}").status_code == 204
     _error(admin.get(f"/people/{person['inum']}"), 404)
 

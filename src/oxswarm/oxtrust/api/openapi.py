@@ -24,6 +24,7 @@ _REASONS: Final = {
     403: "The access token lacks the scope",
     404: "No such resource",
     409: "Conflicts with an existing resource",
+    412: "If-Match names another version of the resource",
     413: "The body is too large",
     503: "The directory or the config store is unavailable",
 }
@@ -49,6 +50,10 @@ def _parameters(op: Op) -> list[dict[str, Any]]:
          "schema": {"type": "string", "minLength": 1}}
         for name, text in op.params.items()
     ]  # fmt: skip
+    if op.current is not None and op.method != "GET":
+        params.append({"name": "If-Match", "in": "header", "required": False,
+                       "description": "only if the resource still has this ETag (or *)",
+                       "schema": {"type": "string"}})  # fmt: skip
     if op.listing:
         params += [
             {"name": "start", "in": "query", "required": False,
@@ -85,6 +90,11 @@ def openapi_document(ops: Sequence[Op], server: str = "") -> dict[str, Any]:
                 "description": "Created" if op.status == 201 else "OK",
                 "content": _json(refs[(op.response, "serialization")]),
             }
+            if op.current is not None:
+                responses[str(op.status)]["headers"] = {
+                    "ETag": {"description": "the resource's version (weak)",
+                             "schema": {"type": "string"}}
+                }  # fmt: skip
         for code in op.errors:
             responses[str(code)] = {"description": _REASONS[code], "content": _json(error)}
         operation: dict[str, Any] = {

@@ -31,6 +31,9 @@ def _crud(
     item = f"/{plural}/{{{key}}}"
     route_item = f"/{plural}/{{{route_key}}}" if route_key else None
     params = {key: f"the {names[1]}'s {key}"}
+
+    def current(s: AdminService, c: Call) -> Any:
+        return getter(s, c.path[key])
     return [
         Op("GET", f"/{plural}", f"list_{plural}", f"List {names[1]}s (paged; q searches)",
            tag, lambda s, c: lister(s, c.start, c.limit, c.q), response=page, listing=True,
@@ -40,14 +43,14 @@ def _crud(
            status=201, errors=(400, 401, 403, 409, 413, 503)),
         Op("GET", item, f"get_{single}", f"Read a {names[1]}", tag,
            lambda s, c: getter(s, c.path[key]), response=model_out, route_path=route_item,
-           params=params),
+           params=params, current=current),
         Op("PUT", item, f"replace_{single}", f"Replace a {names[1]}", tag,
            lambda s, c: replacer(s, c.actor, c.path[key], c.body), body=model_in,
-           response=model_out, route_path=route_item, params=params,
-           errors=(400, 401, 403, 404, 409, 413, 503)),
+           response=model_out, route_path=route_item, params=params, current=current,
+           errors=(400, 401, 403, 404, 409, 412, 413, 503)),
         Op("DELETE", item, f"delete_{single}", f"Delete a {names[1]}", tag,
            lambda s, c: deleter(s, c.actor, c.path[key]), status=204, route_path=route_item,
-           params=params),
+           params=params, current=current, errors=(400, 401, 403, 404, 412, 503)),
     ]  # fmt: skip
 
 

@@ -10,6 +10,7 @@ store outages answer 503, never a stack trace.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -83,6 +84,7 @@ class Op:
     errors: tuple[int, ...] = (400, 401, 403, 404, 503)
     route_path: str | None = None  # Starlette's, when it differs (``{name:path}``)
     params: dict[str, str] = field(default_factory=dict)  # path parameter -> description
+    current: Handler | None = None  # reads the resource: ETag on GET, If-Match on PUT/DELETE
 
     @property
     def scope(self) -> str:
@@ -184,6 +186,12 @@ def endpoint(
                 call.q = request.query_params.get("q") or None
             if op.body is not None:
                 call.body = await _body(request, op.body)
+            if_match = request.headers.get("if-match")
+            if op.current is not None and if_match and op.method != "GET":
+                now = await run_in_threadpool(op.current, service, call)
+                if if_match.strip() not in ("*", etag_of(now)):
+                    raise ApiError(412, "precondition_failed",
+                                   "If-Match: the resource has changed", "If-Match")  # fmt: skip
             result = await run_in_threadpool(op.handler, service, call)
         except ApiError as exc:
             return _error(exc)
@@ -197,9 +205,19 @@ def endpoint(
         if isinstance(result, Listed):
             result = {"total": result.total, "start": call.start, "limit": call.limit,
                       "items": result.items}  # fmt: skip
-        return JSONResponse(result, status_code=op.status)
+        headers = {"ETag": etag_of(result)} if op.current is not None else None
+        return JSONResponse(result, status_code=op.status, headers=headers)
 
     return run
+
+
+def etag_of(resource: Any) -> str:
+    """A weak ETag (RFC 9110 8.8.3) of a resource's JSON, secrets left out."""
+    if isinstance(resource, dict):
+        resource = {k: v for k, v in resource.items() if k != "client_secret"}
+    text = json.dumps(resource, sort_keys=True, separators=(",", ":"), default=str)
+    return f'W/"{hashlib.sha256(text.encode()).hexdigest()[:32]}"'
+
 
 
 def api_routes(ops: list[Op], service: AdminService, lookup: TokenLookup,
