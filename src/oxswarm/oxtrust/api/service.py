@@ -11,6 +11,7 @@ run it in a worker thread.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import secrets
@@ -385,14 +386,25 @@ class AdminService:
         merged = {**current, **given}
         get: Callable[[str], str | None] = merged.get
         read_policy(get)  # InvalidInput naming the key: nothing written
-        for key, value in given.items():
-            if value is None:
-                self.config.store.delete(self.config.config_key(key))
-            else:
-                self.config.set(key, value)
+        written: list[str] = []
+        try:
+            for key, value in given.items():
+                self._put_setting(key, value)
+                written.append(key)
+        except OxSwarmError:  # the store failed midway: put back what was written
+            for key in written:
+                with contextlib.suppress(OxSwarmError):
+                    self._put_setting(key, current[key])
+            raise
         changed = {k: v for k, v in given.items() if current.get(k) != v}
         self._audit(actor, "settings.update", "oxauth", changed)
         return self.settings()
+
+    def _put_setting(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.config.store.delete(self.config.config_key(key))
+        else:
+            self.config.set(key, value)
 
     # -- audit ---------------------------------------------------------------------------------
     def audit_page(self, start: int, limit: int) -> Listed:
