@@ -26,6 +26,7 @@ OUS: Final = (
     "sector_identifiers",
     "scripts",
     "policies",
+    "audit",
 )
 CONFIGURATION_OUS: Final = ("oxauth", "oxtrust", "oxidp", "oxpassport")
 

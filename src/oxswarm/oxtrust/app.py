@@ -1,4 +1,5 @@
-"""The oxTrust service's ASGI app (``/identity``); for now SCIM 2.0 and its discovery.
+"""The oxTrust service's ASGI app (``/identity``): SCIM 2.0 and its discovery, the admin
+REST API (``/identity/restv1/api/v1``, :mod:`oxswarm.oxtrust.api`).
 
 :func:`create_app` takes opened resources (tests, later the admin UI and API mount next
 to SCIM); :func:`app_from_settings` opens them from the config store, like oxAuth
@@ -15,6 +16,7 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -32,6 +34,9 @@ from oxswarm.errors import MasterKeyError, OxSwarmError, StoreUnavailable
 from oxswarm.oxauth.adapters.cache import CacheRevocations, CacheTokenStore
 from oxswarm.oxauth.adapters.directory import DirectoryGrantStore
 from oxswarm.oxauth.wiring import DEFAULT_CACHE, parse_hostport
+from oxswarm.oxtrust.api.mount import api_mount
+from oxswarm.oxtrust.api.routes import http_error
+from oxswarm.oxtrust.api.service import AdminService
 from oxswarm.oxtrust.scim.api import ScimDeps
 from oxswarm.oxtrust.scim.auth import CacheTokenLookup
 from oxswarm.oxtrust.scim.routes import scim_routes, well_known_routes
@@ -59,6 +64,7 @@ def create_app(
     *,
     on_close: Callable[[], Awaitable[None]] | None = None,
     health_checks: Mapping[str, Check] | None = None,
+    admin: AdminService | None = None,
 ) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -73,7 +79,11 @@ def create_app(
         *well_known_routes(deps),
         Mount(deps.prefix, routes=scim_routes(deps)),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    handlers: dict[Any, Any] = {}
+    if admin is not None:  # the admin REST API (docs/oxtrust-api.md)
+        routes.append(api_mount(admin, deps.tokens))
+        handlers = {404: http_error, 405: http_error}
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
 
 
 def build_deps(
@@ -133,7 +143,6 @@ def app_from_settings(settings: Settings, options: TrustOptions) -> Starlette:
     )
     tree = Tree(manager.get(K.LDAP_BASE_DN) or "o=gluu")
     hostname = manager.get(K.HOSTNAME)
-    store.close()
     host, port = parse_hostport(options.cache, "cache")
     cache = AsyncCache(host, port, namespace=f"{settings.cluster}.oxauth")
     public_url = options.public_url or (f"https://{hostname}" if hostname else None)
@@ -141,6 +150,7 @@ def app_from_settings(settings: Settings, options: TrustOptions) -> Starlette:
     async def close() -> None:
         await cache.close()
         directory.close()
+        store.close()
         tmp.cleanup()
 
     async def cache_ok() -> bool:
@@ -158,4 +168,5 @@ def app_from_settings(settings: Settings, options: TrustOptions) -> Starlette:
 
     deps = build_deps(directory, cache, tree, public_url=public_url)
     checks = {"cache": cache_ok, "directory": directory_ok}
-    return create_app(deps, on_close=close, health_checks=checks)
+    admin = AdminService(directory, tree, box, manager)
+    return create_app(deps, on_close=close, health_checks=checks, admin=admin)
