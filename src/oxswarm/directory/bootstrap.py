@@ -87,14 +87,16 @@ def admin_person(data: InitialData) -> Person:
 
 
 def own_client(spec: OwnClient, hostname: str | None) -> Client:
-    """oxTrust signs in with the code flow; the other own clients are machine clients."""
+    """oxTrust signs in with the code flow (and PKCE), trusted (no consent page); the other
+    own clients are machine clients."""
     if spec.name == "oxTrust" and hostname:
         return Client(
             client_id=spec.client_id,
             client_secret=spec.client_secret,
             name=spec.name,
-            redirect_uris=[f"https://{hostname}/identity/authcode.htm"],
-            post_logout_redirect_uris=[f"https://{hostname}/identity/finishlogout.htm"],
+            trusted=True,
+            redirect_uris=[f"https://{hostname}/identity/auth/callback"],
+            post_logout_redirect_uris=[f"https://{hostname}/identity/auth/signed-out"],
             grant_types=["authorization_code", "refresh_token"],
             response_types=["code"],
             scopes=["openid", "profile", "email"],
@@ -137,7 +139,7 @@ def init_directory(directory: Directory, data: InitialData, cipher: SecretCipher
     else:
         group = Group(
             inum=ADMIN_GROUP_INUM,
-            display_name="Managers",
+            display_name="Gluu Manager Group",
             description="Administrators of this server",
             members=[admin.inum],
         )

@@ -1,4 +1,5 @@
-"""The oxTrust service's ASGI app (``/identity``); for now SCIM 2.0 and its discovery.
+"""The oxTrust service's ASGI app (``/identity``): SCIM 2.0 and its discovery, the admin UI
+(:mod:`oxswarm.oxtrust.ui`, signed in through oxAuth).
 
 :func:`create_app` takes opened resources (tests, later the admin UI and API mount next
 to SCIM); :func:`app_from_settings` opens them from the config store, like oxAuth
@@ -36,6 +37,8 @@ from oxswarm.oxtrust.scim.api import ScimDeps
 from oxswarm.oxtrust.scim.auth import CacheTokenLookup
 from oxswarm.oxtrust.scim.routes import scim_routes, well_known_routes
 from oxswarm.oxtrust.scim.store import ScimDirectory
+from oxswarm.oxtrust.ui.deps import UiDeps, UiSettings, ui_secret
+from oxswarm.oxtrust.ui.routes import ui_routes
 from oxswarm.scim.schemas import Limits
 from oxswarm.settings import Settings
 
@@ -59,6 +62,7 @@ def create_app(
     *,
     on_close: Callable[[], Awaitable[None]] | None = None,
     health_checks: Mapping[str, Check] | None = None,
+    ui: UiDeps | None = None,
 ) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -72,6 +76,7 @@ def create_app(
         health_route(health_checks or {}),
         *well_known_routes(deps),
         Mount(deps.prefix, routes=scim_routes(deps)),
+        *(ui_routes(ui) if ui is not None else ()),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 
@@ -99,6 +104,7 @@ class TrustOptions:
     cache: str = DEFAULT_CACHE
     ldap_urls: tuple[str, ...] = ()
     public_url: str | None = None
+    oxauth_url: str | None = None  # oxAuth for the UI's back channel [default: public URL]
 
 
 def _need(value: str | None, name: str) -> str:
@@ -133,13 +139,25 @@ def app_from_settings(settings: Settings, options: TrustOptions) -> Starlette:
     )
     tree = Tree(manager.get(K.LDAP_BASE_DN) or "o=gluu")
     hostname = manager.get(K.HOSTNAME)
-    store.close()
     host, port = parse_hostport(options.cache, "cache")
     cache = AsyncCache(host, port, namespace=f"{settings.cluster}.oxauth")
     public_url = options.public_url or (f"https://{hostname}" if hostname else None)
 
+    base = (public_url or "http://127.0.0.1").rstrip("/")
+    ui = UiDeps(
+        UiSettings(
+            public_url=base, oxauth_url=(options.oxauth_url or base).rstrip("/"),
+            client_id=_need(manager.get(K.OXAUTH_CLIENT_ID), K.OXAUTH_CLIENT_ID),
+            client_secret=_need(manager.get_secret(K.OXAUTH_CLIENT_SECRET),
+                                K.OXAUTH_CLIENT_SECRET),
+            secret=ui_secret(_need(manager.get_secret(K.SESSION_SECRET), K.SESSION_SECRET)),
+        ),
+        directory, tree, cache, box, manager,
+    )
+
     async def close() -> None:
         await cache.close()
+        store.close()
         directory.close()
         tmp.cleanup()
 
@@ -158,4 +176,4 @@ def app_from_settings(settings: Settings, options: TrustOptions) -> Starlette:
 
     deps = build_deps(directory, cache, tree, public_url=public_url)
     checks = {"cache": cache_ok, "directory": directory_ok}
-    return create_app(deps, on_close=close, health_checks=checks)
+    return create_app(deps, on_close=close, health_checks=checks, ui=ui)
