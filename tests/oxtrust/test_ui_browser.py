@@ -115,7 +115,7 @@ def add_client(
             page.select_option(f"#{field}", value)  # type: ignore[attr-defined]
         else:
             page.fill(f"#{field}", value)  # type: ignore[attr-defined]
-    page.click("text=Add client")  # type: ignore[attr-defined]
+    page.click("button:has-text('Add client')")  # type: ignore[attr-defined]
     client_id = page.locator("#client-id").inner_text()  # type: ignore[attr-defined]
     secret = page.locator("#client-secret").inner_text()  # type: ignore[attr-defined]
     return client_id, secret
@@ -137,15 +137,28 @@ def test_added_person_signs_in_at_a_relying_party_added_in_the_ui(
                          ("email", f"{uid}@example.org"), ("password", "Correct-horse-9"),
                          ("password_confirm", "Correct-horse-9")):
         page.fill(f"#{field}", value)  # type: ignore[attr-defined]
-    page.click("text=Add person")  # type: ignore[attr-defined]
+    page.click("button:has-text('Add person')")  # type: ignore[attr-defined]
     assert page.locator(".ok").inner_text() == "Saved."  # type: ignore[attr-defined]
     inum = page.url.split("/identity/people/")[1].split("?")[0]  # type: ignore[attr-defined]
+
+    # a group with that person (and a wrong username named beside its field)
+    page.goto(ui.url + "/identity/groups")  # type: ignore[attr-defined]
+    page.fill("#display_name", f"Readers {uid}")  # type: ignore[attr-defined]
+    page.click("button:has-text('Add group')")  # type: ignore[attr-defined]
+    page.fill("#member_uid", "nobody-" + uid)  # type: ignore[attr-defined]
+    page.click("button:has-text('Add member')")  # type: ignore[attr-defined]
+    assert "member_uid" in page.locator("#member_uid-error").inner_text()  # type: ignore[attr-defined]
+    page.fill("#member_uid", uid)  # type: ignore[attr-defined]
+    page.click("button:has-text('Add member')")  # type: ignore[attr-defined]
+    assert page.locator(f"text=Remove {uid}").count() == 1  # type: ignore[attr-defined]
+    page.goto(f"{ui.url}/identity/people/{inum}")  # type: ignore[attr-defined]
+    assert page.locator(f"text=Readers {uid}").count() == 1  # type: ignore[attr-defined]
 
     # bad input: the one validator's refusal stands beside its field, nothing is added
     page.goto(ui.url + "/identity/clients/new")  # type: ignore[attr-defined]
     page.fill("#name", "Bad")  # type: ignore[attr-defined]
     page.fill("#redirect-uri", "not a uri")  # type: ignore[attr-defined]
-    page.click("text=Add client")  # type: ignore[attr-defined]
+    page.click("button:has-text('Add client')")  # type: ignore[attr-defined]
     assert "redirect-uri" in page.locator("#redirect-uri-error").inner_text()  # type: ignore[attr-defined]
 
     client_id, secret = add_client(page, ui, "Test RP", ["authorization_code"],
@@ -198,7 +211,7 @@ def test_client_added_in_the_ui_gets_tokens_and_keys_rotate(
 
     old_token, before = token(), kids()
     admin.goto(ui.url + "/identity/keys")  # type: ignore[attr-defined]
-    admin.click("text=Rotate keys")  # type: ignore[attr-defined]
+    admin.click("button:has-text('Rotate keys')")  # type: ignore[attr-defined]
     assert admin.locator(".ok").count() == 1  # type: ignore[attr-defined]
     deadline = time.monotonic() + 15
     while (after := kids()) == before and time.monotonic() < deadline:
@@ -249,7 +262,32 @@ def test_people_page_fits_a_360px_screen(browser: object, admin: object, ui: Ser
         storage_state=admin.context.storage_state(),  # type: ignore[attr-defined]
     )
     page = context.new_page()
-    for path in ("/identity/people", "/identity/people/new", "/identity/clients/new"):
+    for path in ("/identity/people", "/identity/people/new", "/identity/clients/new",
+                 "/identity/groups", "/identity/keys", "/identity/policy", "/identity"):
         page.goto(ui.url + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
     context.close()
+
+
+def test_policy_form_names_a_bad_value_and_writes_nothing(
+    admin: object, ui: Server, stack: Stack
+) -> None:
+    admin.goto(ui.url + "/identity/policy")  # type: ignore[attr-defined]
+    admin.fill("#oxauth_lockout_window", "soon")  # type: ignore[attr-defined]
+    admin.fill("#oxauth_lockout_user_failures", "7")  # type: ignore[attr-defined]
+    admin.click("button:has-text('Save policy')")  # type: ignore[attr-defined]
+    error = admin.locator("#oxauth_lockout_window-error").inner_text()  # type: ignore[attr-defined]
+    assert "oxauth_lockout_window" in error
+    manager = stack.manager()
+    try:
+        assert manager.get(K.OXAUTH_LOCKOUT_USER_FAILURES) != "7"  # nothing half-written
+    finally:
+        manager.store.close()
+
+
+def test_sign_out_ends_the_oxauth_session_too(admin: object, ui: Server) -> None:
+    admin.goto(ui.url + "/identity")  # type: ignore[attr-defined]
+    admin.click("button:has-text('Sign out')")  # type: ignore[attr-defined]
+    admin.wait_for_url(ui.url + "/identity/auth/signed-out")  # type: ignore[attr-defined]
+    admin.goto(ui.url + "/identity")  # type: ignore[attr-defined]
+    assert admin.locator("#password").count() == 1  # oxAuth asks for the password again

@@ -9,6 +9,7 @@ from starlette.staticfiles import StaticFiles
 
 from oxswarm.oxtrust.ui.clients import client_routes
 from oxswarm.oxtrust.ui.deps import UiDeps
+from oxswarm.oxtrust.ui.groups import group_routes
 from oxswarm.oxtrust.ui.people import people_routes
 from oxswarm.oxtrust.ui.settings_pages import settings_routes
 from oxswarm.oxtrust.ui.signin import signin_routes
@@ -26,5 +27,6 @@ def ui_routes(deps: UiDeps) -> list[BaseRoute]:
         *signin_routes(deps),
         *people_routes(deps),
         *client_routes(deps),
+        *group_routes(deps),
         *settings_routes(deps),
     ]
