@@ -28,6 +28,7 @@ from oxswarm.config import keys as K
 from oxswarm.directory.clients import ClientRepository
 from oxswarm.local.process import Daemon, free_port
 from oxswarm.local.stack import Stack
+from oxswarm.oxtrust import audit
 
 playwright = pytest.importorskip("playwright.sync_api")  # a test extra (pyproject)
 CHROMIUM = "/usr/bin/chromium"
@@ -128,7 +129,7 @@ def pkce() -> tuple[str, str]:
 
 
 def test_added_person_signs_in_at_a_relying_party_added_in_the_ui(
-    admin: object, browser: object, ui: Server, oxauth: Server
+    admin: object, browser: object, ui: Server, oxauth: Server, stack: Stack
 ) -> None:
     page = admin
     uid = f"ui{uuid.uuid4().hex[:8]}"
@@ -140,6 +141,10 @@ def test_added_person_signs_in_at_a_relying_party_added_in_the_ui(
     page.click("button:has-text('Add person')")  # type: ignore[attr-defined]
     assert page.locator(".ok").inner_text() == "Saved."  # type: ignore[attr-defined]
     inum = page.url.split("/identity/people/")[1].split("?")[0]  # type: ignore[attr-defined]
+    with stack.directory() as directory:  # the change is in the audit log, by admin
+        events = audit.page(directory, limit=0).events
+    added = [e for e in events if e.action == "ui.person.add" and e.target == inum]
+    assert [(e.actor, e.address) for e in added] == [("admin", "127.0.0.1")]
 
     # a group with that person (and a wrong username named beside its field)
     page.goto(ui.url + "/identity/groups")  # type: ignore[attr-defined]

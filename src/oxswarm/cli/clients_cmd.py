@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import click
 
+from oxswarm.cli.audit_cmd import record_cli
 from oxswarm.cli.directory_options import ldap_url_option, open_directory
 from oxswarm.cli.options import store_options
 from oxswarm.directory.clients import ClientRepository
@@ -103,6 +104,7 @@ def add_client(
     )
     with open_directory(settings, ldap_urls) as access:
         ClientRepository(access.directory, access.box, access.tree).add(client)
+        record_cli(access, "client.create", client.client_id, client_json(client))
     click.echo(json.dumps(client_json(client, secret=True)))
 
 
@@ -126,6 +128,7 @@ def update_client_cmd(
         current = repo.get(client_id)
         fresh = update_client(current, **options)
         repo.update(fresh)
+        record_cli(access, "client.update", client_id, client_json(fresh))
     new_secret = fresh.client_secret is not None and fresh.client_secret != current.client_secret
     click.echo(json.dumps(client_json(fresh, secret=new_secret)))
 
@@ -189,4 +192,5 @@ def remove_client(settings: Settings, ldap_urls: tuple[str, ...], client_id: str
     """Delete a client (its tokens stop working at their next check)."""
     with open_directory(settings, ldap_urls) as access:
         ClientRepository(access.directory, access.box, access.tree).remove(client_id)
+        record_cli(access, "client.delete", client_id)
     click.echo(json.dumps({"removed": client_id}))

@@ -25,6 +25,9 @@ def register(root: click.Group) -> None:
     from oxswarm.cli.users_cmd import users_group
 
     root.add_command(users_group)
+    from oxswarm.cli.audit_cmd import audit_group
+
+    root.add_command(audit_group)
     from oxswarm.roles import register as register_roles
 
     register_roles(run_group)

@@ -14,6 +14,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+from oxswarm.cli.audit_cmd import record_cli
 from oxswarm.cli.directory_options import ldap_url_option, open_directory
 from oxswarm.cli.options import store_options
 from oxswarm.directory.models import Person
@@ -95,6 +96,7 @@ def add_user(
     check_password(username, password)
     with open_directory(settings, ldap_urls) as access:
         added = PeopleRepository(access.directory, access.tree).add(person, password)
+        record_cli(access, "person.create", added.inum, person_json(added))
     click.echo(json.dumps(person_json(added)))
 
 
@@ -123,7 +125,9 @@ def remove_user(settings: Settings, ldap_urls: tuple[str, ...], username: str) -
     """Delete a person."""
     with open_directory(settings, ldap_urls) as access:
         repo = PeopleRepository(access.directory, access.tree)
-        repo.remove(_by_username(repo, username).inum)
+        gone = _by_username(repo, username)
+        repo.remove(gone.inum)
+        record_cli(access, "person.delete", gone.inum, {"uid": username})
     click.echo(json.dumps({"removed": username}))
 
 
@@ -137,5 +141,7 @@ def passwd(settings: Settings, ldap_urls: tuple[str, ...], username: str, passwo
     check_password(username, password)
     with open_directory(settings, ldap_urls) as access:
         repo = PeopleRepository(access.directory, access.tree)
-        repo.set_password(_by_username(repo, username).inum, password)
+        person = _by_username(repo, username)
+        repo.set_password(person.inum, password)
+        record_cli(access, "person.password", person.inum, {"uid": username})
     click.echo(json.dumps({"username": username, "password": "changed"}))

@@ -12,7 +12,7 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from oxswarm.directory.connection import LEVEL, Directory, Entry
+from oxswarm.directory.connection import LEVEL, REPLACE, Directory, Entry
 from oxswarm.directory.models import Scope
 from oxswarm.directory.tree import Tree, ldap_bool, rdn_of
 from oxswarm.errors import DirectoryError, NotFound
@@ -64,6 +64,20 @@ SCIM_SCOPES: Final = tuple(
     )
 )
 
+#: oxTrust's admin REST API (docs/oxtrust-api.md): granted only by an administrator
+OXTRUST_API_SCOPES: Final = (
+    Scope(
+        name="https://gluu.org/oxtrust/api.read",
+        description="Read people, groups, clients, scopes and settings through oxTrust's API",
+        scope_type="oauth",
+    ),
+    Scope(
+        name="https://gluu.org/oxtrust/api.write",
+        description="Change people, groups, clients, scopes and settings through oxTrust's API",
+        scope_type="oauth",
+    ),
+)
+
 
 def scope_from_entry(entry: Entry) -> Scope:
     try:
@@ -112,3 +126,18 @@ class ScopeRepository:
     def list(self) -> list[Scope]:
         found = self.directory.search(self.tree.ou("scopes"), "(objectClass=oxScopeEntry)", LEVEL)
         return sorted((scope_from_entry(e) for e in found), key=lambda s: s.name)
+
+    def update(self, scope: Scope) -> Scope:
+        """Replace the stored scope's description, claims, default flag and type."""
+        self.get(scope.name)
+        attrs = scope_attributes(scope)
+        changes = {
+            k: [(REPLACE, v)] for k, v in attrs.items() if k not in ("objectClass", "oxId")
+        }
+        for name in ("description", "oxClaim"):
+            changes.setdefault(name, [(REPLACE, [])])
+        self.directory.modify(self.tree.scope(scope.name), changes)
+        return self.get(scope.name)
+
+    def remove(self, name: str) -> None:
+        self.directory.delete(self.tree.scope(name))

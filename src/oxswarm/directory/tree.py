@@ -25,6 +25,7 @@ OUS: Final = (
     "trustRelationships",
     "sector_identifiers",
     "scripts",
+    "audit",
 )
 CONFIGURATION_OUS: Final = ("oxauth", "oxtrust", "oxidp", "oxpassport")
 

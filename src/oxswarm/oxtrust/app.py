@@ -1,4 +1,5 @@
-"""The oxTrust service's ASGI app (``/identity``): SCIM 2.0 and its discovery, the admin UI
+"""The oxTrust service's ASGI app (``/identity``): SCIM 2.0 and its discovery, the admin
+REST API (``/identity/restv1/api/v1``, :mod:`oxswarm.oxtrust.api`), the admin web UI
 (:mod:`oxswarm.oxtrust.ui`, signed in through oxAuth).
 
 :func:`create_app` takes opened resources (tests, later the admin UI and API mount next
@@ -16,6 +17,7 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -32,12 +34,16 @@ from oxswarm.directory.tree import Tree
 from oxswarm.errors import MasterKeyError, OxSwarmError, StoreUnavailable
 from oxswarm.oxauth.adapters.cache import CacheRevocations, CacheTokenStore
 from oxswarm.oxauth.adapters.directory import DirectoryGrantStore
+from oxswarm.oxauth.policy import trusted_proxies
 from oxswarm.oxauth.wiring import DEFAULT_CACHE, parse_hostport
+from oxswarm.oxtrust.api.mount import api_mount
+from oxswarm.oxtrust.api.routes import http_error
+from oxswarm.oxtrust.api.service import AdminService
 from oxswarm.oxtrust.scim.api import ScimDeps
 from oxswarm.oxtrust.scim.auth import CacheTokenLookup
 from oxswarm.oxtrust.scim.routes import scim_routes, well_known_routes
 from oxswarm.oxtrust.scim.store import ScimDirectory
-from oxswarm.oxtrust.ui.deps import UiDeps, UiSettings, ui_secret
+from oxswarm.oxtrust.ui.deps import UiDeps, UiSettings, directory_audit, ui_secret
 from oxswarm.oxtrust.ui.routes import ui_routes
 from oxswarm.scim.schemas import Limits
 from oxswarm.settings import Settings
@@ -62,6 +68,7 @@ def create_app(
     *,
     on_close: Callable[[], Awaitable[None]] | None = None,
     health_checks: Mapping[str, Check] | None = None,
+    admin: AdminService | None = None,
     ui: UiDeps | None = None,
 ) -> Starlette:
     @contextlib.asynccontextmanager
@@ -78,7 +85,11 @@ def create_app(
         Mount(deps.prefix, routes=scim_routes(deps)),
         *(ui_routes(ui) if ui is not None else ()),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    handlers: dict[Any, Any] = {}
+    if admin is not None:  # the admin REST API (docs/oxtrust-api.md)
+        routes.append(api_mount(admin, deps.tokens))
+        handlers = {404: http_error, 405: http_error}
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
 
 
 def build_deps(
@@ -151,14 +162,15 @@ def app_from_settings(settings: Settings, options: TrustOptions) -> Starlette:
             client_secret=_need(manager.get_secret(K.OXAUTH_CLIENT_SECRET),
                                 K.OXAUTH_CLIENT_SECRET),
             secret=ui_secret(_need(manager.get_secret(K.SESSION_SECRET), K.SESSION_SECRET)),
+            trusted_proxies=trusted_proxies(manager.get),
         ),
-        directory, tree, cache, box, manager,
+        directory, tree, cache, box, manager, directory_audit(directory, tree),
     )
 
     async def close() -> None:
         await cache.close()
-        store.close()
         directory.close()
+        store.close()
         tmp.cleanup()
 
     async def cache_ok() -> bool:
@@ -176,4 +188,5 @@ def app_from_settings(settings: Settings, options: TrustOptions) -> Starlette:
 
     deps = build_deps(directory, cache, tree, public_url=public_url)
     checks = {"cache": cache_ok, "directory": directory_ok}
-    return create_app(deps, on_close=close, health_checks=checks, ui=ui)
+    admin = AdminService(directory, tree, box, manager)
+    return create_app(deps, on_close=close, health_checks=checks, admin=admin, ui=ui)

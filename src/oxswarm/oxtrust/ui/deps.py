@@ -7,6 +7,7 @@ sessions, a lost node loses no admin session).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -19,17 +20,38 @@ from oxswarm.config.manager import ConfigManager
 from oxswarm.directory.clients import SecretCipher
 from oxswarm.directory.connection import Directory
 from oxswarm.directory.tree import Tree
+from oxswarm.errors import OxSwarmError
+from oxswarm.oxauth.addressing import Network
+from oxswarm.oxtrust import audit
 
 log = logging.getLogger(__name__)
 
-#: ``audit(actor, action, target, details)``: one record per change (oxtrust/audit.py)
-Audit = Callable[[str, str, str, Mapping[str, Any]], Awaitable[None]]
+#: ``audit(actor, action, target, details, address)``: one record per change
+Audit = Callable[[str, str, str, Mapping[str, Any], str | None], Awaitable[None]]
 
 
-async def log_audit(actor: str, action: str, target: str, details: Mapping[str, Any]) -> None:
-    """The default audit seam: a log line (the audit log module replaces it)."""
-    log.info("audit actor=%s action=%s target=%s fields=%s", actor, action, target,
-             sorted(details))
+async def log_audit(actor: str, action: str, target: str, details: Mapping[str, Any],
+                    address: str | None) -> None:
+    """An audit seam for tests without a directory: a log line."""
+    log.info("audit actor=%s action=%s target=%s from=%s fields=%s", actor, action, target,
+             address, sorted(details))
+
+
+def directory_audit(directory: Directory, tree: Tree) -> Audit:
+    """Records in the audit log (:func:`oxswarm.oxtrust.audit.record`, ``ou=audit``), as the
+    admin API and the CLI write them; a failure is logged, the change is never undone."""
+
+    async def record(actor: str, action: str, target: str, details: Mapping[str, Any],
+                     address: str | None) -> None:
+        try:
+            await asyncio.to_thread(
+                audit.record, directory, actor, f"ui.{action}", target,
+                address=address, detail=details, tree=tree,
+            )  # fmt: skip
+        except OxSwarmError as exc:
+            log.error("audit record of %s %s by %s failed: %s", action, target, actor, exc)
+
+    return record
 
 
 def ui_secret(session_secret: str) -> str:
@@ -47,6 +69,7 @@ class UiSettings:
     secret: str = field(repr=False)  # HMAC key of cookies and CSRF tokens
     session_idle: int = 1800  # a UI session ends after this many seconds unused
     session_lifetime: int = 8 * 3600  # and never lives longer than this
+    trusted_proxies: tuple[Network, ...] = ()  # whose X-Forwarded-For the audit log believes
 
     @property
     def secure(self) -> bool:

@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from oxswarm.directory.people import GroupRepository
 from oxswarm.directory.slapdconf import ADMIN_GROUP_INUM
 from oxswarm.errors import NotFound
+from oxswarm.oxauth.addressing import client_address
 from oxswarm.oxtrust.ui import session as sessions
 from oxswarm.oxtrust.ui.deps import UiDeps
 from oxswarm.oxtrust.ui.session import UiSession
@@ -69,6 +70,7 @@ class Ctx:
     session: UiSession
     form: Mapping[str, str] = field(default_factory=dict)
     lists: FormData | None = None
+    address: str | None = None
 
     @property
     def actor(self) -> str:
@@ -82,7 +84,7 @@ class Ctx:
         return [str(v) for v in self.lists.getlist(name)] if self.lists is not None else []
 
     async def audit(self, action: str, target: str, details: Mapping[str, Any]) -> None:
-        await self.deps.audit(self.actor, action, target, details)
+        await self.deps.audit(self.actor, action, target, details, self.address)
 
 
 def is_admin(deps: UiDeps, sub: str) -> bool:
@@ -110,7 +112,10 @@ def admin(deps: UiDeps) -> Callable[[Handler], Callable[[Request], Awaitable[Res
                 )
             if not await asyncio.to_thread(is_admin, deps, session.sub):
                 return forbidden(f"{session.uid} is not an administrator of this server.")
-            ctx = Ctx(deps, session)
+            ctx = Ctx(deps, session, address=client_address(
+                request.client.host if request.client else None,
+                request.headers.get("x-forwarded-for"), deps.settings.trusted_proxies,
+            ))
             if request.method == "POST":
                 form = await request.form()
                 token = form.get("csrf_token")

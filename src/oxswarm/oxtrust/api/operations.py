@@ -1,0 +1,90 @@
+"""The table of the admin API's operations (Gluu's oxTrust API paths under
+``/identity/restv1/api/v1``): what each one takes, answers and needs.
+
+The routes and the OpenAPI document are both built from :data:`OPERATIONS`, so the
+document says what the server does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from pydantic import BaseModel
+
+from oxswarm.oxtrust.api import models as m
+from oxswarm.oxtrust.api.routes import Call, Op
+from oxswarm.oxtrust.api.service import AdminService
+
+S = AdminService
+
+
+def _crud(
+    plural: str, key: str, models: tuple[type[BaseModel], type[BaseModel], type[BaseModel]],
+    names: tuple[str, str], *, route_key: str | None = None,
+) -> list[Op]:  # fmt: skip
+    """List, create, read, replace, delete of one resource kind."""
+    model_in, model_out, page = models
+    single, tag = names[0], plural
+    lister = getattr(S, f"list_{plural}")
+    getter, creator = getattr(S, f"get_{single}"), getattr(S, f"create_{single}")
+    replacer, deleter = getattr(S, f"replace_{single}"), getattr(S, f"delete_{single}")
+    item = f"/{plural}/{{{key}}}"
+    route_item = f"/{plural}/{{{route_key}}}" if route_key else None
+    params = {key: f"the {names[1]}'s {key}"}
+    return [
+        Op("GET", f"/{plural}", f"list_{plural}", f"List {names[1]}s (paged; q searches)",
+           tag, lambda s, c: lister(s, c.start, c.limit, c.q), response=page, listing=True,
+           errors=(400, 401, 403, 503)),
+        Op("POST", f"/{plural}", f"create_{single}", f"Create a {names[1]}", tag,
+           lambda s, c: creator(s, c.actor, c.body), body=model_in, response=model_out,
+           status=201, errors=(400, 401, 403, 409, 413, 503)),
+        Op("GET", item, f"get_{single}", f"Read a {names[1]}", tag,
+           lambda s, c: getter(s, c.path[key]), response=model_out, route_path=route_item,
+           params=params),
+        Op("PUT", item, f"replace_{single}", f"Replace a {names[1]}", tag,
+           lambda s, c: replacer(s, c.actor, c.path[key], c.body), body=model_in,
+           response=model_out, route_path=route_item, params=params,
+           errors=(400, 401, 403, 404, 409, 413, 503)),
+        Op("DELETE", item, f"delete_{single}", f"Delete a {names[1]}", tag,
+           lambda s, c: deleter(s, c.actor, c.path[key]), status=204, route_path=route_item,
+           params=params),
+    ]  # fmt: skip
+
+
+def _members(s: AdminService, c: Call) -> dict[str, Any]:
+    return {"members": s.get_group(c.path["inum"])["members"]}
+
+
+OPERATIONS: Final[list[Op]] = [
+    *_crud("people", "inum", (m.PersonIn, m.PersonOut, m.PeoplePage), ("person", "person")),
+    *_crud("groups", "inum", (m.GroupIn, m.GroupOut, m.GroupsPage), ("group", "group")),
+    Op("GET", "/groups/{inum}/members", "list_group_members", "A group's members (inums)",
+       "groups", _members, response=m.MembersIn, params={"inum": "the group's inum"}),
+    Op("POST", "/groups/{inum}/members", "add_group_members", "Add people to a group",
+       "groups", lambda s, c: {"members": s.add_members(c.actor, c.path["inum"], c.body)},
+       body=m.MembersIn, response=m.MembersIn, params={"inum": "the group's inum"},
+       errors=(400, 401, 403, 404, 413, 503)),
+    Op("DELETE", "/groups/{inum}/members/{member}", "remove_group_member",
+       "Remove a person from a group", "groups",
+       lambda s, c: s.remove_member(c.actor, c.path["inum"], c.path["member"]), status=204,
+       params={"inum": "the group's inum", "member": "the person's inum"}),
+    *_crud("clients", "client_id", (m.ClientIn, m.ClientOut, m.ClientsPage),
+           ("client", "client")),
+    *_crud("scopes", "name", (m.ScopeIn, m.ScopeOut, m.ScopesPage), ("scope", "scope"),
+           route_key="name:path"),
+    *_crud("attributes", "inum", (m.AttributeIn, m.AttributeOut, m.AttributesPage),
+           ("attribute", "attribute")),
+    Op("GET", "/configuration", "get_configuration",
+       "The configuration; secrets masked", "configuration",
+       lambda s, c: s.configuration(), response=m.Configuration, errors=(401, 403, 503)),
+    Op("GET", "/configuration/oxauth/settings", "get_oxauth_settings",
+       "oxAuth's live policy settings", "configuration", lambda s, c: s.settings(),
+       response=m.Settings, errors=(401, 403, 503)),
+    Op("PUT", "/configuration/oxauth/settings", "change_oxauth_settings",
+       "Change the settings named (null: back to the default); running oxAuth follow",
+       "configuration", lambda s, c: s.change_settings(c.actor, c.body), body=m.Settings,
+       response=m.Settings, errors=(400, 401, 403, 413, 503)),
+    Op("GET", "/audit", "list_audit", "The audit log, newest first (paged)", "audit",
+       lambda s, c: s.audit_page(c.start, c.limit), response=m.AuditPage, listing=True,
+       search=False, errors=(400, 401, 403, 503)),
+]  # fmt: skip
