@@ -142,7 +142,7 @@ def test_added_person_signs_in_at_a_relying_party_added_in_the_ui(
     assert page.locator(".ok").inner_text() == "Saved."  # type: ignore[attr-defined]
     inum = page.url.split("/identity/people/")[1].split("?")[0]  # type: ignore[attr-defined]
     with stack.directory() as directory:  # the change is in the audit log, by admin
-        events = audit.page(directory, limit=0).events
+        events = audit.page(directory, limit=1000).events
     added = [e for e in events if e.action == "ui.person.add" and e.target == inum]
     assert [(e.actor, e.address) for e in added] == [("admin", "127.0.0.1")]
 
