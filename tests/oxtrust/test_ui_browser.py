@@ -274,6 +274,17 @@ def test_people_page_fits_a_360px_screen(browser: object, admin: object, ui: Ser
     context.close()
 
 
+def test_dashboard_shows_store_members_and_replication(
+    admin: object, ui: Server, stack: Stack
+) -> None:
+    admin.goto(ui.url + "/identity")  # type: ignore[attr-defined]
+    store = admin.locator("#store").inner_text()  # type: ignore[attr-defined]
+    assert store.count("up, version") == len(stack.etcd.members)  # every etcd member
+    assert store.count("(leader)") == 1
+    assert "in sync" in admin.locator("#replication").inner_text()  # type: ignore[attr-defined]
+    assert admin.locator("meta[http-equiv=refresh]").count() == 1  # type: ignore[attr-defined]
+
+
 def test_policy_form_names_a_bad_value_and_writes_nothing(
     admin: object, ui: Server, stack: Stack
 ) -> None:

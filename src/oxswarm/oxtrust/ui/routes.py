@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from oxswarm.oxtrust.ui.clients import client_routes
+from oxswarm.oxtrust.ui.dashboard import dashboard_routes
 from oxswarm.oxtrust.ui.deps import UiDeps
 from oxswarm.oxtrust.ui.groups import group_routes
 from oxswarm.oxtrust.ui.people import people_routes
@@ -25,6 +26,7 @@ def ui_routes(deps: UiDeps) -> list[BaseRoute]:
         Mount("/identity/static", StaticFiles(packages=[("oxswarm.oxtrust.ui", "static")]),
               name="ui-static"),
         *signin_routes(deps),
+        *dashboard_routes(deps),
         *people_routes(deps),
         *client_routes(deps),
         *group_routes(deps),

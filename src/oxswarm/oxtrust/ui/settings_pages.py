@@ -1,4 +1,4 @@
-"""Dashboard, Keys (list, rotate), Authentication (the live policy) and Configuration.
+"""Keys (list, rotate), Authentication (the live policy) and Configuration.
 
 * Keys rotate exactly as ``oxswarm keys rotate`` (:func:`oxswarm.oxauth.rotation.rotate_stored`).
 * The policy form writes to the config store only what
@@ -21,9 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from oxswarm.config import keys as K
-from oxswarm.directory.clients import ClientRepository
-from oxswarm.directory.people import PeopleRepository
-from oxswarm.errors import InvalidInput, NotFound, OxSwarmError
+from oxswarm.errors import InvalidInput, NotFound
 from oxswarm.oxauth.policy import REGISTRATION_MODES, read_policy
 from oxswarm.oxauth.rotation import current_signers, rotate_stored, stamp
 from oxswarm.oxtrust.ui.deps import UiDeps
@@ -57,32 +55,12 @@ def _keys(deps: UiDeps) -> list[dict[str, Any]]:
     ]
 
 
-def _counts(deps: UiDeps) -> dict[str, Any]:
-    people = len(PeopleRepository(deps.directory, deps.tree).list())
-    clients = len(ClientRepository(deps.directory, deps.cipher, deps.tree).list())
-    return {
-        "people": people, "clients": clients,
-        "hostname": deps.manager.get(K.HOSTNAME),
-        "rotated": deps.manager.get(K.OXAUTH_KEY_ROTATED_AT) or "-",
-    }
-
-
 def settings_routes(deps: UiDeps) -> list[Route]:
     return [*_key_routes(deps), *_policy_routes(deps), *_config_routes(deps)]
 
 
 def _key_routes(deps: UiDeps) -> list[Route]:
     guard = admin(deps)
-
-    @guard
-    async def dashboard(_request: Request, ctx: Ctx) -> Response:
-        try:
-            facts = await asyncio.to_thread(_counts, deps)
-            error = None
-        except OxSwarmError as exc:
-            facts, error = {}, str(exc)
-        return ctx.page("dashboard.html", title="Dashboard", section="dashboard",
-                        facts=facts, error=error, oxauth=deps.settings.oxauth_url)
 
     @guard
     async def keys(request: Request, ctx: Ctx) -> Response:
@@ -113,7 +91,6 @@ def _key_routes(deps: UiDeps) -> list[Route]:
         return RedirectResponse("/identity/keys?rotated=1", status_code=303)
 
     return [
-        Route("/identity", dashboard, methods=["GET"]),
         Route("/identity/keys", keys, methods=["GET"]),
         Route("/identity/keys/rotate", rotate, methods=["POST"]),
     ]
