@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import signal
@@ -46,6 +47,11 @@ def test_dev_up_down(tmp_path: Path) -> None:
         opened = httpx.post(info["issuer"] + "/oxauth/restv1/register",
                             json={"redirect_uris": ["https://app.example/cb"]})
         assert opened.status_code == 201, opened.text
+        # oxTrust too: its root ends in /identity; the admin API's document is served
+        assert info["identity_url"].endswith("/identity") and info["oxtrust_pid"]
+        assert httpx.get(info["identity_url"] + "/health").status_code == 200
+        api_doc = httpx.get(info["identity_url"] + "/restv1/api/v1/openapi.json").json()
+        assert "/people" in api_doc["paths"]
 
         again = run("dev", "up", "--dir", str(root), "--json")
         assert again["already_up"] is True
@@ -101,6 +107,14 @@ def test_dev_up_down(tmp_path: Path) -> None:
         assert "carol" in {u["username"] for u in run("users", "list", env=env)}
         run("users", "remove", "--username", "carol", env=env)
         assert "carol" not in {u["username"] for u in run("users", "list", env=env)}
+        # every change above is in the audit log, newest first, by cli:<OS user>
+        logged = run("audit", "list", "--limit", "7", "--json", env=env)["items"]
+        assert [e["action"] for e in logged] == [
+            "person.delete", "person.password", "person.create",
+            "client.delete", "client.create",
+        ]
+        assert {e["actor"] for e in logged} == {f"cli:{getpass.getuser()}"}
+        assert "carol-pass" not in json.dumps(logged)
 
         # a crash: oxAuth dies; the next `dev up` cleans up and starts afresh
         os.kill(info["oxauth_pid"], signal.SIGKILL)

@@ -80,7 +80,7 @@ def test_scopes_and_own_clients(directory: Directory, box: SecretBox) -> None:
     scim = {
         f"https://gluu.org/scim/{n}"
         for n in ("users.read", "users.write", "groups.read", "groups.write", "bulk")
-    }
+    } | {"https://gluu.org/oxtrust/api.read", "https://gluu.org/oxtrust/api.write"}
     assert (
         set(scopes) == {"openid", "profile", "email", "address", "phone", "offline_access"} | scim
     )

@@ -2,7 +2,8 @@
 
 ``dev up --dir DIR [--port PORT] [--issuer URL] [--json]`` prints the issuer, where the
 admin password is, and a ready test client; with ``--json``, one JSON object with
-``issuer``, ``store``, ``cluster``, ``master_key_file``, ``client`` and more, so that
+``issuer``, ``identity_url`` (oxTrust's root), ``store``, ``cluster``,
+``master_key_file``, ``client`` and more, so that
 other commands can be pointed at the stack through ``OXSWARM_STORE``,
 ``OXSWARM_CLUSTER`` and ``OXSWARM_MASTER_KEY_FILE``. Progress goes to stderr.
 ``dev down --dir DIR`` stops all of it.
@@ -46,7 +47,7 @@ def dev_group() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def up(root: Path, port: int | None, issuer: str | None, as_json: bool) -> None:
-    """Start etcd, slapd, Redis, Twemproxy and oxAuth under DIR (idempotent)."""
+    """Start etcd, slapd, Redis, Twemproxy, oxAuth and oxTrust under DIR (idempotent)."""
     info = dev_up(root, port=port, issuer=issuer, progress=_progress)
     if info.already_up:
         _progress(f"already up under {root}")
@@ -57,6 +58,8 @@ def up(root: Path, port: int | None, issuer: str | None, as_json: bool) -> None:
     lines = [
         f"issuer:          {info.issuer}",
         f"discovery:       {info.issuer}/.well-known/openid-configuration",
+        f"oxTrust:         {info.identity_url} (admin API: "
+        f"{info.identity_url}/restv1/api/v1/openapi.json)",
         f"admin user:      {info.admin_user} (password in {info.admin_password_file})",
         f"test client:     {client['client_id']}",
         f"  secret:        {client.get('client_secret', '(public)')}",

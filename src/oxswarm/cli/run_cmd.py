@@ -128,7 +128,8 @@ def run_oxtrust(
     oxauth_url: str | None,
     log_level: str,
 ) -> None:
-    """The administration service (oxTrust): SCIM 2.0 under /identity/restv1/scim/v2."""
+    """The administration service (oxTrust): SCIM 2.0 under /identity/restv1/scim/v2 and the
+    admin REST API under /identity/restv1/api/v1."""
     import uvicorn
 
     from oxswarm.oxauth.wiring import DEFAULT_CACHE, parse_hostport

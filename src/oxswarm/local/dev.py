@@ -1,17 +1,17 @@
 """``oxswarm dev``: a complete single-host OxSwarm under one folder, in seconds.
 
 :func:`dev_up` starts the backend (:func:`oxswarm.local.stack.start_stack`: etcd, slapd,
-Redis, Twemproxy, config-init, the directory's initial load), then oxAuth
-(``oxswarm run oxauth`` as a local process), waits for its health endpoint, registers a
-ready test client and writes:
+Redis, Twemproxy, config-init, the directory's initial load), then oxAuth and oxTrust
+(``oxswarm run oxauth``, ``oxswarm run oxtrust`` as local processes), waits for their
+health endpoints, registers a ready test client and writes:
 
 * ``DIR/dev.json`` (0600): the state: issuer, store, cluster, master key file, cache,
-  directory URL, the test client, oxAuth's pid;
+  directory URL, the test client, oxAuth's pid, oxTrust's root (``identity_url``) and pid;
 * ``DIR/admin-password`` (0600): the admin user's password (user ``admin``).
 
 Every daemon keeps a pid file under ``DIR`` (:class:`~oxswarm.local.process.Daemon`), so
 :func:`dev_down` can stop all of it from another process: it signals the process group
-of every pid file found (oxAuth first, etcd last, which is crash-safe and gets SIGKILL).
+of every pid file found (oxTrust and oxAuth first, etcd last, which is crash-safe and gets SIGKILL).
 A ``dev up`` on a folder whose processes all run says so and changes nothing; leftovers
 of a crash (state or pid files whose processes died) are stopped and wiped first.
 """
@@ -44,7 +44,7 @@ from oxswarm.oxauth.clients_admin import build_client, client_json
 STATE_FILE: Final = "dev.json"
 PASSWORD_FILE: Final = "admin-password"
 CLUSTER: Final = "dev"
-PARTS: Final = ("oxauth", "cache", "slapd", "etcd")  # stop order
+PARTS: Final = ("oxtrust", "oxauth", "cache", "slapd", "etcd")  # stop order
 TEST_CLIENT_REDIRECT: Final = "http://localhost:8080/callback"
 TEST_CLIENT_LOGOUT: Final = "http://localhost:8080/"
 
@@ -55,13 +55,13 @@ Progress = Callable[[str], None]
 _children: list[subprocess.Popen[bytes]] = []
 
 
-def _keep(stack: Stack, daemon: Daemon) -> None:
+def _keep(stack: Stack, *services: Daemon) -> None:
     daemons = [
         *(m.daemon for m in stack.etcd.members),
         *(n.daemon for n in stack.slapd),
         *(r.daemon for r in stack.cache.redis),
         stack.cache.twemproxy.daemon,
-        daemon,
+        *services,
     ]
     _children.extend(d.proc for d in daemons if d.proc is not None)
 
@@ -86,6 +86,8 @@ class DevInfo:
     admin_password_file: str
     client: dict[str, Any]
     oxauth_pid: int
+    identity_url: str = ""  # oxTrust's root (UI, SCIM, admin API), ending in /identity
+    oxtrust_pid: int = 0
     started_in: float = 0.0
     already_up: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -111,7 +113,7 @@ def _quiet(_: str) -> None:
 
 
 def _pid_files(root: Path) -> list[Path]:
-    """Pid files under ``root``, in stop order (oxAuth, cache, slapd, etcd, the rest)."""
+    """Pid files under ``root``, in stop order (oxTrust, oxAuth, cache, slapd, etcd, ...)."""
     found = sorted(root.rglob("*.pid")) if root.exists() else []
 
     def rank(path: Path) -> int:
@@ -222,18 +224,31 @@ def start_oxauth(
     return Daemon("oxauth", argv, root / "oxauth", env=env).start()
 
 
-def wait_healthy(daemon: Daemon, bind: str, timeout: float = 60.0) -> None:
-    url = f"http://{bind}/oxauth/health"
+def start_oxtrust(
+    root: Path, env: dict[str, str], *, bind: str, public_url: str, cache: str, ldap: str
+) -> Daemon:
+    argv = [
+        sys.executable, "-m", "oxswarm", "run", "oxtrust", "--bind", bind,
+        "--public-url", public_url, "--cache", cache, "--ldap-url", ldap,
+        "--log-level", "warning",
+    ]  # fmt: skip
+    return Daemon("oxtrust", argv, root / "oxtrust", env=env).start()
+
+
+def wait_healthy(
+    daemon: Daemon, bind: str, timeout: float = 60.0, path: str = "/oxauth/health"
+) -> None:
+    url = f"http://{bind}{path}"
 
     def ready() -> bool:
         if not daemon.running():
-            raise DaemonError(f"oxauth exited during start: {daemon.tail()}")
+            raise DaemonError(f"{daemon.name} exited during start: {daemon.tail()}")
         try:
             return httpx.get(url, timeout=1.0).status_code == 200
         except httpx.HTTPError:
             return False
 
-    wait_until(ready, timeout, f"oxAuth health at {url}", interval=0.1)
+    wait_until(ready, timeout, f"{daemon.name} health at {url}", interval=0.1)
 
 
 def dev_up(
@@ -276,11 +291,18 @@ def dev_up(
             root, env, bind=bind, issuer=issuer, cache=stack.cache_address,
             ldap=stack.ldap_urls[0],
         )
+        trust_bind = f"127.0.0.1:{free_port()}"
+        progress(f"starting oxTrust on {trust_bind}")
+        trust = start_oxtrust(
+            root, env, bind=trust_bind, public_url=f"http://{trust_bind}",
+            cache=stack.cache_address, ldap=stack.ldap_urls[0],
+        )  # fmt: skip
         client = test_client()
         with stack.directory() as directory:
             ClientRepository(directory, stack.box()).add(client)
-        _keep(stack, daemon)
+        _keep(stack, daemon, trust)
         wait_healthy(daemon, bind)
+        wait_healthy(trust, trust_bind, path="/identity/health")
         info = DevInfo(
             issuer=issuer,
             store=stack.store_url,
@@ -292,8 +314,10 @@ def dev_up(
             admin_password_file=str(password_file),
             client=client_json(client, secret=True),
             oxauth_pid=daemon.pid or 0,
+            identity_url=f"http://{trust_bind}/identity",
+            oxtrust_pid=trust.pid or 0,
             started_in=round(time.monotonic() - began, 2),
-            extra={"bind": bind},
+            extra={"bind": bind, "oxtrust_bind": trust_bind},
         )
         _write_private(root / STATE_FILE, json.dumps(info.to_dict(), indent=2) + "\n")
         progress(f"ready in {info.started_in:.1f}s")
