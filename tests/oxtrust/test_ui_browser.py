@@ -25,6 +25,7 @@ from joserfc.jwk import KeySet
 from tests.oxauth.conftest import DirectoryTools, Server
 
 from oxswarm.config import keys as K
+from oxswarm.directory.bootstrap import allow_oxtrust_at
 from oxswarm.directory.clients import ClientRepository
 from oxswarm.local.process import Daemon, free_port
 from oxswarm.local.stack import Stack
@@ -40,19 +41,13 @@ def start_ui(stack: Stack, oxauth: Server, workdir: Path) -> Server:
     """``oxswarm run oxtrust`` with the UI, its client's URIs made to match (as dev up)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    manager = stack.manager()
+    try:
+        client_id = manager.get(K.OXAUTH_CLIENT_ID) or ""
+    finally:
+        manager.store.close()
     with stack.directory() as directory:
-        manager = stack.manager()
-        try:
-            client_id = manager.get(K.OXAUTH_CLIENT_ID) or ""
-        finally:
-            manager.store.close()
-        repo = ClientRepository(directory, stack.box())
-        own = repo.get(client_id)
-        repo.update(own.model_copy(update={
-            "redirect_uris": [*own.redirect_uris, f"{url}/identity/auth/callback"],
-            "post_logout_redirect_uris": [*own.post_logout_redirect_uris,
-                                          f"{url}/identity/auth/signed-out"],
-        }))
+        allow_oxtrust_at(ClientRepository(directory, stack.box()), client_id, url)
     argv = [
         sys.executable, "-m", "oxswarm", "run", "oxtrust",
         "--store", stack.store_url, "--cluster", stack.cluster,
