@@ -263,7 +263,8 @@ def test_people_page_fits_a_360px_screen(browser: object, admin: object, ui: Ser
     )
     page = context.new_page()
     for path in ("/identity/people", "/identity/people/new", "/identity/clients/new",
-                 "/identity/groups", "/identity/keys", "/identity/policy", "/identity"):
+                 "/identity/groups", "/identity/keys", "/identity/policy", "/identity",
+                 "/identity/scopes", "/identity/config"):
         page.goto(ui.url + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
     context.close()
@@ -278,6 +279,22 @@ def test_dashboard_shows_store_members_and_replication(
     assert store.count("(leader)") == 1
     assert "in sync" in admin.locator("#replication").inner_text()  # type: ignore[attr-defined]
     assert admin.locator("meta[http-equiv=refresh]").count() == 1  # type: ignore[attr-defined]
+
+
+def test_scope_with_claims_added_and_bad_name_refused(admin: object, ui: Server) -> None:
+    name = f"https://app.example/{uuid.uuid4().hex[:6]}.read"
+    admin.goto(ui.url + "/identity/scopes/new")  # type: ignore[attr-defined]
+    admin.fill("#name", "has space")  # type: ignore[attr-defined]
+    admin.click("button:has-text('Add scope')")  # type: ignore[attr-defined]
+    assert admin.locator("#name-error").inner_text().startswith("name:")  # type: ignore[attr-defined]
+    admin.fill("#name", name)  # type: ignore[attr-defined]
+    admin.fill("#claims", "email nickname")  # type: ignore[attr-defined]
+    admin.select_option("#scope_type", "oauth")  # type: ignore[attr-defined]
+    admin.click("button:has-text('Add scope')")  # type: ignore[attr-defined]
+    assert admin.locator("#claims").input_value() == "email nickname"  # type: ignore[attr-defined]
+    admin.goto(ui.url + "/identity/scopes")  # type: ignore[attr-defined]
+    assert admin.locator(f"a:has-text('{name}')").count() == 1  # type: ignore[attr-defined]
+    assert admin.locator("a:has-text('has space')").count() == 0  # type: ignore[attr-defined]
 
 
 def test_policy_form_names_a_bad_value_and_writes_nothing(

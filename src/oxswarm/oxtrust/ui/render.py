@@ -47,6 +47,7 @@ NAV: Final = (
     ("people", "People", "/identity/people"),
     ("groups", "Groups", "/identity/groups"),
     ("clients", "Clients", "/identity/clients"),
+    ("scopes", "Scopes", "/identity/scopes"),
     ("keys", "Keys", "/identity/keys"),
     ("policy", "Authentication", "/identity/policy"),
     ("config", "Configuration", "/identity/config"),

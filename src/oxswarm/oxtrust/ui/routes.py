@@ -12,6 +12,7 @@ from oxswarm.oxtrust.ui.dashboard import dashboard_routes
 from oxswarm.oxtrust.ui.deps import UiDeps
 from oxswarm.oxtrust.ui.groups import group_routes
 from oxswarm.oxtrust.ui.people import people_routes
+from oxswarm.oxtrust.ui.scopes import scope_routes
 from oxswarm.oxtrust.ui.settings_pages import settings_routes
 from oxswarm.oxtrust.ui.signin import signin_routes
 
@@ -30,5 +31,6 @@ def ui_routes(deps: UiDeps) -> list[BaseRoute]:
         *people_routes(deps),
         *client_routes(deps),
         *group_routes(deps),
+        *scope_routes(deps),
         *settings_routes(deps),
     ]
