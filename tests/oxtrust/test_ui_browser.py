@@ -256,6 +256,44 @@ def test_change_without_csrf_token_is_refused(admin: object, ui: Server) -> None
         assert "0 found." in listing.text  # nothing was written
 
 
+def test_session_is_served_by_any_oxtrust_process(
+    admin: object, ui: Server, stack: Stack, oxauth: Server,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """No sticky sessions: another node reads the session from the shared cache."""
+    cookies = {c["name"]: c["value"] for c in admin.context.cookies(ui.url + "/identity")}  # type: ignore[attr-defined]
+    other = start_ui(stack, oxauth, tmp_path_factory.mktemp("oxtrust-ui-2"))
+    try:
+        with httpx.Client(base_url=other.url, cookies=cookies, trust_env=False) as http:
+            r = http.get("/identity/people")
+        assert r.status_code == 200 and "<h1>People</h1>" in r.text
+    finally:
+        other.daemon.stop()
+
+
+def test_configuration_masks_secrets_and_checks_the_organisation(
+    admin: object, ui: Server, stack: Stack
+) -> None:
+    manager = stack.manager()
+    try:
+        secret = manager.get_secret(K.SESSION_SECRET) or ""
+        org = manager.get(K.ORG_NAME)
+    finally:
+        manager.store.close()
+    admin.goto(ui.url + "/identity/config")  # type: ignore[attr-defined]
+    shown = admin.locator("#config-json").inner_text()  # type: ignore[attr-defined]
+    assert '"session_secret"' in shown and secret and secret not in shown
+    admin.fill("#country_code", "USA")  # type: ignore[attr-defined]
+    admin.fill("#org_name", "Renamed Org")  # type: ignore[attr-defined]
+    admin.click("button:has-text('Save organisation')")  # type: ignore[attr-defined]
+    assert "country_code" in admin.locator("#country_code-error").inner_text()  # type: ignore[attr-defined]
+    manager = stack.manager()
+    try:
+        assert manager.get(K.ORG_NAME) == org  # nothing half-written
+    finally:
+        manager.store.close()
+
+
 def test_people_page_fits_a_360px_screen(browser: object, admin: object, ui: Server) -> None:
     context = browser.new_context(  # type: ignore[attr-defined]
         viewport={"width": 360, "height": 740},
