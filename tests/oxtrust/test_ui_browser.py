@@ -294,6 +294,18 @@ def test_configuration_masks_secrets_and_checks_the_organisation(
         manager.store.close()
 
 
+def test_callback_needs_the_browser_that_began_the_sign_in(ui: Server) -> None:
+    """No login CSRF: a state (and code) handed to another browser is refused."""
+    with httpx.Client(base_url=ui.url, trust_env=False) as victim:
+        begun = victim.get("/identity/auth/login")
+        assert begun.status_code == 303
+        state = parse_qs(urlsplit(begun.headers["location"]).query)["state"][0]
+        victim.cookies.clear()
+        r = victim.get("/identity/auth/callback", params={"state": state, "code": "c"})
+        assert r.status_code == 400 and "state:" in r.text
+        assert "oxtrust_session" not in r.headers.get("set-cookie", "")
+
+
 def test_people_page_fits_a_360px_screen(browser: object, admin: object, ui: Server) -> None:
     context = browser.new_context(  # type: ignore[attr-defined]
         viewport={"width": 360, "height": 740},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from oxswarm.directory.models import Person
 from oxswarm.oxauth.web.security import csrf_token, session_cookie_value
 from oxswarm.oxtrust.ui import session as sessions
 from oxswarm.oxtrust.ui.deps import UiSettings, ui_secret
@@ -67,3 +68,13 @@ def test_person_form_names_each_bad_field() -> None:
     assert _password_error("short") == "password: at least 8 characters"
     assert _password_error("long-enough", "other-one") == "password: the two entries differ"
     assert _password_error("long-enough", "long-enough") is None
+
+
+def test_person_edit_keeps_what_the_form_does_not_show() -> None:
+    stored = Person(inum="inum-1", uid="jane", family_name="Doe", email="j@example.org",
+                    email_verified=True, locality="Paris", status="inactive")
+    form = {"uid": "jane", "family_name": "Doe", "given_name": "Jane", "email": "j@example.org"}
+    person, errors = _person(form, "inum-1", stored.status, stored)
+    assert not errors and person is not None
+    assert (person.given_name, person.locality, person.email_verified, person.status) == (
+        "Jane", "Paris", True, "inactive")

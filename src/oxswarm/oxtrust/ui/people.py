@@ -36,7 +36,11 @@ def _errors_of(exc: ValidationError) -> dict[str, str]:
     return out
 
 
-def _person(form: dict[str, str], inum: str, status: str) -> tuple[Person | None, dict[str, str]]:
+def _person(
+    form: dict[str, str], inum: str, status: str, stored: Person | None = None
+) -> tuple[Person | None, dict[str, str]]:
+    """The person the form describes; an edit keeps what the form does not show (address,
+    verified flags) from ``stored``."""
     values: dict[str, Any] = {k: (form.get(k) or "").strip() or None for k in FIELDS}
     errors: dict[str, str] = {}
     if not values["uid"]:
@@ -45,8 +49,9 @@ def _person(form: dict[str, str], inum: str, status: str) -> tuple[Person | None
         errors["family_name"] = "family_name: required"
     if errors:
         return None, errors
+    base = stored.model_dump(exclude={"created", "updated"}) if stored is not None else {}
     try:
-        return Person(inum=inum, status=status, **values), {}  # type: ignore[arg-type]
+        return Person.model_validate({**base, **values, "inum": inum, "status": status}), {}
     except ValidationError as exc:
         return None, _errors_of(exc)
 
@@ -128,7 +133,7 @@ def _edit_routes(deps: UiDeps) -> list[Route]:
         status = 200
         if request.method == "POST":
             form = dict(ctx.form)
-            updated, errors = _person(form, inum, person.status)
+            updated, errors = _person(form, inum, person.status, person)
             if updated is not None and not errors:
                 try:
                     await asyncio.to_thread(repo.update, updated)

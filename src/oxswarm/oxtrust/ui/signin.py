@@ -1,8 +1,9 @@
 """Sign-in through oxAuth: OpenID Connect authorization code flow with PKCE (RFC 7636).
 
 ``/identity/auth/login`` draws ``state``, ``nonce`` and a code verifier, keeps them in the
-shared cache under ``state`` (one use, 10 minutes) and sends the browser to oxAuth's
-authorize endpoint (from discovery). ``/identity/auth/callback`` takes that record,
+shared cache under ``state`` (one use, 10 minutes), binds ``state`` to the browser with a
+short cookie (no login CSRF) and sends the browser to oxAuth's authorize endpoint (from
+discovery). ``/identity/auth/callback`` takes that record,
 exchanges the code at the token endpoint over the back channel (``--oxauth-url``, the
 client's secret from the config store), verifies the ID token (signature against the
 provider's JWKS, ``iss``, ``aud``, ``exp``, ``nonce``), and opens a UI session for a
@@ -39,11 +40,17 @@ from oxswarm.oxtrust.ui.render import forbidden, html, is_admin
 log = logging.getLogger(__name__)
 STATE_KIND: Final = "oxtrust-ui-signin"
 STATE_TTL: Final = 600
+STATE_COOKIE: Final = "oxtrust_signin"  # binds the state to the browser that asked
 ID_TOKEN_ALGS: Final = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "ES512"]
 
 
 class SignInError(Exception):
-    """The provider's answer is unusable (shown as a page, never a stack trace)."""
+    """The provider's answer is unusable (shown as a page, never a stack trace); 503 when
+    oxAuth cannot be reached, 400 when it refused what the browser brought."""
+
+    def __init__(self, message: str, status: int = 503) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _b64(data: bytes) -> str:
@@ -73,7 +80,8 @@ async def discovery(deps: UiDeps) -> dict[str, Any]:
 
 def _unavailable(exc: SignInError) -> Response:
     log.warning("sign-in: %s", exc)
-    return html("error.html", 503, title="Sign-in unavailable", message=str(exc))
+    title = "Sign-in unavailable" if exc.status == 503 else "Sign-in failed"
+    return html("error.html", exc.status, title=title, message=str(exc))
 
 
 def signin_routes(deps: UiDeps) -> list[Route]:
@@ -96,12 +104,17 @@ def signin_routes(deps: UiDeps) -> list[Route]:
             "code_challenge": _b64(hashlib.sha256(verifier.encode()).digest()),
             "code_challenge_method": "S256",
         })
-        return RedirectResponse(f"{meta['authorization_endpoint']}?{query}", status_code=303)
+        response = RedirectResponse(f"{meta['authorization_endpoint']}?{query}", status_code=303)
+        response.set_cookie(STATE_COOKIE, state, max_age=STATE_TTL, path="/identity/auth",
+                            httponly=True, secure=deps.settings.secure, samesite="lax")
+        return response
 
     async def callback(request: Request) -> Response:
         params = request.query_params
-        state = params.get("state")
-        record = await deps.cache.take_json(STATE_KIND, state) if state else None
+        state = params.get("state") or ""
+        bound = request.cookies.get(STATE_COOKIE) or ""
+        same_browser = bool(state and bound and _same(state, bound))
+        record = await deps.cache.take_json(STATE_KIND, state) if same_browser else None
         if not isinstance(record, dict):
             return html("error.html", 400, title="Sign-in failed",
                         message="state: unknown or expired; sign in again.")
@@ -124,6 +137,8 @@ def signin_routes(deps: UiDeps) -> list[Route]:
         session = await sessions.create(deps, sub, uid, id_token)
         response = RedirectResponse(str(record.get("next") or "/identity"), status_code=303)
         sessions.set_cookie(response, deps, session.sid)
+        response.delete_cookie(STATE_COOKIE, path="/identity/auth", httponly=True,
+                               secure=deps.settings.secure, samesite="lax")
         return response
 
     async def logout(request: Request) -> Response:
@@ -184,7 +199,7 @@ async def _exchange(deps: UiDeps, code: str, verifier: str) -> tuple[dict[str, A
                       "redirect_uri": settings.callback, "code_verifier": verifier},
             )
             if r.status_code != 200:
-                raise SignInError(f"oxAuth's token endpoint answered {r.status_code}")
+                raise SignInError(f"code: oxAuth's token endpoint answered {r.status_code}", 400)
             id_token = str(r.json()["id_token"])
             keys = (await http.get(_back(deps, meta["jwks_uri"]))).json()
     except (httpx.HTTPError, ValueError, KeyError) as exc:
@@ -197,7 +212,7 @@ async def _exchange(deps: UiDeps, code: str, verifier: str) -> tuple[dict[str, A
             sub={"essential": True}, exp={"essential": True},
         ).validate(token.claims)
     except (JoseError, ValueError) as exc:
-        raise SignInError(f"the ID token is not valid: {exc}") from None
+        raise SignInError(f"id_token: not valid: {exc}", 400) from None
     if token.claims.get("exp", 0) < time.time():
-        raise SignInError("the ID token has expired")
+        raise SignInError("id_token: expired", 400)
     return dict(token.claims), id_token
