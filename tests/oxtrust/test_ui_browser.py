@@ -222,6 +222,30 @@ def test_client_added_in_the_ui_gets_tokens_and_keys_rotate(
     assert jwt.decode(old_token, keys).claims["client_id"] == client_id
 
 
+def test_client_edit_and_secret_regeneration(admin: object, ui: Server, oxauth: Server) -> None:
+    client_id, old = add_client(admin, ui, "Edited", ["client_credentials"], scope="openid")
+    for box in admin.locator("input[name=grant-type]").all():  # type: ignore[attr-defined]
+        box.set_checked(False)
+    admin.click("button:has-text('Save')")  # type: ignore[attr-defined]
+    assert "grant-type" in admin.locator("#grant-type-error").inner_text()  # type: ignore[attr-defined]
+    admin.check("#grant-client_credentials")  # type: ignore[attr-defined]
+    admin.fill("#name", "Edited again")  # type: ignore[attr-defined]
+    admin.check("#trusted")  # type: ignore[attr-defined]
+    admin.click("button:has-text('Save')")  # type: ignore[attr-defined]
+    assert admin.locator(".ok").count() == 1  # type: ignore[attr-defined]
+    assert admin.locator("#name").input_value() == "Edited again"  # type: ignore[attr-defined]
+    assert admin.locator("#trusted").is_checked()  # type: ignore[attr-defined]
+    admin.click("button:has-text('Regenerate secret')")  # type: ignore[attr-defined]
+    new = admin.locator("#client-secret").inner_text()  # type: ignore[attr-defined]
+    admin.reload()  # type: ignore[attr-defined]
+    assert admin.locator("#client-secret").count() == 0  # shown once  # type: ignore[attr-defined]
+    with oxauth.client() as http:
+        for secret, status in ((old, 401), (new, 200)):
+            r = http.post("/oxauth/restv1/token", auth=(client_id, secret),
+                          data={"grant_type": "client_credentials"})
+            assert r.status_code == status, r.text
+
+
 def test_non_admin_gets_403(browser: object, ui: Server, directory_tools: DirectoryTools) -> None:
     person = directory_tools.add_person(password="Pass-word-1")
     context = browser.new_context()  # type: ignore[attr-defined]

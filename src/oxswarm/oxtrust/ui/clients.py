@@ -32,13 +32,19 @@ def _lines(text: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in text.replace(",", "\n").splitlines() if v.strip())
 
 
-def _options(ctx: Ctx) -> dict[str, Any]:
+def _options(ctx: Ctx, edit: bool = False) -> dict[str, Any]:
+    """The form as ``clients_admin`` options; on an edit an empty list clears the field
+    (``("",)``, as the CLI's single empty value) and no grant type at all is refused."""
     form = ctx.form
+    cleared = ("",) if edit else ()
+    grants = tuple(ctx.values("grant-type"))
+    if edit and not grants:
+        raise InvalidInput("grant-type: choose at least one", field="grant-type")
     return {
         "name": form.get("name", ""),
-        "grant_types": tuple(ctx.values("grant-type")),
-        "redirect_uris": _lines(form.get("redirect-uri", "")),
-        "post_logout_redirect_uris": _lines(form.get("post-logout-redirect-uri", "")),
+        "grant_types": grants,
+        "redirect_uris": _lines(form.get("redirect-uri", "")) or cleared,
+        "post_logout_redirect_uris": _lines(form.get("post-logout-redirect-uri", "")) or cleared,
         "auth_method": form.get("auth-method") or None,
         "scopes": tuple(form.get("scope", "").split()),
         "access_token_format": form.get("access-token-format") or "opaque",
@@ -113,8 +119,8 @@ def client_routes(deps: UiDeps) -> list[Route]:
         if request.method == "GET":
             return form_page(ctx, 200, _form_of(client), {}, False, secret=secret,
                              saved=request.query_params.get("saved"))
-        options = _options(ctx)
         try:
+            options = _options(ctx, edit=True)
             updated = update_client(client, trusted="trusted" in ctx.form, **options)
             await asyncio.to_thread(repo.update, updated)
         except InvalidInput as exc:
