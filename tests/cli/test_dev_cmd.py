@@ -52,6 +52,10 @@ def test_dev_up_down(tmp_path: Path) -> None:
         assert httpx.get(info["identity_url"] + "/health").status_code == 200
         api_doc = httpx.get(info["identity_url"] + "/restv1/api/v1/openapi.json").json()
         assert "/people" in api_doc["paths"]
+        # the admin UI sends the browser to this oxAuth's sign-in (its redirect URI allowed)
+        with httpx.Client(follow_redirects=True, trust_env=False) as browser:
+            signin = browser.get(info["identity_url"])
+        assert signin.url.path.startswith("/oxauth/") and 'id="password"' in signin.text
 
         again = run("dev", "up", "--dir", str(root), "--json")
         assert again["already_up"] is True

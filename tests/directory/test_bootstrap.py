@@ -70,6 +70,7 @@ def test_admin_password_hashed_by_slapd(directory: Directory, box: SecretBox) ->
     assert people.authenticate("admin", "wrong") is None
     managers = GroupRepository(directory).get("managers")
     assert managers.members == [DATA.admin_inum]
+    assert managers.display_name == "Gluu Manager Group"
 
 
 @pytest.mark.integration
@@ -91,7 +92,9 @@ def test_scopes_and_own_clients(directory: Directory, box: SecretBox) -> None:
     clients = ClientRepository(directory, box)
     oxtrust = clients.get("1001.aaaa")
     assert oxtrust.client_secret == "oxtrust-secret-value"
-    assert oxtrust.redirect_uris == ["https://idp.example.org/identity/authcode.htm"]
+    assert oxtrust.redirect_uris == ["https://idp.example.org/identity/auth/callback"]
+    assert oxtrust.post_logout_redirect_uris == ["https://idp.example.org/identity/auth/signed-out"]
+    assert oxtrust.trusted  # the admin UI signs in with no consent page
     assert clients.get("1201.bbbb").grant_types == ["client_credentials"]
     raw = directory.search(Tree().ou("clients"), "(objectClass=oxClient)", LEVEL, ["*"])
     for entry in raw:

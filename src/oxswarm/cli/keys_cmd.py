@@ -16,9 +16,8 @@ import click
 
 from oxswarm.cli.options import open_manager, store_options
 from oxswarm.config import keys as K
-from oxswarm.crypto.jwks import public_jwks
 from oxswarm.errors import NotFound
-from oxswarm.oxauth.rotation import DEFAULT_PROPAGATION, current_signers, rotate
+from oxswarm.oxauth.rotation import DEFAULT_PROPAGATION, current_signers, rotate_stored
 from oxswarm.settings import Settings
 
 
@@ -50,19 +49,10 @@ def keys_group() -> None:
 def rotate_cmd(settings: Settings, propagation_delay: int, max_token_lifetime: int) -> None:
     """Add new keys and retire expired ones; running oxAuth processes follow by watch."""
     with open_manager(settings) as manager:
-        text = manager.get_secret(K.OXAUTH_JWKS)
-        if text is None:
-            raise NotFound("no signing keys in the store: run config-init first")
         now = time.time()
-        rotated = rotate(
-            json.loads(text),
-            now=now,
-            propagation=propagation_delay,
-            max_token_lifetime=max_token_lifetime,
+        rotated = rotate_stored(
+            manager, now=now, propagation=propagation_delay, max_token_lifetime=max_token_lifetime
         )
-        manager.set_secret(K.OXAUTH_JWKS, json.dumps(rotated))
-        manager.set(K.OXAUTH_JWKS_PUBLIC, json.dumps(public_jwks(rotated)))
-        manager.set(K.OXAUTH_KEY_ROTATED_AT, _when(now))
     added = [k for k in rotated["keys"] if float(k.get("nbf", 0)) > now]
     click.echo(
         json.dumps(

@@ -1,7 +1,8 @@
 """``oxswarm run <role>``: run one of OxSwarm's services in the foreground.
 
 ``oxswarm run oxtrust [--bind HOST:PORT] [--cache HOST:PORT] [--ldap-url URL ...]
-[--public-url URL]``: oxTrust (SCIM 2.0, docs/scim.md).
+[--public-url URL] [--oxauth-url URL]``: oxTrust (SCIM 2.0, docs/scim.md; the admin UI,
+docs/oxtrust-ui.md).
 
 ``oxswarm run oxauth [--bind HOST:PORT] [--workers N] [--issuer URL] [--cache HOST:PORT]
 [--ldap-url URL ...] [--registration open|token|off] [--dev]``: the OpenID Provider under
@@ -114,6 +115,8 @@ def run_oxauth(
               help="Directory server (repeatable). [default: ldap_peers from the store]")
 @click.option("--public-url", default=None, metavar="URL",
               help="Base of resource locations. [default https://<hostname>]")
+@click.option("--oxauth-url", default=None, metavar="URL",
+              help="oxAuth for the admin UI's back channel (token, JWKS). [default: public URL]")
 @click.option("--log-level", default="warning", show_default=True)
 def run_oxtrust(
     *,
@@ -122,6 +125,7 @@ def run_oxtrust(
     cache: str | None,
     ldap_urls: tuple[str, ...],
     public_url: str | None,
+    oxauth_url: str | None,
     log_level: str,
 ) -> None:
     """The administration service (oxTrust): SCIM 2.0 under /identity/restv1/scim/v2 and the
@@ -132,12 +136,14 @@ def run_oxtrust(
     from oxswarm.oxtrust.app import TrustOptions, app_from_settings
 
     host, port = parse_hostport(bind, "bind")
-    if public_url is not None and not public_url.startswith(("https://", "http://")):
-        raise InvalidInput(f"public-url: {public_url!r} must be an http(s) URL", field="public-url")
+    for name, value in (("public-url", public_url), ("oxauth-url", oxauth_url)):
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise InvalidInput(f"{name}: {value!r} must be an http(s) URL", field=name)
     options = TrustOptions(
         cache=cache or os.environ.get("OXSWARM_CACHE") or DEFAULT_CACHE,
         ldap_urls=ldap_urls,
         public_url=public_url,
+        oxauth_url=oxauth_url,
     )
     parse_hostport(options.cache, "cache")
     app = app_from_settings(settings, options)

@@ -93,14 +93,16 @@ def admin_person(data: InitialData) -> Person:
 
 
 def own_client(spec: OwnClient, hostname: str | None) -> Client:
-    """oxTrust signs in with the code flow; the other own clients are machine clients."""
+    """oxTrust signs in with the code flow (and PKCE), trusted (no consent page); the other
+    own clients are machine clients."""
     if spec.name == "oxTrust" and hostname:
         return Client(
             client_id=spec.client_id,
             client_secret=spec.client_secret,
             name=spec.name,
-            redirect_uris=[f"https://{hostname}/identity/authcode.htm"],
-            post_logout_redirect_uris=[f"https://{hostname}/identity/finishlogout.htm"],
+            trusted=True,
+            redirect_uris=[oxtrust_uris(f"https://{hostname}")[0]],
+            post_logout_redirect_uris=[oxtrust_uris(f"https://{hostname}")[1]],
             grant_types=["authorization_code", "refresh_token"],
             response_types=["code"],
             scopes=["openid", "profile", "email"],
@@ -113,6 +115,26 @@ def own_client(spec: OwnClient, hostname: str | None) -> Client:
         response_types=[],
         scopes=[],
     )
+
+
+def oxtrust_uris(base: str) -> tuple[str, str]:
+    """The admin UI's redirect and post-logout URIs under ``base`` (``https://<hostname>``)."""
+    base = base.rstrip("/")
+    return f"{base}/identity/auth/callback", f"{base}/identity/auth/signed-out"
+
+
+def allow_oxtrust_at(clients: ClientRepository, client_id: str, base: str) -> Client:
+    """Let the oxTrust client also sign in at ``base`` (``oxswarm dev up``: its loopback
+    address); registered URIs are matched exactly, so each base is listed. Idempotent."""
+    client = clients.get(client_id)
+    callback, signed_out = oxtrust_uris(base)
+    updated = client.model_copy(update={
+        "trusted": True,
+        "redirect_uris": list(dict.fromkeys([*client.redirect_uris, callback])),
+        "post_logout_redirect_uris": list(
+            dict.fromkeys([*client.post_logout_redirect_uris, signed_out])),
+    })
+    return clients.update(updated) if updated != client else client
 
 
 def init_directory(directory: Directory, data: InitialData, cipher: SecretCipher) -> InitResult:
@@ -147,7 +169,7 @@ def init_directory(directory: Directory, data: InitialData, cipher: SecretCipher
     else:
         group = Group(
             inum=ADMIN_GROUP_INUM,
-            display_name="Managers",
+            display_name="Gluu Manager Group",
             description="Administrators of this server",
             members=[admin.inum],
         )

@@ -201,6 +201,16 @@ class GroupRepository:
         found = self.directory.search(self.tree.ou("groups"), "(objectClass=oxGroup)", LEVEL)
         return [self._from_entry(e) for e in found]
 
+    def rename(self, inum: str, display_name: str, description: str | None) -> Group:
+        """Change the name and description (members untouched)."""
+        self.get(inum)
+        changes = {
+            "displayName": [(REPLACE, [display_name])],
+            "description": [(REPLACE, [description] if description else [])],
+        }
+        self.directory.modify(self.tree.group(inum), changes)
+        return self.get(inum)
+
     def add_members(self, inum: str, members: Sequence[str]) -> Group:
         current = set(self.get(inum).members)
         new = [self.tree.person(m) for m in members if m not in current]

@@ -34,9 +34,11 @@ from typing import Any, Final
 
 import httpx
 
+from oxswarm.config import keys as K
+from oxswarm.directory.bootstrap import allow_oxtrust_at
 from oxswarm.directory.clients import ClientRepository
 from oxswarm.directory.models import Client
-from oxswarm.errors import DaemonError, InvalidInput
+from oxswarm.errors import DaemonError, InvalidInput, StoreUnavailable
 from oxswarm.local.process import Daemon, free_port, pid_alive, wait_until
 from oxswarm.local.stack import Stack, start_stack
 from oxswarm.oxauth.clients_admin import build_client, client_json
@@ -225,14 +227,26 @@ def start_oxauth(
 
 
 def start_oxtrust(
-    root: Path, env: dict[str, str], *, bind: str, public_url: str, cache: str, ldap: str
+    root: Path, env: dict[str, str], *, bind: str, public_url: str, cache: str, ldap: str,
+    oxauth_url: str,
 ) -> Daemon:
     argv = [
         sys.executable, "-m", "oxswarm", "run", "oxtrust", "--bind", bind,
         "--public-url", public_url, "--cache", cache, "--ldap-url", ldap,
-        "--log-level", "warning",
+        "--oxauth-url", oxauth_url, "--log-level", "warning",
     ]  # fmt: skip
     return Daemon("oxtrust", argv, root / "oxtrust", env=env).start()
+
+
+def _oxtrust_client_id(stack: Stack) -> str:
+    manager = stack.manager()
+    try:
+        client_id = manager.get(K.OXAUTH_CLIENT_ID)
+    finally:
+        manager.store.close()
+    if not client_id:
+        raise StoreUnavailable(f"config store has no {K.OXAUTH_CLIENT_ID}: config-init did not run")
+    return client_id
 
 
 def wait_healthy(
@@ -292,14 +306,17 @@ def dev_up(
             ldap=stack.ldap_urls[0],
         )
         trust_bind = f"127.0.0.1:{free_port()}"
+        client = test_client()
+        with stack.directory() as directory:
+            clients = ClientRepository(directory, stack.box())
+            clients.add(client)
+            # the admin UI signs in through this oxAuth from its loopback address
+            allow_oxtrust_at(clients, _oxtrust_client_id(stack), f"http://{trust_bind}")
         progress(f"starting oxTrust on {trust_bind}")
         trust = start_oxtrust(
             root, env, bind=trust_bind, public_url=f"http://{trust_bind}",
-            cache=stack.cache_address, ldap=stack.ldap_urls[0],
+            cache=stack.cache_address, ldap=stack.ldap_urls[0], oxauth_url=f"http://{bind}",
         )  # fmt: skip
-        client = test_client()
-        with stack.directory() as directory:
-            ClientRepository(directory, stack.box()).add(client)
         _keep(stack, daemon, trust)
         wait_healthy(daemon, bind)
         wait_healthy(trust, trust_bind, path="/identity/health")

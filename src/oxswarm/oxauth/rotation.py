@@ -16,13 +16,17 @@ the new key at the same ``nbf`` instant, without restart.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from oxswarm.crypto.jwks import DEFAULT_LIFETIME, new_key
+from oxswarm.config import keys as K
+from oxswarm.config.manager import ConfigManager
+from oxswarm.crypto.jwks import DEFAULT_LIFETIME, new_key, public_jwks
+from oxswarm.errors import NotFound
 
 DEFAULT_PROPAGATION = 300
 
@@ -66,3 +70,29 @@ def rotate(
         fresh["nbf"] = math.ceil(stamp + propagation)  # never earlier than promised
         kept.append(fresh)
     return {"keys": kept}
+
+
+def stamp(when: float) -> str:
+    """A time as ``oxswarm keys`` shows it (UTC, seconds)."""
+    return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else "-"
+
+
+def rotate_stored(
+    manager: ConfigManager,
+    *,
+    now: float | None = None,
+    propagation: int = DEFAULT_PROPAGATION,
+    max_token_lifetime: int = 3600,
+) -> dict[str, Any]:
+    """Rotate the store's keys (``oxswarm keys rotate`` and oxTrust's Keys page): the
+    private set, its public half and the rotation time; every oxAuth follows by watch."""
+    text = manager.get_secret(K.OXAUTH_JWKS)
+    if text is None:
+        raise NotFound("no signing keys in the store: run config-init first")
+    when = time.time() if now is None else now
+    rotated = rotate(json.loads(text), now=when, propagation=propagation,
+                     max_token_lifetime=max_token_lifetime)
+    manager.set_secret(K.OXAUTH_JWKS, json.dumps(rotated))
+    manager.set(K.OXAUTH_JWKS_PUBLIC, json.dumps(public_jwks(rotated)))
+    manager.set(K.OXAUTH_KEY_ROTATED_AT, stamp(when))
+    return rotated

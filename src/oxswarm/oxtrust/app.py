@@ -1,5 +1,6 @@
 """The oxTrust service's ASGI app (``/identity``): SCIM 2.0 and its discovery, the admin
-REST API (``/identity/restv1/api/v1``, :mod:`oxswarm.oxtrust.api`).
+REST API (``/identity/restv1/api/v1``, :mod:`oxswarm.oxtrust.api`), the admin web UI
+(:mod:`oxswarm.oxtrust.ui`, signed in through oxAuth).
 
 :func:`create_app` takes opened resources (tests, later the admin UI and API mount next
 to SCIM); :func:`app_from_settings` opens them from the config store, like oxAuth
@@ -33,6 +34,7 @@ from oxswarm.directory.tree import Tree
 from oxswarm.errors import MasterKeyError, OxSwarmError, StoreUnavailable
 from oxswarm.oxauth.adapters.cache import CacheRevocations, CacheTokenStore
 from oxswarm.oxauth.adapters.directory import DirectoryGrantStore
+from oxswarm.oxauth.policy import trusted_proxies
 from oxswarm.oxauth.wiring import DEFAULT_CACHE, parse_hostport
 from oxswarm.oxtrust.api.mount import api_mount
 from oxswarm.oxtrust.api.routes import http_error
@@ -41,6 +43,8 @@ from oxswarm.oxtrust.scim.api import ScimDeps
 from oxswarm.oxtrust.scim.auth import CacheTokenLookup
 from oxswarm.oxtrust.scim.routes import scim_routes, well_known_routes
 from oxswarm.oxtrust.scim.store import ScimDirectory
+from oxswarm.oxtrust.ui.deps import UiDeps, UiSettings, directory_audit, ui_secret
+from oxswarm.oxtrust.ui.routes import ui_routes
 from oxswarm.scim.schemas import Limits
 from oxswarm.settings import Settings
 
@@ -65,6 +69,7 @@ def create_app(
     on_close: Callable[[], Awaitable[None]] | None = None,
     health_checks: Mapping[str, Check] | None = None,
     admin: AdminService | None = None,
+    ui: UiDeps | None = None,
 ) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -78,6 +83,7 @@ def create_app(
         health_route(health_checks or {}),
         *well_known_routes(deps),
         Mount(deps.prefix, routes=scim_routes(deps)),
+        *(ui_routes(ui) if ui is not None else ()),
     ]
     handlers: dict[Any, Any] = {}
     if admin is not None:  # the admin REST API (docs/oxtrust-api.md)
@@ -109,6 +115,7 @@ class TrustOptions:
     cache: str = DEFAULT_CACHE
     ldap_urls: tuple[str, ...] = ()
     public_url: str | None = None
+    oxauth_url: str | None = None  # oxAuth for the UI's back channel [default: public URL]
 
 
 def _need(value: str | None, name: str) -> str:
@@ -147,6 +154,19 @@ def app_from_settings(settings: Settings, options: TrustOptions) -> Starlette:
     cache = AsyncCache(host, port, namespace=f"{settings.cluster}.oxauth")
     public_url = options.public_url or (f"https://{hostname}" if hostname else None)
 
+    base = (public_url or "http://127.0.0.1").rstrip("/")
+    ui = UiDeps(
+        UiSettings(
+            public_url=base, oxauth_url=(options.oxauth_url or base).rstrip("/"),
+            client_id=_need(manager.get(K.OXAUTH_CLIENT_ID), K.OXAUTH_CLIENT_ID),
+            client_secret=_need(manager.get_secret(K.OXAUTH_CLIENT_SECRET),
+                                K.OXAUTH_CLIENT_SECRET),
+            secret=ui_secret(_need(manager.get_secret(K.SESSION_SECRET), K.SESSION_SECRET)),
+            trusted_proxies=trusted_proxies(manager.get),
+        ),
+        directory, tree, cache, box, manager, directory_audit(directory, tree),
+    )
+
     async def close() -> None:
         await cache.close()
         directory.close()
@@ -169,4 +189,4 @@ def app_from_settings(settings: Settings, options: TrustOptions) -> Starlette:
     deps = build_deps(directory, cache, tree, public_url=public_url)
     checks = {"cache": cache_ok, "directory": directory_ok}
     admin = AdminService(directory, tree, box, manager)
-    return create_app(deps, on_close=close, health_checks=checks, admin=admin)
+    return create_app(deps, on_close=close, health_checks=checks, admin=admin, ui=ui)

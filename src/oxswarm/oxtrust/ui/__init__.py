@@ -1,0 +1,1 @@
+"""oxTrust's administration web UI (``/identity``): sign-in through oxAuth, HTML pages."""

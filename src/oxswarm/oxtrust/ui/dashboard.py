@@ -1,0 +1,101 @@
+"""The dashboard: what ``oxswarm status`` knows that an oxtrust process can read itself.
+
+Without Docker: the services and their nodes from the catalogue in the store
+(:class:`~oxswarm.catalogue.reader.Catalogue`), the store's members (etcd's own status
+over its JSON gateway), the directory's replication (each server's ``contextCSN``,
+:func:`~oxswarm.deploy.nodestate.replication_state`), the counts of people and clients,
+the keys' last rotation and this process's version. Best effort: a part that cannot be
+read says so, the page still renders; it refreshes itself every 30 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from oxswarm import __version__
+from oxswarm.catalogue.reader import Catalogue
+from oxswarm.config import keys as K
+from oxswarm.config.etcd import EtcdStore
+from oxswarm.deploy.nodestate import context_csn, replication_state
+from oxswarm.directory.clients import ClientRepository
+from oxswarm.directory.people import PeopleRepository
+from oxswarm.errors import OxSwarmError
+from oxswarm.oxtrust.ui.deps import UiDeps
+from oxswarm.oxtrust.ui.render import Ctx, admin
+
+
+def store_members(deps: UiDeps) -> dict[str, str]:
+    """Every etcd member (from the cluster's member list) with its status."""
+    store = deps.manager.store
+    endpoints = list(store.endpoints) if isinstance(store, EtcdStore) else []
+    out: dict[str, str] = {}
+    with httpx.Client(timeout=2.0, trust_env=False) as http:
+        for url in endpoints:  # the first that answers tells the members
+            try:
+                listed = http.post(f"{url}/v3/cluster/member/list", json={}).json()
+            except (httpx.HTTPError, ValueError):
+                continue
+            endpoints = [m["clientURLs"][0] for m in listed.get("members", [])
+                         if m.get("clientURLs")] or endpoints
+            break
+        for url in endpoints:
+            try:
+                body = http.post(f"{url}/v3/maintenance/status", json={}).json()
+            except (httpx.HTTPError, ValueError):
+                out[url] = "unreachable"
+                continue
+            leader = body.get("leader") == body.get("header", {}).get("member_id")
+            out[url] = (f"up, version {body.get('version')}, raft index {body.get('raftIndex')}"
+                        + (" (leader)" if leader else ""))
+    return out
+
+
+def directory_replication(deps: UiDeps) -> dict[str, str]:
+    config = deps.directory.config
+    csns = {url: context_csn(url, config.bind_dn, config.password, deps.tree.suffix)
+            for url in config.urls}
+    return replication_state(csns)
+
+
+def facts(deps: UiDeps) -> dict[str, Any]:
+    out: dict[str, Any] = {"version": __version__, "hostname": deps.manager.get(K.HOSTNAME)}
+    parts = (
+        ("people", lambda: len(PeopleRepository(deps.directory, deps.tree).list())),
+        ("clients", lambda: len(ClientRepository(deps.directory, deps.cipher,
+                                                 deps.tree).list())),
+        ("rotated", lambda: deps.manager.get(K.OXAUTH_KEY_ROTATED_AT) or "-"),
+        ("catalogue", lambda: {
+            service: [f"{i.node} {i.endpoint} {' '.join(i.tags)}".strip() for i in items]
+            for service, items in Catalogue(deps.manager.store, deps.manager.prefix)
+            .snapshot().items()}),
+        ("store", lambda: store_members(deps)),
+        ("directory", lambda: directory_replication(deps)),
+    )
+    for name, read in parts:
+        try:
+            out[name] = read()
+        except OxSwarmError as exc:
+            out[name] = f"unavailable: {exc}"
+    nodes: dict[str, list[str]] = {}
+    if isinstance(out.get("catalogue"), dict):
+        for service, items in out["catalogue"].items():
+            for item in items:
+                nodes.setdefault(item.split(" ", 1)[0], []).append(service)
+    out["nodes"] = nodes
+    return out
+
+
+def dashboard_routes(deps: UiDeps) -> list[Route]:
+    @admin(deps)
+    async def dashboard(_request: Request, ctx: Ctx) -> Response:
+        found = await asyncio.to_thread(facts, deps)
+        return ctx.page("dashboard.html", title="Dashboard", section="dashboard",
+                        facts=found, oxauth=deps.settings.oxauth_url)
+
+    return [Route("/identity", dashboard, methods=["GET"])]
