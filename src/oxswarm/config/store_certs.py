@@ -52,3 +52,13 @@ def write_pair(folder: Path, stem: str, pair: CertAndKey) -> tuple[Path, Path]:
 
 def credentials(ca_file: Path, folder: Path, stem: str) -> StoreCredentials:
     return StoreCredentials(ca_file, folder / f"{stem}.crt", folder / f"{stem}.key")
+
+
+def tls_args(ca_file: Path, cert_file: Path, key_file: Path) -> list[str]:
+    """etcd's flags for client and peer TLS, both requiring a certificate of the CA."""
+    return [
+        "--cert-file", str(cert_file), "--key-file", str(key_file),
+        "--client-cert-auth", "--trusted-ca-file", str(ca_file),
+        "--peer-cert-file", str(cert_file), "--peer-key-file", str(key_file),
+        "--peer-client-cert-auth", "--peer-trusted-ca-file", str(ca_file),
+    ]  # fmt: skip

@@ -1,9 +1,12 @@
 """``oxswarm up`` / ``down``: reconcile a whole cluster, step by step, idempotently.
 
-up: install what is missing -> master key -> nodes (driver) -> image -> stack (validated
-with ``docker stack config``, deployed) -> store quorum -> config-init -> ``ldap_peers``
--> directory's initial data -> load balancer -> wait until it serves. Each step compares
-and acts; a second ``up`` on a healthy cluster changes nothing.
+up: install what is missing -> master key -> nodes (driver) -> image -> the store's CA and
+certificates (:mod:`oxswarm.deploy.storepki`) -> stack (validated with ``docker stack
+config``, deployed) -> store quorum -> the store's users and rights (etcd RBAC, auth on)
+-> config-init (from the same CA) -> ``ldap_peers`` -> directory's initial data -> load
+balancer -> wait until it serves. Each step compares and acts; a second ``up`` on a
+healthy cluster changes nothing. ``rotate_store_certs``: new client certificates, their
+users added before the services roll onto them, the old users deleted after.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from oxswarm.config import keys
+from oxswarm.config import etcd_rbac, keys
 from oxswarm.config.etcd import EtcdStore
 from oxswarm.config.manager import ConfigManager
 from oxswarm.config.secrets import SecretBox, create_key_file
@@ -36,6 +39,7 @@ from oxswarm.deploy.roll import Roller, pinned_images, running_images
 from oxswarm.deploy.runner import Runner, SubprocessRunner, clean_env
 from oxswarm.deploy.spec import ClusterSpec, lab_spec, ssh_spec
 from oxswarm.deploy.ssh import SshDriver
+from oxswarm.deploy.storepki import StorePki
 from oxswarm.errors import DeployError, InvalidInput, Unavailable
 from oxswarm.local.process import tcp_open
 from oxswarm.roles.wait import wait_for
@@ -147,15 +151,24 @@ class Deployer:
         """The cluster CA's certificate, for clients to trust."""
         return self.state_dir / "ca.crt"
 
+    @property
+    def store_pki(self) -> StorePki:
+        return StorePki(self.state_dir, self.cluster)
+
     def settings(self, spec: ClusterSpec) -> Settings:
+        """The operator's settings: the closed store with the operator's certificate."""
+        creds = self.store_pki.operator
         return Settings.load(env={}, store=spec.store_url(), cluster=spec.cluster,
-                             master_key_file=str(self.master_key_file))
+                             master_key_file=str(self.master_key_file),
+                             store_ca_file=creds.ca_file, store_cert_file=creds.cert_file,
+                             store_key_file=creds.key_file)
 
     # -- up ------------------------------------------------------------------------
     def up(self, *, nodes: int = 3, hostname: str = "id.oxswarm.test",
            params_file: Path | None = None, params: Mapping[str, str] | None = None,
            step: Step = _quiet, driver_name: str = "lab", hosts: list[str] | None = None,
-           ssh_config: Path | None = None, registry: str | None = None) -> UpResult:
+           ssh_config: Path | None = None, registry: str | None = None,
+           rotate_store_certs: bool = False) -> UpResult:
         timings: dict[str, float] = {}
         changes: list[str] = []
         started = time.monotonic()
@@ -179,11 +192,18 @@ class Deployer:
         t = timed("image", t)
         spec = spec.model_copy(update={"image": build.image})
         self.spec_file.write_text(spec.model_dump_json(indent=2) + "\n")
+        changes += self.store_pki.ensure(spec)
+        if rotate_store_certs:
+            changes += self.rotate_store_certs(spec, step)
         changes += self.deploy_stack(spec, driver, step)
         t = timed("deploy", t)
         settings = self.settings(spec)
         step("config store quorum")
         self.wait_store(settings)
+        if rotate_store_certs:
+            step("waiting for every service to roll onto its new store certificate")
+            self.wait_rolled(spec, driver)
+        changes += self.store_auth(settings, prune=rotate_store_certs)
         changes += self.config_init(spec, settings, hostname, params_file, step, params=params)
         t = timed("config_init", t)
         changes += self.directory_init(spec, settings, step)
@@ -227,7 +247,8 @@ class Deployer:
     def deploy_stack(self, spec: ClusterSpec, driver: Driver, step: Step) -> list[str]:
         """Deploy when the stack changed; a new image rolls the stateful services one by one."""
         stack_file = self.state_dir / "stack.yml"
-        text = stack_text(spec, str(self.master_key_file))
+        tls = self.store_pki.stack_tls(spec)
+        text = stack_text(spec, str(self.master_key_file), store_tls=tls)
         manager = driver.docker(spec.manager.name)
         step("validate stack (docker stack config)")
         new = stack_file.with_suffix(".new")
@@ -243,7 +264,7 @@ class Deployer:
         if pinned:
             step(f"docker stack deploy {spec.stack} (stateful services kept on their image)")
             interim = stack_file.with_suffix(".interim")
-            interim.write_text(stack_text(spec, str(self.master_key_file), pinned))
+            interim.write_text(stack_text(spec, str(self.master_key_file), pinned, tls))
             self._stack_deploy(manager, interim, spec)
             changes += Roller(spec, manager, step).roll(list(pinned))
             interim.unlink()
@@ -260,6 +281,43 @@ class Deployer:
         manager.run("stack", "deploy", "-c", str(stack_file), "--with-registry-auth", *resolve,
                     spec.stack, timeout=300)
 
+    def store_auth(self, settings: Settings, *, prune: bool = False) -> list[str]:
+        """etcd's roles and users for the current certificates, auth on (compare, act)."""
+        with EtcdStore.from_settings(settings) as store:
+            done = etcd_rbac.reconcile(store, settings.prefix, self.store_pki.users(),
+                                       prune=prune)
+        return [f"store auth: {c}" for c in done]
+
+    def rotate_store_certs(self, spec: ClusterSpec, step: Step) -> list[str]:
+        """New client certificates whose users exist before any service uses them; the
+        operator's old certificate stays usable until :meth:`store_auth` prunes it."""
+        step("new store client certificates")
+        settings = self.settings(spec)  # the current operator certificate
+        pki = self.store_pki
+        old = pki.users()
+        changes = pki.rotate()
+        with EtcdStore.from_settings(settings) as store:
+            etcd_rbac.reconcile(store, settings.prefix, old | pki.users())
+        return changes
+
+    def wait_rolled(self, spec: ClusterSpec, driver: Driver, timeout: float = 600.0) -> None:
+        """Until no service of the stack is still updating (the roll has finished)."""
+        manager = driver.docker(spec.manager.name)
+
+        def rolled() -> bool | None:
+            names = manager.run("stack", "services", spec.stack, "--format",
+                                "{{.Name}}").stdout.split()
+            for name in names:
+                state = manager.run("service", "inspect", name, "--format",
+                                    "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}",
+                                    check=False).stdout.strip()
+                if state in ("updating", "rollback_started"):
+                    return None
+            return True
+
+        wait_for("the services to roll onto their new store certificates", rolled,
+                 timeout=timeout, interval=3.0)
+
     def wait_store(self, settings: Settings, timeout: float = 300.0) -> None:
         def probe() -> bool | None:
             with EtcdStore.from_settings(settings) as store:
@@ -270,9 +328,12 @@ class Deployer:
 
     def _cli(self, settings: Settings, *args: str, timeout: float = 300.0) -> str:
         argv = [sys.executable, "-c", "from oxswarm.cli.main import main; main()", *args,
-                "--store", "etcd://" + ",".join(e.split("://", 1)[1]
-                                                for e in settings.store_endpoints),
-                "--cluster", settings.cluster, "--master-key-file", str(self.master_key_file)]
+                "--store", settings.store_url, "--cluster", settings.cluster,
+                "--master-key-file", str(self.master_key_file)]
+        for option, path in (("--store-ca-file", settings.store_ca_file),
+                             ("--store-cert-file", settings.store_cert_file),
+                             ("--store-key-file", settings.store_key_file)):
+            argv += [option, str(path)] if path else []
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
                               env=clean_env(), check=False)
         if proc.returncode != 0:
@@ -295,7 +356,10 @@ class Deployer:
                         params_file.touch(mode=0o600)
                         answers = dict(params) if params else default_params(hostname)
                         params_file.write_text(json.dumps(answers, indent=2))
-                self._cli(settings, "config", "generate", "--params", str(params_file))
+                pki = self.store_pki
+                self._cli(settings, "config", "generate", "--params", str(params_file),
+                          "--ca-cert-file", str(pki.ca_file), "--ca-key-file",
+                          str(pki.ca_key_file))
                 changes.append("config generated")
             peers = json.dumps(ldap_urls(spec))
             if manager.get(keys.LDAP_PEERS) != peers:

@@ -173,16 +173,6 @@ class EtcdCluster:
         self.stop()
 
 
-def tls_args(ca_file: Path, cert_file: Path, key_file: Path) -> list[str]:
-    """etcd's flags for client and peer TLS, both requiring a certificate of the CA."""
-    return [
-        "--cert-file", str(cert_file), "--key-file", str(key_file),
-        "--client-cert-auth", "--trusted-ca-file", str(ca_file),
-        "--peer-cert-file", str(cert_file), "--peer-key-file", str(key_file),
-        "--peer-client-cert-auth", "--peer-trusted-ca-file", str(ca_file),
-    ]  # fmt: skip
-
-
 def _plan(root: Path, size: int, host: str, token: str, extra: Sequence[str], *,
           ca: CertAndKey | None) -> list[EtcdMember]:
     names = [f"etcd{i + 1}-{token[-6:]}" for i in range(size)]
@@ -198,7 +188,7 @@ def _plan(root: Path, size: int, host: str, token: str, extra: Sequence[str], *,
         if ca is not None:
             cert, key = store_certs.write_pair(workdir, "member",
                                                store_certs.member_cert(ca, [host]))
-            tls = tls_args(root / "pki" / "ca.crt", cert, key)
+            tls = store_certs.tls_args(root / "pki" / "ca.crt", cert, key)
         argv = [
             ETCD_BINARY,
             "--name", name,
