@@ -5,14 +5,17 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 
 from oxswarm.config.etcd_auth import user_name
 from oxswarm.config.etcd_rbac import SERVICE_ROLES
 from oxswarm.crypto.pki import key_matches_cert
-from oxswarm.deploy.render.stack import render_stack, stack_text
-from oxswarm.deploy.spec import lab_spec
+from oxswarm.deploy.deployer import Deployer
+from oxswarm.deploy.render.stack import StoreTLS, render_stack, stack_text
+from oxswarm.deploy.spec import ClusterSpec, lab_spec
 from oxswarm.deploy.storepki import StorePki
+from oxswarm.errors import DeployError
 from oxswarm.roles.etcd import etcd_argv
 
 
@@ -92,3 +95,22 @@ def test_etcd_member_speaks_tls_only_with_files() -> None:
     for flag in ("--client-cert-auth", "--peer-client-cert-auth"):
         assert flag in argv
     assert argv[argv.index("--key-file") + 1] == "/run/secrets/etcd.key"
+
+
+def test_up_refuses_to_break_an_open_cluster(tmp_path: Path) -> None:
+    """A stack deployed before the store was closed: `up` names the way out, changes
+    nothing (no CA, no certificate made)."""
+    spec = lab_spec(nodes=1, state_dir=str(tmp_path), cluster="c", image="i")
+    (tmp_path / "stack.yml").write_text(stack_text(spec, "/k"))  # the open stack
+    deployer = Deployer(cluster="c", state_dir=tmp_path)
+    with pytest.raises(DeployError, match=r"runs an open config store .* cannot upgrade it"):
+        deployer.refuse_open_store()
+    assert not (tmp_path / "ca.key").exists()
+    (tmp_path / "stack.yml").write_text(stack_text(spec, "/k", store_tls=_tls(tmp_path, spec)))
+    deployer.refuse_open_store()  # a closed one goes on
+
+
+def _tls(folder: Path, spec: ClusterSpec) -> StoreTLS:
+    pki = StorePki(folder, spec.cluster)
+    pki.ensure(spec)
+    return pki.stack_tls(spec)

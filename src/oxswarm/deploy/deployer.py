@@ -192,6 +192,7 @@ class Deployer:
         t = timed("image", t)
         spec = spec.model_copy(update={"image": build.image})
         self.spec_file.write_text(spec.model_dump_json(indent=2) + "\n")
+        self.refuse_open_store()
         changes += self.store_pki.ensure(spec)
         if rotate_store_certs:
             changes += self.rotate_store_certs(spec, step)
@@ -280,6 +281,18 @@ class Deployer:
             else ()
         manager.run("stack", "deploy", "-c", str(stack_file), "--with-registry-auth", *resolve,
                     spec.stack, timeout=300)
+
+    def refuse_open_store(self) -> None:
+        """A cluster deployed with an open store (plain HTTP) is not upgraded in place yet:
+        its members' peer URLs are http in the raft membership, so redeploying them with
+        TLS would break the quorum. Refuse, naming the way out, before anything changes."""
+        stack_file = self.state_dir / "stack.yml"
+        if stack_file.is_file() and '"OXSWARM_STORE": "etcd://' in stack_file.read_text():
+            raise DeployError(
+                f"cluster {self.cluster} runs an open config store (plain HTTP, deployed "
+                f"before the store was closed): `up` cannot upgrade it in place yet; dump "
+                f"the configuration (oxswarm config dump), `down`, `up`, load it (see "
+                f"docs/security.md, 'Upgrading an open cluster')")
 
     def store_auth(self, settings: Settings, *, prune: bool = False) -> list[str]:
         """etcd's roles and users for the current certificates, auth on (compare, act)."""
