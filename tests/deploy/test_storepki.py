@@ -13,6 +13,7 @@ from oxswarm.config.etcd_rbac import SERVICE_ROLES
 from oxswarm.crypto.pki import key_matches_cert
 from oxswarm.deploy.deployer import Deployer
 from oxswarm.deploy.render.stack import StoreTLS, render_stack, stack_text
+from oxswarm.deploy.roll import held_secrets, interim_stack
 from oxswarm.deploy.spec import ClusterSpec, lab_spec
 from oxswarm.deploy.storepki import StorePki
 from oxswarm.errors import DeployError
@@ -57,16 +58,19 @@ def test_stack_hands_each_service_its_own_credentials(tmp_path: Path) -> None:
         env = svc["environment"]
         assert env["OXSWARM_STORE"].startswith("etcd+https://etcd-manager:2379,"), name
         sources = {s["source"] for s in svc["secrets"]}
-        assert tls.ca.name in sources
         if name.startswith("etcd-"):
+            assert tls.ca.name in sources
             node = name.removeprefix("etcd-")
             assert {f.name for f in tls.members[node]} <= sources
             assert env["OXS_ETCD_CERT_FILE"] == "/run/secrets/etcd.crt"
+        elif svc["command"][0] in ("redis", "twemproxy"):  # never open the store
+            assert sources == {"oxswarm_master_key"}
         else:
             role = svc["command"][0]
             cert, key = tls.clients[role]
             assert {cert.name, key.name} <= sources
             assert env["OXSWARM_STORE_KEY_FILE"] == "/run/secrets/store.key"
+            assert tls.ca.name in sources
             assert user_name(Path(cert.file).read_bytes()).startswith(f"{role}.")  # type: ignore[union-attr]
         assert all(s["mode"] == 0o400 for s in svc["secrets"])
     text = stack_text(spec, "/k", store_tls=tls)
@@ -114,3 +118,24 @@ def _tls(folder: Path, spec: ClusterSpec) -> StoreTLS:
     pki = StorePki(folder, spec.cluster)
     pki.ensure(spec)
     return pki.stack_tls(spec)
+
+
+def test_rotation_holds_pinned_services_on_their_old_secrets(tmp_path: Path) -> None:
+    """New credentials: the pinned services (ldap-*, csync2-*) keep their old secrets in
+    the interim stack and take the new ones one at a time; global services roll by their
+    own update_config; etcd members (certificates unchanged) are not touched."""
+    spec = lab_spec(nodes=3, state_dir=str(tmp_path), cluster="c", image="i")
+    pki = StorePki(tmp_path, "c")
+    pki.ensure(spec)
+    old = render_stack(spec, "/k", store_tls=pki.stack_tls(spec))
+    pki.rotate()
+    new = render_stack(spec, "/k", store_tls=pki.stack_tls(spec))
+    held = held_secrets(old, new)
+    assert sorted(held) == sorted(f"{k}-{n.name}" for k in ("ldap", "csync2") for n in spec.nodes)
+    interim = interim_stack(new, held, "oxs")
+    old_cert = old["services"]["ldap-manager"]["secrets"][1]["source"]
+    assert interim["services"]["ldap-manager"]["secrets"] == old["services"]["ldap-manager"][
+        "secrets"]
+    assert interim["secrets"][old_cert] == {"external": True, "name": f"oxs_{old_cert}"}
+    assert interim["services"]["oxauth"] == new["services"]["oxauth"]
+    assert held_secrets(new, new) == {}

@@ -35,7 +35,15 @@ from oxswarm.deploy.image import BuildResult, ImageBuilder
 from oxswarm.deploy.lab.driver import LabDriver
 from oxswarm.deploy.lb import LoadBalancer
 from oxswarm.deploy.render.stack import LDAP_PORT, ldap_urls, stack_text
-from oxswarm.deploy.roll import Roller, pinned_images, running_images
+from oxswarm.deploy.roll import (
+    Roller,
+    held_secrets,
+    interim_stack,
+    new_task,
+    pinned_images,
+    running_images,
+    running_task,
+)
 from oxswarm.deploy.runner import Runner, SubprocessRunner, clean_env
 from oxswarm.deploy.spec import ClusterSpec, lab_spec, ssh_spec
 from oxswarm.deploy.ssh import SshDriver
@@ -267,12 +275,46 @@ class Deployer:
             interim = stack_file.with_suffix(".interim")
             interim.write_text(stack_text(spec, str(self.master_key_file), pinned, tls))
             self._stack_deploy(manager, interim, spec)
-            changes += Roller(spec, manager, step).roll(list(pinned))
+            changes += Roller(spec, manager, step,
+                              store_tls=self.store_pki.operator.ssl_context()).roll(list(pinned))
             interim.unlink()
+        elif running and stack_file.is_file():
+            changes += self._roll_secrets(spec, manager, stack_file, text, step)
         step(f"docker stack deploy {spec.stack}")
         self._stack_deploy(manager, new, spec)
         new.rename(stack_file)
         return [*changes, f"stack {spec.stack} deployed"]
+
+    def _roll_secrets(self, spec: ClusterSpec, manager: Docker, stack_file: Path, text: str,
+                      step: Step) -> list[str]:
+        """Pinned services whose credentials changed take them one node at a time."""
+        target = json.loads(text)
+        held = held_secrets(json.loads(stack_file.read_text()), target)
+        if not held:
+            return []
+        interim = stack_file.with_suffix(".interim")
+        roller = Roller(spec, manager, step, store_tls=self.store_pki.operator.ssl_context())
+        step(f"docker stack deploy {spec.stack} (pinned services kept on their secrets)")
+        done: list[str] = []
+        for service in [None, *held]:
+            if service is not None:
+                del held[service]
+                step(f"roll {service} onto its new secrets")
+            full = f"{spec.stack}_{service}"
+            before = running_task(manager, full) if service else None
+            interim.write_text(json.dumps(interim_stack(target, held, spec.stack), indent=2))
+            self._stack_deploy(manager, interim, spec)
+            if service is None:
+                continue
+            node = service.split("-", 1)[1]
+            wait_for(f"{service} on its new secrets",
+                     lambda f=full, b=before: new_task(manager, f, b),  # type: ignore[misc]
+                     timeout=300, interval=2.0)
+            wait_for(f"{service} healthy", lambda s=service, n=node: roller.healthy(s, n),  # type: ignore[misc]
+                     timeout=300, interval=2.0)
+            done.append(f"{service} rolled onto new secrets")
+        interim.unlink()
+        return done
 
     @staticmethod
     def _stack_deploy(manager: Docker, stack_file: Path, spec: ClusterSpec) -> None:
@@ -305,11 +347,12 @@ class Deployer:
         """New client certificates whose users exist before any service uses them; the
         operator's old certificate stays usable until :meth:`store_auth` prunes it."""
         step("new store client certificates")
-        settings = self.settings(spec)  # the current operator certificate
+        settings = self.settings(spec)
         pki = self.store_pki
         old = pki.users()
-        changes = pki.rotate()
+        # opened (certificate and key read) before the operator's files are replaced
         with EtcdStore.from_settings(settings) as store:
+            changes = pki.rotate()
             etcd_rbac.reconcile(store, settings.prefix, old | pki.users())
         return changes
 

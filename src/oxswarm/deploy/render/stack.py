@@ -276,14 +276,20 @@ def _secret(source: SecretFile, target: str) -> dict[str, Any]:
     return {"source": source.name, "target": target, "mode": 0o400}
 
 
+# the roles that open the store (Redis and Twemproxy do not: no credentials to lose)
+STORE_CLIENTS = frozenset({"oxauth", "nginx", "ldap", "csync2", "registrator"})
+
+
 def close_store(services: dict[str, dict[str, Any]], spec: ClusterSpec,
                 tls: StoreTLS) -> None:
-    """Give every service its store credentials and the ``etcd+https://`` store."""
+    """Give every service that opens the store its credentials and ``etcd+https://``."""
     run = "/run/secrets/"
     for svc in services.values():
         role = svc["command"][0]
         env = svc["environment"]
         env["OXSWARM_STORE"] = store_url(spec).replace("etcd://", "etcd+https://")
+        if role not in STORE_CLIENTS and role != "etcd":
+            continue
         if role == "etcd":
             cert, key = tls.members[env["OXS_ETCD_NAME"].removeprefix("etcd-")]
             targets = {"OXS_ETCD_CERT_FILE": "etcd.crt", "OXS_ETCD_KEY_FILE": "etcd.key",
