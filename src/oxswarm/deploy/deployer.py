@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from oxswarm.config import etcd_rbac, keys
+from oxswarm.config import keys
 from oxswarm.config.etcd import EtcdStore
 from oxswarm.config.manager import ConfigManager
 from oxswarm.config.secrets import SecretBox, create_key_file
@@ -35,19 +35,11 @@ from oxswarm.deploy.image import BuildResult, ImageBuilder
 from oxswarm.deploy.lab.driver import LabDriver
 from oxswarm.deploy.lb import LoadBalancer
 from oxswarm.deploy.render.stack import LDAP_PORT, ldap_urls, stack_text
-from oxswarm.deploy.roll import (
-    Roller,
-    held_secrets,
-    interim_stack,
-    new_task,
-    pinned_images,
-    running_images,
-    running_task,
-)
+from oxswarm.deploy.roll import Roller, pinned_images, running_images
 from oxswarm.deploy.runner import Runner, SubprocessRunner, clean_env
 from oxswarm.deploy.spec import ClusterSpec, lab_spec, ssh_spec
 from oxswarm.deploy.ssh import SshDriver
-from oxswarm.deploy.storepki import StorePki
+from oxswarm.deploy.storesteps import StoreSteps
 from oxswarm.errors import DeployError, InvalidInput, Unavailable
 from oxswarm.local.process import tcp_open
 from oxswarm.roles.wait import wait_for
@@ -108,7 +100,7 @@ def discovery(address: str, hostname: str, ca_file: Path) -> bool:
     raise Unavailable(f"{url}: HTTP {res.status_code}")
 
 
-class Deployer:
+class Deployer(StoreSteps):
     """One cluster's deployment; its files live under ``state_dir``."""
 
     def __init__(self, *, cluster: str = "oxswarm", state_dir: Path | None = None,
@@ -159,10 +151,6 @@ class Deployer:
         """The cluster CA's certificate, for clients to trust."""
         return self.state_dir / "ca.crt"
 
-    @property
-    def store_pki(self) -> StorePki:
-        return StorePki(self.state_dir, self.cluster)
-
     def settings(self, spec: ClusterSpec) -> Settings:
         """The operator's settings: the closed store with the operator's certificate."""
         creds = self.store_pki.operator
@@ -200,7 +188,7 @@ class Deployer:
         t = timed("image", t)
         spec = spec.model_copy(update={"image": build.image})
         self.spec_file.write_text(spec.model_dump_json(indent=2) + "\n")
-        self.refuse_open_store()
+        self.refuse_open_store(driver.docker(spec.manager.name), spec)
         changes += self.store_pki.ensure(spec)
         if rotate_store_certs:
             changes += self.rotate_store_certs(spec, step)
@@ -285,37 +273,6 @@ class Deployer:
         new.rename(stack_file)
         return [*changes, f"stack {spec.stack} deployed"]
 
-    def _roll_secrets(self, spec: ClusterSpec, manager: Docker, stack_file: Path, text: str,
-                      step: Step) -> list[str]:
-        """Pinned services whose credentials changed take them one node at a time."""
-        target = json.loads(text)
-        held = held_secrets(json.loads(stack_file.read_text()), target)
-        if not held:
-            return []
-        interim = stack_file.with_suffix(".interim")
-        roller = Roller(spec, manager, step, store_tls=self.store_pki.operator.ssl_context())
-        step(f"docker stack deploy {spec.stack} (pinned services kept on their secrets)")
-        done: list[str] = []
-        for service in [None, *held]:
-            if service is not None:
-                del held[service]
-                step(f"roll {service} onto its new secrets")
-            full = f"{spec.stack}_{service}"
-            before = running_task(manager, full) if service else None
-            interim.write_text(json.dumps(interim_stack(target, held, spec.stack), indent=2))
-            self._stack_deploy(manager, interim, spec)
-            if service is None:
-                continue
-            node = service.split("-", 1)[1]
-            wait_for(f"{service} on its new secrets",
-                     lambda f=full, b=before: new_task(manager, f, b),  # type: ignore[misc]
-                     timeout=300, interval=2.0)
-            wait_for(f"{service} healthy", lambda s=service, n=node: roller.healthy(s, n),  # type: ignore[misc]
-                     timeout=300, interval=2.0)
-            done.append(f"{service} rolled onto new secrets")
-        interim.unlink()
-        return done
-
     @staticmethod
     def _stack_deploy(manager: Docker, stack_file: Path, spec: ClusterSpec) -> None:
         # an image given by docker load is in no registry: nothing to resolve
@@ -323,56 +280,6 @@ class Deployer:
             else ()
         manager.run("stack", "deploy", "-c", str(stack_file), "--with-registry-auth", *resolve,
                     spec.stack, timeout=300)
-
-    def refuse_open_store(self) -> None:
-        """A cluster deployed with an open store (plain HTTP) is not upgraded in place yet:
-        its members' peer URLs are http in the raft membership, so redeploying them with
-        TLS would break the quorum. Refuse, naming the way out, before anything changes."""
-        stack_file = self.state_dir / "stack.yml"
-        if stack_file.is_file() and '"OXSWARM_STORE": "etcd://' in stack_file.read_text():
-            raise DeployError(
-                f"cluster {self.cluster} runs an open config store (plain HTTP, deployed "
-                f"before the store was closed): `up` cannot upgrade it in place yet; dump "
-                f"the configuration (oxswarm config dump), `down`, `up`, load it (see "
-                f"docs/security.md, 'Upgrading an open cluster')")
-
-    def store_auth(self, settings: Settings, *, prune: bool = False) -> list[str]:
-        """etcd's roles and users for the current certificates, auth on (compare, act)."""
-        with EtcdStore.from_settings(settings) as store:
-            done = etcd_rbac.reconcile(store, settings.prefix, self.store_pki.users(),
-                                       prune=prune)
-        return [f"store auth: {c}" for c in done]
-
-    def rotate_store_certs(self, spec: ClusterSpec, step: Step) -> list[str]:
-        """New client certificates whose users exist before any service uses them; the
-        operator's old certificate stays usable until :meth:`store_auth` prunes it."""
-        step("new store client certificates")
-        settings = self.settings(spec)
-        pki = self.store_pki
-        old = pki.users()
-        # opened (certificate and key read) before the operator's files are replaced
-        with EtcdStore.from_settings(settings) as store:
-            changes = pki.rotate()
-            etcd_rbac.reconcile(store, settings.prefix, old | pki.users())
-        return changes
-
-    def wait_rolled(self, spec: ClusterSpec, driver: Driver, timeout: float = 600.0) -> None:
-        """Until no service of the stack is still updating (the roll has finished)."""
-        manager = driver.docker(spec.manager.name)
-
-        def rolled() -> bool | None:
-            names = manager.run("stack", "services", spec.stack, "--format",
-                                "{{.Name}}").stdout.split()
-            for name in names:
-                state = manager.run("service", "inspect", name, "--format",
-                                    "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}",
-                                    check=False).stdout.strip()
-                if state in ("updating", "rollback_started"):
-                    return None
-            return True
-
-        wait_for("the services to roll onto their new store certificates", rolled,
-                 timeout=timeout, interval=3.0)
 
     def wait_store(self, settings: Settings, timeout: float = 300.0) -> None:
         def probe() -> bool | None:
