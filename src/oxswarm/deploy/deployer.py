@@ -40,7 +40,7 @@ from oxswarm.deploy.runner import Runner, SubprocessRunner, clean_env
 from oxswarm.deploy.spec import ClusterSpec, lab_spec, ssh_spec
 from oxswarm.deploy.ssh import SshDriver
 from oxswarm.deploy.storesteps import StoreSteps
-from oxswarm.errors import DeployError, InvalidInput, Unavailable
+from oxswarm.errors import DeployError, InvalidInput, OxSwarmError, Unavailable
 from oxswarm.local.process import tcp_open
 from oxswarm.roles.wait import wait_for
 from oxswarm.settings import Settings
@@ -196,7 +196,7 @@ class Deployer(StoreSteps):
         t = timed("deploy", t)
         settings = self.settings(spec)
         step("config store quorum")
-        self.wait_store(settings)
+        self.wait_store(settings, step=step)
         if rotate_store_certs:
             step("waiting for every service to roll onto its new store certificate")
             self.wait_rolled(spec, driver)
@@ -281,11 +281,20 @@ class Deployer(StoreSteps):
         manager.run("stack", "deploy", "-c", str(stack_file), "--with-registry-auth", *resolve,
                     spec.stack, timeout=300)
 
-    def wait_store(self, settings: Settings, timeout: float = 300.0) -> None:
+    def wait_store(self, settings: Settings, timeout: float = 300.0,
+                   step: Step = _quiet) -> None:
+        said = [0.0]
+
         def probe() -> bool | None:
-            with EtcdStore.from_settings(settings) as store:
-                store.put(f"{settings.prefix}/deploy/probe", b"1")
-                return True
+            try:
+                with EtcdStore.from_settings(settings) as store:
+                    store.put(f"{settings.prefix}/deploy/probe", b"1")
+                    return True
+            except OxSwarmError as exc:
+                if time.monotonic() - said[0] >= 15.0:  # what it waits for, as it waits
+                    step(f"config store not ready yet: {exc}")
+                    said[0] = time.monotonic()
+                raise
 
         wait_for("the config store (etcd quorum)", probe, timeout=timeout, interval=2.0)
 
