@@ -271,10 +271,11 @@ class EtcdStore:
             return
         if problem == "server-untrusted":
             ca = self.credentials.ca_file
-            hint = (f"it is not signed by {ca}" if ca else
+            why = str(exc).partition("certificate verify failed: ")[2].split(" (_ssl")[0]
+            hint = (f"checked with {ca}" if ca else
                     "give the cluster CA with --store-ca-file (or OXSWARM_STORE_CA_FILE)")
             message = (f"the store at {endpoint} has a certificate this client does not "
-                       f"trust: {hint}")
+                       f"trust ({why or 'verify failed'}): {hint}")
         elif problem == "plain-http":
             message = f"the store at {endpoint} speaks plain HTTP: use an etcd:// store URL"
         elif self.credentials.cert_file is None:
