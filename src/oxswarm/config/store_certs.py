@@ -55,10 +55,18 @@ def credentials(ca_file: Path, folder: Path, stem: str) -> StoreCredentials:
 
 
 def tls_args(ca_file: Path, cert_file: Path, key_file: Path) -> list[str]:
-    """etcd's flags for client and peer TLS, both requiring a certificate of the CA."""
+    """etcd's flags for client and peer TLS, both requiring a certificate of the CA.
+
+    A member presents its certificate to its peers as a client; etcd would also require one
+    of that certificate's names to resolve to the address the connection comes from, which
+    a Swarm task's overlay address does not reliably do (the certificate names the service
+    and the node's address). The chain to the cluster CA is still required
+    (``--experimental-peer-skip-client-san-verification`` skips only that name check).
+    """
     return [
         "--cert-file", str(cert_file), "--key-file", str(key_file),
         "--client-cert-auth", "--trusted-ca-file", str(ca_file),
         "--peer-cert-file", str(cert_file), "--peer-key-file", str(key_file),
         "--peer-client-cert-auth", "--peer-trusted-ca-file", str(ca_file),
+        "--experimental-peer-skip-client-san-verification",
     ]  # fmt: skip
