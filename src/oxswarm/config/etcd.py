@@ -243,7 +243,8 @@ class EtcdStore:
             log.warning("config store at %s: user %s may not %s", endpoint, user, what)
             raise StoreAuthError(f"config store refused {what}: user {user} has no right to it "
                                  f"(permission denied)")
-        if code in _RETRY_CODES or resp.status_code in (502, 503, 504):
+        if code in _RETRY_CODES or resp.status_code in (502, 503, 504) or \
+                "transport: " in message:  # the gateway lost its own member (restarting)
             return "retry", message
         if code == _NOT_FOUND:
             raise NotFound(f"config store: {what}: {message}")

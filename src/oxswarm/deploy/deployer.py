@@ -258,6 +258,10 @@ class Deployer(StoreSteps):
             return []
         changes: list[str] = []
         pinned = pinned_images(spec, running_images(manager, spec.stack)) if running else {}
+        if running and stack_file.is_file():  # new credentials first, images kept
+            changes += self._roll_secrets(
+                spec, manager, stack_file,
+                stack_text(spec, str(self.master_key_file), pinned, tls), step)
         if pinned:
             step(f"docker stack deploy {spec.stack} (stateful services kept on their image)")
             interim = stack_file.with_suffix(".interim")
@@ -266,8 +270,6 @@ class Deployer(StoreSteps):
             changes += Roller(spec, manager, step,
                               store_tls=self.store_pki.operator.ssl_context()).roll(list(pinned))
             interim.unlink()
-        elif running and stack_file.is_file():
-            changes += self._roll_secrets(spec, manager, stack_file, text, step)
         step(f"docker stack deploy {spec.stack}")
         self._stack_deploy(manager, new, spec)
         new.rename(stack_file)
