@@ -17,7 +17,8 @@ from oxswarm.deploy.deployer import Deployer, UpResult
 from oxswarm.errors import StoreAuthError
 from oxswarm.local.process import wait_until
 
-pytestmark = [pytest.mark.cluster, pytest.mark.timeout(300)]
+# the session's `up` runs inside the first test's timeout: a cold image build took >300 s
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
 
 def status_json(deployer: Deployer) -> dict[str, dict[str, str]]:
