@@ -70,3 +70,8 @@ class DaemonError(OxSwarmError):
 
 class DeployError(OxSwarmError):
     """Rendering or reconciling a deployment failed."""
+
+
+class StoreAuthError(OxSwarmError):
+    """The config store refused this client's credentials (TLS certificate, user or rights),
+    or the credentials given cannot be used; the message names which."""

@@ -19,6 +19,9 @@ DEFAULT_STORE = "etcd://127.0.0.1:2379"
 ENV_STORE = "OXSWARM_STORE"
 ENV_CLUSTER = "OXSWARM_CLUSTER"
 ENV_MASTER_KEY_FILE = "OXSWARM_MASTER_KEY_FILE"
+ENV_STORE_CA_FILE = "OXSWARM_STORE_CA_FILE"
+ENV_STORE_CERT_FILE = "OXSWARM_STORE_CERT_FILE"
+ENV_STORE_KEY_FILE = "OXSWARM_STORE_KEY_FILE"
 
 _HOSTPORT = re.compile(r"^(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+)(?::(?P<port>\d{1,5}))?$")
 _CLUSTER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -51,6 +54,9 @@ class Settings(BaseModel):
     cluster: str = DEFAULT_CLUSTER
     master_key_file: Path | None = None
     store_timeout: float = 2.0
+    store_ca_file: Path | None = None  # the cluster CA the store's certificates chain to
+    store_cert_file: Path | None = None  # this client's certificate (and etcd user)
+    store_key_file: Path | None = None
 
     @field_validator("cluster")
     @classmethod
@@ -58,6 +64,13 @@ class Settings(BaseModel):
         if not _CLUSTER.match(value):
             raise ValueError("lower-case letters, digits, '-' and '_', at most 63 characters")
         return value
+
+    @property
+    def store_url(self) -> str:
+        """The ``etcd://`` (or ``etcd+https://``) form of the endpoints, for ``--store``."""
+        https = all(e.startswith("https://") for e in self.store_endpoints)
+        hosts = ",".join(e.split("://", 1)[1] for e in self.store_endpoints)
+        return ("etcd+https://" if https else "etcd://") + hosts
 
     @property
     def prefix(self) -> str:
@@ -72,6 +85,9 @@ class Settings(BaseModel):
         store: str | None = None,
         cluster: str | None = None,
         master_key_file: str | os.PathLike[str] | None = None,
+        store_ca_file: str | os.PathLike[str] | None = None,
+        store_cert_file: str | os.PathLike[str] | None = None,
+        store_key_file: str | os.PathLike[str] | None = None,
     ) -> Settings:
         """Options first, then ``OXSWARM_*`` variables, then defaults; errors name the key."""
         env = os.environ if env is None else env
@@ -83,8 +99,15 @@ class Settings(BaseModel):
                 f"cluster: {cluster_name!r} must be lower-case letters, digits, '-' or '_'",
                 field="cluster",
             )
+        def path(given: str | os.PathLike[str] | None, name: str) -> Path | None:
+            value = given or env.get(name) or None
+            return Path(value) if value else None
+
         return cls(
             store_endpoints=tuple(parse_store_url(store_url)),
             cluster=cluster_name,
             master_key_file=Path(key_file) if key_file else None,
+            store_ca_file=path(store_ca_file, ENV_STORE_CA_FILE),
+            store_cert_file=path(store_cert_file, ENV_STORE_CERT_FILE),
+            store_key_file=path(store_key_file, ENV_STORE_KEY_FILE),
         )

@@ -65,7 +65,14 @@ def test_dev_up_down(tmp_path: Path) -> None:
             "OXSWARM_STORE": info["store"],
             "OXSWARM_CLUSTER": info["cluster"],
             "OXSWARM_MASTER_KEY_FILE": info["master_key_file"],
+            "OXSWARM_STORE_CA_FILE": info["store_ca_file"],
+            "OXSWARM_STORE_CERT_FILE": info["store_cert_file"],
+            "OXSWARM_STORE_KEY_FILE": info["store_key_file"],
         }
+        assert info["store"].startswith("etcd+https://")  # closed as in the cluster
+        closed = CliRunner().invoke(cli, ["config", "show"], env={
+            **env, "OXSWARM_STORE_CERT_FILE": "", "OXSWARM_STORE_KEY_FILE": ""})
+        assert closed.exit_code == 1 and "requires a client certificate" in closed.output
         added = run(
             "clients",
             "add",

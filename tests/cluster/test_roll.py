@@ -4,15 +4,19 @@ one node at a time while the config store keeps its quorum and tokens keep comin
 from __future__ import annotations
 
 import secrets
+import shutil
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from tests.cluster.load import TokenStream
 from tests.cluster.probes import manager_of, secrets_of
 
+from oxswarm.config.etcd import EtcdStore
 from oxswarm.deploy.deployer import Deployer, UpResult
-from oxswarm.errors import OxSwarmError
+from oxswarm.errors import OxSwarmError, StoreAuthError
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
 
@@ -93,3 +97,51 @@ def test_new_image_rolls_stateful_services_one_at_a_time(
         images = manager.run("service", "ps", f"{spec.stack}_{service}", "--format",
                              "{{.Image}}").stdout.split()
         assert sum(1 for i in images if i.split("@")[0] == new) == 1, (service, images)
+
+
+def test_store_certificates_rotate_without_downtime(cluster: tuple[Deployer, UpResult]) -> None:
+    """``up --rotate store-certs``: new client certificates (new etcd users) for every
+    service and the operator, rolled in while tokens keep coming; the old ones are refused
+    afterwards."""
+    deployer, result = cluster
+    spec = deployer.saved_spec()
+    assert spec is not None
+    old_users = set(deployer.store_pki.users())
+    old_operator = tmp_copy(deployer)
+    found = secrets_of(deployer)
+    tokens = TokenStream(lb=result.load_balancer, hostname=spec.hostname,
+                         ca_file=result.ca_file, client_id=found["client_id"],
+                         secret=found["secret"], rate=5.0, max_seconds=900)
+    tokens.start()
+    began = time.monotonic()
+    try:
+        again = deployer.up(nodes=3, hostname=spec.hostname, step=print,
+                            rotate_store_certs=True)
+    finally:
+        took = time.monotonic() - began
+        tokens.stop.set()
+        tokens.join(20)
+    print(f"\nfigures: store certificate rotation {took:.1f}s; tokens ok/failed "
+          f"{tokens.tally.ok}/{tokens.tally.failed}; errors {tokens.tally.errors[:3]}; "
+          f"changes {again.changes}")
+    new_users = set(deployer.store_pki.users())
+    assert not old_users & new_users
+    assert sum("deleted (retired certificate)" in c for c in again.changes) == len(old_users)
+    assert tokens.tally.failed == 0, tokens.tally.errors
+    store, config = manager_of(deployer)  # the new operator certificate works
+    with store:
+        assert config.get("hostname") == spec.hostname
+    retired = deployer.settings(spec).model_copy(update=old_operator)
+    with EtcdStore.from_settings(retired) as old_store, \
+            pytest.raises(StoreAuthError, match="refused the credentials"):
+        old_store.get(f"/oxswarm/{spec.cluster}/config/hostname")
+
+
+def tmp_copy(deployer: Deployer) -> dict[str, Path]:
+    """A copy of the operator's current certificate and key (to try them once retired)."""
+    folder = Path(tempfile.mkdtemp(prefix="oxs-retired-"))
+    out = {}
+    for field, name in (("store_cert_file", "operator.crt"), ("store_key_file", "operator.key")):
+        shutil.copy2(deployer.state_dir / name, folder / name)
+        out[field] = folder / name
+    return out

@@ -4,26 +4,32 @@ machine reaches of the stores without the cluster's credentials (issue 9, item 3
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
 from typing import Any
 
+import httpx
 import ldap3
 import pytest
 from ldap3.core.exceptions import LDAPException
 from tests.cluster.load import TokenStream, ldap_session
 from tests.cluster.probes import ldap_server, secrets_of
 
+from oxswarm.config.etcd import EtcdStore
 from oxswarm.deploy.deployer import Deployer, UpResult
 from oxswarm.deploy.render.stack import LDAP_PORT, REDIS_PORT, TWEMPROXY_PORT, member
+from oxswarm.errors import StoreAuthError
 from oxswarm.local.process import tcp_open, wait_until
 
-pytestmark = [pytest.mark.cluster, pytest.mark.timeout(300)]
+# the session's `up` runs inside the first test's timeout: a cold image build took >300 s
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
 
 def status_json(deployer: Deployer) -> dict[str, dict[str, str]]:
@@ -178,3 +184,30 @@ def test_cache_password_rotates_without_a_failed_request(
         refused = overlay_ping(deployer, host, port, old)
         assert "PONG" not in refused and ("WRONGPASS" in refused or "invalid password" in refused
                                           or "NOAUTH" in refused), (host, refused)
+
+
+def test_the_store_is_closed_to_whoever_lacks_the_cluster_credentials(
+        cluster: tuple[Deployer, UpResult]) -> None:
+    """From the operator's machine: without a client certificate the TLS handshake fails,
+    plain HTTP gets nothing; the operator's certificate reads; the registrator's cannot
+    write the configuration (``ldap_peers``: where oxAuth binds with the root password)."""
+    deployer, _ = cluster
+    spec = deployer.saved_spec()
+    assert spec is not None
+    pki = deployer.store_pki
+    body = {"key": base64.b64encode(f"/oxswarm/{spec.cluster}/config/hostname".encode()).decode()}
+    for node in spec.nodes:
+        url = f"https://{node.address}:2379/v3/kv/range"
+        no_cert = ssl.create_default_context(cafile=str(pki.ca_file))
+        with pytest.raises(httpx.HTTPError):
+            httpx.post(url, json=body, verify=no_cert, timeout=5.0, trust_env=False)
+        with pytest.raises(httpx.HTTPError):
+            httpx.post(url.replace("https:", "http:"), json=body, timeout=5.0, trust_env=False)
+    with EtcdStore.from_settings(deployer.settings(spec)) as store:
+        assert store.get(f"/oxswarm/{spec.cluster}/config/hostname") == b"id.oxsci.test"
+    registrator = deployer.settings(spec).model_copy(update={
+        "store_cert_file": pki.role("registrator").cert_file,
+        "store_key_file": pki.role("registrator").key_file})
+    with EtcdStore.from_settings(registrator) as store, \
+            pytest.raises(StoreAuthError, match=r"user registrator\.[0-9a-f]{12} has no right"):
+        store.put(f"/oxswarm/{spec.cluster}/config/ldap_peers", b'["ldap://evil:389"]')

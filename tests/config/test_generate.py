@@ -230,3 +230,14 @@ def test_oxauth_policy_defaults(generated: Generated) -> None:
     policy = read_policy(generated.config.get)
     assert policy.registration == "token"
     assert (policy.registration_limit.requests, policy.registration_limit.window) == (20, 600)
+
+
+def test_a_given_ca_is_reused_not_replaced() -> None:
+    """``oxswarm up`` makes the CA before the store starts: one CA for every certificate."""
+    ca = pki.create_ca("Given")
+    out = generate(PARAMS, now=NOW, ca=ca)
+    assert out.config[keys.CA_CERT] == ca.cert_pem
+    assert out.secrets[keys.CA_KEY] == ca.key_pem
+    issuer = x509.load_pem_x509_certificate(ca.cert_pem.encode()).subject
+    for name in (keys.SSL_CERT, keys.LDAP_SSL_CERT, keys.CSYNC2_CERT):
+        assert x509.load_pem_x509_certificate(out.config[name].encode()).issuer == issuer

@@ -26,7 +26,7 @@ def test_lab_spec_places_nodes_on_their_own_subnet() -> None:
     assert spec.lab is not None and spec.lab.contains(spec.nodes[2].address)
     assert spec.namespace("worker-1") == "oxs-c1-worker-1"
     assert spec.nodes[1].data_dir == "/s/n/worker-1/host"
-    assert spec.store_url().startswith(f"etcd://10.213.{index}.11:2379,")
+    assert spec.store_url().startswith(f"etcd+https://10.213.{index}.11:2379,")
 
 
 def test_subnets_differ_between_clusters() -> None:

@@ -18,6 +18,7 @@ from oxswarm.config.generate import generate
 from oxswarm.config.manager import MASK, ConfigManager, check_name
 from oxswarm.config.params import Params
 from oxswarm.config.secrets import SecretBox, create_key_file
+from oxswarm.crypto.pki import CertAndKey, key_matches_cert
 from oxswarm.errors import InvalidInput, NotFound
 from oxswarm.settings import Settings
 
@@ -85,15 +86,21 @@ def _read_params(params_file: Path | None, interactive: bool) -> Params:
 )
 @click.option("--overwrite", is_flag=True, help="Replace a configuration the store holds.")
 @click.option("--interactive", is_flag=True, hidden=True, help="Prompt even without a tty.")
+@click.option("--ca-cert-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Issue the certificates from this cluster CA (PEM) instead of a new one.")
+@click.option("--ca-key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The private key of --ca-cert-file (PEM).")
 @store_options
-def generate_cmd(
-    settings: Settings, params_file: Path | None, overwrite: bool, interactive: bool
+def generate_cmd(  # noqa: PLR0917 (click passes every option)
+    settings: Settings, params_file: Path | None, overwrite: bool, interactive: bool,
+    ca_cert_file: Path | None, ca_key_file: Path | None,
 ) -> None:
     """Generate every configuration value and secret of a new cluster and store them.
 
     Creates the master key file (random, mode 0600) when it does not exist yet.
     """
     params = _read_params(params_file, interactive)
+    ca = _read_ca(ca_cert_file, ca_key_file)
     key_path = master_key_path(settings)
     with open_store(settings) as store:
         manager = ConfigManager(store, settings.prefix, None)
@@ -105,7 +112,7 @@ def generate_cmd(
         else:
             manager.box = SecretBox(create_key_file(key_path))
             click.echo(f"created master key file {key_path} (mode 0600); keep it safe")
-        generated = generate(params)
+        generated = generate(params, ca=ca)
         result = manager.initialise(generated.config, generated.secrets, overwrite)
         if result is None:  # another generator won the race
             click.echo(_kept_message(settings))
@@ -121,6 +128,24 @@ def _kept_message(settings: Settings) -> str:
         f"the store already holds a configuration for cluster {settings.cluster!r}: "
         "kept it (use --overwrite to replace it)"
     )
+
+
+def _read_ca(cert_file: Path | None, key_file: Path | None) -> CertAndKey | None:
+    """The cluster CA given as files (both or neither); errors name the file."""
+    if cert_file is None and key_file is None:
+        return None
+    if cert_file is None or key_file is None:
+        raise InvalidInput("ca-cert-file: give --ca-cert-file and --ca-key-file together",
+                           field="ca-cert-file")
+    try:
+        cert, key = cert_file.read_text(), key_file.read_text()
+    except OSError as exc:
+        raise InvalidInput(f"ca-cert-file: cannot read {exc.filename}: {exc.strerror}",
+                           field="ca-cert-file") from None
+    if not key_matches_cert(cert, key):
+        raise InvalidInput(f"ca-key-file: {key_file} is not the key of {cert_file}",
+                           field="ca-key-file")
+    return CertAndKey(cert, key)
 
 
 @config_group.command("dump")

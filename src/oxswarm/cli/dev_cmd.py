@@ -67,6 +67,9 @@ def up(root: Path, port: int | None, issuer: str | None, as_json: bool) -> None:
         "point other commands at it:",
         f"  export OXSWARM_STORE={info.store} OXSWARM_CLUSTER={info.cluster} "
         f"OXSWARM_MASTER_KEY_FILE={info.master_key_file}",
+        f"         OXSWARM_STORE_CA_FILE={info.store_ca_file} "
+        f"OXSWARM_STORE_CERT_FILE={info.store_cert_file} "
+        f"OXSWARM_STORE_KEY_FILE={info.store_key_file}",
         "try it (discovery, then a client_credentials token):",
         *(f"  {line}" for line in try_commands(info)),
         f"stop it:         oxswarm dev down --dir {root}",

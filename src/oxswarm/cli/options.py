@@ -1,6 +1,7 @@
 """Options every command that reaches the config store shares, and what they build.
 
-``@store_options`` adds ``--store``, ``--cluster`` and ``--master-key-file`` to a click
+``@store_options`` adds ``--store``, ``--cluster``, ``--master-key-file`` and the store's
+TLS credentials (``--store-ca-file``, ``--store-cert-file``, ``--store-key-file``) to a click
 command and hands it a :class:`~oxswarm.settings.Settings` as ``settings`` (options
 first, then ``OXSWARM_STORE`` / ``OXSWARM_CLUSTER`` / ``OXSWARM_MASTER_KEY_FILE``, then
 defaults). :func:`open_manager` then builds the store, the secret box and the manager::
@@ -26,7 +27,15 @@ from oxswarm.config.etcd import EtcdStore
 from oxswarm.config.manager import ConfigManager
 from oxswarm.config.secrets import SecretBox
 from oxswarm.errors import InvalidInput
-from oxswarm.settings import ENV_CLUSTER, ENV_MASTER_KEY_FILE, ENV_STORE, Settings
+from oxswarm.settings import (
+    ENV_CLUSTER,
+    ENV_MASTER_KEY_FILE,
+    ENV_STORE,
+    ENV_STORE_CA_FILE,
+    ENV_STORE_CERT_FILE,
+    ENV_STORE_KEY_FILE,
+    Settings,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,10 +49,28 @@ def store_options(func: F) -> F:
         store_url: str | None,
         cluster: str | None,
         master_key_file: Path | None,
+        store_ca_file: Path | None,
+        store_cert_file: Path | None,
+        store_key_file: Path | None,
         **kwargs: Any,
     ) -> Any:
-        settings = Settings.load(store=store_url, cluster=cluster, master_key_file=master_key_file)
+        settings = Settings.load(store=store_url, cluster=cluster, master_key_file=master_key_file,
+                                 store_ca_file=store_ca_file, store_cert_file=store_cert_file,
+                                 store_key_file=store_key_file)
         return func(*args, settings=settings, **kwargs)
+
+    decorated: Any = wrapper
+    for name, env, what in (
+        ("key", ENV_STORE_KEY_FILE, "The private key of --store-cert-file (PEM)."),
+        ("cert", ENV_STORE_CERT_FILE, "This client's certificate for the store (PEM; its "
+                                      "OU and key make the etcd user)."),
+        ("ca", ENV_STORE_CA_FILE, "The cluster CA the store's certificates chain to (PEM)."),
+    ):
+        decorated = click.option(
+            f"--store-{name}-file", f"store_{name}_file",
+            type=click.Path(dir_okay=False, path_type=Path), default=None,
+            help=f"{what} [env {env}]",
+        )(decorated)
 
     decorated = click.option(
         "--master-key-file",
@@ -51,7 +78,7 @@ def store_options(func: F) -> F:
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
         help=f"The cluster's master key file (32 bytes, base64). [env {ENV_MASTER_KEY_FILE}]",
-    )(wrapper)
+    )(decorated)
     decorated = click.option(
         "--cluster",
         "cluster",
@@ -63,7 +90,7 @@ def store_options(func: F) -> F:
         "--store",
         "store_url",
         default=None,
-        metavar="etcd://HOST:PORT[,HOST:PORT...]",
+        metavar="etcd[+https]://HOST:PORT[,HOST:PORT...]",
         help=f"The config store's etcd members. [default etcd://127.0.0.1:2379; env {ENV_STORE}]",
     )(decorated)
     return cast(F, decorated)

@@ -20,7 +20,15 @@ import click
 
 from oxswarm.cli.options import master_key_path, store_options
 from oxswarm.errors import InvalidInput
-from oxswarm.settings import ENV_CLUSTER, ENV_MASTER_KEY_FILE, ENV_STORE, Settings
+from oxswarm.settings import (
+    ENV_CLUSTER,
+    ENV_MASTER_KEY_FILE,
+    ENV_STORE,
+    ENV_STORE_CA_FILE,
+    ENV_STORE_CERT_FILE,
+    ENV_STORE_KEY_FILE,
+    Settings,
+)
 
 
 @click.group("run")
@@ -81,10 +89,13 @@ def run_oxauth(
         dev=dev,
     )
     parse_hostport(options.cache, "cache")
-    scheme = "etcd+https" if settings.store_endpoints[0].startswith("https") else "etcd"
-    hosts = ",".join(e.split("://", 1)[1] for e in settings.store_endpoints)
-    os.environ[ENV_STORE] = f"{scheme}://{hosts}"
+    os.environ[ENV_STORE] = settings.store_url
     os.environ[ENV_CLUSTER] = settings.cluster
+    for name, path in ((ENV_STORE_CA_FILE, settings.store_ca_file),
+                       (ENV_STORE_CERT_FILE, settings.store_cert_file),
+                       (ENV_STORE_KEY_FILE, settings.store_key_file)):
+        if path is not None:  # paths only: the worker reads the files itself
+            os.environ[name] = str(path)
     os.environ[ENV_MASTER_KEY_FILE] = str(master_key_path(settings))
     os.environ[ENV_OPTIONS] = options_to_env(options)
     uvicorn.run(

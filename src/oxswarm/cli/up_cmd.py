@@ -87,12 +87,15 @@ def _console() -> Console:
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the cluster's files live. [default /var/lib/oxswarm/CLUSTER]")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--rotate", "rotate", multiple=True, type=click.Choice(["store-certs"]),
+              help="Replace credentials without downtime: store-certs = new client "
+                   "certificates of the config store for every service and the operator.")
 def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...],
                ssh_config: Path | None, registry: str | None, hostname: str,
                params_file: Path | None, country_code: str | None, region: str | None,
                city: str | None, admin_email: str | None, org_name: str | None,
                admin_pw_file: Path | None, cluster: str, state_dir: Path | None,
-               as_json: bool) -> None:
+               as_json: bool, rotate: tuple[str, ...]) -> None:
     """Create (or reconcile) the cluster and wait until it serves."""
     if nodes < 1:
         raise InvalidInput("nodes: must be at least 1", field="nodes")
@@ -116,7 +119,8 @@ def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...],
 
         result = deployer.up(nodes=nodes, hostname=hostname, params_file=params_file,
                              params=answers, step=step, driver_name=driver,
-                             hosts=list(hosts), ssh_config=ssh_config, registry=registry)
+                             hosts=list(hosts), ssh_config=ssh_config, registry=registry,
+                             rotate_store_certs="store-certs" in rotate)
     if as_json:
         click.echo(json.dumps(result.as_dict()))
         return

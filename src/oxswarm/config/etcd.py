@@ -16,6 +16,12 @@ Availability rules (measured in the lab, see ``reference/lab.md``):
   lease is granted under an ID chosen here, so a repeated grant finds it already exists.
 * Every failure is raised as :class:`~oxswarm.errors.StoreUnavailable` naming each
   endpoint that was tried and why it failed.
+
+A closed store (``etcd+https://``) is reached with the cluster CA and a client certificate;
+the client then logs in as the certificate's etcd user and sends the token with every
+request (:mod:`oxswarm.config.etcd_auth`), logging in again when a member forgot it. A
+refused certificate, refused credentials or a refused right raise
+:class:`~oxswarm.errors.StoreAuthError` at once, naming the identity, never the secret.
 """
 
 from __future__ import annotations
@@ -24,16 +30,25 @@ import base64
 import json
 import logging
 import secrets
+import ssl
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 
+from oxswarm.config.etcd_auth import OPTION_HINT, Identity, StoreCredentials
 from oxswarm.config.store import WatchEvent
-from oxswarm.errors import Conflict, InvalidInput, NotFound, OxSwarmError, StoreUnavailable
+from oxswarm.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    OxSwarmError,
+    StoreAuthError,
+    StoreUnavailable,
+)
 from oxswarm.settings import Settings, parse_store_url
 
 log = logging.getLogger(__name__)
@@ -43,6 +58,11 @@ log = logging.getLogger(__name__)
 _RETRY_CODES = frozenset({1, 4, 8, 10, 14})  # CANCELLED, DEADLINE, EXHAUSTED, ABORTED, UNAVAILABLE
 _NOT_FOUND = 5
 _ALREADY_EXISTS = 9
+_PERMISSION_DENIED = 7
+_UNAUTHENTICATED = 16  # "invalid auth token": a member restarted or the token expired
+_INVALID_ARGUMENT = 3  # "user name is empty" (no token while auth is on), bad password
+_NO_TOKEN = "user name is empty"
+_AUTH_OFF = "authentication is not enabled"
 SLOW = 1.0  # an operation that took longer is logged (with what slowed it)
 
 
@@ -66,6 +86,22 @@ def prefix_range_end(prefix: str) -> bytes:
     return b"\0"  # empty prefix (or all 0xff): every key
 
 
+def _tls_problem(exc: Exception) -> str | None:
+    """What a TLS failure means, or None when ``exc`` is no TLS failure."""
+    text = str(exc)
+    cause = exc.__cause__ or exc.__context__
+    if not (isinstance(cause, ssl.SSLError) or "SSL" in text or "certificate" in text.lower()):
+        return None
+    upper = text.upper()
+    if "CERTIFICATE_VERIFY_FAILED" in upper:
+        return "server-untrusted"
+    if "WRONG_VERSION_NUMBER" in upper or "RECORD_LAYER_FAILURE" in upper:
+        return "plain-http"
+    if "CERTIFICATE_REQUIRED" in upper or "HANDSHAKE_FAILURE" in upper:
+        return "client-missing"
+    return "client-refused"
+
+
 def _describe(exc: Exception) -> str:
     if isinstance(exc, httpx.ConnectError):
         text = str(exc)
@@ -82,11 +118,17 @@ class _Reply:
     code: int = 0  # an etcd error code the caller chose to accept (0 = success)
 
 
+class _LoginNeeded(Exception):
+    """The store wants a (new) token: none was sent while auth is on, or it expired."""
+
+
 class EtcdStore:
     """:class:`~oxswarm.config.store.KVStore` on an etcd v3 cluster (any of ``endpoints``).
 
     ``endpoints`` are base URLs (``http://10.0.0.1:2379``); ``timeout`` bounds each
-    request, ``retry_for`` each operation across all its attempts.
+    request, ``retry_for`` each operation across all its attempts. ``credentials``: the
+    CA, certificate and key of a closed store; ``probe_key`` is what :meth:`ping` reads
+    (a key every user may read: ``<prefix>/ping``).
     """
 
     def __init__(
@@ -98,6 +140,8 @@ class EtcdStore:
         connect_timeout: float = 1.0,
         watch_slice: float = 1.0,
         transport: httpx.BaseTransport | None = None,
+        credentials: StoreCredentials | None = None,
+        probe_key: str = "/",
     ) -> None:
         if not endpoints:
             raise InvalidInput("store: no etcd endpoint given", field="store")
@@ -106,17 +150,27 @@ class EtcdStore:
         self.retry_for = retry_for
         self.connect_timeout = min(connect_timeout, timeout)
         self.watch_slice = watch_slice
+        self.probe_key = probe_key
         self._current = 0
-        self._client = httpx.Client(transport=transport, trust_env=False)
+        self.credentials = credentials or StoreCredentials()
+        https = any(e.startswith("https://") for e in self.endpoints)
+        verify: ssl.SSLContext | bool = self.credentials.ssl_context() if https else True
+        self.identity: Identity | None = self.credentials.identity() if https else None
+        self._token: str | None = None
+        self._client = httpx.Client(transport=transport, trust_env=False, verify=verify)
 
     @classmethod
-    def from_url(cls, url: str, timeout: float = 2.0) -> EtcdStore:
+    def from_url(cls, url: str, timeout: float = 2.0,
+                 credentials: StoreCredentials | None = None) -> EtcdStore:
         """``etcd://h1:2379,h2:2379`` -> a store on those endpoints."""
-        return cls(parse_store_url(url), timeout)
+        return cls(parse_store_url(url), timeout, credentials=credentials)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EtcdStore:
-        return cls(settings.store_endpoints, settings.store_timeout)
+        credentials = StoreCredentials(settings.store_ca_file, settings.store_cert_file,
+                                       settings.store_key_file)
+        return cls(settings.store_endpoints, settings.store_timeout, credentials=credentials,
+                   probe_key=f"{settings.prefix}/ping")
 
     def __repr__(self) -> str:
         return f"EtcdStore({list(self.endpoints)!r})"
@@ -137,9 +191,14 @@ class EtcdStore:
     def _unavailable(self, what: str, failures: dict[str, str]) -> StoreUnavailable:
         detail = "; ".join(f"{ep}: {why}" for ep, why in failures.items())
         tried = ", ".join(failures) or ", ".join(self.endpoints)
+        hint = ""
+        if any("reset by peer" in why or "without sending a response" in why
+               for why in failures.values()) and not any(
+                ep.startswith("https://") for ep in self.endpoints):
+            hint = f" (a store with TLS resets plain HTTP: use etcd+https:// with {OPTION_HINT})"
         return StoreUnavailable(
             f"config store unavailable: {what} failed on every etcd endpoint tried "
-            f"({tried}) [{detail}]"
+            f"({tried}) [{detail}]{hint}"
         )
 
     def _attempt(
@@ -158,11 +217,16 @@ class EtcdStore:
             min(self.timeout, remaining), connect=min(self.connect_timeout, remaining)
         )
         try:
-            resp = self._client.post(endpoint + path, json=body, timeout=timeout)
+            resp = self._client.post(endpoint + path, json=body, timeout=timeout,
+                                     headers=self._headers())
+            if resp.status_code == 400 and not resp.text.lstrip().startswith("{"):
+                raise StoreAuthError(self._refusal(endpoint, resp.text))
             data = json.loads(resp.text.splitlines()[0] if resp.text else "{}")
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            self._raise_tls(endpoint, exc)
             return "refused", _describe(exc)
         except (httpx.TransportError, ValueError) as exc:
+            self._raise_tls(endpoint, exc)
             return "retry", _describe(exc)
         if isinstance(data, dict) and isinstance(data.get("result"), dict):
             data = data["result"]  # a streaming endpoint's message (lease keepalive)
@@ -172,7 +236,15 @@ class EtcdStore:
         if (resp.status_code == 200 and code == 0) or code in accept:
             return "ok", data
         message = str(data.get("message") or data.get("error") or resp.text[:200])
-        if code in _RETRY_CODES or resp.status_code in (502, 503, 504):
+        if code == _UNAUTHENTICATED or (code == _INVALID_ARGUMENT and _NO_TOKEN in message):
+            raise _LoginNeeded(message)
+        if code == _PERMISSION_DENIED:
+            user = self.identity.user if self.identity else "(no user)"
+            log.warning("config store at %s: user %s may not %s", endpoint, user, what)
+            raise StoreAuthError(f"config store refused {what}: user {user} has no right to it "
+                                 f"(permission denied)")
+        if code in _RETRY_CODES or resp.status_code in (502, 503, 504) or \
+                "transport: " in message:  # the gateway lost its own member (restarting)
             return "retry", message
         if code == _NOT_FOUND:
             raise NotFound(f"config store: {what}: {message}")
@@ -180,7 +252,101 @@ class EtcdStore:
             raise Conflict(f"config store: {what}: {message}")
         raise OxSwarmError(f"config store refused {what} at {endpoint}: {message}")
 
+    # -- credentials -----------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": self._token} if self._token else {}
+
+    def _who(self) -> str:
+        files = self.credentials
+        if files.cert_file is None:
+            return "no client certificate"
+        user = f" (etcd user {self.identity.user})" if self.identity else ""
+        subject = self.identity.subject if self.identity else "without OU"
+        return f"the client certificate {subject} of {files.cert_file}{user}"
+
+    def _raise_tls(self, endpoint: str, exc: Exception) -> None:
+        """A TLS failure is no outage: raise what is wrong with the credentials."""
+        problem = _tls_problem(exc)
+        if problem is None:
+            return
+        if problem == "server-untrusted":
+            ca = self.credentials.ca_file
+            why = str(exc).partition("certificate verify failed: ")[2].split(" (_ssl")[0]
+            hint = (f"checked with {ca}" if ca else
+                    "give the cluster CA with --store-ca-file (or OXSWARM_STORE_CA_FILE)")
+            message = (f"the store at {endpoint} has a certificate this client does not "
+                       f"trust ({why or 'verify failed'}): {hint}")
+        elif problem == "plain-http":
+            message = f"the store at {endpoint} speaks plain HTTP: use an etcd:// store URL"
+        elif self.credentials.cert_file is None:
+            message = (f"the store at {endpoint} requires a client certificate: give "
+                       f"{OPTION_HINT}")
+        else:
+            message = (f"the store at {endpoint} refused {self._who()} at the TLS handshake "
+                       f"(not issued by the cluster CA?)")
+        log.warning("config store: %s", message)
+        raise StoreAuthError(message) from None
+
+    def _refusal(self, endpoint: str, text: str) -> str:
+        """A plain-text 400 from the gateway: say why in the client's terms."""
+        if "HTTPS server" in text:
+            return (f"the store at {endpoint} speaks TLS: use an etcd+https:// store URL with "
+                    f"{OPTION_HINT}")
+        if "CommonName" in text:
+            return (f"the store at {endpoint} refused {self._who()}: the gateway refuses a "
+                    f"certificate with a common name (CN)")
+        return f"the store at {endpoint} refused the request: {text.strip()[:200]}"
+
+    def login(self) -> None:
+        """Log in as the certificate's etcd user: a token for the requests that follow.
+
+        Without an identity, or while the store has no auth enabled, requests go without
+        a token. Refused credentials raise :class:`StoreAuthError` naming the user.
+        """
+        self._token = None
+        identity = self.identity
+        if identity is None:
+            raise StoreAuthError(
+                f"the store requires a login and this client has {self._who()}: give "
+                f"{OPTION_HINT}")
+        body = {"name": identity.user, "password": identity.password}
+        reply = self._call_once("/v3/auth/authenticate", body, f"log in as {identity.user}",
+                                accept=frozenset({_INVALID_ARGUMENT, _ALREADY_EXISTS}))
+        if reply.code == 0:
+            self._token = str(reply.data.get("token") or "") or None
+            log.debug("config store: logged in as %s", identity.user)
+            return
+        message = str(reply.data.get("message") or reply.data.get("error") or "")
+        if _AUTH_OFF in message:
+            return  # an open store: no token needed
+        log.warning("config store refused the login of user %s (%s)", identity.user,
+                    identity.subject)
+        raise StoreAuthError(
+            f"the store refused the credentials of {self._who()}: {message or 'no reason'}"
+            f" (is the user set up? `oxswarm up` adds it)")
+
     def _call(
+        self,
+        path: str,
+        body: dict[str, Any],
+        what: str,
+        *,
+        accept: frozenset[int] = frozenset(),
+        retry_for: float | None = None,
+    ) -> _Reply:
+        """:meth:`_call_once`, logging in first when the store asks for a (new) token."""
+        try:
+            return self._call_once(path, body, what, accept=accept, retry_for=retry_for)
+        except _LoginNeeded:
+            self.login()
+            try:
+                return self._call_once(path, body, what, accept=accept, retry_for=retry_for)
+            except _LoginNeeded as exc:
+                raise StoreAuthError(f"config store refused {what} after a login as "
+                                     f"{self._who()}: {exc}") from None
+
+    def _call_once(
         self,
         path: str,
         body: dict[str, Any],
@@ -346,16 +512,17 @@ class EtcdStore:
                     endpoint + "/v3/watch",
                     json={"create_request": create},
                     timeout=timeout_,
+                    headers=self._headers(),
                 ) as resp:
                     if resp.status_code != 200:
                         resp.read()
-                        raise ValueError(f"HTTP {resp.status_code}: {resp.text[:200]}")
+                        self._watch_refused(f"HTTP {resp.status_code}: {resp.text[:200]}")
                     for line in resp.iter_lines():
                         if not line.strip():
                             continue
                         message = json.loads(line)
                         if "error" in message:
-                            raise ValueError(str(message.get("message") or message["error"]))
+                            self._watch_refused(str(message.get("message") or message["error"]))
                         result = message.get("result") or {}
                         failures.clear()
                         self._current = idx
@@ -380,18 +547,36 @@ class EtcdStore:
                             return
             except httpx.ReadTimeout:
                 continue  # a quiet slice: open the watch again from next_rev
+            except _LoginNeeded:
+                self.login()
+                continue
             except (httpx.TransportError, ValueError) as exc:
+                self._raise_tls(endpoint, exc)
                 failures[endpoint] = _describe(exc)
                 if len(failures) >= len(self.endpoints):
                     raise self._unavailable(f"watch {prefix}", failures) from exc
                 self._current = (idx + 1) % len(self.endpoints)
+
+    def _watch_refused(self, text: str) -> NoReturn:
+        """A watch failed: log in again (:class:`_LoginNeeded`), raise what is refused
+        (:class:`StoreAuthError`), or a ValueError (the next endpoint is tried)."""
+        if "invalid auth token" in text or _NO_TOKEN in text:
+            raise _LoginNeeded(text[:200])
+        if "permission denied" in text:
+            user = self.identity.user if self.identity else "(no user)"
+            raise StoreAuthError(f"config store refused a watch: user {user} has no right to it")
+        raise ValueError(text)
+
+    def request(self, path: str, body: dict[str, Any], what: str) -> dict[str, Any]:
+        """Any other gateway call (``/v3/auth/...``), with failover, login and errors."""
+        return self._call(path, body, what).data
 
     # -- readiness -------------------------------------------------------------------
 
     def ping(self, retry_for: float | None = None) -> int:
         """One linearizable read (needs a leader and a quorum); returns the revision."""
         data = self._call(
-            "/v3/kv/range", {"key": _b64("/")}, "health check", retry_for=retry_for
+            "/v3/kv/range", {"key": _b64(self.probe_key)}, "health check", retry_for=retry_for
         ).data
         return int(data.get("header", {}).get("revision", 0))
 

@@ -6,6 +6,9 @@
   ``subjectAltName`` (section 4.2.1.6; DNS names and IP addresses), ``extendedKeyUsage
   serverAuth`` (and ``clientAuth`` on request), section 4.2.1.12. The deployment calls it
   again later for per-node LDAP certificates.
+- :func:`issue_client_cert`: a client-only certificate (``extendedKeyUsage clientAuth``)
+  whose subject has no common name, only ``O``/``OU`` (the config store's gateway refuses
+  a client certificate with a CN; the OU names the client's role).
 - :func:`self_signed_cert`: a self-contained certificate, for SAML (the IdP's signing and
   encryption keys are published in its metadata, not chained to a CA).
 
@@ -98,8 +101,9 @@ def issue_server_cert(
 ) -> CertAndKey:
     """A certificate for ``names`` (DNS names or IP addresses) signed by the CA.
 
-    The first name is the subject's common name unless ``common_name`` is given. The
-    validity ends no later than the CA's.
+    The first name is the subject's common name unless ``common_name`` is given (``""``:
+    a subject without common name, the names only in the SAN). The validity ends no
+    later than the CA's.
     """
     if not names:
         raise InvalidInput("names: a certificate needs at least one name", field="names")
@@ -109,7 +113,8 @@ def issue_server_cert(
         raise InvalidInput("ca_key: does not match the CA certificate", field="ca_key")
     key = new_private_key(key_type)
     start = _utc(now)
-    subject = _name([x509.NameAttribute(NameOID.COMMON_NAME, common_name or names[0])])
+    cn = names[0] if common_name is None else common_name
+    subject = _name([x509.NameAttribute(NameOID.COMMON_NAME, cn)] if cn else [])
     usages = [ExtendedKeyUsageOID.SERVER_AUTH]
     if client_auth:
         usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
@@ -127,6 +132,39 @@ def issue_server_cert(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(rsa_key=key_type == "rsa"), critical=True)
         .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False
+        )
+    )
+    cert = builder.sign(ca_key, hashes.SHA256())
+    return CertAndKey(_cert_pem(cert), _key_pem(key))
+
+
+def issue_client_cert(
+    ca_cert_pem: str,
+    ca_key_pem: str,
+    organization: str,
+    unit: str,
+    *,
+    now: datetime | None = None,
+    days: int = SERVER_DAYS,
+) -> CertAndKey:
+    """A client certificate ``O=organization, OU=unit`` (no CN, no SAN) signed by the CA."""
+    ca_cert = load_cert(ca_cert_pem)
+    ca_key = load_private_key(ca_key_pem)
+    if not public_keys_equal(ca_cert.public_key(), ca_key.public_key()):
+        raise InvalidInput("ca_key: does not match the CA certificate", field="ca_key")
+    key = new_private_key("ec")
+    subject = _name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+                     x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit)])
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    builder = (
+        _base(subject, ca_cert.subject, key.public_key(), _utc(now), days,
+              not_after_max=ca_cert.not_valid_after_utc)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False

@@ -1,9 +1,12 @@
 """``oxswarm up`` / ``down``: reconcile a whole cluster, step by step, idempotently.
 
-up: install what is missing -> master key -> nodes (driver) -> image -> stack (validated
-with ``docker stack config``, deployed) -> store quorum -> config-init -> ``ldap_peers``
--> directory's initial data -> load balancer -> wait until it serves. Each step compares
-and acts; a second ``up`` on a healthy cluster changes nothing.
+up: install what is missing -> master key -> nodes (driver) -> image -> the store's CA and
+certificates (:mod:`oxswarm.deploy.storepki`) -> stack (validated with ``docker stack
+config``, deployed) -> store quorum -> the store's users and rights (etcd RBAC, auth on)
+-> config-init (from the same CA) -> ``ldap_peers`` -> directory's initial data -> load
+balancer -> wait until it serves. Each step compares and acts; a second ``up`` on a
+healthy cluster changes nothing. ``rotate_store_certs``: new client certificates, their
+users added before the services roll onto them, the old users deleted after.
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ from oxswarm.deploy.roll import Roller, pinned_images, running_images
 from oxswarm.deploy.runner import Runner, SubprocessRunner, clean_env
 from oxswarm.deploy.spec import ClusterSpec, lab_spec, ssh_spec
 from oxswarm.deploy.ssh import SshDriver
+from oxswarm.deploy.storesteps import StoreSteps
 from oxswarm.deploy.swarm import OVERLAY_POOL
-from oxswarm.errors import DeployError, InvalidInput, Unavailable
+from oxswarm.errors import DeployError, InvalidInput, OxSwarmError, Unavailable
 from oxswarm.local.process import tcp_open
 from oxswarm.roles.wait import wait_for
 from oxswarm.settings import Settings
@@ -109,7 +113,7 @@ def oxauth_networks(spec: ClusterSpec) -> dict[str, str]:
     }
 
 
-class Deployer:
+class Deployer(StoreSteps):
     """One cluster's deployment; its files live under ``state_dir``."""
 
     def __init__(self, *, cluster: str = "oxswarm", state_dir: Path | None = None,
@@ -161,14 +165,19 @@ class Deployer:
         return self.state_dir / "ca.crt"
 
     def settings(self, spec: ClusterSpec) -> Settings:
+        """The operator's settings: the closed store with the operator's certificate."""
+        creds = self.store_pki.operator
         return Settings.load(env={}, store=spec.store_url(), cluster=spec.cluster,
-                             master_key_file=str(self.master_key_file))
+                             master_key_file=str(self.master_key_file),
+                             store_ca_file=creds.ca_file, store_cert_file=creds.cert_file,
+                             store_key_file=creds.key_file)
 
     # -- up ------------------------------------------------------------------------
     def up(self, *, nodes: int = 3, hostname: str = "id.oxswarm.test",
            params_file: Path | None = None, params: Mapping[str, str] | None = None,
            step: Step = _quiet, driver_name: str = "lab", hosts: list[str] | None = None,
-           ssh_config: Path | None = None, registry: str | None = None) -> UpResult:
+           ssh_config: Path | None = None, registry: str | None = None,
+           rotate_store_certs: bool = False) -> UpResult:
         timings: dict[str, float] = {}
         changes: list[str] = []
         started = time.monotonic()
@@ -192,11 +201,19 @@ class Deployer:
         t = timed("image", t)
         spec = spec.model_copy(update={"image": build.image})
         self.spec_file.write_text(spec.model_dump_json(indent=2) + "\n")
+        self.refuse_open_store(driver.docker(spec.manager.name), spec)
+        changes += self.store_pki.ensure(spec)
+        if rotate_store_certs:
+            changes += self.rotate_store_certs(spec, step)
         changes += self.deploy_stack(spec, driver, step)
         t = timed("deploy", t)
         settings = self.settings(spec)
         step("config store quorum")
-        self.wait_store(settings)
+        self.wait_store(settings, step=step)
+        if rotate_store_certs:
+            step("waiting for every service to roll onto its new store certificate")
+            self.wait_rolled(spec, driver)
+        changes += self.store_auth(settings, prune=rotate_store_certs)
         changes += self.config_init(spec, settings, hostname, params_file, step, params=params)
         t = timed("config_init", t)
         changes += self.directory_init(spec, settings, step)
@@ -240,7 +257,8 @@ class Deployer:
     def deploy_stack(self, spec: ClusterSpec, driver: Driver, step: Step) -> list[str]:
         """Deploy when the stack changed; a new image rolls the stateful services one by one."""
         stack_file = self.state_dir / "stack.yml"
-        text = stack_text(spec, str(self.master_key_file))
+        tls = self.store_pki.stack_tls(spec)
+        text = stack_text(spec, str(self.master_key_file), store_tls=tls)
         manager = driver.docker(spec.manager.name)
         step("validate stack (docker stack config)")
         new = stack_file.with_suffix(".new")
@@ -253,12 +271,17 @@ class Deployer:
             return []
         changes: list[str] = []
         pinned = pinned_images(spec, running_images(manager, spec.stack)) if running else {}
+        if running and stack_file.is_file():  # new credentials first, images kept
+            changes += self._roll_secrets(
+                spec, manager, stack_file,
+                stack_text(spec, str(self.master_key_file), pinned, tls), step)
         if pinned:
             step(f"docker stack deploy {spec.stack} (stateful services kept on their image)")
             interim = stack_file.with_suffix(".interim")
-            interim.write_text(stack_text(spec, str(self.master_key_file), pinned))
+            interim.write_text(stack_text(spec, str(self.master_key_file), pinned, tls))
             self._stack_deploy(manager, interim, spec)
-            changes += Roller(spec, manager, step).roll(list(pinned))
+            changes += Roller(spec, manager, step,
+                              store_tls=self.store_pki.operator.ssl_context()).roll(list(pinned))
             interim.unlink()
         step(f"docker stack deploy {spec.stack}")
         self._stack_deploy(manager, new, spec)
@@ -273,19 +296,31 @@ class Deployer:
         manager.run("stack", "deploy", "-c", str(stack_file), "--with-registry-auth", *resolve,
                     spec.stack, timeout=300)
 
-    def wait_store(self, settings: Settings, timeout: float = 300.0) -> None:
+    def wait_store(self, settings: Settings, timeout: float = 300.0,
+                   step: Step = _quiet) -> None:
+        said = [0.0]
+
         def probe() -> bool | None:
-            with EtcdStore.from_settings(settings) as store:
-                store.put(f"{settings.prefix}/deploy/probe", b"1")
-                return True
+            try:
+                with EtcdStore.from_settings(settings) as store:
+                    store.put(f"{settings.prefix}/deploy/probe", b"1")
+                    return True
+            except OxSwarmError as exc:
+                if time.monotonic() - said[0] >= 15.0:  # what it waits for, as it waits
+                    step(f"config store not ready yet: {exc}")
+                    said[0] = time.monotonic()
+                raise
 
         wait_for("the config store (etcd quorum)", probe, timeout=timeout, interval=2.0)
 
     def _cli(self, settings: Settings, *args: str, timeout: float = 300.0) -> str:
         argv = [sys.executable, "-c", "from oxswarm.cli.main import main; main()", *args,
-                "--store", "etcd://" + ",".join(e.split("://", 1)[1]
-                                                for e in settings.store_endpoints),
-                "--cluster", settings.cluster, "--master-key-file", str(self.master_key_file)]
+                "--store", settings.store_url, "--cluster", settings.cluster,
+                "--master-key-file", str(self.master_key_file)]
+        for option, path in (("--store-ca-file", settings.store_ca_file),
+                             ("--store-cert-file", settings.store_cert_file),
+                             ("--store-key-file", settings.store_key_file)):
+            argv += [option, str(path)] if path else []
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
                               env=clean_env(), check=False)
         if proc.returncode != 0:
@@ -308,7 +343,10 @@ class Deployer:
                         params_file.touch(mode=0o600)
                         answers = dict(params) if params else default_params(hostname)
                         params_file.write_text(json.dumps(answers, indent=2))
-                self._cli(settings, "config", "generate", "--params", str(params_file))
+                pki = self.store_pki
+                self._cli(settings, "config", "generate", "--params", str(params_file),
+                          "--ca-cert-file", str(pki.ca_file), "--ca-key-file",
+                          str(pki.ca_key_file))
                 changes.append("config generated")
             peers = json.dumps(ldap_urls(spec))
             if manager.get(keys.LDAP_PEERS) != peers:

@@ -8,12 +8,16 @@ services roll by their own ``update_config``: one node at a time, stop-first); t
 stateful service is updated alone (``docker service update --image``, which waits until
 its task runs) and checked healthy (its etcd member answers ``/health``, its slapd
 accepts connections) before the next one; last, the full new stack is deployed, which
-then changes nothing.
+then changes nothing. New credentials (Swarm secrets named after their content) go
+through the pinned services the same way: :func:`held_secrets` keeps them on their old
+secrets in :func:`interim_stack`, and each takes its new ones alone.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -69,13 +73,15 @@ class Roller:
     manager: Docker
     step: Step
     timeout: float = 300.0
+    store_tls: ssl.SSLContext | None = None  # the operator's, for a closed store
 
     def healthy(self, service: str, node: str) -> bool | None:
         address = self.spec.node(node).address
         if service.startswith("etcd-"):
+            scheme = "https" if self.store_tls else "http"
             try:
-                res = httpx.get(f"http://{address}:{ETCD_CLIENT_PORT}/health", timeout=2.0,
-                                trust_env=False)
+                res = httpx.get(f"{scheme}://{address}:{ETCD_CLIENT_PORT}/health", timeout=2.0,
+                                trust_env=False, verify=self.store_tls or True)
                 body: Any = res.json()
             except (httpx.HTTPError, ValueError) as exc:
                 raise Unavailable(f"etcd on {node}: {exc}") from exc
@@ -109,3 +115,49 @@ class Roller:
         ok = len(lines) == 1 and bare(lines[0].split()[0]) == self.spec.image \
             and lines[0].split()[1] == "Running"
         return True if ok else None
+
+
+# -- new secrets (rotated credentials) through the pinned services, one at a time --------
+
+
+def held_secrets(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Pinned services (one per node) whose secrets change between two stack files ->
+    their old ``secrets`` entries: they keep them while the rest rolls, then take the new
+    ones one node at a time (all ldap or csync2 members at once would stop together)."""
+    held: dict[str, list[Any]] = {}
+    for name, svc in new["services"].items():
+        before = old["services"].get(name)
+        pinned = svc.get("deploy", {}).get("mode") == "replicated"
+        if pinned and before is not None and before.get("secrets") != svc.get("secrets"):
+            held[name] = before.get("secrets") or []
+    return held
+
+
+def interim_stack(new: Mapping[str, Any], held: Mapping[str, list[Any]],
+                  stack: str) -> dict[str, Any]:
+    """``new`` with the ``held`` services on their old secrets (existing Swarm secrets,
+    declared external under the names ``docker stack deploy`` gave them)."""
+    out: dict[str, Any] = json.loads(json.dumps(new))
+    for name, entries in held.items():
+        out["services"][name]["secrets"] = entries
+        for entry in entries:
+            if entry["source"] not in out["secrets"]:
+                out["secrets"][entry["source"]] = {"external": True,
+                                                   "name": f"{stack}_{entry['source']}"}
+    return out
+
+
+def running_task(manager: Docker, service: str) -> str | None:
+    """The ID of the service's one running task (None while there is not exactly one)."""
+    res = manager.run("service", "ps", service, "--filter", "desired-state=running",
+                      "--format", "{{.ID}} {{.CurrentState}}", check=False)
+    lines = [line.split() for line in res.stdout.splitlines() if line.strip()]
+    if len(lines) == 1 and len(lines[0]) > 1 and lines[0][1] == "Running":
+        return lines[0][0]
+    return None
+
+
+def new_task(manager: Docker, service: str, before: str | None) -> str | None:
+    """The service's one running task when it is not ``before`` (it was replaced)."""
+    task = running_task(manager, service)
+    return task if task and task != before else None

@@ -153,8 +153,9 @@ class ClusterSpec(BaseModel):
         return f"oxs-{self.cluster}-{node}"
 
     def store_url(self) -> str:
-        """``etcd://addr:2379,...``: every member, as reached from outside the swarm."""
-        return "etcd://" + ",".join(f"{n.address}:2379" for n in self.nodes)
+        """``etcd+https://addr:2379,...``: every member, as reached from outside the swarm
+        (TLS only; the operator's certificate is ``<state>/operator.crt``)."""
+        return "etcd+https://" + ",".join(f"{n.address}:2379" for n in self.nodes)
 
 
 def lab_node_dir(state_dir: str, node: str) -> str:

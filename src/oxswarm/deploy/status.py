@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import httpx
@@ -36,10 +37,15 @@ def cluster_status(deployer: Any) -> dict[str, Any]:
     except OxSwarmError as exc:
         out["nodes"] = {"error": str(exc)}
     members: dict[str, str] = {}
+    try:
+        verify: ssl.SSLContext | bool = deployer.store_pki.operator.ssl_context()
+    except OxSwarmError as exc:
+        verify = True
+        members["error"] = str(exc)
     for node in spec.nodes:
         try:
-            res = httpx.post(f"http://{node.address}:2379/v3/maintenance/status", json={},
-                             timeout=2.0, trust_env=False)
+            res = httpx.post(f"https://{node.address}:2379/v3/maintenance/status", json={},
+                             timeout=2.0, trust_env=False, verify=verify)
             body = res.json()
             leader = body.get("leader") == body.get("header", {}).get("member_id")
             members[node.name] = f"up, raft index {body.get('raftIndex')}" + (

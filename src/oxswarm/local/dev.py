@@ -6,7 +6,9 @@ Redis, Twemproxy, config-init, the directory's initial load), then oxAuth and ox
 health endpoints, registers a ready test client and writes:
 
 * ``DIR/dev.json`` (0600): the state: issuer, store, cluster, master key file, cache,
-  directory URL, the test client, oxAuth's pid, oxTrust's root (``identity_url``) and pid;
+  directory URL, the test client, oxAuth's pid, oxTrust's root (``identity_url``) and pid,
+  the operator's store certificate files (the store is closed as in the cluster: TLS with
+  client certificates, etcd RBAC; oxAuth runs with its own read-only certificate);
 * ``DIR/admin-password`` (0600): the admin user's password (user ``admin``).
 
 Every daemon keeps a pid file under ``DIR`` (:class:`~oxswarm.local.process.Daemon`), so
@@ -90,6 +92,9 @@ class DevInfo:
     oxauth_pid: int
     identity_url: str = ""  # oxTrust's root (UI, SCIM, admin API), ending in /identity
     oxtrust_pid: int = 0
+    store_ca_file: str = ""  # the store is closed as in the cluster: the operator's files
+    store_cert_file: str = ""
+    store_key_file: str = ""
     started_in: float = 0.0
     already_up: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -287,7 +292,8 @@ def dev_up(
     root.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     progress("starting etcd, slapd, redis and twemproxy; config-init; directory load")
-    stack = start_stack(root, cluster=CLUSTER, registration="open")  # a cluster: token
+    # registration open (a cluster's default is token); the store closed as in a cluster
+    stack = start_stack(root, cluster=CLUSTER, registration="open", store_tls=True)
     try:
         progress(f"backend up in {time.monotonic() - began:.1f}s")
         bind_port = port or free_port()
@@ -295,10 +301,15 @@ def dev_up(
         issuer = (issuer or f"http://{bind}").rstrip("/")
         password_file = root / PASSWORD_FILE
         _write_private(password_file, stack.admin_password + "\n")
+        own = stack.settings("oxauth")  # oxAuth's own certificate: read-only rights
+        operator = stack.settings()
         env = {
             "OXSWARM_STORE": stack.store_url,
             "OXSWARM_CLUSTER": stack.cluster,
             "OXSWARM_MASTER_KEY_FILE": str(stack.master_key_file),
+            "OXSWARM_STORE_CA_FILE": str(own.store_ca_file),
+            "OXSWARM_STORE_CERT_FILE": str(own.store_cert_file),
+            "OXSWARM_STORE_KEY_FILE": str(own.store_key_file),
         }
         progress(f"starting oxAuth on {bind}")
         daemon = start_oxauth(
@@ -333,6 +344,9 @@ def dev_up(
             oxauth_pid=daemon.pid or 0,
             identity_url=f"http://{trust_bind}/identity",
             oxtrust_pid=trust.pid or 0,
+            store_ca_file=str(operator.store_ca_file),
+            store_cert_file=str(operator.store_cert_file),
+            store_key_file=str(operator.store_key_file),
             started_in=round(time.monotonic() - began, 2),
             extra={"bind": bind, "oxtrust_bind": trust_bind},
         )

@@ -6,7 +6,8 @@ is (``ldap_peers``), and loads the directory's initial tree. It returns a :class
 with every handle and the values other commands need (store URL, cluster, master key
 file, cache and LDAP addresses); :meth:`Stack.stop` stops all of it. oxAuth itself is not
 started here: callers run ``oxswarm run oxauth`` (or :func:`oxswarm.oxauth.app.create_app`)
-against the stack.
+against the stack. ``store_tls=True`` closes the store as ``oxswarm up`` does (TLS with
+client certificates, etcd RBAC per role): :meth:`Stack.store_args` gives a role's options.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from oxswarm.config import etcd_rbac
 from oxswarm.config import keys as K
 from oxswarm.config.generate import generate
 from oxswarm.config.manager import ConfigManager
@@ -50,6 +52,7 @@ class Stack:
     cache: LocalCacheCluster
     hostname: str
     admin_password: str = field(repr=False)
+    store_tls: bool = False
 
     @property
     def store_url(self) -> str:
@@ -63,17 +66,34 @@ class Stack:
     def ldap_urls(self) -> tuple[str, ...]:
         return tuple(node.url for node in self.slapd)
 
-    def settings(self) -> Settings:
+    def settings(self, role: str = "operator") -> Settings:
+        """Settings of the stack's store (with TLS: as ``role``, by default the operator)."""
+        creds = self.etcd.credentials(role, self.cluster) if self.store_tls else None
         return Settings.load(
-            {}, store=self.store_url, cluster=self.cluster, master_key_file=self.master_key_file
+            {}, store=self.store_url, cluster=self.cluster, master_key_file=self.master_key_file,
+            store_ca_file=creds.ca_file if creds else None,
+            store_cert_file=creds.cert_file if creds else None,
+            store_key_file=creds.key_file if creds else None,
         )
+
+    def store_args(self, role: str = "operator") -> list[str]:
+        """``--store ...`` (and with TLS the role's certificate) for a command line."""
+        settings = self.settings(role)
+        args = ["--store", self.store_url, "--cluster", self.cluster]
+        for option, path in (("--store-ca-file", settings.store_ca_file),
+                             ("--store-cert-file", settings.store_cert_file),
+                             ("--store-key-file", settings.store_key_file)):
+            args += [option, str(path)] if path else []
+        return args
 
     def box(self) -> SecretBox:
         return SecretBox.from_file(self.master_key_file)
 
     def manager(self) -> ConfigManager:
         """A manager on the stack's store (close ``manager.store`` when done)."""
-        return ConfigManager(self.etcd.store(), self.settings().prefix, self.box())
+        creds = self.etcd.credentials("operator", self.cluster) if self.store_tls else None
+        return ConfigManager(self.etcd.store(credentials=creds), self.settings().prefix,
+                             self.box())
 
     def directory(self) -> Directory:
         """A directory connection bound as the root DN (close it when done)."""
@@ -131,6 +151,7 @@ def start_stack(
     admin_password: str | None = None,
     cache_shards: int = 1,
     registration: str | None = None,
+    store_tls: bool = False,
 ) -> Stack:
     """Start everything under ``root`` and initialise it; stop what started on failure.
 
@@ -155,10 +176,13 @@ def start_stack(
     if registration is not None:
         generated.config[K.OXAUTH_REGISTRATION] = registration
     started: list[object] = []
-    etcd = start_etcd_cluster(root / "etcd", size=1)
+    etcd = start_etcd_cluster(root / "etcd", size=1, tls=store_tls)
     started.append(etcd)
     try:
-        store = etcd.store()
+        if store_tls:
+            _close_store(etcd, cluster)
+        store = etcd.store(credentials=etcd.credentials("operator", cluster) if store_tls
+                           else None)
         manager = ConfigManager(store, f"/oxswarm/{cluster}", box)
         manager.load(generated.config, generated.secrets)
         ldap_pw = manager.get_secret(K.LDAP_ADMIN_PW) or ""
@@ -197,7 +221,15 @@ def start_stack(
         cache=cache,
         hostname=hostname,
         admin_password=admin_password,
+        store_tls=store_tls,
     )
+
+
+def _close_store(etcd: EtcdCluster, cluster: str) -> None:
+    """A client certificate per role, their etcd users and rights, auth on."""
+    users = dict(etcd.login(etcd.credentials(role, cluster)) for role in etcd_rbac.CLIENT_ROLES)
+    with etcd.store(credentials=etcd.credentials("operator", cluster)) as store:
+        etcd_rbac.reconcile(store, f"/oxswarm/{cluster}", users)
 
 
 __all__ = ["Stack", "start_stack"]

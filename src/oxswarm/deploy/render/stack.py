@@ -21,6 +21,10 @@ Shape of the original's consul.yml, cache.yml, registrator.yml, web.yml and ldap
   (:mod:`oxswarm.roles.resolver`).
 * ``endpoint_mode: dnsrr`` everywhere (the lab's kernel has no IPVS; real hosts may, and
   dnsrr works on both); the master key is a Swarm secret.
+* With :class:`StoreTLS` (what ``oxswarm up`` deploys) the store is closed: each etcd
+  member gets its certificate, every other service the cluster CA and its role's client
+  certificate, all as Swarm secrets, and reaches the store at ``etcd+https://``
+  (:mod:`oxswarm.deploy.storepki`).
 
 Everything is labelled ``oxswarm.cluster=<cluster>``.
 """
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from oxswarm.deploy.spec import ClusterSpec, NodeSpec
@@ -47,6 +52,32 @@ OXAUTH_PORT = 8080
 DOCKER_SOCKET = "/var/run/docker.sock"
 SHARED_FOLDER = "/opt/shared-shibboleth-idp"  # the IdP's files (oxTrust/IdP mount it later)
 NODE_TEMPLATE = "{{.Node.Hostname}}"
+
+
+STORE_CA_TARGET = "store-ca.crt"
+STORE_CERT_TARGET = "store.crt"
+STORE_KEY_TARGET = "store.key"
+
+
+@dataclass(frozen=True)
+class SecretFile:
+    """A file the stack hands to services as a Swarm secret (the name tells its content)."""
+
+    name: str
+    file: str
+
+
+@dataclass(frozen=True)
+class StoreTLS:
+    """The store's credentials: the CA, a client pair per role, a pair per member node."""
+
+    ca: SecretFile
+    clients: Mapping[str, tuple[SecretFile, SecretFile]]
+    members: Mapping[str, tuple[SecretFile, SecretFile]]
+
+    def files(self) -> list[SecretFile]:
+        pairs = [*self.clients.values(), *self.members.values()]
+        return [self.ca, *(f for pair in pairs for f in pair)]
 
 
 def member(kind: str, node: str) -> str:
@@ -248,12 +279,50 @@ def global_services(spec: ClusterSpec) -> dict[str, dict[str, Any]]:
             "nginx": nginx}
 
 
+def _secret(source: SecretFile, target: str) -> dict[str, Any]:
+    return {"source": source.name, "target": target, "mode": 0o400}
+
+
+# the roles that open the store (Redis and Twemproxy read the cache password and follow
+# its rotation: read-only rights on config/ and secret/)
+STORE_CLIENTS = frozenset(
+    {"oxauth", "nginx", "ldap", "csync2", "registrator", "redis", "twemproxy"}
+)
+
+
+def close_store(services: dict[str, dict[str, Any]], spec: ClusterSpec,
+                tls: StoreTLS) -> None:
+    """Give every service that opens the store its credentials and ``etcd+https://``."""
+    run = "/run/secrets/"
+    for svc in services.values():
+        role = svc["command"][0]
+        env = svc["environment"]
+        env["OXSWARM_STORE"] = store_url(spec).replace("etcd://", "etcd+https://")
+        if role not in STORE_CLIENTS and role != "etcd":
+            continue
+        if role == "etcd":
+            cert, key = tls.members[env["OXS_ETCD_NAME"].removeprefix("etcd-")]
+            targets = {"OXS_ETCD_CERT_FILE": "etcd.crt", "OXS_ETCD_KEY_FILE": "etcd.key",
+                       "OXS_ETCD_CA_FILE": STORE_CA_TARGET}
+        else:
+            cert, key = tls.clients[role]
+            targets = {"OXSWARM_STORE_CERT_FILE": STORE_CERT_TARGET,
+                       "OXSWARM_STORE_KEY_FILE": STORE_KEY_TARGET,
+                       "OXSWARM_STORE_CA_FILE": STORE_CA_TARGET}
+        env |= {name: run + target for name, target in targets.items()}
+        svc["secrets"] = [*svc["secrets"], *(
+            _secret(source, target) for source, target in zip(
+                (cert, key, tls.ca), targets.values(), strict=True))]
+
+
 def render_stack(spec: ClusterSpec, master_key_file: str,
-                 images: Mapping[str, str] | None = None) -> dict[str, Any]:
+                 images: Mapping[str, str] | None = None,
+                 store_tls: StoreTLS | None = None) -> dict[str, Any]:
     """The whole stack as a compose dict (``json.dumps`` of it is a valid stack file).
 
     ``images``: service -> image, for services kept on another image than ``spec.image``
     (the stateful ones while a new image rolls through them one at a time).
+    ``store_tls``: the store's credentials (None: an open store, for tests of the shape).
     """
     services: dict[str, dict[str, Any]] = {}
     for node in spec.nodes:
@@ -267,16 +336,21 @@ def render_stack(spec: ClusterSpec, master_key_file: str,
     services |= global_services(spec)
     for name, image in (images or {}).items():
         services[name]["image"] = image
+    secrets: dict[str, Any] = {MASTER_KEY_SECRET: {"file": master_key_file}}
+    if store_tls is not None:
+        close_store(services, spec, store_tls)
+        secrets |= {f.name: {"file": f.file} for f in store_tls.files()}
     return {
         "version": COMPOSE_VERSION,
         "services": services,
         "networks": {spec.network: {"external": True}},
-        "secrets": {MASTER_KEY_SECRET: {"file": master_key_file}},
+        "secrets": secrets,
     }
 
 
 def stack_text(spec: ClusterSpec, master_key_file: str,
-               images: Mapping[str, str] | None = None) -> str:
+               images: Mapping[str, str] | None = None,
+               store_tls: StoreTLS | None = None) -> str:
     """The stack file's text: JSON, which is YAML, so ``docker stack`` reads it as is."""
-    stack = render_stack(spec, master_key_file, images)
+    stack = render_stack(spec, master_key_file, images, store_tls)
     return json.dumps(stack, indent=2, sort_keys=False) + "\n"
