@@ -13,6 +13,8 @@ ldap, csync2  config/, secret/                        read
 redis         config/, secret/                        read
 twemproxy     config/, secret/                        read
 registrator   catalogue/                              readwrite
+oxtrust       config/, secret/ (the admin UI and API:     readwrite
+              live policy, keys, organisation)
 every role    ping (the readiness probe's key)        read
 operator      everything (etcd's ``root`` role)       all, and auth
 ============  ======================================  =========
@@ -46,6 +48,8 @@ ROLE_PREFIXES: Mapping[str, tuple[tuple[str, str], ...]] = {
     "redis": _CONFIG,
     "twemproxy": _CONFIG,
     "registrator": (("catalogue/", READWRITE),),
+    # the administration service writes the live policy, rotates keys, edits settings
+    "oxtrust": (("config/", READWRITE), ("secret/", READWRITE)),
 }
 SERVICE_ROLES = tuple(ROLE_PREFIXES)
 CLIENT_ROLES = (*SERVICE_ROLES, OPERATOR)

@@ -324,8 +324,11 @@ def dev_up(
             # the admin UI signs in through this oxAuth from its loopback address
             allow_oxtrust_at(clients, _oxtrust_client_id(stack), f"http://{trust_bind}")
         progress(f"starting oxTrust on {trust_bind}")
+        admin = stack.settings("oxtrust")  # the admin service's own certificate
+        trust_env = {**env, "OXSWARM_STORE_CERT_FILE": str(admin.store_cert_file),
+                     "OXSWARM_STORE_KEY_FILE": str(admin.store_key_file)}
         trust = start_oxtrust(
-            root, env, bind=trust_bind, public_url=f"http://{trust_bind}",
+            root, trust_env, bind=trust_bind, public_url=f"http://{trust_bind}",
             cache=stack.cache_address, ldap=stack.ldap_urls[0], oxauth_url=f"http://{bind}",
         )  # fmt: skip
         _keep(stack, daemon, trust)
