@@ -62,7 +62,8 @@ def test_a_malformed_grant_id_names_no_grant(stack: Stack, grant_id: str) -> Non
 
     async def run() -> tuple[GrantRecord | None, GrantRecord | None]:
         host, port = stack.cache_address.rsplit(":", 1)
-        cache = AsyncCache(host, int(port), namespace=f"{stack.cluster}.oxauth")
+        cache = AsyncCache(host, int(port), namespace=f"{stack.cluster}.oxauth",
+                           password=stack.cache.password)
         directory = stack.directory()
         try:
             store = DirectoryGrantStore(directory, CacheRevocations(cache))

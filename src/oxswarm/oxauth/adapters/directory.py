@@ -30,6 +30,8 @@ from oxswarm.oauth.models import ClientMetadata, GrantRecord, User
 from oxswarm.oauth.tokens import valid_grant_id
 from oxswarm.oxauth.adapters.cache import CacheRevocations
 
+_NOBODY = "nobody.timing"  # an inum no person has (``inum`` values are UUIDs)
+
 _META_FIELDS = (
     "client_secret_expires_at",
     "client_id_issued_at",
@@ -228,10 +230,13 @@ class DirectoryUserStore:
 
     def _authenticate(self, username: str, password: str) -> User | None:
         person = self._repo.get_by_uid(username)
+        repo = self._repo
         if person is None or person.status != "active":
+            # the same work as a wrong password: a bind on a fresh TLS connection (to a DN
+            # that names nobody: slapd answers at once) plus the hash slapd would compute
+            repo.directory.check_password(repo.tree.person(_NOBODY), password)
             dummy_check(password, self._scheme, self._params)
             return None
-        repo = self._repo
         if not repo.directory.check_password(repo.tree.person(person.inum), password):
             return None
         return to_user(person)

@@ -58,7 +58,9 @@ def store_members(deps: UiDeps) -> dict[str, str]:
 
 def directory_replication(deps: UiDeps) -> dict[str, str]:
     config = deps.directory.config
-    csns = {url: context_csn(url, config.bind_dn, config.password, deps.tree.suffix)
+    ca_pem = config.ca_file.read_text() if config.ca_file is not None else None
+    csns = {url: context_csn(url, config.bind_dn, config.password, deps.tree.suffix,
+                             ca_pem=ca_pem)
             for url in config.urls}
     return replication_state(csns)
 
