@@ -19,6 +19,7 @@ DEFAULT_STORE = "etcd://127.0.0.1:2379"
 ENV_STORE = "OXSWARM_STORE"
 ENV_CLUSTER = "OXSWARM_CLUSTER"
 ENV_MASTER_KEY_FILE = "OXSWARM_MASTER_KEY_FILE"
+ENV_LDAP_URLS = "OXSWARM_LDAP_URLS"  # read by the directory commands (cli/directory_options)
 
 _HOSTPORT = re.compile(r"^(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+)(?::(?P<port>\d{1,5}))?$")
 _CLUSTER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")

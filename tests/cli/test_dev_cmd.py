@@ -47,10 +47,13 @@ def test_dev_up_down(tmp_path: Path) -> None:
         assert again["already_up"] is True
         assert again["issuer"] == info["issuer"]
 
-        env = {
+        # the `env` object points every command at the stack (as `oxswarm env` does)
+        env = info["env"]
+        assert env == {
             "OXSWARM_STORE": info["store"],
             "OXSWARM_CLUSTER": info["cluster"],
             "OXSWARM_MASTER_KEY_FILE": info["master_key_file"],
+            "OXSWARM_LDAP_URLS": info["ldap"],
         }
         added = run(
             "clients",

@@ -2,9 +2,10 @@
 
 ``dev up --dir DIR [--port PORT] [--issuer URL] [--json]`` prints the issuer, where the
 admin password is, and a ready test client; with ``--json``, one JSON object with
-``issuer``, ``store``, ``cluster``, ``master_key_file``, ``client`` and more, so that
-other commands can be pointed at the stack through ``OXSWARM_STORE``,
-``OXSWARM_CLUSTER`` and ``OXSWARM_MASTER_KEY_FILE``. Progress goes to stderr.
+``issuer``, ``store``, ``cluster``, ``master_key_file``, ``client`` and more, and ``env``:
+the variables (``OXSWARM_STORE``, ``OXSWARM_CLUSTER``, ``OXSWARM_MASTER_KEY_FILE``,
+``OXSWARM_LDAP_URLS``) that point other commands at the stack, as ``oxswarm env`` does
+for a cluster. Progress goes to stderr.
 ``dev down --dir DIR`` stops all of it.
 """
 
@@ -15,7 +16,15 @@ from pathlib import Path
 
 import click
 
-from oxswarm.local.dev import dev_down, dev_up, try_commands
+from oxswarm.deploy.operator_env import export_lines
+from oxswarm.local.dev import DevInfo, dev_down, dev_up, try_commands
+from oxswarm.settings import ENV_CLUSTER, ENV_LDAP_URLS, ENV_MASTER_KEY_FILE, ENV_STORE
+
+
+def dev_env(info: DevInfo) -> dict[str, str]:
+    """The variables that point every command at the dev stack (as ``oxswarm env``)."""
+    return {ENV_STORE: info.store, ENV_CLUSTER: info.cluster,
+            ENV_MASTER_KEY_FILE: info.master_key_file, ENV_LDAP_URLS: info.ldap}
 
 
 def _progress(message: str) -> None:
@@ -51,7 +60,7 @@ def up(root: Path, port: int | None, issuer: str | None, as_json: bool) -> None:
     if info.already_up:
         _progress(f"already up under {root}")
     if as_json:
-        click.echo(json.dumps(info.to_dict()))
+        click.echo(json.dumps(info.to_dict() | {"env": dev_env(info)}))
         return
     client = info.client
     lines = [
@@ -62,8 +71,7 @@ def up(root: Path, port: int | None, issuer: str | None, as_json: bool) -> None:
         f"  secret:        {client.get('client_secret', '(public)')}",
         f"  redirect_uri:  {', '.join(client['redirect_uris'])}",
         "point other commands at it:",
-        f"  export OXSWARM_STORE={info.store} OXSWARM_CLUSTER={info.cluster} "
-        f"OXSWARM_MASTER_KEY_FILE={info.master_key_file}",
+        *(f"  {line}" for line in export_lines(dev_env(info)).splitlines()),
         "try it (discovery, then a client_credentials token):",
         *(f"  {line}" for line in try_commands(info)),
         f"stop it:         oxswarm dev down --dir {root}",

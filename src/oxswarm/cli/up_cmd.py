@@ -13,6 +13,7 @@ from oxswarm.config.params import Params
 from oxswarm.deploy.deployer import Deployer, default_params
 from oxswarm.deploy.status import cluster_status
 from oxswarm.errors import InvalidInput
+from oxswarm.settings import DEFAULT_CLUSTER, ENV_CLUSTER
 
 MIN_HA_NODES = 3
 DEFAULT_HOSTNAME = "id.oxswarm.test"
@@ -151,10 +152,13 @@ def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...],
     click.echo(f"admin:           {result.admin_credentials}")
     click.echo(f"changes:         {', '.join(result.changes) or 'none'}")
     click.echo(f"test client:     {result.test_client}")
+    other = "" if cluster == DEFAULT_CLUSTER else f" --cluster {cluster}"
+    click.echo(f'other commands:  eval "$(oxswarm env{other})"  (then oxswarm status, '
+               "clients add, users add ...)")
 
 
 @click.command("down")
-@click.option("--cluster", default="oxswarm", show_default=True)
+@click.option("--cluster", default=DEFAULT_CLUSTER, show_default=True, envvar=ENV_CLUSTER)
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 def down_command(cluster: str, state_dir: Path | None) -> None:
     """Remove everything ``up`` created (also after a crash halfway)."""
@@ -167,7 +171,7 @@ def down_command(cluster: str, state_dir: Path | None) -> None:
 
 
 @click.command("status")
-@click.option("--cluster", default="oxswarm", show_default=True)
+@click.option("--cluster", default=DEFAULT_CLUSTER, show_default=True, envvar=ENV_CLUSTER)
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def status_command(cluster: str, state_dir: Path | None, as_json: bool) -> None:

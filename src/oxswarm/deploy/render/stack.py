@@ -38,6 +38,11 @@ MASTER_KEY_SECRET = "oxswarm_master_key"
 SECRET_TARGET = f"/run/secrets/{MASTER_KEY_SECRET}"
 ETCD_CLIENT_PORT = 2379
 LDAP_PORT = 1389
+# The directory as the operator's machine reaches it: published on every node in host
+# mode (``oxswarm env`` prints these URLs as OXSWARM_LDAP_URLS). One place to switch the
+# scheme and port (ldaps on 1636 once slapd serves TLS only).
+OPERATOR_LDAP_SCHEME = "ldap"
+OPERATOR_LDAP_PORT = LDAP_PORT
 REDIS_PORT = 6379
 TWEMPROXY_PORT = 22121
 OXAUTH_PORT = 8080
@@ -61,6 +66,11 @@ def store_url(spec: ClusterSpec) -> str:
 def ldap_urls(spec: ClusterSpec) -> list[str]:
     """The directory servers as containers reach them (config value ``ldap_peers``)."""
     return [f"ldap://{member('ldap', n.name)}:{LDAP_PORT}" for n in spec.nodes]
+
+
+def operator_ldap_urls(spec: ClusterSpec) -> list[str]:
+    """The directory servers as the operator's machine reaches them (node addresses)."""
+    return [f"{OPERATOR_LDAP_SCHEME}://{n.address}:{OPERATOR_LDAP_PORT}" for n in spec.nodes]
 
 
 def common_env(spec: ClusterSpec) -> dict[str, str]:
@@ -177,7 +187,7 @@ def ldap_service(spec: ClusterSpec, node: NodeSpec) -> dict[str, Any]:
     }
     svc["hostname"] = member("ldap", node.name)
     svc["volumes"] = [_bind(f"{node.data_dir}/ldap", "/var/lib/oxswarm/ldap")]
-    svc["ports"] = [_host_port(LDAP_PORT)]
+    svc["ports"] = [_host_port(LDAP_PORT, OPERATOR_LDAP_PORT)]
     svc["labels"] |= _catalogue_labels("ldap", LDAP_PORT, "tcp")
     svc["deploy"] = _deploy(spec, node)
     return svc
