@@ -1,0 +1,82 @@
+"""The operator's side of a cluster (issue 9): the README's commands, run as written from
+this machine after ``eval "$(oxswarm env ...)"``, and an edge that anonymous requests for
+absent routes cannot take down."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import subprocess
+import time
+
+import httpx
+import pytest
+from tests.cluster.conftest import CLUSTER, HOSTNAME, operator_env
+
+from oxswarm.deploy.deployer import Deployer, UpResult
+
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(300)]
+
+# README "Quick start", with this cluster's name (`oxswarm env --cluster NAME`)
+README = f"""set -e
+eval "$(oxswarm env --cluster {CLUSTER})"
+oxswarm status
+oxswarm clients add --name my-app --grant-type client_credentials
+oxswarm users add --username alice --password 'Alice-pass-1' --email alice@example.org
+"""
+
+
+def test_readme_commands_work_from_the_operators_machine(
+        cluster: tuple[Deployer, UpResult]) -> None:
+    _, result = cluster
+    assert result.env["OXSWARM_CLUSTER"] == CLUSTER
+    assert result.env["OXSWARM_LDAP_URLS"].count(",") == 2
+    proc = subprocess.run(["bash", "-c", README], capture_output=True, text=True, timeout=180,
+                          env=operator_env(), check=False)
+    assert proc.returncode == 0, (proc.stdout[-1500:], proc.stderr[-1500:])
+    lines = proc.stdout.splitlines()
+    client = json.loads(next(line for line in lines if '"client_id"' in line))
+    person = json.loads(lines[-1])
+    assert person["username"] == "alice"
+    # the new client is the cluster's: a token for it through the load balancer
+    with httpx.Client(verify=ssl.create_default_context(cafile=result.ca_file), timeout=10,
+                      trust_env=False) as http:
+        res = http.send(http.build_request(
+            "POST", f"https://{result.load_balancer}/oxauth/restv1/token",
+            data={"grant_type": "client_credentials"}, headers={"Host": HOSTNAME},
+            extensions={"sni_hostname": HOSTNAME}),
+            auth=(client["client_id"], client["client_secret"]))
+    assert res.status_code == 200 and res.json()["token_type"] == "Bearer", res.text
+
+
+def test_absent_routes_never_take_the_site_down(cluster: tuple[Deployer, UpResult]) -> None:
+    """100 anonymous GETs of routes with no service (``/identity``, ``/idp/shibboleth``) or
+    no route, interleaved with discovery through the load balancer: every discovery 200.
+    Before, three such GETs marked every node failed and discovery answered 502."""
+    _, result = cluster
+    absent = ["/identity", "/idp/shibboleth", "/passport/auth", "/scim/v2/Users", "/nope"]
+    answers: dict[str, int] = {}
+    discovery: dict[int, int] = {}
+    slowest = 0.0
+    with httpx.Client(verify=ssl.create_default_context(cafile=result.ca_file), timeout=10,
+                      trust_env=False) as http:
+        def get(path: str) -> httpx.Response:
+            return http.send(http.build_request(
+                "GET", f"https://{result.load_balancer}{path}", headers={"Host": HOSTNAME},
+                extensions={"sni_hostname": HOSTNAME}))
+
+        for i in range(100):
+            path = absent[i % len(absent)]
+            began = time.monotonic()
+            res = get(path)
+            slowest = max(slowest, time.monotonic() - began)
+            key = f"{path} {res.status_code}"
+            answers[key] = answers.get(key, 0) + 1
+            status = get("/.well-known/openid-configuration").status_code
+            discovery[status] = discovery.get(status, 0) + 1
+    print(f"\nfigures: absent routes through the LB {answers}, slowest {slowest * 1000:.0f} ms; "
+          f"discovery {discovery}")
+    assert discovery == {200: 100}
+    assert {k.split()[1] for k in answers if k.startswith("/nope")} == {"404"}
+    assert {k.split()[1] for k in answers if not k.startswith("/nope")} == {"503"}
+    assert slowest < 1.0
