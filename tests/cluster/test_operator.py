@@ -80,3 +80,31 @@ def test_absent_routes_never_take_the_site_down(cluster: tuple[Deployer, UpResul
     assert {k.split()[1] for k in answers if k.startswith("/nope")} == {"404"}
     assert {k.split()[1] for k in answers if not k.startswith("/nope")} == {"503"}
     assert slowest < 1.0
+
+
+# A container's PID 1 (Docker's init) and the liveness checks Docker runs in oxAuth and
+# Twemproxy every 2 s (bash, head, grep) are Docker's, not the role's.
+DOCKERS_OWN = {"docker-init", "bash", "head", "grep"}
+
+
+def test_every_role_but_csync2_runs_unprivileged(cluster: tuple[Deployer, UpResult]) -> None:
+    deployer, _ = cluster
+    spec = deployer.saved_spec()
+    assert spec is not None
+    seen: dict[str, set[str]] = {}
+    for node in spec.nodes:
+        docker = deployer.driver(spec).docker(node.name)
+        for line in docker.run("ps", "--format", "{{.ID}} {{.Names}}").stdout.splitlines():
+            cid, name = line.split()
+            service = name.split(".")[0].removeprefix(f"{spec.stack}_")
+            top = docker.run("top", cid, "-eo", "uid,comm", check=False).stdout.splitlines()
+            users = {f"{comm}={uid}" for uid, comm in (row.split(None, 1) for row in top[1:])
+                     if comm.strip() not in DOCKERS_OWN}
+            seen.setdefault(service.split("-")[0], set()).update(users)
+    print(f"\nfigures: processes (command=uid) per service: {seen}")
+    assert {"etcd", "redis", "ldap", "csync2", "registrator", "twemproxy", "oxauth",
+            "nginx"} <= seen.keys()
+    for service, users in seen.items():
+        if service == "csync2":
+            continue  # keeps the owners of the files it copies: root
+        assert users and all(u.endswith("=10001") for u in users), (service, users)
