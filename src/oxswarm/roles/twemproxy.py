@@ -52,7 +52,9 @@ def command() -> None:
     current = {h: (resolve(h) or [h])[0] for _, h in shards}
     CONF.parent.mkdir(parents=True, exist_ok=True)
     CONF.write_text(render(shards, current))
-    child = Child(["nutcracker", "-c", str(CONF), "-s", str(STATS_PORT)])
+    # -o: Debian's nutcracker logs to /var/log/nutcracker by default (root's); the
+    # container's stderr instead
+    child = Child(["nutcracker", "-c", str(CONF), "-s", str(STATS_PORT), "-o", "/dev/stderr"])
     child.start()
     while not child.stop.is_set():
         child.stop.wait(CHECK_EVERY)
