@@ -97,8 +97,10 @@ def test_every_role_but_csync2_runs_unprivileged(cluster: tuple[Deployer, UpResu
         for line in docker.run("ps", "--format", "{{.ID}} {{.Names}}").stdout.splitlines():
             cid, name = line.split()
             service = name.split(".")[0].removeprefix(f"{spec.stack}_")
-            top = docker.run("top", cid, "-eo", "uid,comm", check=False).stdout.splitlines()
-            users = {f"{comm}={uid}" for uid, comm in (row.split(None, 1) for row in top[1:])
+            # docker top needs the pid column (it keeps the container's processes by pid)
+            top = docker.run("top", cid, "-eo", "pid,uid,comm").stdout.splitlines()
+            rows = [row.split(None, 2) for row in top[1:]]
+            users = {f"{comm.strip()}={uid}" for _, uid, comm in rows
                      if comm.strip() not in DOCKERS_OWN}
             seen.setdefault(service.split("-")[0], set()).update(users)
     print(f"\nfigures: processes (command=uid) per service: {seen}")
