@@ -32,6 +32,10 @@ class Conflict(OxSwarmError):
     """An object already exists, or a concurrent writer changed it first."""
 
 
+class AssertionFailed(Conflict):
+    """A conditional write found the entry changed since it was read (RFC 4528)."""
+
+
 class Unavailable(OxSwarmError):
     """A backing service (config store, directory, cache, Docker) cannot be reached."""
 

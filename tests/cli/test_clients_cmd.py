@@ -77,3 +77,45 @@ def test_unreachable_store_exits_1() -> None:
     )
     assert result.exit_code == 1
     assert result.output.startswith("error:")
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--redirect-uri", "javascript:alert(1)"], "redirect-uri"),
+        (["--redirect-uri", "https://a.example/cb#f"], "redirect-uri"),
+        (["--frontchannel-logout-uri", "data:text/html,x"], "frontchannel-logout-uri"),
+        (["--frontchannel-logout-uri", "https://a.example/x;script-src"],
+         "frontchannel-logout-uri"),
+        (["--jwks-uri", "http://a.example/jwks"], "jwks-uri"),
+        (["--grant-type", "bogus"], "grant-type"),
+        (["--scope", 'bad"scope'], "scope"),
+        (["--name", " "], "name"),
+        (["--auth-method", "magic"], "auth-method"),
+    ],
+)
+def test_update_bad_input_exits_2_before_any_io(args: list[str], field: str) -> None:
+    result = CliRunner().invoke(cli, ["clients", "update", "some-client", *args, *STORE])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"error: {field}:")
+
+
+def test_add_javascript_redirect_uri_exits_2() -> None:
+    result = CliRunner().invoke(
+        cli, ["clients", "add", "--name", "x", "--redirect-uri", "javascript:alert(1)", *STORE]
+    )
+    assert result.exit_code == 2
+    assert result.output.startswith("error: redirect-uri:") and "javascript" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [(["--ttl", "0"], "ttl"), (["--ttl", "99999999"], "ttl"), (["--uses", "0"], "uses")],
+)
+def test_registration_token_bad_input_exits_2(args: list[str], field: str) -> None:
+    result = CliRunner().invoke(cli, ["clients", "registration-token", *args, *STORE])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {field}:")

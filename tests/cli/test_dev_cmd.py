@@ -20,8 +20,8 @@ from oxswarm.local.process import pid_alive, wait_until
 pytestmark = pytest.mark.integration
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> Any:
-    result = CliRunner().invoke(cli, list(args), env=env)
+def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Any:
+    result = CliRunner().invoke(cli, list(args), env=env, input=stdin)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -42,6 +42,10 @@ def test_dev_up_down(tmp_path: Path) -> None:
         doc = httpx.get(info["issuer"] + "/.well-known/openid-configuration").json()
         assert doc["issuer"] == info["issuer"]
         assert info["client"]["client_secret"]
+        # dev keeps registration open (a cluster's default is token)
+        opened = httpx.post(info["issuer"] + "/oxauth/restv1/register",
+                            json={"redirect_uris": ["https://app.example/cb"]})
+        assert opened.status_code == 201, opened.text
 
         again = run("dev", "up", "--dir", str(root), "--json")
         assert again["already_up"] is True
@@ -81,8 +85,7 @@ def test_dev_up_down(tmp_path: Path) -> None:
             "add",
             "--username",
             "carol",
-            "--password",
-            "carol-pass-1",
+            "--password-stdin",
             "--email",
             "carol@example.org",
             "--given-name",
@@ -90,13 +93,18 @@ def test_dev_up_down(tmp_path: Path) -> None:
             "--family-name",
             "Danvers",
             env=env,
+            stdin="carol-pass-1\n",
         )
         assert user["username"] == "carol"
         dup = CliRunner().invoke(
-            cli, ["users", "add", "--username", "carol", "--password", "carol-pass-2"], env=env
+            cli,
+            ["users", "add", "--username", "carol", "--password-stdin"],
+            env=env,
+            input="carol-pass-2\n",
         )
         assert dup.exit_code == 1 and "already exists" in dup.output
-        run("users", "passwd", "--username", "carol", "--password", "carol-pass-2", env=env)
+        run("users", "passwd", "--username", "carol", "--password-stdin", env=env,
+            stdin="carol-pass-2\n")
         assert "carol" in {u["username"] for u in run("users", "list", env=env)}
         run("users", "remove", "--username", "carol", env=env)
         assert "carol" not in {u["username"] for u in run("users", "list", env=env)}

@@ -219,3 +219,14 @@ def test_default_now_is_current_time() -> None:
 def test_naive_now_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         generate(PARAMS, now=datetime(2030, 1, 1))
+
+
+def test_oxauth_policy_defaults(generated: Generated) -> None:
+    """A cluster registers clients only with an initial access token, 20 per address in
+    10 minutes; the values are those oxAuth's policy reads."""
+    from oxswarm.oxauth.policy import read_policy
+
+    assert generated.config[keys.OXAUTH_REGISTRATION] == "token"
+    policy = read_policy(generated.config.get)
+    assert policy.registration == "token"
+    assert (policy.registration_limit.requests, policy.registration_limit.window) == (20, 600)

@@ -76,7 +76,15 @@ def test_admin_password_hashed_by_slapd(directory: Directory, box: SecretBox) ->
 def test_scopes_and_own_clients(directory: Directory, box: SecretBox) -> None:
     init_directory(directory, DATA, box)
     scopes = {s.name: s for s in ScopeRepository(directory).list()}
-    assert set(scopes) == {"openid", "profile", "email", "address", "phone", "offline_access"}
+    scim = {
+        f"https://gluu.org/scim/{n}"
+        for n in ("users.read", "users.write", "groups.read", "groups.write", "bulk")
+    }
+    assert (
+        set(scopes) == {"openid", "profile", "email", "address", "phone", "offline_access"} | scim
+    )
+    assert not any(scopes[name].default for name in scim)  # never granted unasked
+    assert {scopes[name].scope_type for name in scim} == {"oauth"}
     assert scopes["email"].claims == ["email", "email_verified"]
     assert scopes["phone"].claims == ["phone_number", "phone_number_verified"]
     assert scopes["address"].claims == ["address"]

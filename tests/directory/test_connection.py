@@ -7,8 +7,15 @@ import time
 
 import pytest
 
-from oxswarm.directory.connection import Directory, DirectoryConfig
-from oxswarm.errors import Conflict, DirectoryError, DirectoryUnavailable, InvalidInput, NotFound
+from oxswarm.directory.connection import LEVEL, REPLACE, Directory, DirectoryConfig
+from oxswarm.errors import (
+    AssertionFailed,
+    Conflict,
+    DirectoryError,
+    DirectoryUnavailable,
+    InvalidInput,
+    NotFound,
+)
 from oxswarm.local.process import free_port, wait_until
 from oxswarm.local.slapd import SlapdNode
 
@@ -56,6 +63,32 @@ def test_concurrent_use_from_threads(directory: Directory) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+@pytest.mark.integration
+def test_size_limit_truncates_instead_of_failing(directory: Directory) -> None:
+    directory.add("ou=limit,o=gluu", unit("limit"))
+    for k in range(5):
+        directory.add(f"ou=l{k},ou=limit,o=gluu", unit(f"l{k}"))
+    assert len(directory.search("ou=limit,o=gluu", scope=LEVEL, size_limit=3)) == 3
+    assert len(directory.search("ou=limit,o=gluu", scope=LEVEL, size_limit=0)) == 5
+
+
+@pytest.mark.integration
+def test_conditional_writes_with_the_assertion_control(directory: Directory) -> None:
+    dn = "ou=cond,o=gluu"
+    directory.add(dn, unit("cond"))
+    csn = directory.read(dn, ["entryCSN"]).get("entryCSN")
+    directory.modify(dn, {"description": [(REPLACE, ["one"])]}, assertion=f"(entryCSN={csn})")
+    with pytest.raises(AssertionFailed):  # the entry moved on: the old version fails
+        directory.modify(dn, {"description": [(REPLACE, ["two"])]}, assertion=f"(entryCSN={csn})")
+    with pytest.raises(AssertionFailed):
+        directory.delete(dn, assertion=f"(entryCSN={csn})")
+    assert directory.read(dn).get("description") == "one"
+    with pytest.raises(InvalidInput):
+        directory.delete(dn, assertion="not a filter")
+    directory.delete(dn, assertion="(description=one)")
+    assert not directory.exists(dn)
 
 
 @pytest.mark.integration
@@ -110,8 +143,14 @@ def test_a_server_back_at_a_new_address_under_its_name_is_found(
         return real(host, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    config = DirectoryConfig((f"ldap://ldap-moving:{single.port}",), ROOT_DN, ROOT_PW,
-                             connect_timeout=1.0, receive_timeout=3.0, exhaust=1.0)
+    config = DirectoryConfig(
+        (f"ldap://ldap-moving:{single.port}",),
+        ROOT_DN,
+        ROOT_PW,
+        connect_timeout=1.0,
+        receive_timeout=3.0,
+        exhaust=1.0,
+    )
     with Directory(config) as directory:
         directory.add("ou=first,o=gluu", unit("first"))
         single.stop()
@@ -120,8 +159,11 @@ def test_a_server_back_at_a_new_address_under_its_name_is_found(
         try:
             where["address"] = moved.host
             began = time.monotonic()
-            wait_until(lambda: _answers(directory, "ou=first,o=gluu"), 15,
-                       "the directory at its new address")
+            wait_until(
+                lambda: _answers(directory, "ou=first,o=gluu"),
+                15,
+                "the directory at its new address",
+            )
             took = time.monotonic() - began
         finally:
             moved.stop()

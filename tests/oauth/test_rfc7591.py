@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 import pytest
@@ -11,8 +12,8 @@ from tests.oauth.memory import Clients
 from oxswarm.oauth import rfc7591, rfc7592
 from oxswarm.oauth.rfc6749.errors import InvalidClientMetadata, InvalidRedirectUri, InvalidToken
 
-POLICY = rfc7591.RegistrationPolicy(
-    scopes=("openid", "profile", "email"), default_scopes=("openid",), signing_algs=("RS256",)
+POLICY = rfc7591.dynamic_policy(
+    default_scopes=("openid", "profile", "email"), signing_algs=("RS256",), allow_http=False
 )
 CB = "https://rp.example/cb"
 
@@ -60,15 +61,6 @@ def test_localhost_http_and_client_credentials_only() -> None:
     assert meta.response_types == () and meta.redirect_uris == ()
 
 
-def test_initial_access_token() -> None:
-    from oxswarm.oauth.tokens import token_hash
-
-    assert rfc7591.initial_token_ok(None, None)
-    assert rfc7591.initial_token_ok("t", token_hash("t"))
-    assert not rfc7591.initial_token_ok("u", token_hash("t"))
-    assert not rfc7591.initial_token_ok(None, token_hash("t"))
-
-
 def test_management_token_and_update() -> None:
     clients = Clients()
     client, token = rfc7591.with_credentials(rfc7591.parse_metadata({"redirect_uris": [CB]},
@@ -86,3 +78,27 @@ def test_management_token_and_update() -> None:
     with pytest.raises(InvalidClientMetadata):
         rfc7592.updated(client, {"client_id": client.client_id, "redirect_uris": [CB],
                                  "client_secret": "guess"}, POLICY)
+
+
+def test_update_keeps_what_an_administrator_gave() -> None:
+    """RFC 7592 PUT: policy flags, admin scopes and the password grant stay; a body cannot
+    set flags nor add scopes beyond the defaults."""
+    base = rfc7591.parse_metadata({"redirect_uris": [CB]}, POLICY)
+    client = dataclasses.replace(
+        base, trusted=True, resource_server=True, allow_password_grant=True,
+        access_token_lifetime=60, scopes=("openid", "payments"),
+        grant_types=("authorization_code", "password"),
+    )
+    body = {"client_id": client.client_id, "redirect_uris": [CB], "trusted": False,
+            "resource_server": False, "allow_password_grant": False, "skip_consent": True,
+            "scope": "openid payments admin", "grant_types": ["authorization_code", "password"]}
+    fresh = rfc7592.updated(client, body, POLICY)
+    assert (fresh.trusted, fresh.resource_server, fresh.allow_password_grant) == (True, True, True)
+    assert fresh.access_token_lifetime == 60
+    assert fresh.scopes == ("openid", "payments")  # kept; "admin" dropped
+    assert fresh.grant_types == ("authorization_code", "password")
+    assert fresh.extra == {}
+    # a client without the password grant cannot add it by an update
+    with pytest.raises(InvalidClientMetadata, match="grant_types"):
+        rfc7592.updated(base, {"client_id": base.client_id, "redirect_uris": [CB],
+                               "grant_types": ["authorization_code", "password"]}, POLICY)

@@ -1,6 +1,7 @@
 """Real daemons for oxAuth's integration tests: one stack per session, servers per module.
 
-``stack``: etcd + slapd + Redis/Twemproxy, initialised (:func:`oxswarm.local.stack.start_stack`).
+``stack``: etcd + slapd + Redis/Twemproxy, initialised (:func:`oxswarm.local.stack.start_stack`),
+with 127.0.0.1 as a trusted proxy (the tests send their own ``X-Forwarded-For`` from it).
 ``oxauth_servers``: starts ``oxswarm run oxauth`` processes on free ports against it.
 ``directory_tools``: adds clients and people straight into the directory.
 """
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from oxswarm.config import keys as K
 from oxswarm.directory.clients import ClientRepository
 from oxswarm.directory.models import Client, Person
 from oxswarm.directory.people import PeopleRepository
@@ -27,7 +29,17 @@ from oxswarm.local.stack import Stack, start_stack
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(tmp_path_factory.mktemp("stack"))
+    # registration open, as ``oxswarm dev up`` (a cluster's default, token, is tested by
+    # starting a server with ``registration="token"``)
+    running = start_stack(tmp_path_factory.mktemp("stack"), registration="open")
+    manager = running.manager()
+    try:
+        manager.set(K.OXAUTH_TRUSTED_PROXIES, "127.0.0.1/32")
+        # every test registers from loopback: the rate limit is tested on its own
+        # (tests/oxauth/endpoints/test_register_trust.py sets a low one and puts this back)
+        manager.set(K.OXAUTH_REGISTRATION_RATE_LIMIT, "100000")
+    finally:
+        manager.store.close()
     try:
         yield running
     finally:
@@ -43,7 +55,10 @@ class Server:
         return httpx.Client(base_url=self.url, timeout=10.0, trust_env=False)
 
 
-def start_server(stack: Stack, workdir: Path, *, issuer: str | None = None, **extra: str) -> Server:
+def start_server(
+    stack: Stack, workdir: Path, *, issuer: str | None = None, **extra: str | bool
+) -> Server:
+    """``oxswarm run oxauth``; ``extra`` are its options (True: a flag, e.g. ``dev``)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     argv = [
@@ -54,7 +69,10 @@ def start_server(stack: Stack, workdir: Path, *, issuer: str | None = None, **ex
         "--cache", stack.cache_address, "--ldap-url", stack.ldap_urls[0],
     ]
     for name, value in extra.items():
-        argv += [f"--{name.replace('_', '-')}", value]
+        if value is True:
+            argv.append(f"--{name.replace('_', '-')}")
+        elif value is not False:
+            argv += [f"--{name.replace('_', '-')}", value]
     daemon = Daemon(f"oxauth-{port}", argv, workdir, env={"PYTHONUNBUFFERED": "1"}).start()
     daemon.wait_tcp("127.0.0.1", port, timeout=60)
     return Server(daemon, url)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from oxswarm.errors import InvalidInput
-from oxswarm.oxauth.clients_admin import build_client, client_json, response_types_for
+from oxswarm.oauth.client_metadata import response_types_for
+from oxswarm.oxauth.clients_admin import build_client, client_json
 
 
 def test_build_client_defaults() -> None:
@@ -43,7 +44,7 @@ def test_public_client_has_no_secret() -> None:
 
 
 def test_response_types_follow_grants() -> None:
-    assert response_types_for(("client_credentials",)) == []
+    assert response_types_for(("client_credentials",)) == ()
     assert set(response_types_for(("authorization_code", "implicit"))) == {
         "code",
         "id_token",
@@ -74,3 +75,39 @@ def test_client_json_shows_the_secret_only_when_asked() -> None:
     assert "client_secret" not in client_json(client)
     shown = client_json(client, secret=True)
     assert shown["client_secret"] == client.client_secret and shown["scope"] == "read"
+
+
+def test_update_changes_only_what_is_given() -> None:
+    from oxswarm.oxauth.clients_admin import update_client
+
+    client = build_client(
+        name="web", grant_types=(), redirect_uris=("https://app.example/cb",),
+        post_logout_redirect_uris=("https://app.example/bye",), auth_method=None,
+        scopes=("openid", "payments"), public=False, access_token_format="jwt", trusted=True,
+    )
+    client = client.model_copy(update={"metadata": {"extra": {"skip_consent": True}}})
+    fresh = update_client(client, name="Web 2", resource_server=True)
+    assert fresh.name == "Web 2" and fresh.trusted and fresh.resource_server
+    assert fresh.client_secret == client.client_secret
+    assert fresh.scopes == ["openid", "payments"] and fresh.access_token_format == "jwt"
+    assert fresh.post_logout_redirect_uris == ["https://app.example/bye"]
+    assert "skip_consent" not in str(fresh.metadata)  # junk from before is not kept
+    cleared = update_client(fresh, post_logout_redirect_uris=("",), trusted=False)
+    assert cleared.post_logout_redirect_uris == [] and not cleared.trusted
+    with pytest.raises(InvalidInput) as caught:
+        update_client(fresh, redirect_uris=("javascript:alert(1)",))
+    assert caught.value.field == "redirect-uri"
+    public = update_client(fresh, auth_method="none")
+    assert public.client_secret is None
+    again = update_client(public, auth_method="client_secret_post")
+    assert again.client_secret and again.client_secret != client.client_secret
+
+
+def test_administrator_may_give_the_password_grant_and_loopback_http() -> None:
+    client = build_client(
+        name="legacy", grant_types=("password",), redirect_uris=(),
+        post_logout_redirect_uris=(), auth_method=None, scopes=(), public=False,
+        access_token_format="opaque", jwks_uri="http://127.0.0.1:9000/jwks",
+    )
+    assert client.grant_types == ["password"] and client.jwks_uri == "http://127.0.0.1:9000/jwks"
+    assert client_json(client)["trusted"] is False

@@ -1,8 +1,14 @@
 """``oxswarm run <role>``: run one of OxSwarm's services in the foreground.
 
+``oxswarm run oxtrust [--bind HOST:PORT] [--cache HOST:PORT] [--ldap-url URL ...]
+[--public-url URL]``: oxTrust (SCIM 2.0, docs/scim.md).
+
 ``oxswarm run oxauth [--bind HOST:PORT] [--workers N] [--issuer URL] [--cache HOST:PORT]
-[--ldap-url URL ...] [--registration open|token|off]``: the OpenID Provider under uvicorn
-(uvloop + httptools), reading the store and master key like every other command.
+[--ldap-url URL ...] [--registration open|token|off] [--dev]``: the OpenID Provider under
+uvicorn (uvloop + httptools), reading the store and master key like every other command.
+``--dev`` (``oxswarm dev up``): server-side fetches may reach loopback over http.
+uvicorn's own proxy-header handling is off: the client address is taken through the
+store's trusted proxies (:mod:`oxswarm.oxauth.addressing`), one rule in one place.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ def run_group() -> None:
     help="Directory server (repeatable). [default: ldap_peers from the store]",
 )
 @click.option("--registration", type=click.Choice(["open", "token", "off"]), default=None)
+@click.option("--dev", is_flag=True, help="Let server-side fetches reach loopback over http.")
 @click.option("--log-level", default="warning", show_default=True)
 def run_oxauth(
     *,
@@ -57,6 +64,7 @@ def run_oxauth(
     cache: str | None,
     ldap_urls: tuple[str, ...],
     registration: str | None,
+    dev: bool,
     log_level: str,
 ) -> None:
     """The OpenID Provider (oxAuth)."""
@@ -73,6 +81,7 @@ def run_oxauth(
         cache=cache or os.environ.get("OXSWARM_CACHE") or DEFAULT_CACHE,
         ldap_urls=ldap_urls,
         registration=registration,
+        dev=dev,
     )
     parse_hostport(options.cache, "cache")
     scheme = "etcd+https" if settings.store_endpoints[0].startswith("https") else "etcd"
@@ -91,6 +100,49 @@ def run_oxauth(
         http="httptools",
         log_level=log_level,
         access_log=False,
-        proxy_headers=True,
+        proxy_headers=False,
         server_header=False,
     )
+
+
+@run_group.command("oxtrust")
+@store_options
+@click.option("--bind", default="0.0.0.0:8082", show_default=True, metavar="HOST:PORT")
+@click.option(
+    "--cache",
+    default=None,
+    metavar="HOST:PORT",
+    help="Twemproxy address (oxAuth's tokens). [default 127.0.0.1:22121; env OXSWARM_CACHE]",
+)
+@click.option("--ldap-url", "ldap_urls", multiple=True, metavar="URL",
+              help="Directory server (repeatable). [default: ldap_peers from the store]")
+@click.option("--public-url", default=None, metavar="URL",
+              help="Base of resource locations. [default https://<hostname>]")
+@click.option("--log-level", default="warning", show_default=True)
+def run_oxtrust(
+    *,
+    settings: Settings,
+    bind: str,
+    cache: str | None,
+    ldap_urls: tuple[str, ...],
+    public_url: str | None,
+    log_level: str,
+) -> None:
+    """The administration service (oxTrust): SCIM 2.0 under /identity/restv1/scim/v2."""
+    import uvicorn
+
+    from oxswarm.oxauth.wiring import DEFAULT_CACHE, parse_hostport
+    from oxswarm.oxtrust.app import TrustOptions, app_from_settings
+
+    host, port = parse_hostport(bind, "bind")
+    if public_url is not None and not public_url.startswith(("https://", "http://")):
+        raise InvalidInput(f"public-url: {public_url!r} must be an http(s) URL", field="public-url")
+    options = TrustOptions(
+        cache=cache or os.environ.get("OXSWARM_CACHE") or DEFAULT_CACHE,
+        ldap_urls=ldap_urls,
+        public_url=public_url,
+    )
+    parse_hostport(options.cache, "cache")
+    app = app_from_settings(settings, options)
+    uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools",
+                log_level=log_level, access_log=False, proxy_headers=True, server_header=False)

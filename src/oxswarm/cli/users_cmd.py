@@ -2,7 +2,8 @@
 
 Passwords are set with the Password Modify extended operation (slapd hashes them); a
 weak password (under 8 characters, or the username) exits 2 naming ``password``.
-Output is JSON.
+A password is never taken from the command line (:mod:`oxswarm.cli.password_input`: a
+hidden prompt, ``--password-file`` or ``--password-stdin``). Output is JSON.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 
 from oxswarm.cli.directory_options import ldap_url_option, open_directory
 from oxswarm.cli.options import store_options
+from oxswarm.cli.password_input import password_options, read_password
 from oxswarm.directory.models import Person
 from oxswarm.directory.people import PeopleRepository
 from oxswarm.errors import InvalidInput, NotFound
@@ -74,7 +76,7 @@ def users_group() -> None:
 
 @users_group.command("add")
 @click.option("--username", required=True)
-@click.option("--password", required=True)
+@password_options
 @click.option("--email", default=None)
 @click.option("--given-name", default=None)
 @click.option("--family-name", default=None)
@@ -85,12 +87,13 @@ def add_user(
     settings: Settings,
     ldap_urls: tuple[str, ...],
     username: str,
-    password: str,
     email: str | None,
     given_name: str | None,
     family_name: str | None,
+    **source: Any,
 ) -> None:
     """Add a person with a password; prints the person as JSON."""
+    password = read_password(**source)
     person = build_person(username, email, given_name, family_name)
     check_password(username, password)
     with open_directory(settings, ldap_urls) as access:
@@ -129,12 +132,12 @@ def remove_user(settings: Settings, ldap_urls: tuple[str, ...], username: str) -
 
 @users_group.command("passwd")
 @click.option("--username", required=True)
-@click.option("--password", required=True)
+@password_options
 @store_options
 @ldap_url_option
-def passwd(settings: Settings, ldap_urls: tuple[str, ...], username: str, password: str) -> None:
+def passwd(settings: Settings, ldap_urls: tuple[str, ...], username: str, **source: Any) -> None:
     """Set a person's password."""
-    check_password(username, password)
+    password = check_password(username, read_password(prompt="New password", **source))
     with open_directory(settings, ldap_urls) as access:
         repo = PeopleRepository(access.directory, access.tree)
         repo.set_password(_by_username(repo, username).inum, password)

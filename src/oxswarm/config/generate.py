@@ -80,13 +80,20 @@ def generate(params: Params, *, now: datetime | None = None) -> Generated:
 
 
 def _oxauth_policy() -> dict[str, str]:
-    """oxAuth's policy defaults (the same as :mod:`oxswarm.oxauth.policy`'s)."""
+    """oxAuth's policy defaults (the same as :mod:`oxswarm.oxauth.policy`'s): a cluster
+    registers clients only with an initial access token (``oxswarm dev up`` opens it)."""
     return {
-        keys.OXAUTH_REGISTRATION: "open",
+        keys.OXAUTH_REGISTRATION: "token",
+        keys.OXAUTH_REGISTRATION_RATE_LIMIT: "20",
+        keys.OXAUTH_REGISTRATION_RATE_WINDOW: "600",
         keys.OXAUTH_LOCKOUT_USER_FAILURES: "5",
         keys.OXAUTH_LOCKOUT_ADDRESS_FAILURES: "20",
         keys.OXAUTH_LOCKOUT_WINDOW: "900",
         keys.OXAUTH_TRUST_FORWARDED_FOR: "false",
+        keys.OXAUTH_LOCKOUT_ADDRESS_DELAY_MS: "3000",
+        keys.OXAUTH_TRUSTED_PROXIES: "[]",  # none yet: the deployment writes the cluster's
+        keys.OXAUTH_FETCH_ALLOW: "[]",
+        keys.OXAUTH_FETCH_DENY: "[]",  # the same
     }
 
 

@@ -40,11 +40,17 @@ LDAP_SSL_CERT: Final = "ldap_ssl_cert"
 IDP_SIGNING_CERT: Final = "idp_signing_cert"
 IDP_ENCRYPTION_CERT: Final = "idp_encryption_cert"
 # oxAuth policy (typed and validated by oxswarm.oxauth.policy; absent values: its defaults)
-OXAUTH_REGISTRATION: Final = "oxauth_registration"  # open | token | off
+OXAUTH_REGISTRATION: Final = "oxauth_registration"  # open | token | off ("token")
+OXAUTH_REGISTRATION_RATE_LIMIT: Final = "oxauth_registration_rate_limit"  # "20" per window
+OXAUTH_REGISTRATION_RATE_WINDOW: Final = "oxauth_registration_rate_window"  # seconds, "600"
 OXAUTH_LOCKOUT_USER_FAILURES: Final = "oxauth_lockout_user_failures"  # "5"
 OXAUTH_LOCKOUT_ADDRESS_FAILURES: Final = "oxauth_lockout_address_failures"  # "20"
 OXAUTH_LOCKOUT_WINDOW: Final = "oxauth_lockout_window"  # seconds, "900"
-OXAUTH_TRUST_FORWARDED_FOR: Final = "oxauth_trust_forwarded_for"  # "false"
+OXAUTH_TRUST_FORWARDED_FOR: Final = "oxauth_trust_forwarded_for"  # "false" (older switch)
+OXAUTH_LOCKOUT_ADDRESS_DELAY_MS: Final = "oxauth_lockout_address_delay_ms"  # "3000"
+OXAUTH_TRUSTED_PROXIES: Final = "oxauth_trusted_proxies"  # CIDRs, "[]" (the deployment's)
+OXAUTH_FETCH_ALLOW: Final = "oxauth_fetch_allow"  # CIDRs fetches may reach anyway, "[]"
+OXAUTH_FETCH_DENY: Final = "oxauth_fetch_deny"  # the cluster's own CIDRs (the deployment's)
 
 # -- secrets (encrypted at rest) ----------------------------------------------------
 ADMIN_PW: Final = "admin_pw"  # the admin user's password, as typed
@@ -99,7 +105,9 @@ CONFIG_NAMES: Final = frozenset(
         OXAUTH_KEY_ROTATED_AT, OXAUTH_JWKS_PUBLIC, CA_CERT, SSL_CERT, LDAP_SSL_CERT,
         IDP_SIGNING_CERT, IDP_ENCRYPTION_CERT, CSYNC2_CERT, OXAUTH_REGISTRATION,
         OXAUTH_LOCKOUT_USER_FAILURES, OXAUTH_LOCKOUT_ADDRESS_FAILURES, OXAUTH_LOCKOUT_WINDOW,
-        OXAUTH_TRUST_FORWARDED_FOR,
+        OXAUTH_TRUST_FORWARDED_FOR, OXAUTH_LOCKOUT_ADDRESS_DELAY_MS, OXAUTH_TRUSTED_PROXIES,
+        OXAUTH_FETCH_ALLOW, OXAUTH_FETCH_DENY, OXAUTH_REGISTRATION_RATE_LIMIT,
+        OXAUTH_REGISTRATION_RATE_WINDOW,
     }
 )
 """Every plain configuration value's name (the rest of this module's names are secrets)."""

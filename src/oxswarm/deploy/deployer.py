@@ -37,6 +37,7 @@ from oxswarm.deploy.roll import Roller, pinned_images, running_images
 from oxswarm.deploy.runner import Runner, SubprocessRunner, clean_env
 from oxswarm.deploy.spec import ClusterSpec, lab_spec, ssh_spec
 from oxswarm.deploy.ssh import SshDriver
+from oxswarm.deploy.swarm import OVERLAY_POOL
 from oxswarm.errors import DeployError, InvalidInput, Unavailable
 from oxswarm.local.process import tcp_open
 from oxswarm.roles.wait import wait_for
@@ -96,6 +97,18 @@ def discovery(address: str, hostname: str, ca_file: Path) -> bool:
     if res.status_code == 200 and "issuer" in res.text:
         return True
     raise Unavailable(f"{url}: HTTP {res.status_code}")
+
+
+def oxauth_networks(spec: ClusterSpec) -> dict[str, str]:
+    """The cluster's networks as oxAuth's policy names them: the proxies in front of it
+    (each node's NGINX reaches oxAuth over the overlay; the lab's load balancer) and the
+    cluster's own addresses, which server-side fetches never reach."""
+    lb = [f"{spec.lab.lb_ip}/32"] if spec.lab is not None else []
+    nodes = [f"{node.address}/32" for node in spec.nodes]
+    return {
+        keys.OXAUTH_TRUSTED_PROXIES: ",".join([OVERLAY_POOL, *lb]),
+        keys.OXAUTH_FETCH_DENY: ",".join(dict.fromkeys([OVERLAY_POOL, *nodes, *lb])),
+    }
 
 
 class Deployer:
@@ -303,6 +316,10 @@ class Deployer:
             if manager.get(keys.LDAP_PEERS) != peers:
                 manager.set(keys.LDAP_PEERS, peers)
                 changes.append("ldap_peers set")
+            for name, value in oxauth_networks(spec).items():
+                if (manager.get(name) or "[]").strip() == "[]":  # an operator's value stays
+                    manager.set(name, value)
+                    changes.append(f"{name} set")
         return changes
 
     def directory_init(self, spec: ClusterSpec, settings: Settings, step: Step) -> list[str]:

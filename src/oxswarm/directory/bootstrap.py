@@ -2,7 +2,8 @@
 
 Loads, under the suffix: the organisational units (people, groups, clients, scopes,
 ...), one configuration entry per component, the admin person and the managers group,
-the standard OpenID scopes (OIDC Core 5.4) and oxAuth's own clients. Every step first
+the standard OpenID scopes (OIDC Core 5.4), the SCIM scopes (not default) and oxAuth's
+own clients. Every step first
 looks for its entry and leaves an existing one alone, so a second run changes nothing.
 The admin's password is set with the Password Modify extended operation (RFC 3062):
 slapd hashes it with its ``password-hash`` scheme; clear text is never stored.
@@ -16,7 +17,7 @@ from oxswarm.directory.clients import ClientRepository, SecretCipher
 from oxswarm.directory.connection import Directory
 from oxswarm.directory.models import Client, Group, Person
 from oxswarm.directory.people import GroupRepository, PeopleRepository
-from oxswarm.directory.scopes import STANDARD_SCOPES, ScopeRepository
+from oxswarm.directory.scopes import SCIM_SCOPES, STANDARD_SCOPES, ScopeRepository
 from oxswarm.directory.slapdconf import ADMIN_GROUP_INUM
 from oxswarm.directory.tree import CONFIGURATION_OUS, OUS, Tree, base_entry
 from oxswarm.errors import Conflict, InvalidInput
@@ -144,7 +145,7 @@ def init_directory(directory: Directory, data: InitialData, cipher: SecretCipher
         result.added.append(dn)
 
     scopes = ScopeRepository(directory, tree)
-    for scope in STANDARD_SCOPES:
+    for scope in (*STANDARD_SCOPES, *SCIM_SCOPES):
         dn = tree.scope(scope.name)
         if directory.exists(dn):
             result.present.append(dn)

@@ -27,9 +27,12 @@ from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
 import ldap3
-from ldap3.core.exceptions import LDAPCommunicationError, LDAPExceptionError
+from ldap3.core.exceptions import LDAPCommunicationError, LDAPExceptionError, LDAPSASLPrepError
+from ldap3.operation.search import compile_filter, parse_filter
+from pyasn1.codec.ber.encoder import encode as ber_encode
 
 from oxswarm.errors import (
+    AssertionFailed,
     Conflict,
     DirectoryError,
     DirectoryUnavailable,
@@ -49,6 +52,7 @@ T = TypeVar("T")
 
 # RFC 4511 appendix A result codes
 SUCCESS: Final = 0
+SIZE_LIMIT_EXCEEDED: Final = 4
 NO_SUCH_ATTRIBUTE: Final = 16
 CONSTRAINT_VIOLATION: Final = 19
 ATTRIBUTE_OR_VALUE_EXISTS: Final = 20
@@ -59,6 +63,8 @@ INVALID_CREDENTIALS: Final = 49
 BUSY: Final = 51
 UNAVAILABLE: Final = 52
 ENTRY_ALREADY_EXISTS: Final = 68
+ASSERTION_FAILED: Final = 122  # RFC 4528 section 5
+ASSERTION_CONTROL: Final = "1.3.6.1.1.12"
 OBJECT_CLASS_VIOLATION: Final = 65
 UNDEFINED_ATTRIBUTE_TYPE: Final = 17
 _INVALID = frozenset(
@@ -144,6 +150,8 @@ def raise_for_result(result: Mapping[str, Any], what: str) -> None:
     message = f"{what}: {result.get('description')} {result.get('message') or ''}".strip()
     if code == NO_SUCH_OBJECT:
         raise NotFound(message)
+    if code == ASSERTION_FAILED:
+        raise AssertionFailed(message)
     if code in (ENTRY_ALREADY_EXISTS, ATTRIBUTE_OR_VALUE_EXISTS):
         raise Conflict(message)
     if code in _INVALID:
@@ -227,6 +235,9 @@ class Directory:
             try:
                 conn.open()
                 bound = conn.bind()
+            except LDAPSASLPrepError as exc:  # the password, not the server (RFC 4013)
+                _quiet_unbind(conn)
+                raise InvalidInput(f"password: {exc}", field="password") from exc
             except (LDAPCommunicationError, LDAPExceptionError, OSError) as exc:
                 self._servers.mark(index, ok=False)
                 errors.append(f"{server.name}: {exc}")
@@ -297,7 +308,11 @@ class Directory:
         attributes: Sequence[str] = ("*",),
         size_limit: int = 0,
     ) -> list[Entry]:
-        """Entries matching ``search_filter`` (paged, RFC 2696); [] when ``base`` is missing."""
+        """Entries matching ``search_filter`` (paged, RFC 2696); [] when ``base`` is missing.
+
+        With ``size_limit``, at most that many entries (the server's sizeLimitExceeded
+        answer ends the search with the entries received so far).
+        """
 
         def op(conn: ldap3.Connection) -> list[Entry]:
             found: list[Entry] = []
@@ -314,14 +329,16 @@ class Directory:
                 )
                 if conn.result["result"] == NO_SUCH_OBJECT:
                     return []
-                raise_for_result(conn.result, f"search {base}")
+                truncated = conn.result["result"] == SIZE_LIMIT_EXCEEDED and size_limit
+                if not truncated:
+                    raise_for_result(conn.result, f"search {base}")
                 for item in conn.response or []:
                     if item.get("type") == "searchResEntry":
                         found.append(Entry(item["dn"], _decode(item["raw_attributes"])))
                 controls = conn.result.get("controls") or {}
                 paged = controls.get("1.2.840.113556.1.4.319", {}).get("value", {})
                 cookie = paged.get("cookie")
-                if not cookie or (size_limit and len(found) >= size_limit):
+                if truncated or not cookie or (size_limit and len(found) >= size_limit):
                     return found
 
         return self.run(op, f"search {base}")
@@ -343,16 +360,19 @@ class Directory:
 
         self.run(op, f"add {dn}")
 
-    def modify(self, dn: str, changes: Changes) -> None:
+    def modify(self, dn: str, changes: Changes, *, assertion: str | None = None) -> None:
+        """Apply ``changes``; with ``assertion`` (a filter), only if the entry matches it
+        at that moment (RFC 4528), else :class:`AssertionFailed`."""
+
         def op(conn: ldap3.Connection) -> None:
-            conn.modify(dn, {k: list(v) for k, v in changes.items()})
+            conn.modify(dn, {k: list(v) for k, v in changes.items()}, controls=_assert(assertion))
             raise_for_result(conn.result, f"modify {dn}")
 
         self.run(op, f"modify {dn}")
 
-    def delete(self, dn: str) -> None:
+    def delete(self, dn: str, *, assertion: str | None = None) -> None:
         def op(conn: ldap3.Connection) -> None:
-            conn.delete(dn)
+            conn.delete(dn, controls=_assert(assertion))
             raise_for_result(conn.result, f"delete {dn}")
 
         self.run(op, f"delete {dn}")
@@ -376,6 +396,18 @@ class Directory:
             return False
         _quiet_unbind(conn)
         return True
+
+
+def _assert(assertion: str | None) -> list[tuple[str, bool, bytes]] | None:
+    """The Assertion control (RFC 4528): its value is the BER-encoded filter."""
+    if assertion is None:
+        return None
+    try:
+        parsed = parse_filter(assertion, None, True, True, None, False)
+        value = ber_encode(compile_filter(parsed.elements[0]))
+    except (LDAPExceptionError, IndexError) as exc:
+        raise InvalidInput(f"assertion: {assertion!r} is not a filter: {exc}") from exc
+    return [(ASSERTION_CONTROL, True, bytes(value))]
 
 
 def _quiet_unbind(conn: ldap3.Connection) -> None:

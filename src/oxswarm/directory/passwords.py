@@ -6,6 +6,8 @@
 * ``{SSHA512}``: salted SHA-512 as OpenLDAP's ``pw-sha2`` module writes it:
   ``base64(sha512(password + salt) + salt)``.
 
+:func:`dummy_check` spends the cost of a check when there is no user to check.
+
 Only the root DN's password is hashed here (it goes into ``rootpw``); people's
 passwords are hashed by slapd itself through the Password Modify extended operation
 (RFC 3062) and its ``password-hash`` setting.
@@ -14,6 +16,7 @@ passwords are hashed by slapd itself through the Password Modify extended operat
 from __future__ import annotations
 
 import base64
+import hmac
 import os
 from dataclasses import dataclass
 from typing import Final
@@ -82,3 +85,24 @@ def is_hashed(value: str | bytes) -> bool:
     """True when a stored ``userPassword`` value carries a hash scheme we accept."""
     text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
     return text.startswith(SCHEMES)
+
+
+_DUMMY_SALT: Final = b"oxswarm-no-user!"
+_DUMMY_PASSWORD: Final = "no user has this password"
+_dummy_hashes: dict[tuple[str, Argon2Params], str] = {}
+
+
+def dummy_check(password: str, scheme: str = ARGON2, params: Argon2Params = DEFAULT_ARGON2) -> bool:
+    """Check ``password`` against a dummy hash of ``scheme`` (and ``params``), costing what
+    the check of a real user's password costs, so that a name that is no user cannot be
+    told from a user by the time it takes (OWASP Authentication Cheat Sheet). Always
+    False."""
+    key = (scheme, params)
+    stored = _dummy_hashes.get(key)
+    if stored is None:
+        stored = _dummy_hashes[key] = hash_password(
+            _DUMMY_PASSWORD, scheme, salt=_DUMMY_SALT, params=params
+        )
+    tried = hash_password(password or "-", scheme, salt=_DUMMY_SALT, params=params)
+    hmac.compare_digest(tried.encode(), stored.encode())
+    return False

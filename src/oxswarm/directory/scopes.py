@@ -52,6 +52,18 @@ STANDARD_SCOPES: Final = (
     Scope(name="offline_access", description="Refresh tokens while the user is away", claims=[]),
 )
 
+#: SCIM 2.0 (docs/scim.md): OAuth scopes, never granted by default
+SCIM_SCOPES: Final = tuple(
+    Scope(name=f"https://gluu.org/scim/{name}", description=text, scope_type="oauth")
+    for name, text in (
+        ("users.read", "Read users through SCIM"),
+        ("users.write", "Create, change and delete users through SCIM"),
+        ("groups.read", "Read groups through SCIM"),
+        ("groups.write", "Create, change and delete groups through SCIM"),
+        ("bulk", "Send SCIM bulk requests"),
+    )
+)
+
 
 def scope_from_entry(entry: Entry) -> Scope:
     try:

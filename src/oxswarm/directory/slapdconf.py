@@ -45,6 +45,8 @@ INDEXES: Final = (
     ("oxId,oxClientId,oxUserInum,oxGrantId,oxTokenHash,oxEntityId", "eq"),
     ("oxStatus,oxTokenType,oxScriptType", "eq"),
     ("oxExpiration", "eq"),
+    ("oxExternalId,telephoneNumber", "eq"),  # SCIM filters (docs/scim.md)
+    ("oxScimEmail,oxScimPhone", "sub"),
 )
 
 

@@ -217,7 +217,7 @@ def start_oxauth(
 ) -> Daemon:
     argv = [
         sys.executable, "-m", "oxswarm", "run", "oxauth", "--bind", bind, "--issuer", issuer,
-        "--cache", cache, "--ldap-url", ldap, "--log-level", "warning",
+        "--cache", cache, "--ldap-url", ldap, "--log-level", "warning", "--dev",
     ]
     return Daemon("oxauth", argv, root / "oxauth", env=env).start()
 
@@ -258,7 +258,7 @@ def dev_up(
     root.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     progress("starting etcd, slapd, redis and twemproxy; config-init; directory load")
-    stack = start_stack(root, cluster=CLUSTER)
+    stack = start_stack(root, cluster=CLUSTER, registration="open")  # a cluster: token
     try:
         progress(f"backend up in {time.monotonic() - began:.1f}s")
         bind_port = port or free_port()

@@ -129,8 +129,12 @@ def start_stack(
     hostname: str = "id.oxswarm.test",
     admin_password: str | None = None,
     cache_shards: int = 1,
+    registration: str | None = None,
 ) -> Stack:
-    """Start everything under ``root`` and initialise it; stop what started on failure."""
+    """Start everything under ``root`` and initialise it; stop what started on failure.
+
+    ``registration`` replaces config-init's registration mode (``token``) in the store:
+    ``oxswarm dev up`` opens registration."""
     root.mkdir(parents=True, exist_ok=True)
     admin_password = admin_password or rand.password(20)
     key_file = root / "master.key"
@@ -147,6 +151,8 @@ def start_stack(
         admin_pw=SecretStr(admin_password),
     )
     generated = generate(params)
+    if registration is not None:
+        generated.config[K.OXAUTH_REGISTRATION] = registration
     started: list[object] = []
     etcd = start_etcd_cluster(root / "etcd", size=1)
     started.append(etcd)

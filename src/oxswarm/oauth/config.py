@@ -20,7 +20,10 @@ class ProviderConfig:
     session_lifetime: int = 86400
     client_cache_seconds: float = 5.0
     registration_enabled: bool = True
-    registration_token_hash: str | None = None  # SHA-256 hex of the initial access token
+    registration_token_required: bool = False  # RFC 7591 3: an initial access token
+    registration_token_hash: str | None = None  # SHA-256 hex of the old single token
+    registration_rate_limit: int = 20  # registration requests per client address ...
+    registration_rate_window: int = 600  # ... in this many seconds
     default_signing_alg: str = "RS256"
     pairwise_key: str = ""
     pairwise_salt: str = ""

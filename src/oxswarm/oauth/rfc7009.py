@@ -12,7 +12,7 @@ from __future__ import annotations
 from oxswarm.oauth.models import ClientMetadata
 from oxswarm.oauth.rfc6749.errors import InvalidRequest
 from oxswarm.oauth.rfc6749.requests import OAuthRequest
-from oxswarm.oauth.tokens import TokenFactory, token_hash
+from oxswarm.oauth.tokens import TokenFactory, split_refresh_token, token_hash
 
 
 class RevocationEndpoint:
@@ -30,9 +30,10 @@ class RevocationEndpoint:
             await self._factory.tokens.delete(token)
 
     async def _revoke_refresh(self, token: str, client: ClientMetadata) -> bool:
-        grant_id, _, secret = token.partition(".")
-        if not grant_id or not secret:
+        parts = split_refresh_token(token)
+        if parts is None:
             return False
+        grant_id, secret = parts
         grant = await self._factory.grants.get(grant_id)
         if grant is None or grant.client_id != client.client_id:
             return False

@@ -10,41 +10,32 @@ issuer is accepted too), ``exp`` is required, ``jti`` is required and single use
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+import math
 import time
-from typing import Any
+from typing import Any, TypeGuard
 
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OctKey
 
+from oxswarm.oauth import client_metadata, jose
 from oxswarm.oauth.interfaces import JwksFetcher, ReplayGuard
 from oxswarm.oauth.models import ClientMetadata
 from oxswarm.oauth.rfc6749.client_auth import JWT_BEARER_ASSERTION
 from oxswarm.oauth.rfc6749.errors import InvalidClient
 from oxswarm.oauth.rfc6749.requests import OAuthRequest
 
-HMAC_ALGS = ["HS256", "HS384", "HS512"]
-ASYMMETRIC_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
+HMAC_ALGS = list(client_metadata.HMAC_ALGS)
+ASYMMETRIC_ALGS = list(client_metadata.ASYMMETRIC_ALGS)
 CLOCK_SKEW = 60
 MAX_LIFETIME = 3600
+MAX_JTI = 256
 
 
 def unverified_claims(assertion: str) -> dict[str, Any]:
-    """The payload of a compact JWS, not yet verified (to find out which client sent it)."""
-    parts = assertion.split(".")
-    if len(parts) != 3:
-        raise InvalidClient("client_assertion is not a compact JWT")
-    try:
-        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
-        claims = json.loads(payload)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidClient("client_assertion payload is not JSON") from exc
-    if not isinstance(claims, dict):
-        raise InvalidClient("client_assertion payload is not a JSON object")
-    return claims
+    """The payload of a compact JWS, not yet verified (to find out which client sent it);
+    its size, shape and nesting are checked (:func:`oxswarm.oauth.jose.parts`)."""
+    return jose.parts(assertion, "client_assertion", InvalidClient)[1]
 
 
 class ClientAssertion:
@@ -84,6 +75,7 @@ class ClientAssertion:
             raise InvalidClient("client's registered keys cannot be read") from exc
 
     async def verify(self, request: OAuthRequest, client: ClientMetadata) -> None:
+        jose.parts(request.form["client_assertion"], "client_assertion", InvalidClient)
         key, algs = await self._key(client)
         if client.token_endpoint_auth_signing_alg:
             algs = [a for a in algs if a == client.token_endpoint_auth_signing_alg]
@@ -103,16 +95,22 @@ class ClientAssertion:
         if claims.get("iss") != client_id or claims.get("sub") != client_id:
             raise InvalidClient("client_assertion iss and sub must be the client_id")
         aud = claims.get("aud")
-        audiences = aud if isinstance(aud, list) else [aud]
-        if not {endpoint, self._issuer, self._issuer + "/"} & set(audiences):
+        audiences = {a for a in (aud if isinstance(aud, list) else [aud]) if isinstance(a, str)}
+        if not {endpoint, self._issuer, self._issuer + "/"} & audiences:
             raise InvalidClient("client_assertion aud must be the token endpoint URL")
         exp = claims.get("exp")
-        if not isinstance(exp, int | float) or exp + CLOCK_SKEW < now:
+        if not _number(exp) or exp + CLOCK_SKEW < now:
             raise InvalidClient("client_assertion is expired or has no exp")
         if exp > now + MAX_LIFETIME + CLOCK_SKEW:
             raise InvalidClient("client_assertion exp is too far in the future")
         nbf = claims.get("nbf")
-        if isinstance(nbf, int | float) and nbf > now + CLOCK_SKEW:
+        if _number(nbf) and nbf > now + CLOCK_SKEW:
             raise InvalidClient("client_assertion is not valid yet (nbf)")
-        if not isinstance(claims.get("jti"), str) or not claims["jti"]:
-            raise InvalidClient("client_assertion has no jti")
+        jti = claims.get("jti")
+        if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI:
+            raise InvalidClient(f"client_assertion jti must be 1 to {MAX_JTI} characters")
+
+
+def _number(value: Any) -> TypeGuard[float]:
+    """A JSON number that is a finite time (not a bool, NaN or infinity)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import re
 
+from oxswarm.oauth.compare import equal
 from oxswarm.oauth.rfc6749.errors import InvalidGrant, InvalidRequest
 
 METHODS = ("S256",)
@@ -54,5 +54,5 @@ def verify(challenge: str | None, method: str | None, verifier: str | None) -> N
         raise InvalidGrant("code_verifier is required")
     if not _VERIFIER.match(verifier):
         raise InvalidGrant("code_verifier is malformed")
-    if method != "S256" or not hmac.compare_digest(s256(verifier), challenge):
+    if method != "S256" or not equal(s256(verifier), challenge):
         raise InvalidGrant("code_verifier does not match the code_challenge")

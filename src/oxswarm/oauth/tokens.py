@@ -4,7 +4,10 @@ Access tokens (RFC 6749 section 1.4, RFC 6750) are opaque random strings by defa
 (256 bits from :mod:`secrets`), or JWTs (RFC 9068) when the client registered
 ``access_token_format=jwt``. Either way a record is kept in the token store, so that
 introspection, userinfo and revocation treat both alike. Refresh tokens (section 1.5)
-are ``<grant_id>.<secret>``; the grant keeps only the secret's SHA-256.
+are ``<grant_id>.<secret>``; the grant keeps only the secret's SHA-256. A presented refresh
+token is split by :func:`split_refresh_token`, which accepts only the shape minted here
+(base64url parts of bounded length): a malformed one is simply not a token, and its id
+never reaches the directory or the cache.
 The response follows section 5.1 (``Cache-Control: no-store`` is added by the view).
 """
 
@@ -12,10 +15,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from oxswarm.errors import CacheUnavailable
 from oxswarm.oauth import rfc9068
@@ -28,6 +32,8 @@ from oxswarm.oauth.oidc.core.id_token import Authentication, id_token_claims, si
 from oxswarm.oauth.oidc.core.pairwise import subject_for
 
 MAX_PREVIOUS_REFRESH = 16
+GRANT_ID: Final = re.compile(r"[A-Za-z0-9_\-]{1,64}")  # minted: new_id(16), 22 characters
+_SECRET: Final = re.compile(r"[A-Za-z0-9_\-]{16,128}")
 SAVE_ATTEMPTS = 3  # a new token's key lands on another cache shard
 
 
@@ -38,6 +44,19 @@ def new_id(nbytes: int = 32) -> str:
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def valid_grant_id(grant_id: str) -> bool:
+    """A grant id of the shape this module makes (base64url, at most 64 characters)."""
+    return GRANT_ID.fullmatch(grant_id) is not None
+
+
+def split_refresh_token(value: str | None) -> tuple[str, str] | None:
+    """(grant_id, secret) of a well-formed refresh token, else None."""
+    grant_id, _, secret = (value or "").partition(".")
+    if not valid_grant_id(grant_id) or not _SECRET.fullmatch(secret):
+        return None
+    return grant_id, secret
 
 
 def token_hash(value: str) -> str:

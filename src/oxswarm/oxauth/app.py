@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 from oxswarm.oxauth import endpoints, web
 from oxswarm.oxauth.endpoints._http import EXCEPTION_HANDLERS
 from oxswarm.oxauth.endpoints.token import TokenFastPath
+from oxswarm.oxauth.last_resort import LastResort, server_error
 from oxswarm.oxauth.model import OxAuthDeps
 from oxswarm.oxauth.provider import Provider
 from oxswarm.settings import Settings
@@ -55,12 +56,13 @@ def create_app(
     return OxAuthApp(
         routes=[*endpoints.routes(), *web.routes()],
         lifespan=lifespan,
-        exception_handlers=dict(EXCEPTION_HANDLERS),
+        exception_handlers={**EXCEPTION_HANDLERS, Exception: server_error},
     )
 
 
 class OxAuthApp(Starlette):
-    """Starlette with the token endpoint's fast path outermost (before any middleware)."""
+    """Starlette with the token endpoint's fast path before any middleware, and the last
+    resort for unhandled exceptions outermost (a 500, never a dropped connection)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return TokenFastPath(super().build_middleware_stack(), self.state)
+        return LastResort(TokenFastPath(super().build_middleware_stack(), self.state))

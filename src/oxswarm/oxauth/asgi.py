@@ -27,6 +27,7 @@ def options_to_env(options: RunOptions) -> str:
         "ldap_urls": list(options.ldap_urls),
         "registration": options.registration,
         "client_cache_seconds": options.client_cache_seconds,
+        "dev": options.dev,
     }
     return json.dumps(data)
 

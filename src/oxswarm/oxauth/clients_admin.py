@@ -1,69 +1,140 @@
-"""Building and describing OAuth clients for the admin tools (``oxswarm clients add``,
-``oxswarm dev up``): validated options in, a :class:`~oxswarm.directory.models.Client` out.
+"""What ``oxswarm clients add|update`` (and ``oxswarm dev up``) add to the one validator.
 
-Response types follow the grant types (``authorization_code`` -> ``code``; ``implicit`` ->
-``id_token``, ``id_token token``, ``token``; both -> the hybrid ones too). Redirect URIs
-must be absolute ``https`` URLs without a fragment (RFC 6749 3.1.2; ``http`` only on a
-loopback host, for development). Bad input raises :class:`~oxswarm.errors.InvalidInput`
-naming the option (``redirect-uri``, ``grant-type``, ``auth-method``, ``scope``, ...).
+The metadata rules are :mod:`oxswarm.oauth.client_metadata`'s, the same as registration's;
+here only what is an administrator's: the command's options become registration metadata
+(``--redirect-uri`` -> ``redirect_uris``; response types follow the grant types), the
+policy flags registration never sets (``trusted``: no consent page; ``resource_server``:
+may introspect other clients' tokens) are applied, a fresh id and secret are drawn, and
+a refusal becomes :class:`~oxswarm.errors.InvalidInput` naming the option
+(``redirect-uri: ...``). An administrator may give any valid scope and the password
+grant type, and may use http on a loopback host for every URI (local development).
 """
 
 from __future__ import annotations
 
-import re
+import dataclasses
 import secrets
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from oxswarm.directory.models import Client
 from oxswarm.errors import InvalidInput
-
-GRANT_TYPES: Final = (
-    "authorization_code",
-    "implicit",
-    "refresh_token",
-    "client_credentials",
-    "password",
+from oxswarm.oauth.client_metadata import (
+    ASYMMETRIC_ALGS,
+    DEFAULT_SCOPES,
+    FIELDS,
+    GRANT_TYPES,
+    MetadataError,
+    MetadataPolicy,
+    RedirectUriError,
+    as_request,
+    carry_over,
+    redirect_uri,
+    response_types_for,
+    validate,
 )
-AUTH_METHODS: Final = (
-    "client_secret_basic",
-    "client_secret_post",
-    "client_secret_jwt",
-    "private_key_jwt",
-    "none",
+from oxswarm.oauth.models import ClientMetadata
+from oxswarm.oxauth.adapters.directory import from_metadata, to_metadata
+
+DEFAULT_GRANTS: Final = ("authorization_code", "refresh_token")
+ADMIN_POLICY: Final = MetadataPolicy(
+    signing_algs=ASYMMETRIC_ALGS, scopes=None, default_scopes=DEFAULT_SCOPES,
+    grant_types=GRANT_TYPES, allow_http=True,
 )
-DEFAULT_SCOPES: Final = ("openid", "profile", "email")
-LOOPBACK: Final = frozenset({"localhost", "127.0.0.1", "::1"})
-_SCOPE = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 3.3 scope-token
+#: metadata name -> the option that sets it
+OPTIONS: Final[Mapping[str, str]] = {
+    "client_name": "name",
+    "grant_types": "grant-type",
+    "response_types": "grant-type",
+    "redirect_uris": "redirect-uri",
+    "post_logout_redirect_uris": "post-logout-redirect-uri",
+    "token_endpoint_auth_method": "auth-method",
+    "scope": "scope",
+    "access_token_format": "access-token-format",
+    "frontchannel_logout_uri": "frontchannel-logout-uri",
+    "backchannel_logout_uri": "backchannel-logout-uri",
+    "jwks_uri": "jwks-uri",
+    "application_type": "application-type",
+}
 
 
-def check_uri(value: str, field: str) -> str:
-    """An absolute https URL (http on loopback), no fragment (RFC 6749 3.1.2)."""
+def _checked(data: Mapping[str, Any], client_id: str) -> ClientMetadata:
     try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018  (raises ValueError on a bad port)
-    except ValueError as exc:
-        raise InvalidInput(f"{field}: {value!r} is not a valid URL", field=field) from exc
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise InvalidInput(f"{field}: {value!r} must be an absolute https URL", field=field)
-    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
-        raise InvalidInput(
-            f"{field}: {value!r} must use https (http only for localhost)", field=field
-        )
-    if parts.fragment or "#" in value:
-        raise InvalidInput(f"{field}: {value!r} must not have a fragment", field=field)
-    return value
+        return validate(data, ADMIN_POLICY, client_id=client_id)
+    except (MetadataError, RedirectUriError) as exc:
+        raise _named(exc) from None
 
 
-def response_types_for(grants: tuple[str, ...]) -> list[str]:
-    code, implicit = "authorization_code" in grants, "implicit" in grants
-    out = ["code"] if code else []
-    if implicit:
-        out += ["id_token", "id_token token", "token"]
-    if code and implicit:
-        out += ["code id_token", "code token", "code id_token token"]
+def _metadata_changes(
+    *,
+    name: str | None = None,
+    grant_types: Sequence[str] = (),
+    redirect_uris: Sequence[str] = (),
+    post_logout_redirect_uris: Sequence[str] = (),
+    auth_method: str | None = None,
+    scopes: Sequence[str] = (),
+    access_token_format: str | None = None,
+    frontchannel_logout_uri: str | None = None,
+    backchannel_logout_uri: str | None = None,
+    jwks_uri: str | None = None,
+    application_type: str | None = None,
+) -> dict[str, Any]:
+    """Registration metadata from the options given (absent ones left out; an empty
+    string clears a URI, a single empty value clears a list)."""
+    out: dict[str, Any] = {}
+    if name is not None:
+        if not name.strip():
+            raise InvalidInput("name: must not be empty", field="name")
+        out["client_name"] = name.strip()
+    if grant_types:
+        grants = list(dict.fromkeys(grant_types))
+        out["grant_types"] = grants
+        out["response_types"] = list(response_types_for(grants))
+    for key, values in (("redirect_uris", redirect_uris),
+                        ("post_logout_redirect_uris", post_logout_redirect_uris)):
+        if values:
+            out[key] = [v for v in values if v]
+    if scopes:
+        out["scope"] = " ".join(dict.fromkeys(scopes))
+    for key, value in (("token_endpoint_auth_method", auth_method),
+                       ("access_token_format", access_token_format),
+                       ("frontchannel_logout_uri", frontchannel_logout_uri),
+                       ("backchannel_logout_uri", backchannel_logout_uri),
+                       ("jwks_uri", jwks_uri), ("application_type", application_type)):
+        if value is not None:
+            out[key] = value or None
     return out
+
+
+def check_options(**options: Any) -> None:
+    """Each option given checked on its own (before the client is read: ``clients
+    update`` refuses bad input without touching the directory); the rules that relate
+    several fields are checked again by :func:`update_client`."""
+    data = _metadata_changes(**options)
+    try:
+        for name, value in data.items():
+            if value is not None:
+                FIELDS[name](name, value, ADMIN_POLICY)
+        for uri in data.get("redirect_uris") or ():
+            redirect_uri("redirect_uris", uri, native=True)
+    except (MetadataError, RedirectUriError) as exc:
+        raise _named(exc) from None
+
+
+def _named(exc: MetadataError | RedirectUriError) -> InvalidInput:
+    option = OPTIONS.get(exc.field, exc.field)
+    message = str(exc.description).split(": ", 1)[-1]
+    return InvalidInput(f"{option}: {message}", field=option)
+
+
+def _with_flags(meta: ClientMetadata, trusted: bool | None,
+                resource_server: bool | None) -> ClientMetadata:
+    return dataclasses.replace(
+        meta,
+        trusted=meta.trusted if trusted is None else trusted,
+        resource_server=meta.resource_server if resource_server is None else resource_server,
+    )
 
 
 def build_client(
@@ -79,71 +150,51 @@ def build_client(
     frontchannel_logout_uri: str | None = None,
     backchannel_logout_uri: str | None = None,
     jwks_uri: str | None = None,
+    application_type: str | None = None,
+    trusted: bool = False,
+    resource_server: bool = False,
 ) -> Client:
-    """Validate the options into a :class:`Client` (with a fresh id and secret)."""
-    if not name.strip():
-        raise InvalidInput("name: must not be empty", field="name")
-    grants = tuple(dict.fromkeys(grant_types or ("authorization_code", "refresh_token")))
-    for grant in grants:
-        if grant not in GRANT_TYPES:
-            raise InvalidInput(
-                f"grant-type: unknown grant type {grant!r} (one of {', '.join(GRANT_TYPES)})",
-                field="grant-type",
-            )
+    """A new client from the options (a fresh id, and a secret unless public)."""
     method = auth_method or ("none" if public else "client_secret_basic")
-    if method not in AUTH_METHODS:
-        raise InvalidInput(
-            f"auth-method: unknown method {method!r} (one of {', '.join(AUTH_METHODS)})",
-            field="auth-method",
-        )
     if public and method != "none":
         raise InvalidInput("auth-method: a public client uses 'none'", field="auth-method")
-    if method == "none" and {"client_credentials", "password"} & set(grants):
-        raise InvalidInput(
-            "grant-type: a public client cannot use client_credentials or password",
-            field="grant-type",
-        )
-    if method == "private_key_jwt" and not jwks_uri:
-        raise InvalidInput("jwks-uri: private_key_jwt needs --jwks-uri", field="jwks-uri")
-    uris = [check_uri(u, "redirect-uri") for u in redirect_uris]
-    if {"authorization_code", "implicit"} & set(grants) and not uris:
-        raise InvalidInput(
-            "redirect-uri: at least one is needed for authorization_code or implicit",
-            field="redirect-uri",
-        )
-    logout_uris = [check_uri(u, "post-logout-redirect-uri") for u in post_logout_redirect_uris]
-    scope_list = list(dict.fromkeys(scopes or DEFAULT_SCOPES))
-    for scope in scope_list:
-        if not _SCOPE.match(scope):
-            raise InvalidInput(f"scope: {scope!r} is not a valid scope token", field="scope")
-    if access_token_format not in ("opaque", "jwt"):
-        raise InvalidInput("access-token-format: opaque or jwt", field="access-token-format")
-    return Client(
-        client_id=str(uuid.uuid4()),
-        client_secret=None if method == "none" else secrets.token_urlsafe(32),
-        name=name.strip(),
-        redirect_uris=uris,
-        post_logout_redirect_uris=logout_uris,
-        grant_types=list(grants),
-        response_types=response_types_for(grants),
-        scopes=scope_list,
-        token_endpoint_auth_method=method,
-        access_token_format=access_token_format,  # type: ignore[arg-type]
-        frontchannel_logout_uri=(
-            check_uri(frontchannel_logout_uri, "frontchannel-logout-uri")
-            if frontchannel_logout_uri
-            else None
-        ),
-        backchannel_logout_uri=(
-            check_uri(backchannel_logout_uri, "backchannel-logout-uri")
-            if backchannel_logout_uri
-            else None
-        ),
-        jwks_uri=check_uri(jwks_uri, "jwks-uri") if jwks_uri else None,
+    data = _metadata_changes(
+        name=name, grant_types=grant_types or DEFAULT_GRANTS, redirect_uris=redirect_uris,
+        post_logout_redirect_uris=post_logout_redirect_uris, auth_method=method,
+        scopes=scopes or DEFAULT_SCOPES, access_token_format=access_token_format,
+        frontchannel_logout_uri=frontchannel_logout_uri,
+        backchannel_logout_uri=backchannel_logout_uri, jwks_uri=jwks_uri,
+        application_type=application_type,
     )
+    meta = _with_flags(_checked(data, str(uuid.uuid4())), trusted, resource_server)
+    secret = None if meta.is_public else secrets.token_urlsafe(32)
+    return from_metadata(dataclasses.replace(meta, client_secret=secret))
+
+
+def update_client(
+    client: Client,
+    *,
+    trusted: bool | None = None,
+    resource_server: bool | None = None,
+    **options: Any,
+) -> Client:
+    """``client`` with the options given changed (the others kept), checked again.
+
+    The secret is kept; a client that becomes public loses it, one that stops being
+    public gets a new one (shown once)."""
+    old = to_metadata(client)
+    data = {**as_request(old), **_metadata_changes(**options)}
+    meta = carry_over(_checked(data, client.client_id), old)
+    if meta.is_public:
+        meta = dataclasses.replace(meta, client_secret=None)
+    elif meta.client_secret is None:
+        meta = dataclasses.replace(meta, client_secret=secrets.token_urlsafe(32))
+    updated = from_metadata(_with_flags(meta, trusted, resource_server))
+    return updated.model_copy(update={"created_at": client.created_at})
 
 
 def client_json(client: Client, *, secret: bool = False) -> dict[str, Any]:
+    """The client as the commands print it (the secret only when asked)."""
     out: dict[str, Any] = {"client_id": client.client_id}
     if secret and client.client_secret:
         out["client_secret"] = client.client_secret
@@ -156,8 +207,13 @@ def client_json(client: Client, *, secret: bool = False) -> dict[str, Any]:
         scope=" ".join(client.scopes),
         token_endpoint_auth_method=client.token_endpoint_auth_method,
         access_token_format=client.access_token_format,
+        trusted=client.trusted,
+        resource_server=client.resource_server,
     )
     for name in ("frontchannel_logout_uri", "backchannel_logout_uri", "jwks_uri"):
         if getattr(client, name):
             out[name] = getattr(client, name)
+    extra = client.metadata.get("extra")
+    if isinstance(extra, dict) and extra.get("application_type"):
+        out["application_type"] = extra["application_type"]
     return out

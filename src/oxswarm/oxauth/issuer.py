@@ -3,12 +3,14 @@
 Codes (RFC 6749 4.1.2, bound to everything the token request must match later), the
 tokens of the implicit and hybrid flows (OpenID Connect Core 1.0 3.2.2.5 and 3.3.2.5:
 ``at_hash`` / ``c_hash``; ``s_hash`` for ``state``), and the check of an
-``id_token_hint`` at logout (RP-Initiated Logout 1.0 section 2: an expired ID token is
-still a valid hint, as long as this provider signed it).
+``id_token_hint`` at authorize and logout (Core 3.1.2.1, RP-Initiated Logout 1.0 section
+2): an ID token this provider signed (expired is fine), not any JWT it signed, and issued
+to the client when the request names one.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -17,12 +19,16 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import Key
 
+from oxswarm.oauth import jose
 from oxswarm.oauth.config import ProviderConfig
 from oxswarm.oauth.interfaces import CodeStore, GrantStore, KeySet, TokenStore, UserStore
 from oxswarm.oauth.models import AuthorizationCode, ClientMetadata
-from oxswarm.oauth.oidc.core.id_token import Authentication
+from oxswarm.oauth.oidc.core.id_token import Authentication, hint_problem
+from oxswarm.oauth.rfc6749.errors import OAuthError
 from oxswarm.oauth.tokens import TokenFactory, new_id
 from oxswarm.oxauth.model import Session
+
+log = logging.getLogger(__name__)
 
 
 class TokenService:
@@ -87,6 +93,7 @@ class TokenService:
         nonce: str | None = None,
         code: str | None = None,
         state: str | None = None,
+        claims: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         authn = Authentication(
             sub=session.sub,
@@ -112,10 +119,13 @@ class TokenService:
                 access_token=access,
                 code=code,
                 state=state,
+                requested=claims,
             )
         return out
 
-    async def verify_id_token_hint(self, token: str) -> dict[str, Any] | None:
+    async def verify_id_token_hint(
+        self, token: str, client_id: str | None = None
+    ) -> dict[str, Any] | None:
         def pick(obj: Any) -> Key:
             kid = obj.headers().get("kid")
             key = self._keys.verification_key(kid) if kid else None
@@ -124,10 +134,15 @@ class TokenService:
             return key
 
         try:
+            jose.parts(token, "id_token_hint")  # size, shape and nesting before joserfc
             decoded = jwt.decode(token, pick, algorithms=self._keys.algorithms())
-        except (JoseError, ValueError):
+        except (JoseError, ValueError, OAuthError):
             return None
         claims = dict(decoded.claims)
-        if claims.get("iss") != self._config.issuer:
+        problem = hint_problem(
+            decoded.header, claims, issuer=self._config.issuer, client_id=client_id
+        )
+        if problem is not None:
+            log.info("id_token_hint refused: %s", problem)
             return None
         return claims

@@ -1,11 +1,13 @@
 """oxAuth's policy followed live: a change in the config store reaches every process.
 
 :class:`LivePolicy` re-reads the policy (:func:`~oxswarm.oxauth.policy.read_policy`) and
-applies what changed to a running process: registration mode (and the initial access
-token's hash), lockout thresholds, ``X-Forwarded-For`` trust. A
+applies what changed to a running process: registration mode (and the old single initial
+access token's hash), the registration rate limit, lockout thresholds, trusted proxies,
+the server-side fetch allow and deny lists (plus the process's own: ``extras["fetch_base"]``,
+its dev switch and the issuer's addresses). A
 :class:`~oxswarm.config.watcher.StoreWatcher` on ``<prefix>/config/oxauth_`` calls it on
-every change and every minute. A value that is malformed, or ``token`` mode without its
-secret, is logged as an error and the process keeps the policy it has (at start the same
+every change and every minute. A value that is malformed is logged as an error and the
+process keeps the policy it has (at start the same
 is fatal: a process never starts on a policy it cannot read). ``--registration`` given
 to ``oxswarm run oxauth`` stays fixed.
 """
@@ -17,6 +19,7 @@ import logging
 from collections.abc import Callable
 
 from oxswarm.errors import InvalidInput
+from oxswarm.oxauth.adapters.outbound import FetchRules, Outbound
 from oxswarm.oxauth.model import OxAuthDeps
 from oxswarm.oxauth.policy import (
     OxAuthPolicy,
@@ -57,10 +60,12 @@ class LivePolicy:
         self._apply(*wanted)
         self._applied = wanted
         if not first:
-            log.info("oxAuth policy applied: registration %s, lockout %d per user / %d per "
-                     "address in %ds, trust X-Forwarded-For %s", mode,
-                     policy.lockout.max_user_failures, policy.lockout.max_address_failures,
-                     policy.lockout.window, policy.trust_forwarded_for)  # fmt: skip
+            log.info("oxAuth policy applied: registration %s, lockout %d per user / slow-down "
+                     "after %d per address in %ds, trusted proxies %s, fetch allow %s deny %s",
+                     mode, policy.lockout.max_user_failures,
+                     policy.lockout.max_address_failures, policy.lockout.window,
+                     _cidrs(policy.trusted_proxies), _cidrs(policy.fetch_allow),
+                     _cidrs(policy.fetch_deny))  # fmt: skip
         return not first
 
     def _apply(self, policy: OxAuthPolicy, mode: RegistrationMode,
@@ -68,12 +73,25 @@ class LivePolicy:
         deps = self._deps
         deps.config = dataclasses.replace(
             deps.config, registration_enabled=mode != "off",
-            registration_token_hash=registration_hash)
+            registration_token_required=mode == "token",
+            registration_token_hash=registration_hash,
+            registration_rate_limit=policy.registration_limit.requests,
+            registration_rate_window=policy.registration_limit.window)
         old = deps.extras.get("web_settings")
         settings = dataclasses.replace(
             old if isinstance(old, WebSettings) else WebSettings(),
-            lockout=policy.lockout, trust_forwarded_for=policy.trust_forwarded_for)
+            lockout=policy.lockout, trusted_proxies=policy.trusted_proxies)
         deps.extras["web_settings"] = settings
         web = deps.extras.get("web")
         if isinstance(web, WebDeps):
             web.settings = settings
+        outbound = deps.extras.get("outbound")
+        if isinstance(outbound, Outbound):
+            dev, own = deps.extras.get("fetch_base", (False, ()))
+            outbound.rules = FetchRules(
+                allow=policy.fetch_allow, deny=policy.fetch_deny + tuple(own), dev=bool(dev),
+                plain_http=deps.config.issuer.startswith("http://"))
+
+
+def _cidrs(nets: tuple[object, ...]) -> str:
+    return ",".join(map(str, nets)) or "none"

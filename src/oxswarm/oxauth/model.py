@@ -110,17 +110,22 @@ class AuthorizationIssuer(Protocol):
         nonce: str | None = None,
         code: str | None = None,
         state: str | None = None,
+        claims: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Tokens returned from the authorize endpoint (implicit / hybrid flows).
 
         ``"token"`` in ``response_types`` -> ``access_token``, ``token_type``, ``expires_in``;
         ``"id_token"`` -> ``id_token`` with ``at_hash`` (when an access token is returned),
-        ``c_hash`` (when ``code`` is given) and ``s_hash`` (when ``state`` is given).
+        ``c_hash`` (when ``code`` is given) and ``s_hash`` (when ``state`` is given);
+        ``claims`` is the request's ``claims`` parameter (its ``id_token`` member).
         """
         ...
 
-    async def verify_id_token_hint(self, token: str) -> dict[str, Any] | None:
-        """The claims of an ID token this provider signed (expired is accepted), or None."""
+    async def verify_id_token_hint(
+        self, token: str, client_id: str | None = None
+    ) -> dict[str, Any] | None:
+        """The claims of an ID token this provider signed (expired is accepted) and, when
+        ``client_id`` is given, issued to that client; None for anything else."""
         ...
 
 

@@ -1,14 +1,27 @@
 """oxAuth's policy settings, typed, from the config store (values config-init writes).
 
-* ``oxauth_registration``: ``open`` (default), ``token`` (an initial access token is
-  required, RFC 7591 3) or ``off``: dynamic client registration.
+* ``oxauth_registration``: ``token`` (default: an initial access token is required,
+  RFC 7591 3; ``oxswarm clients registration-token`` issues them), ``open`` or ``off``:
+  dynamic client registration. The old single secret ``oxauth_registration_token``,
+  when set, is accepted as a token too (compatibility).
+* ``oxauth_registration_rate_limit``: int >= 1, default 20: registration requests per
+  client address within a window; more answer 429.
+* ``oxauth_registration_rate_window``: seconds >= 1, default 600: that window.
 * ``oxauth_lockout_user_failures``: int >= 1, default 5: failed sign-ins per user within
-  a window before sign-in is refused.
-* ``oxauth_lockout_address_failures``: int >= 1, default 20: the same per client address.
+  a window before that user's sign-in is refused.
+* ``oxauth_lockout_address_failures``: int >= 1, default 20: failures per client address
+  after which attempts from it are slowed down (never refused).
+* ``oxauth_lockout_address_delay_ms``: int >= 0, default 3000: the longest such delay.
 * ``oxauth_lockout_window``: seconds >= 1, default 900: the window (it starts at the first
   failure).
-* ``oxauth_trust_forwarded_for``: bool, default false: take the client address from
-  ``X-Forwarded-For`` (only behind a proxy that overwrites it).
+* ``oxauth_trusted_proxies``: CIDRs, default none: proxies whose ``X-Forwarded-For`` is
+  believed (:mod:`oxswarm.oxauth.addressing`).
+* ``oxauth_trust_forwarded_for``: bool, default false: the older switch; true with no
+  ``oxauth_trusted_proxies`` trusts proxies on loopback and the private networks.
+* ``oxauth_fetch_allow``: CIDRs, default none: private networks server-side fetches may
+  reach anyway (a lab) (:mod:`oxswarm.oxauth.adapters.outbound`).
+* ``oxauth_fetch_deny``: CIDRs, default none: the cluster's own networks, never fetched
+  from (the issuer's addresses are added by each process).
 
 A value that is absent takes its default (a store initialised by an older config-init);
 a value that is present but malformed is an :class:`~oxswarm.errors.InvalidInput` naming
@@ -25,9 +38,10 @@ from typing import Final, Literal, cast
 from oxswarm.config import keys as K
 from oxswarm.errors import InvalidInput
 from oxswarm.oauth.tokens import token_hash
+from oxswarm.oxauth.addressing import LEGACY_TRUSTED, Network, parse_networks
 from oxswarm.oxauth.web.lockout import LockoutPolicy
 
-# The secret holding the initial access token when registration is ``token``.
+# The old single initial access token (a secret), still accepted in ``token`` mode.
 REGISTRATION_TOKEN: Final = "oxauth_registration_token"
 
 RegistrationMode = Literal["open", "token", "off"]
@@ -37,13 +51,24 @@ _FALSE: Final = ("false", "no", "0", "off")
 
 
 @dataclass(frozen=True, slots=True)
+class RegistrationLimit:
+    """At most ``requests`` registration requests per client address in ``window`` s."""
+
+    requests: int = 20
+    window: int = 600
+
+
+@dataclass(frozen=True, slots=True)
 class OxAuthPolicy:
-    registration: RegistrationMode = "open"
+    registration: RegistrationMode = "token"
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
-    trust_forwarded_for: bool = False
+    trusted_proxies: tuple[Network, ...] = ()
+    fetch_allow: tuple[Network, ...] = ()
+    fetch_deny: tuple[Network, ...] = ()
+    registration_limit: RegistrationLimit = field(default_factory=RegistrationLimit)
 
 
-def _int(get: Callable[[str], str | None], name: str, default: int) -> int:
+def _int(get: Callable[[str], str | None], name: str, default: int, minimum: int = 1) -> int:
     raw = get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -51,8 +76,8 @@ def _int(get: Callable[[str], str | None], name: str, default: int) -> int:
         value = int(raw.strip())
     except ValueError:
         raise InvalidInput(f"{name}: {raw!r} is not an integer", field=name) from None
-    if value < 1:
-        raise InvalidInput(f"{name}: {value} must be at least 1", field=name)
+    if value < minimum:
+        raise InvalidInput(f"{name}: {value} must be at least {minimum}", field=name)
     return value
 
 
@@ -69,7 +94,7 @@ def _bool(get: Callable[[str], str | None], name: str, default: bool) -> bool:
 
 
 def registration_mode(value: str | None, name: str = K.OXAUTH_REGISTRATION) -> RegistrationMode:
-    mode = (value or "open").strip()
+    mode = (value or "token").strip()
     if mode not in REGISTRATION_MODES:
         raise InvalidInput(f"{name}: {mode!r} is not open, token or off", field=name)
     return cast(RegistrationMode, mode)
@@ -85,21 +110,19 @@ def registration_access(
     fixed: RegistrationMode | None,
     get_secret: Callable[[str], str | None],
 ) -> tuple[RegistrationMode, str | None]:
-    """The registration mode in force and, in ``token`` mode, the initial access token's
-    SHA-256 hash; :class:`InvalidInput` when ``token`` mode has no token secret."""
+    """The registration mode in force and, in ``token`` mode, the SHA-256 of the old
+    single initial access token (the secret ``oxauth_registration_token``) when set."""
     mode = fixed or stored
     if mode != "token":
         return mode, None
     token = get_secret(REGISTRATION_TOKEN)
-    if not token:
-        raise InvalidInput("registration: mode 'token' needs the secret " + REGISTRATION_TOKEN,
-                           field="registration")
-    return mode, token_hash(token)
+    return mode, token_hash(token) if token else None
 
 
 def read_policy(get: Callable[[str], str | None]) -> OxAuthPolicy:
     """The policy from ``get`` (a config value by name, e.g. ``ConfigManager.get``)."""
     defaults = LockoutPolicy()
+    limit = RegistrationLimit()
     return OxAuthPolicy(
         registration=registration_mode(get(K.OXAUTH_REGISTRATION)),
         lockout=LockoutPolicy(
@@ -108,6 +131,25 @@ def read_policy(get: Callable[[str], str | None]) -> OxAuthPolicy:
                 get, K.OXAUTH_LOCKOUT_ADDRESS_FAILURES, defaults.max_address_failures
             ),
             window=_int(get, K.OXAUTH_LOCKOUT_WINDOW, defaults.window),
+            address_delay_ms=_int(
+                get, K.OXAUTH_LOCKOUT_ADDRESS_DELAY_MS, defaults.address_delay_ms, minimum=0
+            ),
         ),
-        trust_forwarded_for=_bool(get, K.OXAUTH_TRUST_FORWARDED_FOR, False),
+        trusted_proxies=trusted_proxies(get),
+        fetch_allow=parse_networks(get(K.OXAUTH_FETCH_ALLOW), K.OXAUTH_FETCH_ALLOW),
+        fetch_deny=parse_networks(get(K.OXAUTH_FETCH_DENY), K.OXAUTH_FETCH_DENY),
+        registration_limit=RegistrationLimit(
+            requests=_int(get, K.OXAUTH_REGISTRATION_RATE_LIMIT, limit.requests),
+            window=_int(get, K.OXAUTH_REGISTRATION_RATE_WINDOW, limit.window),
+        ),
     )
+
+
+def trusted_proxies(get: Callable[[str], str | None]) -> tuple[Network, ...]:
+    """``oxauth_trusted_proxies``; when absent, the older ``oxauth_trust_forwarded_for``
+    (true: loopback and the private networks; false: none)."""
+    listed = parse_networks(get(K.OXAUTH_TRUSTED_PROXIES), K.OXAUTH_TRUSTED_PROXIES)
+    legacy = _bool(get, K.OXAUTH_TRUST_FORWARDED_FOR, False)
+    if listed:
+        return listed
+    return LEGACY_TRUSTED if legacy else ()

@@ -7,6 +7,7 @@ methods on the client authenticator. The views in :mod:`oxswarm.oxauth.endpoints
 
 from __future__ import annotations
 
+from oxswarm.oauth.client_metadata import DEFAULT_SCOPES, MetadataPolicy
 from oxswarm.oauth.interfaces import JwksFetcher
 from oxswarm.oauth.oidc.core.claims import STANDARD_SCOPES
 from oxswarm.oauth.rfc6749.client_auth import (
@@ -22,9 +23,11 @@ from oxswarm.oauth.rfc6749.grants.refresh_token import RefreshTokenGrant
 from oxswarm.oauth.rfc6749.token_endpoint import TokenEndpoint
 from oxswarm.oauth.rfc7009 import RevocationEndpoint
 from oxswarm.oauth.rfc7523 import ClientAssertion
-from oxswarm.oauth.rfc7591 import RegistrationPolicy
+from oxswarm.oauth.rfc7591 import dynamic_policy
 from oxswarm.oauth.rfc7662 import IntrospectionEndpoint
 from oxswarm.oauth.tokens import TokenFactory
+from oxswarm.oxauth import addressing
+from oxswarm.oxauth.addressing import Network
 from oxswarm.oxauth.model import OxAuthDeps
 
 
@@ -50,30 +53,33 @@ class Provider:
         self.scopes: tuple[str, ...] = tuple(deps.extras.get("scopes", STANDARD_SCOPES))
 
     def _sign_in_guard(self) -> SignInGuard | None:
-        """The login form's lockout (same counters), when the deps have a cache."""
+        """The login form's lockout (same counters, the live policy), when the deps have a
+        cache."""
         if "cache" not in self.deps.extras or "directory" not in self.deps.extras:
             return None
         from oxswarm.oxauth.web.deps import web_deps
+        from oxswarm.oxauth.web.lockout import BoundLockout
 
-        return web_deps(self.deps).lockout
+        return BoundLockout(lambda: web_deps(self.deps).lockout, self.deps.users)
 
     @property
-    def trust_forwarded_for(self) -> bool:
+    def trusted_proxies(self) -> tuple[Network, ...]:
         settings = self.deps.extras.get("web_settings")
-        return bool(getattr(settings, "trust_forwarded_for", False))
+        return tuple(getattr(settings, "trusted_proxies", ()))
 
-    def client_address(self, peer: str | None, forwarded: str | None) -> str | None:
-        """The user agent's address: ``X-Forwarded-For``'s first entry when trusted."""
-        if forwarded and self.trust_forwarded_for:
-            return forwarded.split(",")[0].strip()
-        return peer
+    def client_address(self, peer: str | None, forwarded: str | None) -> str:
+        """The user agent's address (:func:`oxswarm.oxauth.addressing.client_address`
+        through the configured trusted proxies)."""
+        return addressing.client_address(peer, forwarded, self.trusted_proxies)
 
-    def registration_policy(self) -> RegistrationPolicy:
-        return RegistrationPolicy(
-            scopes=self.scopes,
-            default_scopes=("openid", "profile", "email"),
+    def registration_policy(self) -> MetadataPolicy:
+        """What dynamic registration may ask for: the default scopes (those the directory
+        marks default), no password grant, http URIs only when the issuer is http."""
+        defaults = self.deps.extras.get("default_scopes") or DEFAULT_SCOPES
+        return dynamic_policy(
+            default_scopes=tuple(defaults),
             signing_algs=self.deps.keys.algorithms(),
-            allow_http_sector_uri=self.deps.config.issuer.startswith("http://"),
+            allow_http=self.deps.config.issuer.startswith("http://"),
         )
 
     def endpoint_url(self, name: str) -> str:

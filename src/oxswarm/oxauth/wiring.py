@@ -7,20 +7,24 @@ where the cache (Twemproxy) and the directory servers are, when not taken from t
 
 The policy (registration mode, lockout thresholds, ``X-Forwarded-For`` trust) is read,
 typed, by :func:`oxswarm.oxauth.policy.read_policy`; ``--registration`` overrides the
-store's mode. Mode ``token`` requires the secret ``oxauth_registration_token``.
+store's mode. Mode ``token`` takes initial access tokens from the directory (and the old
+secret ``oxauth_registration_token`` when set).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
+import socket
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from oxswarm.cache.aio import AsyncCache
 from oxswarm.config import keys as K
@@ -34,6 +38,8 @@ from oxswarm.directory.people import PeopleRepository
 from oxswarm.directory.scopes import ScopeRepository
 from oxswarm.directory.tree import Tree
 from oxswarm.errors import InvalidInput, MasterKeyError, OxSwarmError, StoreUnavailable
+from oxswarm.local.slapd import best_password_scheme
+from oxswarm.oauth.client_metadata import DEFAULT_SCOPES
 from oxswarm.oauth.config import ProviderConfig
 from oxswarm.oauth.oidc.core.claims import STANDARD_SCOPES
 from oxswarm.oxauth.adapters.cache import (
@@ -49,6 +55,8 @@ from oxswarm.oxauth.adapters.directory import (
     DirectoryUserStore,
 )
 from oxswarm.oxauth.adapters.http import HttpJwksFetcher, HttpSectorFetcher
+from oxswarm.oxauth.adapters.outbound import Outbound
+from oxswarm.oxauth.addressing import Network
 from oxswarm.oxauth.issuer import TokenService
 from oxswarm.oxauth.keys import KeyRing, KeyWatcher
 from oxswarm.oxauth.live_policy import LivePolicy
@@ -71,6 +79,7 @@ class RunOptions:
     ldap_urls: tuple[str, ...] = ()
     registration: str | None = None  # open | token | off; None: from the store
     client_cache_seconds: float = 5.0
+    dev: bool = False  # a developer's machine: server-side fetches may reach loopback, http
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -142,9 +151,11 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
     )
     tree = Tree(manager.get(K.LDAP_BASE_DN) or "o=gluu")
     try:
-        scopes = [s.name for s in ScopeRepository(directory, tree).list()] or list(STANDARD_SCOPES)
+        known = ScopeRepository(directory, tree).list()
     except OxSwarmError:
-        scopes = list(STANDARD_SCOPES)
+        known = []
+    scopes = [s.name for s in known] or list(STANDARD_SCOPES)
+    default_scopes = [s.name for s in known if s.default] or list(DEFAULT_SCOPES)
     policy = read_policy(manager.get)
     mode, registration_hash = registration_access(
         policy.registration, fixed_mode(options.registration), manager.get_secret)
@@ -152,7 +163,10 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
         issuer=issuer.rstrip("/"),
         client_cache_seconds=options.client_cache_seconds,
         registration_enabled=mode != "off",
+        registration_token_required=mode == "token",
         registration_token_hash=registration_hash,
+        registration_rate_limit=policy.registration_limit.requests,
+        registration_rate_window=policy.registration_limit.window,
         pairwise_key=manager.get_secret(K.PAIRWISE_KEY) or "",
         pairwise_salt=manager.get_secret(K.PAIRWISE_SALT) or "",
         session_secret=manager.get_secret(K.SESSION_SECRET) or "",
@@ -164,13 +178,29 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
         "ring": ring,
         "tree": tree,
         "scopes": scopes,
+        "default_scopes": default_scopes,
         "box": box,
         "manager": manager,
         "web_settings": WebSettings(
-            lockout=policy.lockout, trust_forwarded_for=policy.trust_forwarded_for
+            lockout=policy.lockout, trusted_proxies=policy.trusted_proxies
         ),
+        "own_addresses": [] if options.dev else own_addresses(config.issuer),
     }
     return _Opened(store, watch_store, directory, cache, watcher, tmp), parts
+
+
+def own_addresses(issuer: str) -> list[Network]:
+    """The addresses the issuer's host name resolves to (server-side fetches never go
+    there); none when it does not resolve from here."""
+    host = urlsplit(issuer).hostname
+    if not host:
+        return []
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return []
+    found = {ipaddress.ip_network(str(info[4][0]).split("%", 1)[0]) for info in infos}
+    return sorted(found, key=str)
 
 
 def _cached_check(check: Callable[[], object], every: float = 2.0) -> Callable[[], Awaitable[bool]]:
@@ -203,10 +233,11 @@ def build_deps(
 ) -> OxAuthDeps:
     """The deps from opened resources (used by :func:`open_deps`, tests and benchmarks)."""
     tree = tree or Tree()
+    outbound = Outbound()
     clients = DirectoryClientStore(
         ClientRepository(directory, box, tree), ttl=config.client_cache_seconds
     )
-    users = DirectoryUserStore(PeopleRepository(directory, tree))
+    users = DirectoryUserStore(PeopleRepository(directory, tree), best_password_scheme())
     codes = CacheCodeStore(cache)
     tokens = CacheTokenStore(cache)
     grants = DirectoryGrantStore(directory, CacheRevocations(cache), tree)
@@ -238,8 +269,9 @@ def build_deps(
             "box": box,
             "tree": tree,
             "scopes": scopes or list(STANDARD_SCOPES),
-            "fetcher": HttpJwksFetcher(),
-            "sector_fetcher": HttpSectorFetcher(),
+            "outbound": outbound,
+            "fetcher": HttpJwksFetcher(outbound),
+            "sector_fetcher": HttpSectorFetcher(outbound),
             "health_checks": {
                 "cache": cache_ok,
                 "directory": _cached_check(lambda: directory.exists(tree.suffix)),
@@ -277,7 +309,9 @@ async def open_deps(
         scopes=parts["scopes"],
     )
     deps.extras["manager"] = parts["manager"]
+    deps.extras["default_scopes"] = parts["default_scopes"]
     deps.extras["web_settings"] = parts["web_settings"]
+    deps.extras["fetch_base"] = ((options or RunOptions()).dev, tuple(parts["own_addresses"]))
     deps.extras["key_watcher"] = opened.watcher
     deps.extras["health_checks"]["store"] = _cached_check(opened.store.ping)
     grants = deps.grants
@@ -296,6 +330,7 @@ async def open_deps(
         opened.watcher.stop()
         await deps.extras["fetcher"].close()
         await deps.extras["sector_fetcher"].close()
+        await deps.extras["outbound"].close()
         await opened.cache.close()
         opened.directory.close()
         opened.store.close()

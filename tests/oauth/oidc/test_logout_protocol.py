@@ -89,3 +89,9 @@ def test_logout_token_claims() -> None:
     assert "nonce" not in claims
     with pytest.raises(ValueError, match="sub or sid"):
         backchannel_logout.logout_token_claims(RP, issuer="i", sub=None, sid=None, now=1)
+
+
+def test_hint_naming_no_single_client() -> None:
+    two = {**HINT, "aud": ["rp", "other"]}
+    assert refused({}, hint=two, hint_given=True, client=None) == "invalid_request"
+    assert validate({}, hint={**two, "azp": "rp"}, hint_given=True, client=RP).client_id == "rp"

@@ -48,3 +48,29 @@ def test_the_sweep_removes_only_expired_grants(stack: Stack) -> None:
     assert again == 0
     assert found[:2] == [None, None]
     assert found[2] is not None and found[2].grant_id == live.grant_id
+
+
+@pytest.mark.parametrize(
+    "grant_id",
+    ["\x00\x01", "a\r\nb", "a b", "*", "*)(oxTokenHash=*", "a,ou=x", "é", "A" * 600],
+    ids=lambda v: repr(v)[:16],
+)
+def test_a_malformed_grant_id_names_no_grant(stack: Stack, grant_id: str) -> None:
+    """It never reaches a DN or a cache key (the cache refused control characters with an
+    exception: 500 at the token, introspection and revocation endpoints, issue 8)."""
+
+    async def run() -> tuple[GrantRecord | None, GrantRecord | None]:
+        host, port = stack.cache_address.rsplit(":", 1)
+        cache = AsyncCache(host, int(port), namespace=f"{stack.cluster}.oxauth")
+        directory = stack.directory()
+        try:
+            store = DirectoryGrantStore(directory, CacheRevocations(cache))
+            live = grant(3600)
+            await store.put(live)
+            return await store.get(grant_id), await store.get(live.grant_id)
+        finally:
+            directory.close()
+            await cache.close()
+
+    bad, good = asyncio.run(run())
+    assert bad is None and good is not None

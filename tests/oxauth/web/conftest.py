@@ -3,8 +3,9 @@ one issuer), a browser with one cookie jar for both, people and clients in the r
 directory, counters and sessions in the real cache, and a real HTTP receiver for
 back-channel logout.
 
-The browser sends ``X-Forwarded-For`` with an address of its own (uvicorn trusts it from
-127.0.0.1), so each test's per-address lockout counter is its own.
+The browser sends ``X-Forwarded-For`` with an address of its own (127.0.0.1 is a trusted
+proxy in the test stack), so each test's per-address counter is its own. The processes run
+with ``--dev`` (the logout receivers are on loopback).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def fragment(response: httpx.Response) -> dict[str, list[str]]:
 
 USER_LIMIT = 3  # the lockout thresholds these processes read from the config store
 ADDRESS_LIMIT = 8
+ADDRESS_DELAY_MS = 300  # the longest wait per attempt from an address past its limit
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +84,12 @@ def servers(oxauth_servers: Callable[..., Server], stack: Stack) -> Iterator[lis
     try:
         manager.set(K.OXAUTH_LOCKOUT_USER_FAILURES, str(USER_LIMIT))
         manager.set(K.OXAUTH_LOCKOUT_ADDRESS_FAILURES, str(ADDRESS_LIMIT))
-        yield [oxauth_servers(issuer=ISSUER), oxauth_servers(issuer=ISSUER)]
+        manager.set(K.OXAUTH_LOCKOUT_ADDRESS_DELAY_MS, str(ADDRESS_DELAY_MS))
+        yield [oxauth_servers(issuer=ISSUER, dev=True), oxauth_servers(issuer=ISSUER, dev=True)]
     finally:
         manager.set(K.OXAUTH_LOCKOUT_USER_FAILURES, "5")
         manager.set(K.OXAUTH_LOCKOUT_ADDRESS_FAILURES, "20")
+        manager.set(K.OXAUTH_LOCKOUT_ADDRESS_DELAY_MS, "3000")
         manager.store.close()
 
 

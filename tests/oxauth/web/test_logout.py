@@ -158,3 +158,50 @@ def test_back_channel_failure_does_not_block_logout(
     got = receiver.wait(1)
     assert [g.problem for g in got] == [None]
     assert query(browser.authorize(dead, prompt="none"))["error"] == ["login_required"]
+
+
+def test_an_access_token_is_not_a_hint(browser: Browser, world: World) -> None:
+    """Issue 8.8: a JWT access token (``typ: at+jwt``) the provider signed, naming the
+    session's ``sid``, must not log the user out (at logout nor at authorize)."""
+    client, person = world.client(access_token_format="jwt"), world.person()
+    done = browser.signed_in(client, person)
+    access = world.redeem(client, query(done)["code"][0])["access_token"]
+    assert access.count(".") == 2  # a JWT, signed by the provider
+    for params in ({}, {"client_id": client.client_id, "post_logout_redirect_uri": BYE}):
+        r = browser.get(END, at=1, params={"id_token_hint": access, **params})
+        assert r.status_code == 400 and page_code(r) == "invalid_request"
+        assert "set-cookie" not in r.headers
+    assert "code" in query(browser.authorize(client, prompt="none"))  # still signed in
+    r = browser.authorize(client, prompt="none", id_token_hint=access)
+    assert query(r)["error"] == ["invalid_request"]
+
+
+def test_an_id_token_of_another_client_is_not_a_hint(browser: Browser, world: World) -> None:
+    client, other, person = world.client(), world.client(), world.person()
+    hint = sign_in(browser, world, client, person)["id_token"]
+    browser.signed_in(other, person)
+    r = browser.authorize(other, prompt="none", id_token_hint=hint)
+    assert query(r)["error"] == ["invalid_request"]
+    assert "code" in query(browser.authorize(client, prompt="none", id_token_hint=hint))
+    r = browser.get(END, params={"id_token_hint": hint, "client_id": other.client_id})
+    assert r.status_code == 400 and page_code(r) == "invalid_request"
+    assert "code" in query(browser.authorize(client, prompt="none"))  # still signed in
+
+
+def test_front_channel_uri_cannot_inject_into_the_csp(browser: Browser, world: World) -> None:
+    """Issue 8.2: the registered text of ``frontchannel_logout_uri`` never reaches the
+    Content-Security-Policy; an invalid one is skipped with its iframe."""
+    evil = world.client(
+        frontchannel_logout_uri="https://rp.example; script-src * 'unsafe-inline'/fc"
+    )
+    good = world.client(frontchannel_logout_uri="https://rp2.example:8443/fc")
+    person = world.person()
+    signed = sign_in(browser, world, evil, person)
+    browser.signed_in(good, person)
+    r = browser.get(END, params={"id_token_hint": signed["id_token"]})
+    assert r.status_code == 200
+    csp = r.headers["content-security-policy"]
+    assert "*" not in csp and "unsafe-inline" not in csp
+    assert [d.split()[0] for d in csp.split("; ")].count("script-src") == 1
+    assert "frame-src https://rp2.example:8443;" in csp
+    assert r.text.count("<iframe") == 1 and "rp2.example:8443/fc" in r.text

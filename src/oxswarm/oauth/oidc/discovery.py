@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from oxswarm.oauth.client_metadata import RESPONSE_TYPES
 from oxswarm.oauth.oidc.core import acr
 from oxswarm.oauth.oidc.core.claims import supported_claims
 
@@ -37,10 +38,7 @@ def provider_metadata(
         "revocation_endpoint": f"{base}/revoke",
         "introspection_endpoint": f"{base}/introspection",
         "scopes_supported": list(scopes),
-        "response_types_supported": [
-            "code", "id_token", "token id_token", "code id_token", "code token",
-            "code id_token token",
-        ],
+        "response_types_supported": list(RESPONSE_TYPES),
         "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": [*grant_types, "implicit"],
         "subject_types_supported": ["public", "pairwise"],

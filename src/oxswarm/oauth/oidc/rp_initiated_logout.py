@@ -1,8 +1,11 @@
 """OpenID Connect RP-Initiated Logout 1.0, section 2 (the logout request) and 3 (redirection
 to the RP after logout).
 
-* ``id_token_hint``: RECOMMENDED; an ID token this provider issued (expired is fine). When
-  it does not verify, the request is refused (never redirected).
+* ``id_token_hint``: RECOMMENDED; an ID token this provider issued (expired is fine), not
+  any other JWT it signed (an ``at+jwt`` access token, a Logout Token: the caller checks
+  with :func:`oxswarm.oauth.oidc.core.id_token.hint_problem`), naming one registered
+  client. When it does not verify, the request is refused with a page (never redirected)
+  and the session stays.
 * ``client_id``: when given with an ``id_token_hint``, it must be one of the token's
   audiences (section 2).
 * ``post_logout_redirect_uri``: used only when it exactly matches a value the client
@@ -89,7 +92,9 @@ def client_id_of(params: Mapping[str, str], hint: Mapping[str, Any] | None) -> s
     azp = hint.get("azp")
     if isinstance(azp, str) and azp:
         return azp
-    return audiences[0] if len(audiences) == 1 else None
+    if len(audiences) != 1:
+        raise LogoutRequestError("invalid_request", "the id_token_hint names no single client")
+    return audiences[0]
 
 
 def validate(

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import time
 from collections.abc import Callable
 from typing import Protocol
 from urllib.parse import unquote_plus
 
+from oxswarm.oauth.compare import equal
 from oxswarm.oauth.interfaces import ClientStore
 from oxswarm.oauth.models import ClientMetadata
 from oxswarm.oauth.rfc6749.errors import InvalidClient, InvalidRequest
@@ -45,7 +45,7 @@ def secret_matches(client: ClientMetadata, presented: str) -> bool:
         return False
     if client.client_secret_expires_at and client.client_secret_expires_at < time.time():
         return False
-    return hmac.compare_digest(presented.encode(), client.client_secret.encode())
+    return equal(presented, client.client_secret)
 
 
 def basic_credentials(request: OAuthRequest) -> tuple[str, str] | None:
@@ -55,8 +55,8 @@ def basic_credentials(request: OAuthRequest) -> tuple[str, str] | None:
     if scheme.lower() != "basic":
         return None
     try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError) as exc:
+        decoded = base64.b64decode(value.strip().encode("ascii"), validate=True).decode()
+    except (binascii.Error, UnicodeError) as exc:
         raise InvalidClient("malformed Basic credentials", basic=True) from exc
     user, sep, password = decoded.partition(":")
     if not sep:

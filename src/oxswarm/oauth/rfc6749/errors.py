@@ -115,8 +115,9 @@ class InvalidToken(OAuthError):
 
     def __init__(self, description: str | None = None) -> None:
         challenge = f'Bearer error="{self.error}"'
-        if description:
-            challenge += f', error_description="{description}"'
+        if description:  # RFC 6750 3: %x20-21 / %x23-5B / %x5D-7E only, kept short
+            shown = "".join(c if " " <= c <= "~" and c not in '"\\' else "?" for c in description)
+            challenge += f', error_description="{shown[:200]}"'
         super().__init__(description, headers={"WWW-Authenticate": challenge})
 
 

@@ -5,7 +5,9 @@ records are cached in the process for a few seconds (``ttl``), so the token endp
 hot path does no LDAP round trip: a change made elsewhere is seen within ``ttl``; a
 change made through this process (registration) is seen at once. Grants are ``oxToken``
 entries under ``ou=tokens`` (``oxTokenHash`` = the grant id, ``oxData`` = the record);
-their revocation markers live in the cache.
+their revocation markers live in the cache. A grant id not of the shape the provider mints
+(:func:`~oxswarm.oauth.tokens.valid_grant_id`) names no grant: it never reaches a DN or
+a cache key.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from typing import Any
 from oxswarm.directory.clients import ClientRepository
 from oxswarm.directory.connection import REPLACE, Directory
 from oxswarm.directory.models import Client, Person
+from oxswarm.directory.passwords import ARGON2, DEFAULT_ARGON2, Argon2Params, dummy_check
 from oxswarm.directory.people import PeopleRepository
 from oxswarm.directory.tree import Tree, rdn_value
 from oxswarm.errors import Conflict, NotFound
 from oxswarm.oauth.models import ClientMetadata, GrantRecord, User
+from oxswarm.oauth.tokens import valid_grant_id
 from oxswarm.oxauth.adapters.cache import CacheRevocations
 
 _META_FIELDS = (
@@ -186,10 +190,24 @@ class DirectoryClientStore:
 
 
 class DirectoryUserStore:
-    """:class:`~oxswarm.oauth.interfaces.UserStore` over the people repository."""
+    """:class:`~oxswarm.oauth.interfaces.UserStore` over the people repository.
 
-    def __init__(self, repo: PeopleRepository) -> None:
+    A password is checked by a bind as the person (slapd verifies the hash). A name that
+    is no person, or an inactive person, costs the same: the password is checked against
+    a dummy hash of the directory's scheme (``scheme``, ``params``:
+    :func:`~oxswarm.directory.passwords.dummy_check`).
+    """
+
+    def __init__(
+        self,
+        repo: PeopleRepository,
+        scheme: str = ARGON2,
+        params: Argon2Params = DEFAULT_ARGON2,
+    ) -> None:
         self._repo = repo
+        self._scheme = scheme
+        self._params = params
+        dummy_check("warm-up", scheme, params)  # the dummy hash itself, once, at start
 
     def _get(self, sub: str) -> User | None:
         try:
@@ -200,9 +218,26 @@ class DirectoryUserStore:
     async def get(self, sub: str) -> User | None:
         return await asyncio.to_thread(self._get, sub)
 
+    def _find(self, username: str) -> str | None:
+        person = self._repo.get_by_uid(username)
+        return None if person is None else person.inum
+
+    async def find(self, username: str) -> str | None:
+        """The inum of the person named ``username`` (active or not), else None."""
+        return await asyncio.to_thread(self._find, username)
+
+    def _authenticate(self, username: str, password: str) -> User | None:
+        person = self._repo.get_by_uid(username)
+        if person is None or person.status != "active":
+            dummy_check(password, self._scheme, self._params)
+            return None
+        repo = self._repo
+        if not repo.directory.check_password(repo.tree.person(person.inum), password):
+            return None
+        return to_user(person)
+
     async def authenticate(self, username: str, password: str) -> User | None:
-        person = await asyncio.to_thread(self._repo.authenticate, username, password)
-        return None if person is None else to_user(person)
+        return await asyncio.to_thread(self._authenticate, username, password)
 
 
 def _generalized(stamp: float) -> str:
@@ -278,7 +313,7 @@ class DirectoryGrantStore:
         return await asyncio.to_thread(self._purge, time.time() if now is None else now, limit)
 
     async def get(self, grant_id: str) -> GrantRecord | None:
-        if await self._revocations.is_revoked(grant_id):
+        if not valid_grant_id(grant_id) or await self._revocations.is_revoked(grant_id):
             return None
         return await asyncio.to_thread(self._get, grant_id)
 

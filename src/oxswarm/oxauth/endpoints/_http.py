@@ -3,7 +3,8 @@
 :func:`oauth_request` turns a Starlette request into the protocol's
 :class:`~oxswarm.oauth.rfc6749.requests.OAuthRequest` (form bodies parsed once, strictly);
 :func:`oauth_error` is the app's handler for every :class:`OAuthError`, and
-:func:`unavailable` turns an unreachable store into ``503 temporarily_unavailable``.
+:func:`unavailable` turns an unreachable store into ``503 temporarily_unavailable``
+(any other exception: :mod:`oxswarm.oxauth.last_resort`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""``POST /oxauth/restv1/introspection`` (RFC 7662): for authenticated clients only."""
+"""``POST /oxauth/restv1/introspection`` (RFC 7662): for authenticated clients only; a
+token's data only for a resource server or the token's own client
+(:mod:`oxswarm.oauth.rfc7662`)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ from oxswarm.oxauth.endpoints._http import json_response, oauth_request, provide
 async def introspect(request: Request) -> Response:
     prov = provider(request)
     req = await oauth_request(request, "introspection")
-    await prov.authenticator.authenticate(req, allowed=lambda method: method != "none")
-    return json_response(await prov.introspection.handle(req))
+    caller = await prov.authenticator.authenticate(req, allowed=lambda method: method != "none")
+    return json_response(await prov.introspection.handle(req, caller))
 
 
 def routes() -> list[BaseRoute]:

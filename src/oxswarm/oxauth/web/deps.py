@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import httpx
-
 from oxswarm.directory.tree import Tree
+from oxswarm.oxauth.adapters.outbound import Outbound
+from oxswarm.oxauth.addressing import Network
 from oxswarm.oxauth.model import OxAuthDeps
 from oxswarm.oxauth.web.lockout import Lockout, LockoutPolicy
 from oxswarm.oxauth.web.stores import (
@@ -29,16 +29,15 @@ class WebSettings:
 
     ``request_lifetime``: how long a login or consent form stays valid (seconds);
     ``session_idle``: sliding lifetime of a browser session, capped by the provider's
-    ``session_lifetime``; ``logout_timeout``: bound of each back-channel logout POST;
-    ``trust_forwarded_for``: take the client address from ``X-Forwarded-For`` (set it only
-    behind a proxy that overwrites that header).
+    ``session_lifetime``; ``trusted_proxies``: the proxies whose ``X-Forwarded-For`` is
+    believed (:mod:`oxswarm.oxauth.addressing`). Back-channel logout POSTs go through the
+    process's :class:`~oxswarm.oxauth.adapters.outbound.Outbound` (5 s each).
     """
 
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
     request_lifetime: int = 1800
     session_idle: int = 3600
-    logout_timeout: float = 5.0
-    trust_forwarded_for: bool = False
+    trusted_proxies: tuple[Network, ...] = ()
 
 
 @dataclass(slots=True)
@@ -46,7 +45,7 @@ class WebDeps:
     consents: ConsentStore
     counters: Counters
     settings: WebSettings
-    http: httpx.AsyncClient
+    http: Outbound
 
     @property
     def lockout(self) -> Lockout:
@@ -54,15 +53,16 @@ class WebDeps:
 
 
 def build_web_deps(
-    consents: ConsentStore, counters: Counters, settings: WebSettings | None = None
+    consents: ConsentStore,
+    counters: Counters,
+    settings: WebSettings | None = None,
+    outbound: Outbound | None = None,
 ) -> WebDeps:
-    settings = settings or WebSettings()
-    timeout = httpx.Timeout(settings.logout_timeout, connect=min(2.0, settings.logout_timeout))
     return WebDeps(
         consents=consents,
         counters=counters,
-        settings=settings,
-        http=httpx.AsyncClient(timeout=timeout, follow_redirects=False),
+        settings=settings or WebSettings(),
+        http=outbound or Outbound(),
     )
 
 
@@ -81,6 +81,7 @@ def web_deps(deps: OxAuthDeps) -> WebDeps:
         DirectoryConsentStore(directory, tree if isinstance(tree, Tree) else None),
         CacheCounters(cache),
         settings if isinstance(settings, WebSettings) else None,
+        outbound if isinstance(outbound := deps.extras.get("outbound"), Outbound) else None,
     )
     deps.extras["web"] = built
     return built

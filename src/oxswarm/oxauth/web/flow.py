@@ -25,7 +25,13 @@ from oxswarm.oauth.rfc6749.errors import InvalidRequest, UnmetAuthenticationRequ
 from oxswarm.oxauth.model import OxAuthDeps, Session
 from oxswarm.oxauth.web import render, sessions
 from oxswarm.oxauth.web.deps import WebDeps
-from oxswarm.oxauth.web.security import BROWSER_COOKIE, csrf_token, new_id, seal_params
+from oxswarm.oxauth.web.security import (
+    BROWSER_COOKIE,
+    browser_id,
+    csrf_token,
+    new_id,
+    seal_params,
+)
 
 LOGIN_PATH: Final = "/oxauth/login"
 CONSENT_PATH: Final = "/oxauth/consent"
@@ -57,7 +63,7 @@ def login_page(
 ) -> Response:
     """The sign-in form, its CSRF token bound to the browser cookie (set if missing)."""
     secret = sessions.secret_of(deps)
-    browser = request.cookies.get(BROWSER_COOKIE)
+    browser = browser_id(request.cookies.get(BROWSER_COOKIE))
     fresh = not browser
     browser = browser or new_id()
     response = render.page(
@@ -130,9 +136,11 @@ async def proceed(
         )
     hint_sub = None
     if req.id_token_hint:
-        claims = await deps.issuer.verify_id_token_hint(req.id_token_hint)
+        claims = await deps.issuer.verify_id_token_hint(req.id_token_hint, client.client_id)
         if claims is None:
-            raise req.error(InvalidRequest("id_token_hint is not a valid ID token"))
+            raise req.error(
+                InvalidRequest("id_token_hint is not an ID token issued to this client")
+            )
         hint_sub = str(claims.get("sub"))
     consented = False
     session_sub = None
@@ -201,6 +209,7 @@ async def issue(
             nonce=req.nonce,
             code=code,
             state=req.state,
+            claims=req.claims,
         )
         params.update({k: str(v) for k, v in tokens.items() if v is not None})
     params["state"] = req.state

@@ -2,12 +2,12 @@
 
 The form posts ``username``, ``password``, ``csrf_token`` (bound to the pre-login browser
 cookie) and ``authz`` (the sealed authorization request). The user is checked against the
-directory (a bind as the user); failures count towards the lockout
-(:mod:`oxswarm.oxauth.web.lockout`). A successful sign-in always starts a new session
+directory (a bind as the user) under the lockout (:mod:`oxswarm.oxauth.web.lockout`:
+per user, slowed down per client address). A successful sign-in always starts a new session
 (new ``sid``: no session fixation) and continues the authorization request.
 
 Statuses: 403 bad CSRF token, 400 expired or tampered request / missing fields,
-401 wrong credentials, 429 locked out; each re-shows the form with the error tied to the
+401 wrong credentials, 429 the user is locked out; each re-shows the form with the error tied to the
 fields (``aria-describedby``) except the first two, which show an error page.
 """
 
@@ -22,6 +22,7 @@ from oxswarm.oauth.oidc.core.authorization import (
     AuthorizationRedirectError,
     validate,
 )
+from oxswarm.oauth.rfc6749.grants.password import SignInLocked
 from oxswarm.oxauth.model import OxAuthDeps, Session
 from oxswarm.oxauth.web import render, sessions
 from oxswarm.oxauth.web.authorize import lookup_client
@@ -77,7 +78,9 @@ async def login(request: Request) -> Response:
                 status_code=400,
             )
         address = sessions.client_address(request, web.settings)
-        if await web.lockout.locked(username, address):
+        try:
+            user = await web.lockout.authenticate(deps.users, username, password, address)
+        except SignInLocked:
             return login_page(
                 request,
                 deps,
@@ -88,9 +91,7 @@ async def login(request: Request) -> Response:
                 username=username,
                 status_code=429,
             )
-        user = await deps.users.authenticate(username, password)
-        if user is None or not user.active:
-            await web.lockout.failed(username, address)
+        if user is None:
             return login_page(
                 request,
                 deps,
@@ -101,7 +102,6 @@ async def login(request: Request) -> Response:
                 username=username,
                 status_code=401,
             )
-        await web.lockout.succeeded(username)
         old = await sessions.current(request, deps)
         if old is not None:
             await deps.sessions.delete(old.sid)

@@ -7,6 +7,8 @@ the shared cache, clears the cookie, renders front-channel logout iframes for ev
 of the session and sends back-channel Logout Tokens after the response. Then the browser
 goes to the registered ``post_logout_redirect_uri`` (with ``state``), or sees a page.
 Refused requests (bad hint, unregistered URI) get an error page (400), never a redirect.
+The page's ``frame-src`` is built from each iframe's parsed origin
+(:func:`~oxswarm.oxauth.web.render.frame_sources`).
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ async def end_session(request: Request) -> Response:
         return render.error_page(exc.error, exc.description)
     hint = None
     if params.get("id_token_hint"):
-        hint = await deps.issuer.verify_id_token_hint(params["id_token_hint"])
+        hint = await deps.issuer.verify_id_token_hint(
+            params["id_token_hint"], params.get("client_id") or None
+        )
     try:
         client_id = rpil.client_id_of(params, hint)
         client = await deps.clients.get(client_id) if client_id else None
@@ -91,16 +95,10 @@ def _finish(deps: OxAuthDeps, logout: rpil.LogoutRequest, frames: list[str]) -> 
             next_url, status_code=303, headers={"Cache-Control": "no-store"}
         )
     else:
-        frame_src = " ".join(sorted({_origin(u) for u in frames})) or "'none'"
+        dev = deps.config.issuer.startswith("http://")
+        frames, frame_src = render.frame_sources(frames, allow_http_loopback=dev)
         response = render.page(
             "logged_out.html", frames=frames, next_url=next_url, frame_src=frame_src
         )
     sessions.clear_session_cookie(response, deps)
     return response
-
-
-def _origin(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"

@@ -3,9 +3,11 @@
 * Front-channel (Front-Channel Logout 1.0 section 4): one ``iframe`` URL per client that
   registered a ``frontchannel_logout_uri``, rendered in the logged-out page.
 * Back-channel (Back-Channel Logout 1.0 section 2.5): a signed Logout Token POSTed to each
-  client's ``backchannel_logout_uri``, all at once, each bounded by the HTTP client's
-  timeout. It runs after the response is sent; a failure is logged (client id and the
-  reason, never the token) and never blocks or fails the logout.
+  client's ``backchannel_logout_uri``, all at once, through the guarded
+  :class:`~oxswarm.oxauth.adapters.outbound.Outbound` (checked addresses: a URI that
+  resolves to loopback, a private network or the cluster itself is not sent to; https;
+  5 s; no redirects). It runs after the response is sent; a refusal or failure is logged
+  (client id and the reason, never the token) and never blocks or fails the logout.
 """
 
 from __future__ import annotations
@@ -13,12 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import httpx
-
 from oxswarm.oauth import jose
 from oxswarm.oauth.models import ClientMetadata
 from oxswarm.oauth.oidc import backchannel_logout, frontchannel_logout
 from oxswarm.oauth.oidc.core.pairwise import subject_for
+from oxswarm.oxauth.adapters.outbound import FetchError, Outbound
 from oxswarm.oxauth.model import OxAuthDeps, Session
 
 log = logging.getLogger(__name__)
@@ -60,26 +61,25 @@ def logout_token(deps: OxAuthDeps, session: Session, client: ClientMetadata, now
     return jose.sign(claims, key, alg, typ=backchannel_logout.TYP)
 
 
-async def _post(http: httpx.AsyncClient, client: ClientMetadata, token: str) -> bool:
+async def _post(http: Outbound, client: ClientMetadata, token: str) -> bool:
     assert client.backchannel_logout_uri is not None
     try:
-        response = await http.post(client.backchannel_logout_uri, data={"logout_token": token})
-    except httpx.HTTPError as exc:
-        log.warning(
-            "back-channel logout to client %s failed: %s", client.client_id, type(exc).__name__
+        status, _ = await http.request(
+            "POST", client.backchannel_logout_uri, data={"logout_token": token}
         )
+    except FetchError as exc:
+        log.warning("back-channel logout to client %s not sent or failed: %s",
+                    client.client_id, exc)  # fmt: skip
         return False
-    if response.status_code != 200:
-        log.warning(
-            "back-channel logout to client %s: HTTP %d", client.client_id, response.status_code
-        )
+    if status != 200:
+        log.warning("back-channel logout to client %s: HTTP %d", client.client_id, status)
         return False
     return True
 
 
 async def backchannel(
     deps: OxAuthDeps,
-    http: httpx.AsyncClient,
+    http: Outbound,
     session: Session,
     clients: list[ClientMetadata],
     now: int,

@@ -10,7 +10,9 @@
   issue time and a MAC, so the login and consent forms can hand them back unchanged
   without any per-process state.
 
-Every comparison is constant time (:func:`hmac.compare_digest`).
+Every comparison is constant time and on bytes (:func:`oxswarm.oauth.compare.equal`): a
+value with non-ASCII characters is simply not equal. Values are checked for length and
+characters before any work (:func:`well_formed`).
 """
 
 from __future__ import annotations
@@ -19,13 +21,30 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, TypeGuard
+
+from oxswarm.oauth.compare import equal
 
 SESSION_COOKIE: Final = "oxauth_session"
 BROWSER_COOKIE: Final = "oxauth_browser"  # the pre-login session: CSRF binding of the login form
+MAX_SEALED: Final = 64 * 1024  # a sealed authorization request, base64url
+
+_TOKEN = re.compile(r"[A-Za-z0-9_\-]{1,128}")  # a sid, a MAC, a CSRF token, a browser id
+_SEALED = re.compile(r"[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]{1,128}")
+
+
+def well_formed(value: str | None) -> TypeGuard[str]:
+    """A cookie value, id or token as this module makes them: base64url, at most 128."""
+    return value is not None and _TOKEN.fullmatch(value) is not None
+
+
+def browser_id(value: str | None) -> str | None:
+    """The pre-login browser cookie's id when well formed (else a new one is set)."""
+    return value if well_formed(value) else None
 
 
 def _mac(secret: str, *parts: str) -> str:
@@ -48,7 +67,7 @@ def sid_from_cookie(secret: str, value: str | None) -> str | None:
     if not value or "." not in value:
         return None
     sid, mac = value.rsplit(".", 1)
-    if not sid or not hmac.compare_digest(mac, _mac(secret, "session", sid)):
+    if not well_formed(sid) or not well_formed(mac) or not equal(mac, _mac(secret, "session", sid)):
         return None
     return sid
 
@@ -58,9 +77,9 @@ def csrf_token(secret: str, purpose: str, binding: str) -> str:
 
 
 def csrf_ok(secret: str, purpose: str, binding: str | None, token: str | None) -> bool:
-    if not binding or not token:
+    if not well_formed(binding) or not well_formed(token):
         return False
-    return hmac.compare_digest(token, csrf_token(secret, purpose, binding))
+    return equal(token, csrf_token(secret, purpose, binding))
 
 
 def seal_params(secret: str, params: Mapping[str, str], now: int | None = None) -> str:
@@ -74,10 +93,10 @@ def open_params(
     secret: str, sealed: str | None, max_age: int, now: int | None = None
 ) -> dict[str, str] | None:
     """The parameters of a sealed request when its MAC is right and it is fresh, else None."""
-    if not sealed or "." not in sealed:
+    if not sealed or len(sealed) > MAX_SEALED or not _SEALED.fullmatch(sealed):
         return None
     data, mac = sealed.rsplit(".", 1)
-    if not hmac.compare_digest(mac, _mac(secret, "authz", data)):
+    if not equal(mac, _mac(secret, "authz", data)):
         return None
     try:
         body = json.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))

@@ -13,6 +13,7 @@ import time
 from starlette.requests import Request
 from starlette.responses import Response
 
+from oxswarm.oxauth import addressing
 from oxswarm.oxauth.model import OxAuthDeps, Session
 from oxswarm.oxauth.web.deps import WebSettings
 from oxswarm.oxauth.web.security import (
@@ -93,8 +94,9 @@ def set_browser_cookie(response: Response, deps: OxAuthDeps, value: str) -> None
 
 
 def client_address(request: Request, settings: WebSettings) -> str:
-    if settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else "unknown"
+    """The user agent's address (:func:`oxswarm.oxauth.addressing.client_address`)."""
+    return addressing.client_address(
+        request.client.host if request.client else None,
+        request.headers.get("x-forwarded-for"),
+        settings.trusted_proxies,
+    )

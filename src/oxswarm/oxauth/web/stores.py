@@ -2,7 +2,12 @@
 
 * :class:`ConsentStore`: scopes a user granted to a client (OpenID Connect Core 3.1.2.4),
   in the directory under ``ou=authorizations`` (``oxAuthorization`` entries): durable,
-  replicated to every directory server, shared by every oxAuth process.
+  replicated to every directory server, shared by every oxAuth process. A grant is an
+  idempotent merge: only the missing scopes are added (LDAP ``MODIFY add``, never a
+  read-then-replace that would lose a concurrent writer's scopes), and when another
+  request created the entry or added a value first (``entryAlreadyExists``,
+  ``attributeOrValueExists``) it reads again and merges, so concurrent consents of one
+  person for one client (two tabs, eight browsers) all succeed with the union.
 * :class:`Counters`: failed sign-in counters for the lockout, in the shared cache with a
   TTL (a fixed window that starts at the first failure).
 
@@ -19,11 +24,12 @@ from typing import Final, Protocol
 
 from anyio import to_thread
 
-from oxswarm.directory.connection import REPLACE, Directory
+from oxswarm.directory.connection import ADD, Directory
 from oxswarm.directory.tree import Tree, rdn_value
-from oxswarm.errors import NotFound
+from oxswarm.errors import Conflict, DirectoryError, NotFound
 
 AUTHORIZATION_CLASSES: Final = ("top", "oxAuthorization")
+GRANT_ATTEMPTS: Final = 4  # each lost race makes progress: the next read sees the winner
 
 
 class ConsentStore(Protocol):
@@ -62,32 +68,47 @@ class DirectoryConsentStore:
         inum = authorization_inum(sub, client_id)
         return f"inum={rdn_value(inum)},{self.tree.ou('authorizations')}"
 
-    def _granted(self, sub: str, client_id: str) -> frozenset[str]:
+    def _read(self, sub: str, client_id: str) -> frozenset[str] | None:
+        """The granted scopes, or None when there is no entry."""
         try:
             entry = self.directory.read(self._dn(sub, client_id), ["oxScope", "oxUserInum"])
         except NotFound:
-            return frozenset()
+            return None
         if entry.get("oxUserInum") != sub:
-            return frozenset()
+            raise DirectoryError(f"consent entry {self._dn(sub, client_id)} is not {sub}'s")
         return frozenset(entry.all("oxScope"))
+
+    def _granted(self, sub: str, client_id: str) -> frozenset[str]:
+        try:
+            return self._read(sub, client_id) or frozenset()
+        except DirectoryError:
+            return frozenset()
 
     def _grant(self, sub: str, client_id: str, scopes: frozenset[str]) -> None:
         dn = self._dn(sub, client_id)
-        current = self._granted(sub, client_id)
-        merged = sorted(current | scopes)
-        if current:
-            self.directory.modify(dn, {"oxScope": [(REPLACE, merged)]})
-            return
-        self.directory.add(
-            dn,
-            {
-                "objectClass": list(AUTHORIZATION_CLASSES),
-                "inum": [authorization_inum(sub, client_id)],
-                "oxUserInum": [sub],
-                "oxClientId": [client_id],
-                "oxScope": merged,
-            },
-        )
+        for attempt in range(GRANT_ATTEMPTS):
+            current = self._read(sub, client_id)
+            missing = sorted(scopes - (current or frozenset()))
+            if not missing:
+                return
+            try:
+                if current is None:
+                    self.directory.add(
+                        dn,
+                        {
+                            "objectClass": list(AUTHORIZATION_CLASSES),
+                            "inum": [authorization_inum(sub, client_id)],
+                            "oxUserInum": [sub],
+                            "oxClientId": [client_id],
+                            "oxScope": missing,
+                        },
+                    )
+                else:
+                    self.directory.modify(dn, {"oxScope": [(ADD, missing)]})
+                return
+            except (Conflict, NotFound):  # another request wrote (or revoked) first
+                if attempt == GRANT_ATTEMPTS - 1:
+                    raise
 
     def _revoke(self, sub: str, client_id: str) -> None:
         with contextlib.suppress(NotFound):

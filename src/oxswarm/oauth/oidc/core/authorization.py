@@ -20,15 +20,15 @@ sent anywhere; once both are, errors go back to the client's redirect URI
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from oxswarm.errors import OxSwarmError
+from oxswarm.oauth import jsonbounds, rfc7636
 from oxswarm.oauth import oauth2_response_modes as modes
-from oxswarm.oauth import rfc7636
+from oxswarm.oauth.client_metadata import RESPONSE_TYPES
 from oxswarm.oauth.models import ClientMetadata
 from oxswarm.oauth.rfc6749.errors import (
     InvalidRequest,
@@ -42,20 +42,11 @@ from oxswarm.oauth.rfc6749.errors import (
 )
 from oxswarm.oauth.rfc6749.requests import split_scope
 
-SUPPORTED_RESPONSE_TYPES: Final = frozenset(
-    frozenset(value.split())
-    for value in (
-        "code",
-        "token",
-        "id_token",
-        "id_token token",
-        "code id_token",
-        "code token",
-        "code id_token token",
-    )
-)
+SUPPORTED_RESPONSE_TYPES: Final = frozenset(frozenset(value.split()) for value in RESPONSE_TYPES)
 PROMPTS: Final = frozenset({"none", "login", "consent", "select_account"})
 MAX_STATE_LENGTH: Final = 2048
+MAX_DESCRIPTION: Final = 256  # an error_description that goes back in a redirect URL
+MAX_CLAIMS: Final = 8 * 1024  # the claims parameter (OIDC Core 5.5), JSON
 _INT = re.compile(r"^\d{1,10}$")
 
 # Parameters a validated request keeps (and carries through the login and consent pages).
@@ -95,13 +86,20 @@ class AuthorizationRedirectError(OxSwarmError):
         """``error``, ``error_description``, ``state`` (and RFC 9207 ``iss``)."""
         return {
             "error": self.cause.error,
-            "error_description": self.cause.description,
+            "error_description": _clip(self.cause.description),
             "state": self.state,
             "iss": issuer,
         }
 
     def response(self, issuer: str | None = None) -> modes.AuthorizationResponse:
         return modes.build_response(self.redirect_uri, self.params(issuer), self.response_mode)
+
+
+def _clip(description: str | None) -> str | None:
+    """A description short enough for a redirect URL (it may quote a request value)."""
+    if description is None or len(description) <= MAX_DESCRIPTION:
+        return description
+    return description[: MAX_DESCRIPTION - 3] + "..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,11 +201,9 @@ def _pkce_and_claims(
     claims = None
     if params.get("claims"):
         try:
-            claims = json.loads(params["claims"])
-        except ValueError:
-            claims = None
-        if not isinstance(claims, dict):
-            raise fail(InvalidRequest("claims must be a JSON object"))
+            claims = jsonbounds.loads_object(params["claims"], "claims", max_bytes=MAX_CLAIMS)
+        except InvalidRequest as exc:
+            raise fail(exc) from exc
 
     return challenge, method, claims
 
@@ -218,14 +214,18 @@ def validate(params: Mapping[str, str], client: ClientMetadata | None) -> Author
     assert client is not None
     types = _response_types(params.get("response_type"))
     state = params.get("state") or None
+    state_too_long = state is not None and len(state) > MAX_STATE_LENGTH
 
     def fail(cause: OAuthError) -> AuthorizationRedirectError:
         return AuthorizationRedirectError(
             cause,
             redirect_uri=redirect_uri,
             response_mode=_error_mode(params, types),
-            state=state,
+            state=None if state_too_long else state,  # never reflect an oversized value
         )
+
+    if state_too_long:
+        raise fail(InvalidRequest(f"state is too long (at most {MAX_STATE_LENGTH} characters)"))
 
     if params.get("request"):
         raise fail(RequestNotSupported("request objects are not supported"))
@@ -240,8 +240,6 @@ def validate(params: Mapping[str, str], client: ClientMetadata | None) -> Author
     registered = {frozenset(value.split()) for value in client.response_types}
     if types not in registered:
         raise fail(UnauthorizedClient("the client did not register this response_type"))
-    if state is not None and len(state) > MAX_STATE_LENGTH:
-        raise fail(InvalidRequest("state is too long"))
 
     mode = params.get("response_mode") or modes.default_response_mode(types)
     if not modes.mode_allowed(mode, types):

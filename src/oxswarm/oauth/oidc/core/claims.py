@@ -3,6 +3,13 @@
 Section 5.4 maps the scopes ``profile``, ``email``, ``address`` and ``phone`` to standard
 claims (section 5.1); section 5.5 lets the ``claims`` request parameter ask for single
 claims in the ID token or at the userinfo endpoint. ``sub`` is always set by the caller.
+
+Consent covers claims: the user consents to scopes, so a claim asked for through
+``claims`` is released only when one of the (consented) scopes of the grant covers it
+(section 5.4's mapping). ``claims`` can move a covered claim into the ID token, or ask
+for one a scope covers, never widen what the user agreed to: with consent for ``openid``
+only, ``claims={"userinfo":{"email":null}}`` releases nothing (5.5: a claim that is not
+returned is simply omitted, essential or not).
 """
 
 from __future__ import annotations
@@ -30,6 +37,14 @@ def supported_claims() -> list[str]:
     return names + [c for claims in SCOPE_CLAIMS.values() for c in claims]
 
 
+def covered(scope: Iterable[str]) -> set[str]:
+    """The user claims the scopes ``scope`` cover (section 5.4)."""
+    names: set[str] = set()
+    for item in scope:
+        names.update(SCOPE_CLAIMS.get(item, ()))
+    return names
+
+
 def requested_names(
     scope: Iterable[str],
     requested: Mapping[str, Any] | None,
@@ -37,14 +52,14 @@ def requested_names(
     *,
     include_scope_claims: bool = True,
 ) -> set[str]:
-    """Names of the claims to release at ``target``."""
-    names: set[str] = set()
-    if include_scope_claims:
-        for item in scope:
-            names.update(SCOPE_CLAIMS.get(item, ()))
+    """Names of the claims to release at ``target``: the scopes' claims (unless
+    ``include_scope_claims`` is false) and those of ``requested[target]`` that the scopes
+    cover (never one outside them)."""
+    allowed = covered(scope)
+    names = set(allowed) if include_scope_claims else set()
     section = (requested or {}).get(target)
     if isinstance(section, Mapping):
-        names.update(str(name) for name in section)
+        names.update(name for name in map(str, section) if name in allowed)
     return names
 
 

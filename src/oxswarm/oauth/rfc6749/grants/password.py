@@ -6,9 +6,9 @@ otherwise). A wrong username or password is ``invalid_grant`` (section 5.2), wit
 saying which was wrong.
 
 Failures count towards the same lockout as the sign-in form (a :class:`SignInGuard`: per
-user and per client address, in the shared cache): while the user or the address is
-locked out the grant answers ``invalid_grant`` without checking the password (RFC 6749
-section 10.10 asks the server to protect this grant against brute force).
+user, slowed down per client address, in the shared cache): while the user is locked out
+the grant answers ``invalid_grant`` without checking the password (RFC 6749 section
+10.10 asks the server to protect this grant against brute force).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar, Protocol
 
-from oxswarm.oauth.models import ClientMetadata
+from oxswarm.oauth.models import ClientMetadata, User
 from oxswarm.oauth.oidc.core import acr
 from oxswarm.oauth.oidc.core.id_token import Authentication
 from oxswarm.oauth.rfc6749.errors import InvalidGrant, InvalidRequest, UnauthorizedClient
@@ -25,14 +25,17 @@ from oxswarm.oauth.rfc6749.requests import OAuthRequest
 from oxswarm.oauth.tokens import TokenFactory, new_id, token_response
 
 
+class SignInLocked(Exception):
+    """The user is over its limit of failed sign-ins (its password was not checked)."""
+
+
 class SignInGuard(Protocol):
-    """Failed sign-in counting (:class:`oxswarm.oxauth.web.lockout.Lockout`)."""
+    """A password check under the lockout (:class:`oxswarm.oxauth.web.lockout.Lockout`)."""
 
-    async def locked(self, username: str, address: str) -> bool: ...
-
-    async def failed(self, username: str, address: str) -> None: ...
-
-    async def succeeded(self, username: str) -> None: ...
+    async def authenticate(self, username: str, password: str, address: str) -> User | None:
+        """The user when the password is right, None when wrong; raises
+        :class:`SignInLocked` when locked out."""
+        ...
 
 
 class PasswordGrant:
@@ -51,15 +54,17 @@ class PasswordGrant:
             raise InvalidRequest("username and password are required")
         scope = resolve_scope(request.form.get("scope"), client.scopes, client.scopes)
         address = request.client_address or "unknown"
-        if self._guard is not None and await self._guard.locked(username, address):
-            raise InvalidGrant("too many failed sign-in attempts: wait, then try again")
-        user = await self._factory.users.authenticate(username, password)
+        if self._guard is None:
+            user = await self._factory.users.authenticate(username, password)
+        else:
+            try:
+                user = await self._guard.authenticate(username, password, address)
+            except SignInLocked:
+                raise InvalidGrant(
+                    "too many failed sign-in attempts: wait, then try again"
+                ) from None
         if user is None or not user.active:
-            if self._guard is not None:
-                await self._guard.failed(username, address)
             raise InvalidGrant("invalid username or password")
-        if self._guard is not None:
-            await self._guard.succeeded(username)
         authn = Authentication(
             sub=user.sub, auth_time=int(time.time()), acr=acr.PASSWORD, amr=acr.PASSWORD_AMR
         )

@@ -18,7 +18,7 @@ from oxswarm.oauth.oidc.core.id_token import Authentication
 from oxswarm.oauth.rfc6749.errors import InvalidGrant, InvalidRequest
 from oxswarm.oauth.rfc6749.grants.base import resolve_scope
 from oxswarm.oauth.rfc6749.requests import OAuthRequest
-from oxswarm.oauth.tokens import TokenFactory, token_hash, token_response
+from oxswarm.oauth.tokens import TokenFactory, split_refresh_token, token_hash, token_response
 
 
 class RefreshTokenGrant:
@@ -37,13 +37,13 @@ class RefreshTokenGrant:
         value = request.form.get("refresh_token")
         if not value:
             raise InvalidRequest("refresh_token is required")
-        grant_id, _, secret = value.partition(".")
-        grant = await self._factory.grants.get(grant_id) if grant_id and secret else None
-        if grant is None or grant.client_id != client.client_id:
+        parts = split_refresh_token(value)
+        grant = await self._factory.grants.get(parts[0]) if parts else None
+        if grant is None or parts is None or grant.client_id != client.client_id:
             raise InvalidGrant("refresh token is invalid, expired or revoked")
         if grant.expires_at < time.time():
             raise InvalidGrant("refresh token is expired")
-        presented = token_hash(secret)
+        presented = token_hash(parts[1])
         if presented in grant.previous_hashes:
             await self._revoke(grant)
             raise InvalidGrant("refresh token was already used; the grant is revoked")
