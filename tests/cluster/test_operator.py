@@ -22,17 +22,21 @@ README = f"""set -e
 eval "$(oxswarm env --cluster {CLUSTER})"
 oxswarm status
 oxswarm clients add --name my-app --grant-type client_credentials
-oxswarm users add --username alice --password 'Alice-pass-1' --email alice@example.org
+oxswarm users add --username alice --email alice@example.org --password-file alice.pw
 """
 
 
 def test_readme_commands_work_from_the_operators_machine(
-        cluster: tuple[Deployer, UpResult]) -> None:
+        cluster: tuple[Deployer, UpResult], tmp_path_factory: pytest.TempPathFactory) -> None:
     _, result = cluster
     assert result.env["OXSWARM_CLUSTER"] == CLUSTER
     assert result.env["OXSWARM_LDAP_URLS"].count(",") == 2
+    work = tmp_path_factory.mktemp("operator")
+    password = work / "alice.pw"
+    password.touch(mode=0o600)
+    password.write_text("Alice-pass-1\n")
     proc = subprocess.run(["bash", "-c", README], capture_output=True, text=True, timeout=180,
-                          env=operator_env(), check=False)
+                          env=operator_env(), cwd=work, check=False)
     assert proc.returncode == 0, (proc.stdout[-1500:], proc.stderr[-1500:])
     lines = proc.stdout.splitlines()
     client = json.loads(next(line for line in lines if '"client_id"' in line))
