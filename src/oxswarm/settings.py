@@ -22,6 +22,7 @@ ENV_MASTER_KEY_FILE = "OXSWARM_MASTER_KEY_FILE"
 ENV_STORE_CA_FILE = "OXSWARM_STORE_CA_FILE"
 ENV_STORE_CERT_FILE = "OXSWARM_STORE_CERT_FILE"
 ENV_STORE_KEY_FILE = "OXSWARM_STORE_KEY_FILE"
+ENV_LDAP_URLS = "OXSWARM_LDAP_URLS"  # read by the directory commands (cli/directory_options)
 
 _HOSTPORT = re.compile(r"^(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+)(?::(?P<port>\d{1,5}))?$")
 _CLUSTER = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")

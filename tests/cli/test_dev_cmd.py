@@ -61,13 +61,16 @@ def test_dev_up_down(tmp_path: Path) -> None:
         assert again["already_up"] is True
         assert again["issuer"] == info["issuer"]
 
-        env = {
+        # the `env` object points every command at the stack (as `oxswarm env` does)
+        env = info["env"]
+        assert env == {
             "OXSWARM_STORE": info["store"],
             "OXSWARM_CLUSTER": info["cluster"],
             "OXSWARM_MASTER_KEY_FILE": info["master_key_file"],
             "OXSWARM_STORE_CA_FILE": info["store_ca_file"],
             "OXSWARM_STORE_CERT_FILE": info["store_cert_file"],
             "OXSWARM_STORE_KEY_FILE": info["store_key_file"],
+            "OXSWARM_LDAP_URLS": info["ldap"],
         }
         assert info["store"].startswith("etcd+https://")  # closed as in the cluster
         closed = CliRunner().invoke(cli, ["config", "show"], env={

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from oxswarm.cli.main import cli
-from oxswarm.cli.up_cmd import config_answers
+from oxswarm.cli.up_cmd import DEFAULT_HOSTNAME, cluster_hostname, config_answers
 from oxswarm.errors import InvalidInput
 
 NONE: dict[str, str | None] = {
@@ -75,3 +75,45 @@ def test_weak_admin_password_file_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "admin_pw" in result.output
     assert "short" not in result.output
+
+
+PARAMS = {"hostname": "sso.example.net", "country_code": "FR", "state": "Rhone",
+          "city": "Lyon", "admin_email": "admin@example.net", "org_name": "Example",
+          "admin_pw": "Str0ng!Pass"}
+
+
+def params_file(tmp_path: Path, **changes: str) -> Path:
+    import json
+
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps(PARAMS | changes))
+    return path
+
+
+def test_the_hostname_comes_from_the_params_file(tmp_path: Path) -> None:
+    file = params_file(tmp_path)
+    assert cluster_hostname(None, file) == "sso.example.net"
+    assert cluster_hostname("sso.example.net", file) == "sso.example.net"  # the same: fine
+    assert cluster_hostname(None, file, saved="id.old.test") == "sso.example.net"
+    assert cluster_hostname(None, None) == DEFAULT_HOSTNAME
+    assert cluster_hostname(None, None, saved="id.old.test") == "id.old.test"
+    assert cluster_hostname("id.new.test", None, saved="id.old.test") == "id.new.test"
+
+
+def test_a_different_hostname_beside_params_exits_2_naming_hostname(tmp_path: Path) -> None:
+    file = params_file(tmp_path)
+    result = CliRunner().invoke(cli, ["up", "--params", str(file), "--hostname",
+                                      "id.other.test", "--state-dir", str(tmp_path / "s")])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1 and "hostname" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "s").exists()  # nothing built
+
+
+def test_a_bad_params_file_is_refused_before_anything_is_built(tmp_path: Path) -> None:
+    file = params_file(tmp_path, admin_email="nope")
+    result = CliRunner().invoke(cli, ["up", "--params", str(file), "--state-dir",
+                                      str(tmp_path / "s")])
+    assert result.exit_code == 2, result.output
+    assert "admin_email" in result.output
+    assert "Str0ng" not in result.output

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.cluster.conftest import up
 from tests.cluster.load import TokenStream
 from tests.cluster.probes import manager_of, secrets_of
 
@@ -21,15 +22,15 @@ from oxswarm.errors import OxSwarmError, StoreAuthError
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
 
 
-def test_second_up_changes_nothing(cluster: tuple[Deployer, UpResult]) -> None:
-    deployer, first = cluster
-    spec = deployer.saved_spec()
-    assert spec is not None
+def test_second_up_changes_nothing(cluster: tuple[Deployer, UpResult],
+                                   params_file: Path) -> None:
+    _, first = cluster
     began = time.monotonic()
-    again = deployer.up(nodes=3, hostname=spec.hostname, step=print)
+    again = up(params_file)  # the same command again
     print(f"\nfigures: second up {time.monotonic() - began:.1f}s, changes: {again.changes}")
     assert again.changes == []
     assert again.image == first.image
+    assert again.issuer == first.issuer and again.env == first.env
 
 
 class StoreWriter(threading.Thread):

@@ -204,7 +204,7 @@ def test_the_store_is_closed_to_whoever_lacks_the_cluster_credentials(
         with pytest.raises(httpx.HTTPError):
             httpx.post(url.replace("https:", "http:"), json=body, timeout=5.0, trust_env=False)
     with EtcdStore.from_settings(deployer.settings(spec)) as store:
-        assert store.get(f"/oxswarm/{spec.cluster}/config/hostname") == b"id.oxsci.test"
+        assert store.get(f"/oxswarm/{spec.cluster}/config/hostname") == spec.hostname.encode()
     registrator = deployer.settings(spec).model_copy(update={
         "store_cert_file": pki.role("registrator").cert_file,
         "store_key_file": pki.role("registrator").key_file})

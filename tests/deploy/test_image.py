@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from oxswarm.deploy.image import base_key, host_mirror, slim_rootfs, tree_hash
+from oxswarm.deploy.image import base_key, slim_rootfs, tree_hash
 
 
 def _tree(root: Path) -> None:
@@ -25,22 +25,9 @@ def test_tree_hash_changes_with_the_code_only(tmp_path: Path) -> None:
     assert tree_hash(tmp_path) != first
 
 
-def test_base_key_depends_on_the_mirror() -> None:
-    assert base_key("http://a/debian") != base_key("http://b/debian")
-    assert len(base_key("http://a/debian")) == 12
-
-
-def test_host_mirror_reads_deb822_sources(tmp_path: Path) -> None:
-    (tmp_path / "sources.list.d").mkdir()
-    (tmp_path / "sources.list.d" / "debian.sources").write_text(
-        "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n")
-    assert host_mirror(tmp_path) == "http://mirror.example/debian"
-
-
-def test_host_mirror_reads_a_deb_line(tmp_path: Path) -> None:
-    line = "deb [arch=amd64] http://m.example/debian bookworm main\n"
-    (tmp_path / "sources.list").write_text(line)
-    assert host_mirror(tmp_path) == "http://m.example/debian"
+def test_base_key_depends_on_the_sources() -> None:
+    assert base_key("deb http://a/debian bookworm main") != base_key("deb http://b/debian x")
+    assert len(base_key("x")) == 12
 
 
 def test_slim_rootfs_blocks_daemons_and_drops_docs(tmp_path: Path) -> None:

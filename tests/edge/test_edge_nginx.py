@@ -302,3 +302,51 @@ def test_load_balancer_retries_across_nodes_when_one_dies(
         lb.stop()
         for node in nodes:
             node.nginx.stop()
+
+
+def test_absent_routes_never_take_a_node_out_of_the_load_balancer(
+    tmp_path: Path, tls_files: TlsFiles, world: World, client: httpx.Client
+) -> None:  # fmt: skip
+    """Issue 9: anonymous requests for routes without a service (``/identity``, ``/idp``)
+    or unknown paths are answered by the node at once (503 / 404) and the load balancer
+    passes that on: every request for a served route still answers 200. Before, three such
+    requests marked both nodes failed (``max_fails=1`` on http_503) and the next ones got
+    502 "no live upstreams" for ``fail_timeout``."""
+    nodes = [start_edge(tmp_path / f"node{i}", tls_files, world.catalogue) for i in (1, 2)]
+    lb_dir = tmp_path / "lb"
+    listen = Listen(address="127.0.0.1", http_port=free_port(), https_port=free_port())
+    spec = LbSpec(
+        hostname=HOSTNAME, cert_file=tls_files.cert, key_file=tls_files.key, workdir=lb_dir,
+        listen=listen, ca_file=tls_files.ca, keepalive=0,
+        nodes=tuple(NodeTarget(name=f"node{i}", address="127.0.0.1", port=n.listen.https_port)
+                    for i, n in enumerate(nodes, 1)),
+    )  # fmt: skip
+    lb_dir.mkdir()
+    lb = LocalNginx(lb_dir / "nginx.conf", lb_dir)
+    lb.conf_file.write_text(render_lb(spec))
+    base = f"https://127.0.0.1:{listen.https_port}"
+    absent = ["/identity", "/idp/shibboleth", "/passport/x", "/scim/v2/Users", "/nope"]
+    answers: dict[str, int] = {}
+    served: list[int] = []
+    try:
+        lb.start("127.0.0.1", listen.https_port)
+        for i in range(100):
+            path = absent[i % len(absent)]
+            started = time.monotonic()
+            resp = client.get(base + path)
+            took = time.monotonic() - started
+            answers[f"{path} {resp.status_code}"] = answers.get(f"{path} {resp.status_code}", 0) + 1
+            assert took < 1.0, (path, took)
+            assert len(resp.content) < 200, resp.text
+            if resp.status_code == 503:
+                assert resp.headers["retry-after"] == "5"
+            served.append(client.get(f"{base}/oxauth/x").status_code)
+        print(f"\nabsent routes through the lb: {answers}; served route: "
+              f"{served.count(200)}/{len(served)} 200")
+        assert served == [200] * 100
+        assert {a.split()[1] for a in answers if a.startswith("/nope")} == {"404"}
+        assert {a.split()[1] for a in answers if not a.startswith("/nope")} == {"503"}
+    finally:
+        lb.stop()
+        for node in nodes:
+            node.nginx.stop()

@@ -65,6 +65,9 @@ def test_lb_config_matches_the_golden_file() -> None:
     text = render_lb(spec)
     golden("lb.conf", text)
     assert "proxy_next_upstream_tries 3;" in text
+    # only a connection error or a timeout marks a node failed, never an HTTP answer
+    assert "proxy_next_upstream error timeout;" in text
+    assert "http_50" not in text
     assert "non_idempotent" not in text
     assert "non_idempotent" in render_lb(spec.model_copy(update={"retry_non_idempotent": True}))
 
@@ -96,6 +99,14 @@ def test_a_service_without_instances_answers_503_and_has_no_upstream() -> None:
     assert "location = / { return 302 https://$host/.well-known/openid-configuration; }" in text
 
 
+def test_unknown_paths_answer_404_from_the_node() -> None:
+    text = render_nginx(FULL)
+    assert 'location / { default_type text/plain; return 404 "not found\\n"; }' in text
+    for prefix in ("/identity", "/idp", "/passport", "/scim", "/fido2", "/casa"):
+        assert f"location {prefix} {{" in text
+    assert "Retry-After 5" in _block(text, "location /idp {")
+
+
 def test_root_redirects_to_oxtrust_once_it_is_healthy() -> None:
     assert "location = / { return 302 https://$host/identity; }" in render_nginx(FULL)
 
@@ -107,7 +118,7 @@ def test_tls_hsts_redirect_and_proxy_rules() -> None:
     assert re.search(r"TLSv1(\.1)?[ ;]", text) is None
     assert "Strict-Transport-Security" in text
     assert "return 301 https://$host$request_uri;" in text
-    assert "proxy_next_upstream error timeout http_502 http_503;" in text
+    assert "proxy_next_upstream error timeout;" in text
     assert "proxy_connect_timeout 1s;" in text
     assert "X-Forwarded-Proto https" in text and "X-Forwarded-For" in text
     assert "set_real_ip_from 10.213.40.0/24;" in text

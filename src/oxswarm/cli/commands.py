@@ -31,9 +31,10 @@ def register(root: click.Group) -> None:
     from oxswarm.roles import register as register_roles
 
     register_roles(run_group)
-    from oxswarm.cli import lab_cmd, up_cmd
+    from oxswarm.cli import env_cmd, lab_cmd, up_cmd
 
     up_cmd.register(root)
+    env_cmd.register(root)
     lab_cmd.register(root)
     from oxswarm.cli.keys_cmd import keys_group
 

@@ -3,9 +3,10 @@
 ``dev up --dir DIR [--port PORT] [--issuer URL] [--json]`` prints the issuer, where the
 admin password is, and a ready test client; with ``--json``, one JSON object with
 ``issuer``, ``identity_url`` (oxTrust's root), ``store``, ``cluster``,
-``master_key_file``, ``client`` and more, so that
-other commands can be pointed at the stack through ``OXSWARM_STORE``,
-``OXSWARM_CLUSTER`` and ``OXSWARM_MASTER_KEY_FILE``. Progress goes to stderr.
+``master_key_file``, ``client`` and more, and ``env``: the variables (``OXSWARM_STORE``,
+``OXSWARM_CLUSTER``, ``OXSWARM_MASTER_KEY_FILE``, the store's CA, client certificate and
+key, ``OXSWARM_LDAP_URLS``) that point other commands at the stack, as ``oxswarm env``
+does for a cluster. Progress goes to stderr.
 ``dev down --dir DIR`` stops all of it.
 """
 
@@ -16,7 +17,30 @@ from pathlib import Path
 
 import click
 
-from oxswarm.local.dev import dev_down, dev_up, try_commands
+from oxswarm.deploy.operator_env import export_lines
+from oxswarm.local.dev import DevInfo, dev_down, dev_up, try_commands
+from oxswarm.settings import (
+    ENV_CLUSTER,
+    ENV_LDAP_URLS,
+    ENV_MASTER_KEY_FILE,
+    ENV_STORE,
+    ENV_STORE_CA_FILE,
+    ENV_STORE_CERT_FILE,
+    ENV_STORE_KEY_FILE,
+)
+
+
+def dev_env(info: DevInfo) -> dict[str, str]:
+    """The variables that point every command at the dev stack (as ``oxswarm env``)."""
+    env = {ENV_STORE: info.store, ENV_CLUSTER: info.cluster,
+           ENV_MASTER_KEY_FILE: info.master_key_file}
+    for name, path in ((ENV_STORE_CA_FILE, info.store_ca_file),
+                       (ENV_STORE_CERT_FILE, info.store_cert_file),
+                       (ENV_STORE_KEY_FILE, info.store_key_file)):
+        if path:
+            env[name] = path
+    env[ENV_LDAP_URLS] = info.ldap
+    return env
 
 
 def _progress(message: str) -> None:
@@ -52,7 +76,7 @@ def up(root: Path, port: int | None, issuer: str | None, as_json: bool) -> None:
     if info.already_up:
         _progress(f"already up under {root}")
     if as_json:
-        click.echo(json.dumps(info.to_dict()))
+        click.echo(json.dumps(info.to_dict() | {"env": dev_env(info)}))
         return
     client = info.client
     lines = [
@@ -65,11 +89,7 @@ def up(root: Path, port: int | None, issuer: str | None, as_json: bool) -> None:
         f"  secret:        {client.get('client_secret', '(public)')}",
         f"  redirect_uri:  {', '.join(client['redirect_uris'])}",
         "point other commands at it:",
-        f"  export OXSWARM_STORE={info.store} OXSWARM_CLUSTER={info.cluster} "
-        f"OXSWARM_MASTER_KEY_FILE={info.master_key_file}",
-        f"         OXSWARM_STORE_CA_FILE={info.store_ca_file} "
-        f"OXSWARM_STORE_CERT_FILE={info.store_cert_file} "
-        f"OXSWARM_STORE_KEY_FILE={info.store_key_file}",
+        *(f"  {line}" for line in export_lines(dev_env(info)).splitlines()),
         "try it (discovery, then a client_credentials token):",
         *(f"  {line}" for line in try_commands(info)),
         f"stop it:         oxswarm dev down --dir {root}",

@@ -33,9 +33,10 @@ from oxswarm.config.secrets import SecretBox
 from oxswarm.directory.connection import Directory, DirectoryConfig
 from oxswarm.directory.tree import Tree
 from oxswarm.errors import StoreUnavailable
-from oxswarm.settings import Settings
+from oxswarm.settings import ENV_LDAP_URLS, Settings
 
-ENV_LDAP_URLS = "OXSWARM_LDAP_URLS"
+__all__ = ["ENV_LDAP_URLS", "DirectoryAccess", "directory_urls", "ldap_url_option",
+           "open_directory"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 

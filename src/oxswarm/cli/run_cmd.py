@@ -34,9 +34,13 @@ from oxswarm.settings import (
 @click.group("run")
 def run_group() -> None:
     """Run an OxSwarm service in the foreground."""
+    from oxswarm.roles.privileges import drop_from_env
     from oxswarm.roles.resolver import tune_from_env
 
-    tune_from_env()  # in the cluster's containers only (the stack sets the variable)
+    # in the cluster's containers only (the stack sets the variables): what needs root
+    # first, then the role goes on as an unprivileged user
+    tune_from_env()
+    drop_from_env()
 
 
 @run_group.command("oxauth")

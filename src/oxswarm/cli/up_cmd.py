@@ -13,8 +13,10 @@ from oxswarm.config.params import Params
 from oxswarm.deploy.deployer import Deployer, default_params
 from oxswarm.deploy.status import cluster_status
 from oxswarm.errors import InvalidInput
+from oxswarm.settings import DEFAULT_CLUSTER, ENV_CLUSTER
 
 MIN_HA_NODES = 3
+DEFAULT_HOSTNAME = "id.oxswarm.test"
 REGISTRY = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[a-z0-9._/-]+)?$")
 
 
@@ -39,6 +41,20 @@ def config_answers(hostname: str, params_file: Path | None, admin_pw_file: Path 
                                field="admin_pw") from None
     Params.from_mapping(answers)
     return answers
+
+
+def cluster_hostname(given: str | None, params_file: Path | None,
+                     saved: str | None = None) -> str:
+    """The public host name: the ``--params`` file's (validated whole, before anything is
+    built), else ``--hostname``, else the saved cluster's (a second ``up``), else the
+    default; ``--hostname`` and the file's, differing: invalid input."""
+    if params_file is None:
+        return given or saved or DEFAULT_HOSTNAME
+    from_file = Params.from_json_file(params_file).hostname
+    if given is not None and given != from_file:
+        raise InvalidInput(f"hostname: --hostname {given} differs from {params_file}'s "
+                           f"hostname {from_file} (give one of them)", field="hostname")
+    return from_file
 
 
 def check_driver_options(driver: str, nodes: int, hosts: tuple[str, ...],
@@ -73,7 +89,9 @@ def _console() -> Console:
 @click.option("--registry", metavar="HOST[:PORT]",
               help="ssh driver: push the image there for the hosts to pull; "
                    "default: docker save | docker load over ssh.")
-@click.option("--hostname", default="id.oxswarm.test", show_default=True, metavar="FQDN")
+@click.option("--hostname", default=None, metavar="FQDN",
+              help=f"The public host name. [default: the --params file's, else "
+                   f"{DEFAULT_HOSTNAME}]")
 @click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=Path),
               help="config-init answers (JSON); default: generated, admin password random.")
 @click.option("--country-code", metavar="CC", help="config-init: two-letter country code.")
@@ -91,7 +109,7 @@ def _console() -> Console:
               help="Replace credentials without downtime: store-certs = new client "
                    "certificates of the config store for every service and the operator.")
 def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...],
-               ssh_config: Path | None, registry: str | None, hostname: str,
+               ssh_config: Path | None, registry: str | None, hostname: str | None,
                params_file: Path | None, country_code: str | None, region: str | None,
                city: str | None, admin_email: str | None, org_name: str | None,
                admin_pw_file: Path | None, cluster: str, state_dir: Path | None,
@@ -102,6 +120,9 @@ def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...],
     check_driver_options(driver, nodes, hosts, ssh_config, registry)
     if params_file is not None and not params_file.is_file():
         raise InvalidInput(f"params: {params_file} does not exist", field="params")
+    deployer = Deployer(cluster=cluster, state_dir=state_dir)
+    saved = deployer.saved_spec()
+    hostname = cluster_hostname(hostname, params_file, saved.hostname if saved else None)
     answers = config_answers(hostname, params_file, admin_pw_file, {
         "country_code": country_code, "state": region, "city": city,
         "admin_email": admin_email, "org_name": org_name})
@@ -111,7 +132,6 @@ def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...],
     if nodes < MIN_HA_NODES and (driver == "lab" or hosts):
         console.print(f"[yellow]warning:[/] {nodes} node(s): the cluster does not survive "
                       "the loss of a node (use 3 or more)")
-    deployer = Deployer(cluster=cluster, state_dir=state_dir)
     with console.status("starting") as status:
         def step(message: str) -> None:
             status.update(message)
@@ -136,10 +156,13 @@ def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...],
     click.echo(f"admin:           {result.admin_credentials}")
     click.echo(f"changes:         {', '.join(result.changes) or 'none'}")
     click.echo(f"test client:     {result.test_client}")
+    other = "" if cluster == DEFAULT_CLUSTER else f" --cluster {cluster}"
+    click.echo(f'other commands:  eval "$(oxswarm env{other})"  (then oxswarm status, '
+               "clients add, users add ...)")
 
 
 @click.command("down")
-@click.option("--cluster", default="oxswarm", show_default=True)
+@click.option("--cluster", default=DEFAULT_CLUSTER, show_default=True, envvar=ENV_CLUSTER)
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 def down_command(cluster: str, state_dir: Path | None) -> None:
     """Remove everything ``up`` created (also after a crash halfway)."""
@@ -152,7 +175,7 @@ def down_command(cluster: str, state_dir: Path | None) -> None:
 
 
 @click.command("status")
-@click.option("--cluster", default="oxswarm", show_default=True)
+@click.option("--cluster", default=DEFAULT_CLUSTER, show_default=True, envvar=ENV_CLUSTER)
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def status_command(cluster: str, state_dir: Path | None, as_json: bool) -> None:

@@ -34,6 +34,7 @@ from oxswarm.deploy.docker import Docker
 from oxswarm.deploy.image import BuildResult, ImageBuilder
 from oxswarm.deploy.lab.driver import LabDriver
 from oxswarm.deploy.lb import LoadBalancer
+from oxswarm.deploy.operator_env import operator_env
 from oxswarm.deploy.render.stack import LDAP_PORT, LDAP_SCHEME, ldap_urls, stack_text
 from oxswarm.deploy.roll import Roller, pinned_images, running_images
 from oxswarm.deploy.runner import Runner, SubprocessRunner, clean_env
@@ -82,6 +83,7 @@ class UpResult:
     test_client: str
     changes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # what `oxswarm env` prints
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -448,7 +450,7 @@ class Deployer(StoreSteps):
             cluster=spec.cluster, master_key_file=str(self.master_key_file),
             admin_credentials=str(self.state_dir / "params.json"),
             load_balancer=lb.address if lb else None, image=image, test_client=client,
-            changes=changes, timings=timings)
+            changes=changes, timings=timings, env=operator_env(spec, self.state_dir))
 
     # -- down ----------------------------------------------------------------------
     def down(self, step: Step = _quiet) -> list[str]:

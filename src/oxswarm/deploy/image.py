@@ -1,9 +1,11 @@
 """The one image of every role: a debootstrap base (imported once, cached by content), then
 ``docker/Dockerfile`` on a builder dockerd in the root namespace, pushed to the lab registry.
 
+Debian comes from the host's own apt sources (:mod:`oxswarm.deploy.apt_sources`): the
+debootstrap mirror and, copied into the base, the sources apt uses inside the image.
 Facts from ``lab.md``: build with a dockerd started with ``--bridge=none --iptables=false
 --ip-forward=false --ip-masq=false`` and ``docker build --network host`` so build steps use
-the host's own access to Debian's mirror; import the base once (each import is a new ID
+the host's own network; import the base once (each import is a new ID
 and throws away the build cache). Python dependencies are built into a wheelhouse on the
 host (``pip wheel``), cached by the hash of ``pyproject.toml``, so no index is contacted
 inside the build.
@@ -13,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from oxswarm.deploy.apt_sources import HostSources, host_sources
 from oxswarm.deploy.docker import Docker
 from oxswarm.deploy.lab.dockerd import Dockerd, DockerdConfig
 from oxswarm.deploy.runner import Runner, SubprocessRunner, clean_env
@@ -33,7 +35,6 @@ log = logging.getLogger(__name__)
 BUILDER_ROOT = Path("/var/lib/oxswarm/builder")
 CACHE_DIR = Path("/var/cache/oxswarm")
 SUITE = "bookworm"
-DEFAULT_MIRROR = "http://deb.debian.org/debian"
 LAB_REGISTRIES = ("10.213.0.0/16",)
 REPO_NAME = "oxswarm"
 HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -67,21 +68,9 @@ def project_root(start: Path | None = None) -> Path:
                       "run `oxswarm up` from an install of the repository")
 
 
-def host_mirror(sources: Path = Path("/etc/apt")) -> str:
-    """The Debian mirror the host's apt uses (``URIs:`` or a ``deb`` line)."""
-    files = [*sorted((sources / "sources.list.d").glob("*.sources")), sources / "sources.list"]
-    for file in files:
-        if not file.is_file():
-            continue
-        for line in file.read_text().splitlines():
-            match = re.match(r"^\s*(?:URIs:\s*|deb\s+(?:\[[^]]*\]\s*)?)(\S+)", line)
-            if match and "security" not in match[1]:
-                return match[1]
-    return DEFAULT_MIRROR
-
-
-def base_key(mirror: str) -> str:
-    return hashlib.sha256(f"{BASE_RECIPE}|{mirror}".encode()).hexdigest()[:12]
+def base_key(sources: str) -> str:
+    """The base image's cache key: the recipe and the host's apt sources it was made from."""
+    return hashlib.sha256(f"{BASE_RECIPE}|{sources}".encode()).hexdigest()[:12]
 
 
 def tree_hash(root: Path) -> str:
@@ -144,14 +133,15 @@ class ImageBuilder:
 
     # -- base -------------------------------------------------------------------
     def ensure_base(self, step: Step = _quiet) -> str:
-        mirror = host_mirror()
-        ref = f"oxswarm/base:{base_key(mirror)}"
+        sources = host_sources(SUITE)
+        key = base_key(sources.text())
+        ref = f"oxswarm/base:{key}"
         if self.docker.image_exists(ref):
             return ref
-        tarball = self.cache_dir / f"base-{base_key(mirror)}.tar"
+        tarball = self.cache_dir / f"base-{key}.tar"
         if not tarball.is_file():
-            step(f"debootstrap {SUITE} (minbase) from {mirror}")
-            self._debootstrap(mirror, tarball)
+            step(f"debootstrap {SUITE} (minbase) from the host's apt source {sources.mirror}")
+            self._debootstrap(sources, tarball)
         step(f"import base image {ref}")
         with tarball.open("rb") as data:
             proc = subprocess.run([self.docker.binary, "-H", self.docker.host, "import", "-c",
@@ -161,14 +151,15 @@ class ImageBuilder:
             raise DeployError(f"docker import of the base failed: {proc.stderr.strip()}")
         return ref
 
-    def _debootstrap(self, mirror: str, tarball: Path) -> None:
+    def _debootstrap(self, sources: HostSources, tarball: Path) -> None:
         work = self.cache_dir / "rootfs-work"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         try:
-            self.runner.run(["debootstrap", "--variant=minbase", SUITE, str(work), mirror],
-                            timeout=900)
+            self.runner.run(["debootstrap", "--variant=minbase", SUITE, str(work),
+                             sources.mirror], timeout=900)
             slim_rootfs(work)
+            sources.install(work)  # apt in the image uses the host's sources too
             partial = tarball.with_suffix(".partial")
             self.runner.run(["tar", "--numeric-owner", "-C", str(work), "-cf", str(partial),
                              "."], timeout=300)

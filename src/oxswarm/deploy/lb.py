@@ -2,7 +2,8 @@
 
 Rendered by the edge library (:func:`oxswarm.edge.lb.render_lb`): HTTPS in, HTTPS to every
 node's NGINX (verified against the cluster CA), passive health checks, and a request that
-could not reach a node (refused, connect timeout, 502/503/504) sent to the next one. A
+could not reach a node (refused, connect timeout) sent to the next one; a node's HTTP
+answer, whatever its status, is passed on and never takes the node out of rotation. A
 POST that was already sent to a node is not sent again (``retry_non_idempotent`` off):
 a replayed authorization-code exchange or refresh-token rotation is not safe (the replay
 finds the code redeemed and revokes its grant, turning a slow success into a failure).

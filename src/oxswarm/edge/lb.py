@@ -2,8 +2,7 @@
 
 Choice: an HTTPS proxy, not TCP passthrough. Debian's ``nginx-light`` (the lab's
 package) has no ``stream`` module, and an HTTP proxy can retry a *request* on the next
-node (``proxy_next_upstream error timeout http_502 http_503 http_504``), where a TCP
-proxy can only retry the connect. The balancer terminates TLS with the cluster's
+node, where a TCP proxy can only retry the connect. The balancer terminates TLS with the cluster's
 certificate and speaks HTTPS to each node's NGINX (verifying it against the cluster CA,
 SNI = the public host name), adding ``X-Forwarded-For`` that the nodes trust through
 ``EdgeSpec.real_ip_from`` so that their sticky ``ip_hash`` sees the client.
@@ -11,6 +10,14 @@ SNI = the public host name), adding ``X-Forwarded-For`` that the nodes trust thr
 Health checks are passive (open-source NGINX has no active ones): a node that fails
 ``max_fails`` times is skipped for ``fail_timeout`` seconds, then tried again. Requests
 go round-robin, so a node coming back takes traffic again within ``fail_timeout``.
+
+Only a connection error or a timeout is a failure (``proxy_next_upstream error
+timeout``): it is what a dead or cut node looks like. Any HTTP answer of a node, whatever
+its status, is the answer: a node answers 503 itself for a route whose service has no
+instance (``/identity`` before oxTrust) and 404 for an unknown path, and with
+``http_502 http_503`` among the failures three such anonymous requests took every node out
+of rotation (``max_fails=1``) and the whole site answered "no live upstreams" for 5 s.
+
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ LB_UPSTREAM = "oxswarm_nodes"
 
 def render_lb(spec: LbSpec) -> str:
     """The whole ``nginx.conf`` of the external load balancer for ``spec``."""
-    retry = "error timeout http_502 http_503 http_504"
+    retry = "error timeout"
     if spec.retry_non_idempotent:
         retry += " non_idempotent"
     lines = [*preamble(spec), "", f"    upstream {LB_UPSTREAM} {{"]

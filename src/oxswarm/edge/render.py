@@ -6,14 +6,18 @@ Directives are NGINX's (https://nginx.org/en/docs/): ``ngx_http_upstream_module`
 
 * Port 80 only redirects (301) to HTTPS; TLS 1.2 and 1.3 only, Mozilla's "intermediate"
   ciphers, HSTS (RFC 6797) on every HTTPS answer.
-* A request that cannot reach a backend (refused, timed out, 502/503) is retried on the
-  next one (``proxy_next_upstream``): each instance at most once
+* A request that cannot reach a backend (refused, timed out) is retried on the next one
+  (``proxy_next_upstream error timeout``): each instance at most once
   (``proxy_next_upstream_tries 0``), within 10 s; connects time out after 1 s. While
   tasks are replaced the catalogue can hold two unreachable instances at once (one
   stopped, one whose overlay address the other nodes do not know yet): three tries were
-  not always enough.
+  not always enough. An *answer* of an instance, whatever its status, is passed on and
+  never marks the instance failed: oxAuth's 503 names a shared store that every instance
+  shares, and with ``max_fails=1`` three such answers left the node with "no live
+  upstreams" for every route, discovery included.
 * A service without a healthy instance has no ``upstream`` block (an empty one is a
-  config error) and its locations answer 503 with a plain-text body naming it.
+  config error) and its locations answer 503 with a plain-text body naming it and
+  ``Retry-After``; a path of no known route answers 404. Both come from the node at once.
 * ``daemon off``; pid, temp and log files under ``workdir`` (several NGINX per machine).
 """
 
@@ -177,7 +181,7 @@ def render_nginx(spec: EdgeSpec) -> str:
         f"        proxy_connect_timeout {_seconds(spec.connect_timeout_s)};",
         f"        proxy_read_timeout {_seconds(spec.read_timeout_s)};",
         f"        proxy_send_timeout {_seconds(spec.read_timeout_s)};",
-        "        proxy_next_upstream error timeout http_502 http_503;",
+        "        proxy_next_upstream error timeout;",
         "        proxy_next_upstream_tries 0;",
         "        proxy_next_upstream_timeout 10s;",
         "        proxy_buffer_size 16k;",
@@ -187,5 +191,9 @@ def render_nginx(spec: EdgeSpec) -> str:
     ]
     for route in ROUTES:
         lines += _location(spec, route)
-    lines += ["    }", "}"]
+    lines += [
+        '        location / { default_type text/plain; return 404 "not found\\n"; }',
+        "    }",
+        "}",
+    ]
     return "\n".join(lines) + "\n"

@@ -2,7 +2,8 @@
 
 After the Gluu Server's ``https_gluu.conf`` and gluu-docker's NGINX template (its
 consul-template upstreams ``oxauth_backend``, ``oxtrust_backend`` ...): the applications
-keep their context paths (``/oxauth``, ``/identity``, ``/idp``, ``/passport``), and the
+keep their context paths (``/oxauth``, ``/identity``, ``/idp``, ``/passport``, and Gluu
+4's ``/scim``, ``/fido2``, ``/casa``), and the
 well-known discovery documents at the root are served by the application that owns them
 (OpenID Connect Discovery 1.0 section 4, RFC 7033 WebFinger, UMA 2.0 Grant section 2 via
 RFC 8414-style metadata, SCIM's configuration from oxTrust).
@@ -10,6 +11,10 @@ RFC 8414-style metadata, SCIM's configuration from oxTrust).
 ``/`` redirects (302) to oxTrust's ``/identity`` while oxTrust has a healthy instance,
 and to ``/.well-known/openid-configuration`` otherwise: OxSwarm serves oxAuth first and
 oxTrust later, and a visitor to the root must never land on a 503.
+
+Every known prefix has a location even while its service has no instance (it answers 503
+with ``Retry-After`` from the node itself), and any other path answers 404 from the node:
+no request for an absent route reaches a backend or waits for one.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ OXAUTH: Final = "oxauth"
 OXTRUST: Final = "oxtrust"
 OXSHIBBOLETH: Final = "oxshibboleth"
 OXPASSPORT: Final = "oxpassport"
+SCIM: Final = "scim"
+FIDO2: Final = "fido2"
+CASA: Final = "casa"
 
 # Sticky sessions (ip_hash), as the original: oxTrust's JSF views and the IdP's SAML
 # conversation keep state in the instance that started them.
@@ -58,9 +66,12 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route("/identity", OXTRUST),
     Route("/idp", OXSHIBBOLETH),
     Route("/passport", OXPASSPORT),
+    Route("/scim", SCIM),
+    Route("/fido2", FIDO2),
+    Route("/casa", CASA),
 )
 
-SERVICES: Final[tuple[str, ...]] = (OXAUTH, OXTRUST, OXSHIBBOLETH, OXPASSPORT)
+SERVICES: Final[tuple[str, ...]] = (OXAUTH, OXTRUST, OXSHIBBOLETH, OXPASSPORT, SCIM, FIDO2, CASA)
 
 
 def upstream_name(service: str) -> str:

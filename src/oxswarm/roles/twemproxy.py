@@ -65,7 +65,9 @@ def command() -> None:
     wait_dns([h for _, h in shards], timeout=120)
     current = {h: (resolve(h) or [h])[0] for _, h in shards}
     write_private(CONF, render(shards, current, password))
-    child = Child(["nutcracker", "-c", str(CONF), "-s", str(STATS_PORT)])
+    # -o: Debian's nutcracker logs to /var/log/nutcracker by default (root's); the
+    # container's stderr instead
+    child = Child(["nutcracker", "-c", str(CONF), "-s", str(STATS_PORT), "-o", "/dev/stderr"])
     child.start()
     while not child.stop.is_set():
         child.stop.wait(CHECK_EVERY)

@@ -19,6 +19,12 @@ Shape of the original's consul.yml, cache.yml, registrator.yml, web.yml and ldap
   for the new task to answer.
 * Every container's resolver retries a lost lookup after 1 s, not 5
   (:mod:`oxswarm.roles.resolver`).
+* Every role but csync2 runs as the image's unprivileged user ``oxswarm``: its entrypoint
+  sets the resolver options and the ownership of its folders as root, then drops
+  (:mod:`oxswarm.roles.privileges`); NGINX binds 80/443 unprivileged
+  (``net.ipv4.ip_unprivileged_port_start=80`` in its own network namespace), the
+  registrator reaches the Docker socket through its group, the master key secret
+  belongs to the user.
 * ``endpoint_mode: dnsrr`` everywhere (the lab's kernel has no IPVS; real hosts may, and
   dnsrr works on both); the master key is a Swarm secret.
 * With :class:`StoreTLS` (what ``oxswarm up`` deploys) the store is closed: each etcd
@@ -46,12 +52,24 @@ SECRET_TARGET = f"/run/secrets/{MASTER_KEY_SECRET}"
 ETCD_CLIENT_PORT = 2379
 LDAP_PORT = 1636
 LDAP_SCHEME = "ldaps"  # the only way to the directory, inside the overlay and from the host
+# The directory as the operator's machine reaches it: published on every node in host
+# mode (``oxswarm env`` prints these URLs as OXSWARM_LDAP_URLS).
+OPERATOR_LDAP_SCHEME = LDAP_SCHEME
+OPERATOR_LDAP_PORT = LDAP_PORT
 REDIS_PORT = 6379
 TWEMPROXY_PORT = 22121
 OXAUTH_PORT = 8080
 DOCKER_SOCKET = "/var/run/docker.sock"
 SHARED_FOLDER = "/opt/shared-shibboleth-idp"  # the IdP's files (oxTrust/IdP mount it later)
 NODE_TEMPLATE = "{{.Node.Hostname}}"
+# The image's unprivileged user (docker/Dockerfile); a role drops to it after what needs
+# root (:mod:`oxswarm.roles.privileges`). csync2 alone stays root: it keeps the owners of
+# the files it copies between nodes (the IdP's, as the original).
+RUN_AS_USER = "oxswarm"
+RUN_AS_UID = 10001
+RUN_DIR = "/run/oxswarm"
+# NGINX binds 80 and 443 inside its own network namespace as that user
+UNPRIVILEGED_PORTS_FROM = 80
 
 
 STORE_CA_TARGET = "store-ca.crt"
@@ -97,6 +115,11 @@ def ldap_urls(spec: ClusterSpec) -> list[str]:
     return [f"{LDAP_SCHEME}://{member('ldap', n.name)}:{LDAP_PORT}" for n in spec.nodes]
 
 
+def operator_ldap_urls(spec: ClusterSpec) -> list[str]:
+    """The directory servers as the operator's machine reaches them (node addresses)."""
+    return [f"{OPERATOR_LDAP_SCHEME}://{n.address}:{OPERATOR_LDAP_PORT}" for n in spec.nodes]
+
+
 def common_env(spec: ClusterSpec) -> dict[str, str]:
     return {
         "OXSWARM_STORE": store_url(spec),
@@ -114,10 +137,19 @@ def _base(spec: ClusterSpec, role: str, *args: str) -> dict[str, Any]:
         "command": [role, *args],
         "networks": [spec.network],
         "environment": common_env(spec),
-        "secrets": [{"source": MASTER_KEY_SECRET, "target": MASTER_KEY_SECRET, "mode": 0o400}],
+        "secrets": [{"source": MASTER_KEY_SECRET, "target": MASTER_KEY_SECRET,
+                     "uid": str(RUN_AS_UID), "gid": str(RUN_AS_UID), "mode": 0o400}],
         "labels": {LABEL_CLUSTER: spec.cluster},
         "stop_grace_period": "10s",
     }
+
+
+def _run_as(svc: dict[str, Any], *own: str, socket: str | None = None) -> None:
+    """The service's role drops to :data:`RUN_AS_USER`, owning ``own`` (and RUN_DIR)."""
+    svc["environment"] |= {"OXS_RUN_AS": RUN_AS_USER,
+                           "OXS_RUN_AS_OWN": ",".join([*own, RUN_DIR])}
+    if socket is not None:
+        svc["environment"]["OXS_RUN_AS_SOCKET"] = socket
 
 
 def _deploy(spec: ClusterSpec, node: NodeSpec | None,
@@ -185,6 +217,7 @@ def etcd_service(spec: ClusterSpec, node: NodeSpec) -> dict[str, Any]:
     }
     svc["hostname"] = member("etcd", node.name)
     svc["volumes"] = [_bind(f"{node.data_dir}/etcd", "/var/lib/etcd")]
+    _run_as(svc, "/var/lib/etcd")
     svc["ports"] = [_host_port(ETCD_CLIENT_PORT)]
     svc["deploy"] = _deploy(spec, node)
     return svc
@@ -194,6 +227,7 @@ def redis_service(spec: ClusterSpec, node: NodeSpec) -> dict[str, Any]:
     svc = _base(spec, "redis")
     svc["hostname"] = member("redis", node.name)
     svc["volumes"] = [_bind(f"{node.data_dir}/redis", "/var/lib/redis")]
+    _run_as(svc, "/var/lib/redis")
     svc["labels"] |= _catalogue_labels("redis", REDIS_PORT, "tcp")
     svc["deploy"] = _deploy(spec, node)
     return svc
@@ -215,7 +249,8 @@ def ldap_service(spec: ClusterSpec, node: NodeSpec) -> dict[str, Any]:
     }
     svc["hostname"] = member("ldap", node.name)
     svc["volumes"] = [_bind(f"{node.data_dir}/ldap", "/var/lib/oxswarm/ldap")]
-    svc["ports"] = [_host_port(LDAP_PORT)]
+    _run_as(svc, "/var/lib/oxswarm/ldap", "/run/slapd")
+    svc["ports"] = [_host_port(LDAP_PORT, OPERATOR_LDAP_PORT)]
     svc["labels"] |= _catalogue_labels("ldap", LDAP_PORT, "tcp")
     svc["deploy"] = _deploy(spec, node)
     return svc
@@ -251,6 +286,8 @@ def global_services(spec: ClusterSpec) -> dict[str, dict[str, Any]]:
     registrator["environment"] |= {"OXS_DOCKER_HOST": f"unix://{DOCKER_SOCKET}",
                                    "OXS_NETWORK": spec.network}
     registrator["volumes"] = [_bind(docker_socket_source(spec), DOCKER_SOCKET)]
+    # the Docker socket is root's power: the registrator joins its group, not uid 0
+    _run_as(registrator, socket=DOCKER_SOCKET)
     # stop-first: two registrators of one node would hand its records' leases back and forth
     registrator["deploy"] = _deploy(spec, None)
 
@@ -259,6 +296,7 @@ def global_services(spec: ClusterSpec) -> dict[str, dict[str, Any]]:
         "OXS_REDIS_SHARDS": ",".join(f"{n.name}={member('redis', n.name)}" for n in spec.nodes)
     }
     twemproxy["labels"] |= _catalogue_labels("twemproxy", TWEMPROXY_PORT, "tcp")
+    _run_as(twemproxy)
     twemproxy["healthcheck"] = _liveness(TWEMPROXY_PORT)
     twemproxy["deploy"] = _deploy(spec, None, "start-first")
 
@@ -266,6 +304,7 @@ def global_services(spec: ClusterSpec) -> dict[str, dict[str, Any]]:
                    f"https://{spec.hostname}")
     oxauth["environment"] |= {"OXSWARM_CACHE": f"twemproxy:{TWEMPROXY_PORT}"}
     oxauth["labels"] |= _catalogue_labels("oxauth", OXAUTH_PORT, "/oxauth/health")
+    _run_as(oxauth)
     oxauth["healthcheck"] = _liveness(OXAUTH_PORT, "/oxauth/health")
     oxauth["deploy"] = _deploy(spec, None, "start-first")
 
@@ -274,13 +313,17 @@ def global_services(spec: ClusterSpec) -> dict[str, dict[str, Any]]:
     if spec.lab is not None:  # the lab's load balancer: its X-Forwarded-For is trusted
         nginx["environment"]["OXS_REAL_IP_FROM"] = spec.lab.lb_ip
     nginx["ports"] = [_host_port(80), _host_port(443)]
+    _run_as(nginx)
+    nginx["sysctls"] = {"net.ipv4.ip_unprivileged_port_start": UNPRIVILEGED_PORTS_FROM}
     nginx["deploy"] = _deploy(spec, None)
     return {"registrator": registrator, "twemproxy": twemproxy, "oxauth": oxauth,
             "nginx": nginx}
 
 
 def _secret(source: SecretFile, target: str) -> dict[str, Any]:
-    return {"source": source.name, "target": target, "mode": 0o400}
+    """A store credential, owned by the user the roles drop to (as the master key)."""
+    return {"source": source.name, "target": target, "uid": str(RUN_AS_UID),
+            "gid": str(RUN_AS_UID), "mode": 0o400}
 
 
 # the roles that open the store (Redis and Twemproxy read the cache password and follow
