@@ -4,6 +4,7 @@ absent routes cannot take down."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ssl
 import subprocess
@@ -14,6 +15,8 @@ import pytest
 from tests.cluster.conftest import CLUSTER, HOSTNAME, operator_env
 
 from oxswarm.deploy.deployer import Deployer, UpResult
+from oxswarm.errors import DaemonError
+from oxswarm.local.process import wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(300)]
 
@@ -91,8 +94,8 @@ def test_absent_routes_never_take_the_site_down(cluster: tuple[Deployer, UpResul
 DOCKERS_OWN = {"docker-init", "bash", "head", "grep"}
 
 
-def test_every_role_but_csync2_runs_unprivileged(cluster: tuple[Deployer, UpResult]) -> None:
-    deployer, _ = cluster
+def processes_by_service(deployer: Deployer) -> dict[str, set[str]]:
+    """``command=uid`` of every process of every running container, per service kind."""
     spec = deployer.saved_spec()
     assert spec is not None
     seen: dict[str, set[str]] = {}
@@ -102,11 +105,33 @@ def test_every_role_but_csync2_runs_unprivileged(cluster: tuple[Deployer, UpResu
             cid, name = line.split()
             service = name.split(".")[0].removeprefix(f"{spec.stack}_")
             # docker top needs the pid column (it keeps the container's processes by pid)
-            top = docker.run("top", cid, "-eo", "pid,uid,comm").stdout.splitlines()
+            top = docker.run("top", cid, "-eo", "pid,uid,comm", check=False).stdout.splitlines()
             rows = [row.split(None, 2) for row in top[1:]]
             users = {f"{comm.strip()}={uid}" for _, uid, comm in rows
                      if comm.strip() not in DOCKERS_OWN}
             seen.setdefault(service.split("-")[0], set()).update(users)
+    return seen
+
+
+def unprivileged(seen: dict[str, set[str]]) -> bool:
+    return all(users and all(u.endswith("=10001") for u in users)
+               for service, users in seen.items() if service != "csync2")
+
+
+def test_every_role_but_csync2_runs_unprivileged(cluster: tuple[Deployer, UpResult]) -> None:
+    """Every process but csync2's runs as uid 10001 once the containers have started (a
+    role's entrypoint is root for its first steps: a container a heal or a roll just
+    started is caught there, so the check waits up to 90 s for the cluster to settle)."""
+    deployer, _ = cluster
+    seen: dict[str, set[str]] = {}
+
+    def settled() -> bool:
+        seen.clear()
+        seen.update(processes_by_service(deployer))
+        return unprivileged(seen)
+
+    with contextlib.suppress(DaemonError):
+        wait_until(settled, 90, "every role unprivileged", interval=5.0)
     print(f"\nfigures: processes (command=uid) per service: {seen}")
     assert {"etcd", "redis", "ldap", "csync2", "registrator", "twemproxy", "oxauth",
             "nginx"} <= seen.keys()
