@@ -172,12 +172,7 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
         pairwise_salt=manager.get_secret(K.PAIRWISE_SALT) or "",
         session_secret=manager.get_secret(K.SESSION_SECRET) or "",
     )
-    host, port = parse_hostport(options.cache, "cache")
-    passwords = CachePasswords(accepted(manager.get_secret))
-    if not passwords.values:
-        raise StoreUnavailable("config store has no redis_pw: run config-init first")
-    cache = AsyncCache(host, port, namespace=f"{settings.cluster}.oxauth",
-                       passwords=passwords.get)
+    cache, passwords = open_cache(manager, options.cache, settings.cluster)
     parts = {
         "config": config,
         "ring": ring,
@@ -297,6 +292,18 @@ def _watch_policy(deps: OxAuthDeps, settings: Settings, box: SecretBox,
     watcher = StoreWatcher(live.reload, lambda timeout: store.watch_prefix(prefix, timeout=timeout),
                            name="oxauth-policy").start()
     return watcher, store
+
+
+def open_cache(manager: ConfigManager, address: str,
+               cluster: str) -> tuple[AsyncCache, CachePasswords]:
+    """oxAuth's cache (Twemproxy at ``address``) with the store's password candidates
+    (follow a rotation with :meth:`CachePasswords.follow`); oxTrust reads the same."""
+    host, port = parse_hostport(address, "cache")
+    passwords = CachePasswords(accepted(manager.get_secret))
+    if not passwords.values:
+        raise StoreUnavailable("config store has no redis_pw: run config-init first")
+    cache = AsyncCache(host, port, namespace=f"{cluster}.oxauth", passwords=passwords.get)
+    return cache, passwords
 
 
 class CachePasswords:

@@ -25,7 +25,6 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from oxswarm.cache.aio import AsyncCache
-from oxswarm.cache.rotation import accepted
 from oxswarm.config import keys as K
 from oxswarm.config.etcd import EtcdStore
 from oxswarm.config.manager import ConfigManager
@@ -36,7 +35,7 @@ from oxswarm.errors import MasterKeyError, OxSwarmError, StoreUnavailable
 from oxswarm.oxauth.adapters.cache import CacheRevocations, CacheTokenStore
 from oxswarm.oxauth.adapters.directory import DirectoryGrantStore
 from oxswarm.oxauth.policy import trusted_proxies
-from oxswarm.oxauth.wiring import DEFAULT_CACHE, CachePasswords, parse_hostport
+from oxswarm.oxauth.wiring import DEFAULT_CACHE, open_cache
 from oxswarm.oxtrust.api.mount import api_mount
 from oxswarm.oxtrust.api.routes import http_error
 from oxswarm.oxtrust.api.service import AdminService
@@ -151,13 +150,8 @@ def app_from_settings(settings: Settings, options: TrustOptions) -> Starlette:
     )
     tree = Tree(manager.get(K.LDAP_BASE_DN) or "o=gluu")
     hostname = manager.get(K.HOSTNAME)
-    host, port = parse_hostport(options.cache, "cache")
     # the cache's password from the store, followed through a rotation (as oxAuth does)
-    passwords = CachePasswords(accepted(manager.get_secret))
-    if not passwords.values:
-        raise StoreUnavailable("config store has no redis_pw: run config-init first")
-    cache = AsyncCache(host, port, namespace=f"{settings.cluster}.oxauth",
-                       passwords=passwords.get)
+    cache, passwords = open_cache(manager, options.cache, settings.cluster)
     password_watcher, password_store = passwords.follow(settings, box)
     public_url = options.public_url or (f"https://{hostname}" if hostname else None)
 
