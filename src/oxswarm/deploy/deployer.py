@@ -40,7 +40,7 @@ from oxswarm.deploy.roll import Roller, pinned_images, running_images
 from oxswarm.deploy.runner import Runner, SubprocessRunner, clean_env
 from oxswarm.deploy.spec import ClusterSpec, lab_spec, ssh_spec
 from oxswarm.deploy.ssh import SshDriver
-from oxswarm.deploy.storesteps import StoreSteps
+from oxswarm.deploy.storeupgrade import StoreUpgrade
 from oxswarm.deploy.swarm import OVERLAY_POOL
 from oxswarm.errors import DeployError, InvalidInput, OxSwarmError, Unavailable
 from oxswarm.local.process import tcp_open
@@ -115,7 +115,7 @@ def oxauth_networks(spec: ClusterSpec) -> dict[str, str]:
     }
 
 
-class Deployer(StoreSteps):
+class Deployer(StoreUpgrade):
     """One cluster's deployment; its files live under ``state_dir``."""
 
     def __init__(self, *, cluster: str = "oxswarm", state_dir: Path | None = None,
@@ -203,10 +203,14 @@ class Deployer(StoreSteps):
         t = timed("image", t)
         spec = spec.model_copy(update={"image": build.image})
         self.spec_file.write_text(spec.model_dump_json(indent=2) + "\n")
-        self.refuse_open_store(driver.docker(spec.manager.name), spec)
+        upgrade = self.open_store_running(driver.docker(spec.manager.name), spec)
+        if upgrade:  # deployed before the store was closed: close it by rolling
+            changes += self.export_store_ca(spec, step)
         changes += self.store_pki.ensure(spec)
-        if rotate_store_certs:
+        if rotate_store_certs and not upgrade:
             changes += self.rotate_store_certs(spec, step)
+        if upgrade:
+            changes += self.upgrade_store(spec, driver, step)
         changes += self.deploy_stack(spec, driver, step)
         t = timed("deploy", t)
         settings = self.settings(spec)
@@ -256,11 +260,15 @@ class Deployer(StoreSteps):
             changes += driver.distribute(builder.docker, build.image, step)
         return build
 
-    def deploy_stack(self, spec: ClusterSpec, driver: Driver, step: Step) -> list[str]:
-        """Deploy when the stack changed; a new image rolls the stateful services one by one."""
+    def deploy_stack(self, spec: ClusterSpec, driver: Driver, step: Step,
+                     etcd_upgrade: str | None = None) -> list[str]:
+        """Deploy when the stack changed; a new image rolls the stateful services one by
+        one. ``etcd_upgrade``: the members' phase while an open store is closed (the
+        pinned services then take their new image with their new secrets)."""
         stack_file = self.state_dir / "stack.yml"
         tls = self.store_pki.stack_tls(spec)
-        text = stack_text(spec, str(self.master_key_file), store_tls=tls)
+        text = stack_text(spec, str(self.master_key_file), store_tls=tls,
+                          etcd_upgrade=etcd_upgrade)
         manager = driver.docker(spec.manager.name)
         step("validate stack (docker stack config)")
         new = stack_file.with_suffix(".new")
@@ -276,11 +284,15 @@ class Deployer(StoreSteps):
         if running and stack_file.is_file():  # new credentials first, images kept
             changes += self._roll_secrets(
                 spec, manager, stack_file,
-                stack_text(spec, str(self.master_key_file), pinned, tls), step)
+                stack_text(spec, str(self.master_key_file), None if etcd_upgrade else pinned,
+                           tls, etcd_upgrade), step)
+            if etcd_upgrade:
+                pinned = pinned_images(spec, running_images(manager, spec.stack))
         if pinned:
             step(f"docker stack deploy {spec.stack} (stateful services kept on their image)")
             interim = stack_file.with_suffix(".interim")
-            interim.write_text(stack_text(spec, str(self.master_key_file), pinned, tls))
+            interim.write_text(stack_text(spec, str(self.master_key_file), pinned, tls,
+                                          etcd_upgrade))
             self._stack_deploy(manager, interim, spec)
             changes += Roller(spec, manager, step,
                               store_tls=self.store_pki.operator.ssl_context()).roll(list(pinned))
