@@ -147,11 +147,12 @@ def test_up_closes_an_open_store_by_rolling_losing_nothing(
     took = time.monotonic() - started
     tokens.stop.set()
     tokens.join(20)
+    tally = tokens.tally
+    print(f"\nfigures: upgrade up {took:.0f} s; tokens through the LB during it: {tally.ok} "
+          f"ok, {tally.failed} failed {tally.errors}")
     assert proc.returncode == 0, f"up exited {proc.returncode}: {proc.stdout[-3000:]}"
     result = json.loads(proc.stdout)
-    tally = tokens.tally
-    print(f"\nfigures: upgrade up {took:.0f} s ({result['timings']}); tokens through the LB "
-          f"during it: {tally.ok} ok, {tally.failed} failed {tally.errors}")
+    print("timings:", result["timings"])
     print("changes:", result["changes"])
     assert result["store"].startswith("etcd+https://")
     assert any("cluster CA exported" in c for c in result["changes"])

@@ -50,6 +50,7 @@ from oxswarm.settings import Settings
 log = logging.getLogger(__name__)
 
 STATE_ROOT = Path("/var/lib/oxswarm")
+OUT_OF_SEQUENCE_TRIES = 5
 Step = Callable[[str], None]
 Driver = LabDriver | SshDriver
 
@@ -307,8 +308,18 @@ class Deployer(StoreUpgrade):
         # an image given by docker load is in no registry: nothing to resolve
         resolve = ("--resolve-image", "never") if spec.driver == "ssh" and not spec.registry \
             else ()
-        manager.run("stack", "deploy", "-c", str(stack_file), "--with-registry-auth", *resolve,
-                    spec.stack, timeout=300)
+        for attempt in range(1, OUT_OF_SEQUENCE_TRIES + 1):
+            try:
+                manager.run("stack", "deploy", "-c", str(stack_file), "--with-registry-auth",
+                            *resolve, spec.stack, timeout=300)
+                return
+            except DeployError as exc:
+                # Swarm bumped a service's version between the CLI's read and its update
+                # (a roll it was finishing): read again and update again
+                if "update out of sequence" not in str(exc) or attempt == OUT_OF_SEQUENCE_TRIES:
+                    raise
+                log.info("stack deploy: a service changed meanwhile, again (%d)", attempt)
+                time.sleep(2.0)
 
     def wait_store(self, settings: Settings, timeout: float = 300.0,
                    step: Step = _quiet) -> None:

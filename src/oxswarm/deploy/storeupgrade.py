@@ -140,9 +140,9 @@ class StoreUpgrade(StoreSteps):
         return changes
 
     def _peer_urls(self, spec: ClusterSpec) -> list[str]:
-        """Every member's peer URLs (over TLS once members have it, else plain)."""
+        """Every member's peer URLs (plain while members serve it, then over TLS)."""
         last: OxSwarmError | None = None
-        for settings in (self.settings(spec), self.open_settings(spec)):
+        for settings in (self.open_settings(spec), self.settings(spec)):
             try:
                 with EtcdStore.from_settings(settings) as store:
                     return [u for m in etcd_members.members(store) for u in m.peer_urls]
