@@ -12,13 +12,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from oxswarm.config import etcd_members, etcd_rbac, store_certs
+from oxswarm.config import etcd_members, etcd_rbac, keys, store_certs
 from oxswarm.config.etcd import EtcdStore
+from oxswarm.config.manager import ConfigManager
+from oxswarm.config.secrets import SecretBox, create_key_file
 from oxswarm.crypto.pki import create_ca
-from oxswarm.errors import OxSwarmError
+from oxswarm.deploy.deployer import Deployer
+from oxswarm.errors import DeployError, OxSwarmError
 from oxswarm.local.etcd import EtcdCluster, EtcdMember, start_etcd_cluster
 from oxswarm.local.process import free_port
 from oxswarm.roles.etcd import listen_flags
+from oxswarm.settings import Settings
 
 pytestmark = pytest.mark.integration
 PREFIX = "/oxswarm/upg"
@@ -159,5 +163,37 @@ def test_an_open_store_closes_member_by_member_keeping_data_and_quorum(
             with pytest.raises(httpx.HTTPError):
                 httpx.post(f"{url}/v3/kv/range", json={"key": "Lw=="}, timeout=2.0,
                            trust_env=False)
+    finally:
+        cluster.stop()
+
+
+def test_the_open_stores_ca_is_exported_and_a_broken_pair_refused(tmp_path: Path) -> None:
+    """`up` keeps the CA config-init put in the open store (everything issued from it
+    stays valid); ca_cert and ca_key that do not make a pair are refused, naming why,
+    and nothing is written."""
+    cluster = start_etcd_cluster(tmp_path / "etcd", 1)
+    try:
+        state = tmp_path / "state"
+        state.mkdir()
+        create_key_file(state / "master.key")
+        settings = Settings.load(env={}, store=cluster.url, cluster="upg",
+                                 master_key_file=str(state / "master.key"))
+        ca, other = create_ca("old"), create_ca("other")
+        with cluster.store() as store:
+            config = ConfigManager(store, settings.prefix,
+                                   SecretBox.from_file(state / "master.key"))
+            config.set(keys.CA_CERT, ca.cert_pem)
+            config.set_secret(keys.CA_KEY, other.key_pem)
+            deployer = Deployer(cluster="upg", state_dir=state)
+            with pytest.raises(DeployError, match="ca_cert and ca_key do not make a pair"):
+                deployer.export_ca_from(settings)
+            assert not (state / "ca.key").exists() and not (state / "ca.crt").exists()
+            config.set_secret(keys.CA_KEY, ca.key_pem)
+            assert deployer.export_ca_from(settings) == [
+                f"cluster CA exported from the store to {state / 'ca.crt'}"]
+        assert (state / "ca.crt").read_text() == ca.cert_pem
+        assert (state / "ca.key").read_text() == ca.key_pem
+        assert (state / "ca.key").stat().st_mode & 0o777 == 0o600
+        assert deployer.store_pki.ca().cert_pem == ca.cert_pem  # what certificates come from
     finally:
         cluster.stop()

@@ -96,11 +96,14 @@ class StoreUpgrade(StoreSteps):
     def export_store_ca(self, spec: ClusterSpec, step: Step) -> list[str]:
         """The CA the open store holds -> ``ca.crt``/``ca.key`` (kept: everything issued
         from it stays valid). None in the store (config-init never ran): a new one."""
-        pki = self.store_pki
-        if pki.ca_key_file.is_file():
+        if self.store_pki.ca_key_file.is_file():
             return []  # exported by an earlier, interrupted run
         step("cluster CA: exported from the open store")
-        settings = self.open_settings(spec)
+        return self.export_ca_from(self.open_settings(spec))
+
+    def export_ca_from(self, settings: Settings) -> list[str]:
+        """:meth:`export_store_ca` from the store ``settings`` open."""
+        pki = self.store_pki
         with EtcdStore.from_settings(settings) as store:
             config = ConfigManager(store, settings.prefix,
                                    SecretBox.from_file(self.master_key_file))
