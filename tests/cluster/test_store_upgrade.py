@@ -76,6 +76,22 @@ def store_keys(store: EtcdStore, prefix: str) -> dict[str, bytes]:
     return store.get_prefix(f"{prefix}/config/") | store.get_prefix(f"{prefix}/secret/")
 
 
+def print_task_history(deployer: Deployer) -> None:
+    """When each task of the stack changed state (UTC), to read failures against."""
+    manager = deployer.docker("manager")
+    ids = manager.run("stack", "ps", "oxs", "-q", check=False).stdout.split()
+    if not ids:
+        return
+    out = manager.run("inspect", "--format", "{{.Status.Timestamp}} {{.ServiceID}} "
+                      "{{.Status.State}} {{.DesiredState}}", *ids, check=False).stdout
+    names = dict(line.split(" ", 1) for line in manager.run(
+        "service", "ls", "--format", "{{.ID}} {{.Name}}", check=False).stdout.splitlines())
+    for line in sorted(out.splitlines()):
+        stamp, service, rest = line.split(" ", 2)
+        name = next((n for i, n in names.items() if service.startswith(i)), service)
+        print(f"  {stamp[11:22]} {name} {rest}")
+
+
 @pytest.fixture(scope="module")
 def old_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     if os.geteuid() != 0 or shutil.which("ip") is None:
@@ -150,6 +166,7 @@ def test_up_closes_an_open_store_by_rolling_losing_nothing(
     tally = tokens.tally
     print(f"\nfigures: upgrade up {took:.0f} s; tokens through the LB during it: {tally.ok} "
           f"ok, {tally.failed} failed {tally.errors}")
+    print_task_history(deployer)
     assert proc.returncode == 0, f"up exited {proc.returncode}: {proc.stdout[-3000:]}"
     result = json.loads(proc.stdout)
     print("timings:", result["timings"])

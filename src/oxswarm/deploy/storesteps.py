@@ -83,8 +83,9 @@ class StoreSteps:
                  timeout=timeout, interval=3.0)
 
     def _roll_secrets(self, spec: ClusterSpec, manager: Docker, stack_file: Path, text: str,
-                      step: Step) -> list[str]:
-        """Pinned services whose credentials changed take them one node at a time."""
+                      step: Step, *, settle: Callable[[], None] | None = None) -> list[str]:
+        """Pinned services whose credentials changed take them one node at a time;
+        ``settle``: called once the rest was deployed, before the first of them rolls."""
         target = json.loads(text)
         held = held_secrets(json.loads(stack_file.read_text()), target)
         if not held:
@@ -102,6 +103,8 @@ class StoreSteps:
             interim.write_text(json.dumps(interim_stack(target, held, spec.stack), indent=2))
             self._stack_deploy(manager, interim, spec)
             if service is None:
+                if settle is not None:
+                    settle()
                 continue
             node = service.split("-", 1)[1]
             wait_for(f"{service} on its new secrets",
