@@ -82,14 +82,15 @@ def print_task_history(deployer: Deployer) -> None:
     ids = manager.run("stack", "ps", "oxs", "-q", check=False).stdout.split()
     if not ids:
         return
-    out = manager.run("inspect", "--format", "{{.Status.Timestamp}} {{.ServiceID}} "
-                      "{{.Status.State}} {{.DesiredState}}", *ids, check=False).stdout
+    out = manager.run("inspect", "--format", '{{.Status.Timestamp.Format "15:04:05.0"}} '
+                      "{{.ServiceID}} {{.Status.State}} {{.DesiredState}}", *ids,
+                      check=False).stdout
     names = dict(line.split(" ", 1) for line in manager.run(
         "service", "ls", "--format", "{{.ID}} {{.Name}}", check=False).stdout.splitlines())
     for line in sorted(out.splitlines()):
         stamp, service, rest = line.split(" ", 2)
         name = next((n for i, n in names.items() if service.startswith(i)), service)
-        print(f"  {stamp[11:22]} {name} {rest}")
+        print(f"  {stamp} {name} {rest}")
 
 
 @pytest.fixture(scope="module")
