@@ -5,8 +5,10 @@ certificates (:mod:`oxswarm.deploy.storepki`) -> stack (validated with ``docker 
 config``, deployed) -> store quorum -> the store's users and rights (etcd RBAC, auth on)
 -> config-init (from the same CA) -> ``ldap_peers`` -> directory's initial data -> load
 balancer -> wait until it serves. Each step compares and acts; a second ``up`` on a
-healthy cluster changes nothing. ``rotate_store_certs``: new client certificates, their
-users added before the services roll onto them, the old users deleted after.
+healthy cluster changes nothing. A cluster deployed with an open store is closed first,
+by rolling (:mod:`oxswarm.deploy.storeupgrade`). ``rotate_store_certs``: new client
+certificates, their users added before the services roll onto them, the old users deleted
+after.
 """
 
 from __future__ import annotations
