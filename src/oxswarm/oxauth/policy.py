@@ -22,7 +22,7 @@
   reach anyway (a lab) (:mod:`oxswarm.oxauth.adapters.outbound`).
 * ``oxauth_fetch_deny``: CIDRs, default none: the cluster's own networks, never fetched
   from (the issuer's addresses are added by each process).
-* ``oxauth_session_lifetime``: seconds, 60 to 31 days, default 86400: the longest life of a
+* ``oxauth_session_lifetime``: seconds, 10 to 31 days, default 86400: the longest life of a
   browser (SSO) session from its sign-in; a session older than it is over, also one that
   began before the value was lowered.
 * ``oxauth_default_acr``: one of :data:`oxswarm.oauth.oidc.core.acr.SUPPORTED`, default
@@ -167,7 +167,7 @@ def read_policy(get: Callable[[str], str | None]) -> OxAuthPolicy:
             requests=_int(get, K.OXAUTH_REGISTRATION_RATE_LIMIT, limit.requests),
             window=_int(get, K.OXAUTH_REGISTRATION_RATE_WINDOW, limit.window),
         ),
-        session_lifetime=_int(get, K.OXAUTH_SESSION_LIFETIME, 86400, minimum=60,
+        session_lifetime=_int(get, K.OXAUTH_SESSION_LIFETIME, 86400, minimum=10,
                               maximum=SESSION_LIFETIME_MAX),
         default_acr=default_acr(get(K.OXAUTH_DEFAULT_ACR)),
     )

@@ -135,7 +135,8 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
     watcher = KeyWatcher(
         ring,
         read=lambda: watch_manager.get_secret(K.OXAUTH_JWKS),
-        watch=lambda timeout: watch_store.watch_prefix(secret_key, timeout=timeout),
+        watch=lambda timeout, start: watch_store.watch_prefix(
+            secret_key, start_revision=start, timeout=timeout),
     ).start()
     tmp = tempfile.TemporaryDirectory(prefix="oxauth-")
     ca_file = None
@@ -289,8 +290,10 @@ def _watch_policy(deps: OxAuthDeps, settings: Settings, box: SecretBox,
     live = LivePolicy(deps, manager.get, manager.get_secret, fixed_mode(options.registration))
     live.reload()  # the policy the process started with
     prefix = f"{settings.prefix}/config/oxauth_"
-    watcher = StoreWatcher(live.reload, lambda timeout: store.watch_prefix(prefix, timeout=timeout),
-                           name="oxauth-policy").start()
+    watcher = StoreWatcher(
+        live.reload,
+        lambda timeout, start: store.watch_prefix(prefix, start_revision=start, timeout=timeout),
+        name="oxauth-policy").start()
     return watcher, store
 
 
@@ -327,8 +330,11 @@ class CachePasswords:
             return changed
 
         prefix = manager.secret_key(K.REDIS_PW)  # also matches redis_pw_other
-        watcher = StoreWatcher(reload, lambda timeout: store.watch_prefix(prefix, timeout=timeout),
-                               name="cache-password", refresh=POLL_SECONDS).start()
+        watcher = StoreWatcher(
+            reload,
+            lambda timeout, start: store.watch_prefix(prefix, start_revision=start,
+                                                      timeout=timeout),
+            name="cache-password", refresh=POLL_SECONDS).start()
         return watcher, store
 
 

@@ -22,7 +22,7 @@ SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
 def test_colours_are_rrggbb_only() -> None:
     assert colour(" #A0B1C2 ", "c") == "#a0b1c2"
     for bad in ("red", "#abc", "#12345g", "#1234567", "", "#123456;}body{x:y", "rgb(1,2,3)"):
-        with pytest.raises(InvalidInput, match="^c: "):
+        with pytest.raises(InvalidInput, match=r"^c: "):
             colour(bad, "c")
 
 
