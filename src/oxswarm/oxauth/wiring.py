@@ -37,6 +37,7 @@ from oxswarm.directory.clients import ClientRepository
 from oxswarm.directory.connection import Directory, DirectoryConfig
 from oxswarm.directory.people import PeopleRepository
 from oxswarm.directory.scopes import ScopeRepository
+from oxswarm.directory.sectors import SectorRepository
 from oxswarm.directory.tree import Tree
 from oxswarm.errors import InvalidInput, MasterKeyError, OxSwarmError, StoreUnavailable
 from oxswarm.local.slapd import best_password_scheme
@@ -58,6 +59,7 @@ from oxswarm.oxauth.adapters.directory import (
 from oxswarm.oxauth.adapters.http import HttpJwksFetcher, HttpSectorFetcher
 from oxswarm.oxauth.adapters.outbound import Outbound
 from oxswarm.oxauth.addressing import Network
+from oxswarm.oxauth.endpoints.sector import HostedSectors
 from oxswarm.oxauth.issuer import TokenService
 from oxswarm.oxauth.keys import KeyRing, KeyWatcher
 from oxswarm.oxauth.live_policy import LivePolicy
@@ -243,6 +245,7 @@ def build_deps(
     codes = CacheCodeStore(cache)
     tokens = CacheTokenStore(cache)
     grants = DirectoryGrantStore(directory, CacheRevocations(cache), tree)
+    sectors = SectorRepository(directory, tree)
     issuer = TokenService(
         config=config, codes=codes, tokens=tokens, grants=grants, keys=ring, users=users
     )
@@ -273,7 +276,8 @@ def build_deps(
             "scopes": scopes or list(STANDARD_SCOPES),
             "outbound": outbound,
             "fetcher": HttpJwksFetcher(outbound),
-            "sector_fetcher": HttpSectorFetcher(outbound),
+            "sector_fetcher": HostedSectors(config.issuer, sectors, HttpSectorFetcher(outbound)),
+            "sectors": sectors,
             "health_checks": {
                 "cache": cache_ok,
                 "directory": _cached_check(lambda: directory.exists(tree.suffix)),
