@@ -221,8 +221,9 @@ def _config_routes(deps: UiDeps) -> list[Route]:
         """SMTP: the password is written only when typed (empty keeps the stored one,
         ``smtp_password_clear`` removes it), encrypted as every secret."""
         values, errors = smtp.check(ctx.form)
-        if errors:
-            return await config_page(ctx, 400, mail=values, errors=errors)
+        if errors:  # shown as typed (not with the defaults filled in)
+            typed = {k: ctx.form.get(k, "") for k in smtp.CONFIG_NAMES}
+            return await config_page(ctx, 400, mail=typed, errors=errors)
         stored = await asyncio.to_thread(_smtp_stored, deps)
         changed: dict[str, Any] = {k: v for k, v in values.items() if v != stored.get(k)}
         password = ctx.form.get(smtp.PASSWORD, "")
