@@ -257,6 +257,30 @@ def test_sector_identifier_added_published_and_deleted(
     listed.goto(ui.url + "/identity/sectors")
     assert listed.evaluate("document.documentElement.scrollWidth") <= 360
     phone.close()
+    # a pairwise client in that sector: its redirect URIs must be listed in it
+    admin.goto(ui.url + "/identity/clients/new")  # type: ignore[attr-defined]
+    admin.fill("#name", "sector client")  # type: ignore[attr-defined]
+    admin.fill("#redirect-uri", "https://a.rp.example/cb\nhttps://c.rp.example/cb")  # type: ignore[attr-defined]
+    admin.select_option("#subject-type", "pairwise")  # type: ignore[attr-defined]
+    admin.select_option("#sector-identifier-uri", uri)  # type: ignore[attr-defined]
+    admin.click("button:has-text('Add client')")  # type: ignore[attr-defined]
+    assert admin.locator("#sector-identifier-uri-error").inner_text() == (  # type: ignore[attr-defined]
+        "sector-identifier-uri: redirect URI 'https://c.rp.example/cb' is not listed in the "
+        "sector identifier")
+    admin.fill("#redirect-uri", "https://a.rp.example/cb\nhttps://b.rp.example/cb")  # type: ignore[attr-defined]
+    admin.click("button:has-text('Add client')")  # type: ignore[attr-defined]
+    client_id = admin.locator("#client-id").inner_text()  # type: ignore[attr-defined]
+    assert admin.locator("#sector-identifier-uri").input_value() == uri  # type: ignore[attr-defined]
+    assert admin.locator("#subject-type").input_value() == "pairwise"  # type: ignore[attr-defined]
+    admin.goto(ui.url + "/identity/sectors")  # type: ignore[attr-defined]
+    admin.locator(f"#sector-{sector_id} button:has-text('Delete')").click()  # type: ignore[attr-defined]
+    assert client_id in admin.locator("main").inner_text()  # type: ignore[attr-defined]
+    with stack.directory() as directory:  # refused while the client names it
+        assert sector_id in {s.id for s in SectorRepository(directory).list()}
+    admin.goto(ui.url + f"/identity/clients/{client_id}")  # type: ignore[attr-defined]
+    admin.click("button:has-text('Delete client')")  # type: ignore[attr-defined]
+    admin.goto(ui.url + "/identity/sectors")  # type: ignore[attr-defined]
+    row = admin.locator(f"#sector-{sector_id}")  # type: ignore[attr-defined]
     row.locator("button:has-text('Delete')").click()
     assert admin.locator(f"#sector-{sector_id}").count() == 0  # type: ignore[attr-defined]
     with stack.directory() as directory:

@@ -13,7 +13,7 @@ the one oxAuth's discovery names.
 from __future__ import annotations
 
 import asyncio
-from typing import Final
+from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -52,22 +52,46 @@ def check(form: dict[str, str]) -> tuple[list[str], str, dict[str, str]]:
     return uris, description, errors
 
 
+async def issuer(deps: UiDeps) -> str:
+    """The issuer oxAuth's discovery names (the base of hosted sector URIs)."""
+    try:
+        return str((await discovery(deps))["issuer"])
+    except (SignInError, KeyError):
+        return deps.settings.public_url
+
+
+async def hosted(deps: UiDeps) -> list[dict[str, Any]]:
+    """Every hosted sector identifier with its ``sector_identifier_uri``."""
+    found = await asyncio.to_thread(SectorRepository(deps.directory, deps.tree).list)
+    base = await issuer(deps)
+    return [{"id": s.id, "uri": sector_uri(base, s.id), "description": s.description,
+             "redirect_uris": s.redirect_uris} for s in found]
+
+
+def client_sector_problem(uri: str | None, redirect_uris: tuple[str, ...],
+                          sectors: list[dict[str, Any]], current: str | None) -> str | None:
+    """Why a client form's sector choice cannot stand (the option's message), or None:
+    it must be a hosted sector listing every redirect URI (OIDC Registration 5), or the
+    client's current value left as it is."""
+    if not uri or uri == current:
+        return None
+    chosen = next((s for s in sectors if s["uri"] == uri), None)
+    if chosen is None:
+        return "sector-identifier-uri: not one of the sector identifiers"
+    missing = [u for u in redirect_uris if u not in chosen["redirect_uris"]]
+    if missing:
+        return (f"sector-identifier-uri: redirect URI {missing[0]!r} is not listed in the "
+                "sector identifier")
+    return None
+
+
 def sector_routes(deps: UiDeps) -> list[Route]:
     guard = admin(deps)
     repo = SectorRepository(deps.directory, deps.tree)
 
-    async def issuer() -> str:
-        try:
-            return str((await discovery(deps))["issuer"])
-        except (SignInError, KeyError):
-            return deps.settings.public_url
-
     async def page(ctx: Ctx, status: int = 200, errors: dict[str, str] | None = None,
                    form: dict[str, str] | None = None, saved: str | None = None) -> Response:
-        found = await asyncio.to_thread(repo.list)
-        base = await issuer()
-        rows = [{"id": s.id, "uri": sector_uri(base, s.id), "description": s.description,
-                 "redirect_uris": s.redirect_uris} for s in found]
+        rows = await hosted(deps)
         return ctx.page("sectors.html", status, title="Sector identifiers", section="sectors",
                         sectors=rows, errors=errors or {}, form=form or {}, saved=saved)
 
@@ -91,7 +115,7 @@ def sector_routes(deps: UiDeps) -> list[Route]:
         except NotFound:
             return ctx.page("error.html", 404, title="Not found",
                             message="No such sector identifier.")
-        users = await asyncio.to_thread(repo.users, sector_uri(await issuer(), sector.id))
+        users = await asyncio.to_thread(repo.users, sector_uri(await issuer(deps), sector.id))
         if users:
             return ctx.page("error.html", 409, title="Refused", message=(
                 f"id: sector identifier {sector.id} is the sector_identifier_uri of the "
