@@ -151,3 +151,12 @@ def test_pages_in_the_language_and_branding_with_a_strict_csp() -> None:
 def render_error() -> str:
     from oxswarm.oxauth.web.login import MSG_WRONG
     return MSG_WRONG
+
+
+def test_error_descriptions_are_looked_up_and_escaped() -> None:
+    render.use(_request("de"), _Deps(Branding()))  # type: ignore[arg-type]
+    body = render.error_page("invalid_request", "bad %(x)s 100% <script>").body.decode()
+    assert "bad %(x)s 100% &lt;script&gt;" in body and "<script>" not in body
+    from oxswarm.oxauth.web.login import MSG_LOCKED
+    locked = render.error_page("x", MSG_LOCKED).body.decode()
+    assert "Zu viele fehlgeschlagene Anmeldeversuche." in locked
