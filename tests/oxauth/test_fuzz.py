@@ -213,6 +213,7 @@ class Context:
             Target("/oxauth/health", ("GET", "HEAD"), "query"),
             Target("/oxauth/branding/style.css", ("GET",), "query", lambda: {"v": "x"}),
             Target("/oxauth/branding/logo", ("GET",), "query", lambda: {"v": "x"}),
+            Target("/oxauth/branding/pages.js", ("GET",), "query"),
             *(  # a sector identifier id is a path segment: unknown, odd and oversized ones
                 Target("/oxauth/sectoridentifier/" + quote(sid, safe=""), ("GET",), "query")
                 for sid in ("0123456789abcdef", "..", "a" * 5000, "é\x00%", "{sector_id}")

@@ -15,8 +15,14 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from tests.oxauth.conftest import Server, start_server
-from tests.oxtrust.test_ui_browser import admin, browser, sign_in, ui  # noqa: F401  (fixtures)
+from tests.oxauth.conftest import DirectoryTools, Server, start_server
+from tests.oxtrust.test_ui_browser import (  # noqa: F401  (fixtures)
+    RP,
+    admin,
+    browser,
+    sign_in,
+    ui,
+)
 
 from oxswarm.config import keys as K
 from oxswarm.config import smtp
@@ -286,3 +292,42 @@ def test_sector_identifier_added_published_and_deleted(
     with stack.directory() as directory:
         assert sector_id not in {s.id for s in SectorRepository(directory).list()}
     assert events(stack, "ui.sector.delete")[0].target == sector_id
+
+
+def test_pages_script_submits_form_post_and_leaves_the_signed_out_page(
+        browser: object, oxauth: Server, ui: Server, stack: Stack,  # noqa: F811
+        directory_tools: DirectoryTools) -> None:
+    """The pages' only script is a file oxAuth serves, loaded with the response's nonce:
+    the form_post response submits itself, the signed-out page (with its front-channel
+    iframe) goes on to the post-logout redirect URI."""
+    bye = "https://rp.example/bye"
+    client = directory_tools.add_client(
+        redirect_uris=[RP], post_logout_redirect_uris=[bye], trusted=True,
+        response_types=["code"], grant_types=["authorization_code"],
+        frontchannel_logout_uri=f"{ui.url}/identity/auth/signed-out")
+    person = directory_tools.add_person("Pass-word-1", uid=f"fp{time.monotonic_ns()}")
+    context = browser.new_context()  # type: ignore[attr-defined]
+    posted: list[str] = []
+
+    def rp(route: object) -> None:
+        request = route.request  # type: ignore[attr-defined]
+        posted.append(f"{request.method} {request.url} {request.post_data or ''}")
+        route.fulfill(status=200, content_type="text/plain", body="rp")  # type: ignore[attr-defined]
+
+    context.route("https://rp.example/**", rp)
+    page = context.new_page()
+    page.goto(f"{oxauth.url}/oxauth/restv1/authorize?client_id={client.client_id}"
+              f"&redirect_uri={RP}&response_type=code&scope=openid&state=st1"
+              "&response_mode=form_post")
+    csp = page.evaluate("() => document.querySelector('script') === null")
+    assert csp  # the sign-in page has no script at all
+    sign_in(page, person.uid, "Pass-word-1")
+    page.wait_for_url(RP)  # the form_post page submitted itself
+    assert posted and posted[-1].startswith(f"POST {RP} ") and "state=st1" in posted[-1]
+    assert "code=" in posted[-1]
+    page.goto(f"{oxauth.url}/oxauth/restv1/end_session?client_id={client.client_id}"
+              f"&post_logout_redirect_uri={bye}&state=s2")
+    page.click("button[name=logout]")
+    page.wait_for_url(f"{bye}?state=s2")  # past the signed-out page and its iframe
+    assert posted[-1].startswith(f"GET {bye}?state=s2")
+    context.close()

@@ -4,8 +4,9 @@ organisation's branding, and the security headers of every page.
 Pages are never cached (``Cache-Control: no-store``), never framed except the logout page's
 own RP iframes (``frame-ancestors 'none'``), take their styles and images only from oxAuth
 itself (``/oxauth/branding/style.css`` and ``logo``: :mod:`oxswarm.oxauth.branding`) and
-run only the inline script carrying the response's nonce (Content Security Policy; the
-form_post and logged-out pages' one line). No inline style.
+run only the script carrying the response's nonce (Content Security Policy): the one
+script file oxAuth serves (``/oxauth/branding/pages.js``, form_post and signed-out
+pages). No inline script, no inline style.
 
 Each front-channel view calls :func:`use` first: the language
 (:func:`oxswarm.oxauth.web.i18n.negotiate`: ``ui_locales``, else ``Accept-Language``) and
