@@ -77,8 +77,7 @@ def image_type(data: bytes, name: str = LOGO) -> str:
     if not data:
         raise InvalidInput(f"{name}: the file is empty", field=name)
     if len(data) > MAX_LOGO:
-        raise InvalidInput(
-            f"{name}: {len(data)} bytes, at most {MAX_LOGO} allowed", field=name)
+        raise InvalidInput(f"{name}: larger than the {MAX_LOGO} bytes allowed", field=name)
     if data.startswith(PNG_MAGIC):
         return "image/png"
     if data.startswith(JPEG_MAGIC):
