@@ -108,6 +108,8 @@ def test_pages_follow_accept_language(browser: Browser, world: World) -> None:
     browser.http.headers["Accept-Language"] = "fr"
     chosen = browser.authorize(client, prompt="login", ui_locales="de")  # ui_locales first
     assert '<html lang="de">' in chosen.text
+    discovery = browser.get("/.well-known/openid-configuration").json()
+    assert discovery["ui_locales_supported"] == ["en", "de", "fr"]
 
 
 def test_session_lifetime_is_honoured(browser: Browser, world: World, store: object) -> None:
