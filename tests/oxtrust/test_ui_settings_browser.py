@@ -6,6 +6,7 @@ identifiers set through the UI."""
 
 from __future__ import annotations
 
+import base64
 import struct
 import time
 import zlib
@@ -102,6 +103,11 @@ def test_branding_set_in_the_ui_is_on_every_oxauth_at_once(
     assert "Saved" in page.locator(".ok").inner_text()  # type: ignore[attr-defined]
     saved_at = time.monotonic()
     assert page.locator("#current-logo").evaluate("i => i.naturalWidth") == 40  # type: ignore[attr-defined]
+    page.goto(ui.url + "/identity/config")  # type: ignore[attr-defined]
+    shown = page.locator("#config-json").inner_text()  # type: ignore[attr-defined]
+    b64 = len(base64.b64encode(png()))
+    assert f'"oxauth_brand_logo": "({b64} characters of base64: Branding shows it)"' in shown
+    assert "BEGIN CERTIFICATE" in shown  # other long values in full
     found = events(stack, "ui.branding.update")
     assert found and found[0].actor == "admin"
     assert found[0].detail["logo"] == f"{len(png())} bytes image/png"

@@ -26,6 +26,7 @@ from oxswarm.config import keys as K
 from oxswarm.config import smtp
 from oxswarm.errors import InvalidInput, NotFound
 from oxswarm.oauth.oidc.core import acr
+from oxswarm.oxauth.branding import LOGO
 from oxswarm.oxauth.policy import REGISTRATION_MODES, read_policy
 from oxswarm.oxauth.rotation import current_signers, rotate_stored, stamp
 from oxswarm.oxtrust.ui.deps import UiDeps
@@ -166,11 +167,11 @@ def _set_all(deps: UiDeps, changed: dict[str, str]) -> None:
 
 
 def _masked(deps: UiDeps) -> str:
-    """The live configuration with every secret masked; a long value (the logo's base64)
+    """The live configuration with every secret masked; the logo (up to 136 kB of base64)
     is shown by its length."""
     masked = deps.manager.masked()
-    masked["config"] = {k: v if len(v) <= 512 else f"({len(v)} characters)"
-                        for k, v in masked["config"].items()}
+    if logo := masked["config"].get(LOGO):
+        masked["config"][LOGO] = f"({len(logo)} characters of base64: Branding shows it)"
     return json.dumps(masked, indent=2, sort_keys=True)
 
 
