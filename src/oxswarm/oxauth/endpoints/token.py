@@ -20,9 +20,11 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from oxswarm.errors import Unavailable
+from oxswarm.metrics import token_error, token_issued
 from oxswarm.oauth.rfc6749.errors import InvalidRequest, OAuthError, TemporarilyUnavailable
 from oxswarm.oauth.rfc6749.requests import OAuthRequest, parse_form
 from oxswarm.oxauth.endpoints._http import FORM, json_response, oauth_request, provider
+from oxswarm.oxauth.provider import Provider
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +35,22 @@ _JSON = (b"content-type", b"application/json")
 
 
 async def token(request: Request) -> Response:
-    body = await provider(request).token_endpoint.handle(await oauth_request(request, "token"))
-    return json_response(body)
+    return json_response(await issue(provider(request), await oauth_request(request, "token")))
+
+
+async def issue(prov: Provider, request: OAuthRequest) -> dict[str, Any]:
+    """The token endpoint's answer, counted by grant type (and error) for the metrics."""
+    grant = request.form.get("grant_type")
+    try:
+        body: dict[str, Any] = await prov.token_endpoint.handle(request)
+    except OAuthError as exc:
+        token_error(grant, exc.error)
+        raise
+    except Unavailable:
+        token_error(grant, TemporarilyUnavailable.error)
+        raise
+    token_issued(grant)
+    return body
 
 
 def routes() -> list[BaseRoute]:
@@ -101,7 +117,7 @@ class TokenFastPath:
                     peer[0] if peer else None, headers.get("x-forwarded-for")
                 ),
             )
-            body = await prov.token_endpoint.handle(request)
+            body = await issue(prov, request)
         except OAuthError as exc:
             status, extra, error = exc.render()
             pairs = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
