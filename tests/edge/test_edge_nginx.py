@@ -169,6 +169,11 @@ def test_routes_tls_redirects_failover_and_503(
             assert resp.headers["x-seen-x-forwarded-for"] == "127.0.0.1"
             resp = client.get(f"{edge.https}/.well-known/openid-configuration")
             assert resp.text.split()[1] == "/oxauth/.well-known/openid-configuration"
+            # the services' /metrics never leave the overlay: 404 from the node itself
+            for path in ("/metrics", "/oxauth/metrics", "/oxauth/%6detrics", "//metrics/",
+                         "/oxauth/restv1/../metrics"):
+                resp = client.get(f"{edge.https}{path}")
+                assert resp.status_code == 404 and "x-backend" not in resp.headers, path
             resp = client.get(f"{edge.https}/.well-known/uma2-configuration")
             assert resp.text.split()[1] == "/oxauth/restv1/uma2-configuration"
             resp = client.get(f"{edge.https}/.well-known/webfinger?resource=acct:a@b")
