@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from oxswarm.catalogue.health import ProbeChecker
 from oxswarm.catalogue.reader import Catalogue
@@ -189,6 +190,14 @@ def test_routes_tls_redirects_failover_and_503(
             edge.wait_config(lambda c: "oxtrust_backend" in c, "oxtrust upstream")
             resp = client.get(f"{edge.https}/identity/home")
             assert resp.headers["x-backend"] == "trust1"
+            # the catalogue's size as this edge saw it, this node's registrations (/metrics)
+            sample = REGISTRY.get_sample_value
+            assert sample("oxswarm_catalogue_instances", {"service": "oxtrust"}) == 1
+            assert sample("oxswarm_catalogue_instances", {"service": "oxauth"}) == 2
+            assert sample("oxswarm_catalogue_instances", {"service": "casa"}) == 0
+            assert sample("oxswarm_edge_reloads_total", {}) >= edge.reloader.reloads >= 1
+            assert sample("oxswarm_registrator_instances",
+                          {"service": "oxtrust", "health": "passing"}) == 1
             assert client.get(f"{edge.https}/").headers["location"].endswith("/identity")
             resp = client.get(f"{edge.https}/.well-known/scim-configuration")
             assert resp.text.split()[1] == "/identity/restv1/scim-configuration"

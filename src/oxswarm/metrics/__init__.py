@@ -26,7 +26,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    start_http_server,
+)
 from prometheus_client import generate_latest as _generate
 from prometheus_client import multiprocess as _multiprocess
 from prometheus_client.registry import REGISTRY
@@ -59,6 +66,18 @@ BACKEND_SECONDS = Histogram("oxswarm_backend_request_duration_seconds", "Time of
 BACKEND_ERRORS = Counter("oxswarm_backend_errors", "Backend calls that failed (the backend "
                          "unreachable or refusing), by backend and operation",
                          ["backend", "operation"])
+
+# the long-running roles without a web server of their own (registrator, nginx): served
+# by serve_metrics on ROLE_PORT
+CATALOGUE = Gauge("oxswarm_catalogue_instances", "Healthy instances per service in the "
+                  "catalogue, as this node's edge sees it", ["service"])
+EDGE_RELOADS = Counter("oxswarm_edge_reloads", "NGINX reloads after a catalogue change")
+EDGE_REJECTED = Counter("oxswarm_edge_rejected_configs", "Rendered NGINX configs that "
+                        "nginx -t refused (the last good one kept serving)")
+REGISTERED = Gauge("oxswarm_registrator_instances", "This node's labelled containers by "
+                   "service and health (passing: in the catalogue)", ["service", "health"])
+ROLE_PORT_ENV: Final = "OXS_METRICS_PORT"
+ROLE_PORT: Final = 9102
 
 STORE: Final = "store"
 CACHE: Final = "cache"
@@ -128,6 +147,25 @@ class Backend:
 STORE_METRICS: Final = Backend(STORE)
 CACHE_METRICS: Final = Backend(CACHE)
 DIRECTORY_METRICS: Final = Backend(DIRECTORY)
+
+
+def serve_metrics(address: str = "0.0.0.0", port: int | None = None) -> int | None:  # noqa: S104
+    """``/metrics`` of a role without a web server (a thread of ``prometheus_client``) on
+    ``port``, else ``$OXS_METRICS_PORT``, else :data:`ROLE_PORT`; 0 turns it off. The
+    overlay reaches it; the stack publishes no such port. Returns the port served."""
+    if port is None:
+        raw = os.environ.get(ROLE_PORT_ENV, "").strip()
+        port = int(raw) if raw.isdigit() else ROLE_PORT
+    if port == 0:
+        return None
+    start_http_server(port, addr=address)
+    return port
+
+
+def set_catalogue(counts: dict[str, int], known: tuple[str, ...] = ()) -> None:
+    """The catalogue's size per service (``known`` services absent from it count 0)."""
+    for service in {*known, *counts}:
+        CATALOGUE.labels(service).set(counts.get(service, 0))
 
 
 def multiprocess_dir() -> str | None:
