@@ -172,42 +172,44 @@ class AsyncCache:
             raise CacheUnavailable(f"cache at {self.address}: no answer to PING") from exc
 
     async def _call(self, op: Callable[[aioredis.Redis[bytes]], Awaitable[T]], name: str) -> T:
-        """``op`` with retries; its time and failure counted as ``name`` (oxswarm.metrics)."""
+        """``op`` with retries; its time and failure counted as ``name`` (oxswarm.metrics,
+        timed inline: no extra coroutine on the token path)."""
         began = time.perf_counter()
-        try:
-            result = await self._retrying(op)
-        except CacheUnavailable:
-            CACHE_METRICS.observe(name, time.perf_counter() - began, failed=True)
-            raise
-        CACHE_METRICS.observe(name, time.perf_counter() - began)
-        return result
-
-    async def _retrying(self, op: Callable[[aioredis.Redis[bytes]], Awaitable[T]]) -> T:
         attempt = refusals = 0
         while True:
             try:
-                return await op(self._redis)
+                result = await op(self._redis)
+                CACHE_METRICS.observe(name, time.perf_counter() - began)
+                return result
             except redis.AuthenticationError as exc:
                 refusals += 1
                 if refusals >= max(1, self._passwords.candidates()):
-                    raise refused_auth(self.address, exc) from exc
+                    raise _failed(name, began, refused_auth(self.address, exc)) from exc
                 self._passwords.refused()
                 continue
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 error: redis.RedisError = exc
             except redis.ResponseError as exc:
                 if not _shard_down(exc):
-                    raise CacheUnavailable(f"cache at {self.address} refused: {exc}") from exc
+                    raise _failed(name, began, CacheUnavailable(
+                        f"cache at {self.address} refused: {exc}")) from exc
                 error = exc
             except redis.RedisError as exc:
-                raise CacheUnavailable(f"cache at {self.address}: {exc}") from exc
+                raise _failed(name, began,
+                              CacheUnavailable(f"cache at {self.address}: {exc}")) from exc
             if attempt >= self._retries:
-                raise CacheUnavailable(
+                raise _failed(name, began, CacheUnavailable(
                     f"cache at {self.address} unavailable after {attempt + 1} attempts: {error}"
-                ) from error
+                )) from error
             await asyncio.sleep(self._backoff * (2**attempt))
             attempt += 1
 
     async def close(self) -> None:
         await self._redis.aclose()  # type: ignore[attr-defined]
         await self._pool.disconnect()
+
+
+def _failed(name: str, began: float, error: CacheUnavailable) -> CacheUnavailable:
+    """``error``, counted (with the call's time) as a failed ``name``."""
+    CACHE_METRICS.observe(name, time.perf_counter() - began, failed=True)
+    return error

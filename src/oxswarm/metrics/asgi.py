@@ -5,10 +5,11 @@ never counted) and counts every other request under its route's *template*
 (``scope["route"]``, which Starlette's router sets, joined to the paths of the mounts it
 went through): ``/identity/restv1/scim/v2/Users/{id}``, never the raw path, so the
 number of series stays bounded. A request that no route took counts as ``unmatched``,
-except a path equal to a route's fixed path, answered before routing (oxAuth's token
-endpoint fast path, :class:`~oxswarm.oxauth.endpoints.token.TokenFastPath`). The
-method is one of HTTP's, else ``other``. An exception counts as status 500 (the app's
-last resort answers it).
+except a path equal to a route's fixed path, answered before routing. The method is one
+of HTTP's, else ``other``. oxAuth's token endpoint fast path
+(:class:`~oxswarm.oxauth.endpoints.token.TokenFastPath`) sits in front of it and counts its
+own requests in the same series (:class:`FixedRoute`): no wrapping on the hot path. An
+exception counts as status 500 (the app's last resort answers it).
 
 ``/metrics`` is for the overlay network only: the edge's NGINX answers 404 for it
 (:mod:`oxswarm.edge.render`).
@@ -43,14 +44,14 @@ def route_templates(routes: Iterable[BaseRoute], prefix: str = "") -> dict[int, 
 
 
 class RequestMetrics:
-    """Outer ASGI middleware: ``/metrics``, and requests by template, method, status."""
+    """ASGI middleware: ``/metrics``, and requests by template, method, status."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._templates: dict[int, str] | None = None
         self._fixed: frozenset[str] = frozenset()
-        self._counts: dict[tuple[str, str, int], Counter] = {}
-        self._times: dict[tuple[str, str], Histogram] = {}
+        # (id(route) or a fixed path or UNMATCHED, method, status) -> the bound children
+        self._children: dict[tuple[object, str, int], tuple[Counter, Histogram]] = {}
 
     def _learn(self, scope: Scope) -> dict[int, str]:
         app: Any = scope.get("app")
@@ -61,6 +62,7 @@ class RequestMetrics:
         return templates
 
     def endpoint(self, scope: Scope) -> str:
+        """The template label of a request this middleware saw through."""
         templates = self._templates if self._templates is not None else self._learn(scope)
         route = scope.get("route")
         if route is not None:
@@ -90,17 +92,41 @@ class RequestMetrics:
             self.record(scope, status, time.perf_counter() - began)
 
     def record(self, scope: Scope, status: int, seconds: float) -> None:
-        endpoint = self.endpoint(scope)
+        if self._templates is None:
+            self._learn(scope)
         method = scope["method"] if scope["method"] in METHODS else "other"
-        key = (endpoint, method, status)
-        count = self._counts.get(key)
+        route = scope.get("route")
+        where: object = id(route) if route is not None else scope.get("path", "")
+        if route is None and where not in self._fixed:
+            where = UNMATCHED  # never a raw path as a key: the dict stays bounded too
+        children = self._children.get((where, method, status))
+        if children is None:
+            endpoint = self.endpoint(scope)
+            children = self._children[(where, method, status)] = (
+                REQUESTS.labels(endpoint, method, str(status)),
+                REQUEST_SECONDS.labels(endpoint, method))
+        children[0].inc()
+        children[1].observe(seconds)
+
+
+class FixedRoute:
+    """The request metrics of one route served before routing (oxAuth's token endpoint
+    fast path): the same series as :class:`RequestMetrics` would count, without its
+    wrapping (the fast path knows its status); children bound once per status."""
+
+    def __init__(self, endpoint: str, method: str) -> None:
+        self.endpoint = endpoint
+        self.method = method
+        self._counts: dict[int, Counter] = {}
+        self._time = REQUEST_SECONDS.labels(endpoint, method)
+
+    def record(self, status: int, seconds: float) -> None:
+        count = self._counts.get(status)
         if count is None:
-            count = self._counts[key] = REQUESTS.labels(endpoint, method, str(status))
+            count = self._counts[status] = REQUESTS.labels(self.endpoint, self.method,
+                                                           str(status))
         count.inc()
-        timed = self._times.get(key[:2])
-        if timed is None:
-            timed = self._times[key[:2]] = REQUEST_SECONDS.labels(endpoint, method)
-        timed.observe(seconds)
+        self._time.observe(seconds)
 
 
 async def _answer_metrics(scope: Scope, send: Send) -> None:

@@ -62,10 +62,11 @@ def create_app(
 
 
 class OxAuthApp(Starlette):
-    """Starlette with the token endpoint's fast path before any middleware, the request
-    metrics and ``/metrics`` around it (:mod:`oxswarm.metrics.asgi`), and the last resort
-    for unhandled exceptions outermost (a 500, never a dropped connection)."""
+    """Starlette with the token endpoint's fast path before any middleware (counting its
+    own requests), the request metrics and ``/metrics`` behind it
+    (:mod:`oxswarm.metrics.asgi`), and the last resort for unhandled exceptions outermost
+    (a 500, never a dropped connection)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return LastResort(RequestMetrics(TokenFastPath(super().build_middleware_stack(),
-                                                       self.state)))
+        return LastResort(TokenFastPath(RequestMetrics(super().build_middleware_stack()),
+                                        self.state))

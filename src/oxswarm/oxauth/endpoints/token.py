@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -21,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from oxswarm.errors import Unavailable
 from oxswarm.metrics import token_error, token_issued
+from oxswarm.metrics.asgi import FixedRoute
 from oxswarm.oauth.rfc6749.errors import InvalidRequest, OAuthError, TemporarilyUnavailable
 from oxswarm.oauth.rfc6749.requests import OAuthRequest, parse_form
 from oxswarm.oxauth.endpoints._http import FORM, json_response, oauth_request, provider
@@ -91,11 +93,21 @@ class TokenFastPath:
     def __init__(self, app: ASGIApp, state: Any) -> None:
         self.app = app
         self.state = state
+        self.counted = FixedRoute(PATH, "POST")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        began = time.perf_counter()
+        status = 500  # unless answered below (an exception: the last resort's 500)
+        try:
+            status = await self._answer(scope, receive, send)
+        finally:
+            self.counted.record(status, time.perf_counter() - began)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> int:
+        """Answer the token request; the status sent."""
         try:
             prov = self.state.provider
             headers = {
@@ -122,11 +134,12 @@ class TokenFastPath:
             status, extra, error = exc.render()
             pairs = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
             await _send_json(send, status, error, pairs)
-            return
+            return status
         except Unavailable as exc:
             log.error("token endpoint: %s", exc)
             status, extra, error = TemporarilyUnavailable("a backing store is down").render()
             pairs = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
             await _send_json(send, status, error, pairs)
-            return
+            return status
         await _send_json(send, 200, body, _NO_STORE)
+        return 200
