@@ -10,7 +10,7 @@ import httpx
 import pytest
 from tests.metricskit import moved, scrape, total, value
 from tests.oxauth.conftest import Server
-from tests.oxauth.web.conftest import TOKEN, USER_LIMIT, Browser, World
+from tests.oxauth.web.conftest import PASSWORD, TOKEN, USER_LIMIT, Browser, World
 
 pytestmark = pytest.mark.integration
 
@@ -126,3 +126,25 @@ def test_several_workers_add_up(oxauth_servers: Callable[..., Server], world: Wo
     grant = {"grant_type": "client_credentials"}
     for _ in range(4):  # whichever worker answers the scrape, it sums both
         assert value(scrape(server.url), TOKENS, **grant) - value(before, TOKENS, **grant) == 20
+
+
+def test_password_grant_sign_ins_count_too(world: World) -> None:
+    server = world.servers[0]
+    client = world.client(grant_types=["password"], allow_password_grant=True,
+                          response_types=["code"])
+    person = world.person()
+    before = scrape(server.url)
+    with server.client() as http:
+        for username, password, status in ((person.uid, "wrong", 400),
+                                           ("nobody-" + person.uid, PASSWORD, 400),
+                                           (person.uid, PASSWORD, 200)):
+            r = http.post(TOKEN, auth=(client.client_id, client.client_secret or ""),
+                          data={"grant_type": "password", "username": username,
+                                "password": password, "scope": "openid"})
+            assert r.status_code == status, r.text
+    changed = moved(before, scrape(server.url))
+    assert changed[(SIGNINS, frozenset({("result", "bad_credentials")}))] == 2
+    assert changed[(SIGNINS, frozenset({("result", "success")}))] == 1
+    assert changed[(TOKENS, frozenset({("grant_type", "password")}))] == 1
+    assert changed[("oxswarm_token_errors_total", frozenset(
+        {("grant_type", "password"), ("error", "invalid_grant")}))] == 2
