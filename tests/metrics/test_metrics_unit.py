@@ -4,9 +4,11 @@ middleware on a small Starlette app, a role's ``/metrics`` server."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -14,8 +16,10 @@ from starlette.routing import Mount, Route
 from tests.metricskit import moved, parse, value
 
 from oxswarm import metrics
+from oxswarm.errors import DaemonError
 from oxswarm.local.process import free_port
 from oxswarm.metrics.asgi import RequestMetrics, route_templates
+from oxswarm.sync.loop import SyncLoop
 
 
 async def ok(_request: Request) -> Response:
@@ -99,3 +103,35 @@ def test_a_role_serves_its_metrics_on_its_own_port(monkeypatch: pytest.MonkeyPat
     samples = parse(httpx.get(f"http://127.0.0.1:{port}/metrics", trust_env=False).text)
     assert value(samples, "oxswarm_catalogue_instances", service="oxauth") == 3
     assert value(samples, "oxswarm_catalogue_instances", service="oxtrust") == 0
+
+
+class _Syncer:
+    """A sync that answers what it is told (the loop's accounting, not csync2's)."""
+
+    def __init__(self, folder: Path, outcomes: list[bool | None]) -> None:
+        self._folder = folder
+        self.outcomes = outcomes
+
+    @property
+    def folder(self) -> Path:
+        return self._folder
+
+    def sync(self) -> bool:
+        outcome = self.outcomes.pop(0)
+        if outcome is None:
+            raise DaemonError("csync2 -x: exit 1")
+        return outcome
+
+
+def test_sync_runs_count_by_result(tmp_path: Path) -> None:
+    def runs(result: str) -> float:
+        return REGISTRY.get_sample_value("oxswarm_sync_runs_total", {"result": result}) or 0.0
+
+    before = {r: runs(r) for r in ("complete", "incomplete", "failed")}
+    timed = REGISTRY.get_sample_value("oxswarm_sync_duration_seconds_count") or 0.0
+    loop = SyncLoop(_Syncer(tmp_path, [True, False, None, True]))
+    for why in ("start", "change", "interval", "change"):
+        loop._sync(why)
+    assert {r: runs(r) - before[r] for r in before} == {
+        "complete": 2, "incomplete": 1, "failed": 1}
+    assert (REGISTRY.get_sample_value("oxswarm_sync_duration_seconds_count") or 0.0) - timed == 3

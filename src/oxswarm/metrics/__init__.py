@@ -67,8 +67,8 @@ BACKEND_ERRORS = Counter("oxswarm_backend_errors", "Backend calls that failed (t
                          "unreachable or refusing), by backend and operation",
                          ["backend", "operation"])
 
-# the long-running roles without a web server of their own (registrator, nginx): served
-# by serve_metrics on ROLE_PORT
+# the long-running roles without a web server of their own (registrator, nginx, csync2):
+# served by serve_metrics on ROLE_PORT
 CATALOGUE = Gauge("oxswarm_catalogue_instances", "Healthy instances per service in the "
                   "catalogue, as this node's edge sees it", ["service"])
 EDGE_RELOADS = Counter("oxswarm_edge_reloads", "NGINX reloads after a catalogue change")
@@ -76,6 +76,10 @@ EDGE_REJECTED = Counter("oxswarm_edge_rejected_configs", "Rendered NGINX configs
                         "nginx -t refused (the last good one kept serving)")
 REGISTERED = Gauge("oxswarm_registrator_instances", "This node's labelled containers by "
                    "service and health (passing: in the catalogue)", ["service", "health"])
+SYNC_RUNS = Counter("oxswarm_sync_runs", "csync2 runs of the shared folder by result: "
+                    "complete, incomplete (a peer missed it), failed", ["result"])
+SYNC_SECONDS = Histogram("oxswarm_sync_duration_seconds", "Time of one csync2 run",
+                         buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0))
 ROLE_PORT_ENV: Final = "OXS_METRICS_PORT"
 ROLE_PORT: Final = 9102
 
