@@ -195,7 +195,8 @@ def test_routes_tls_redirects_failover_and_503(
             assert sample("oxswarm_catalogue_instances", {"service": "oxtrust"}) == 1
             assert sample("oxswarm_catalogue_instances", {"service": "oxauth"}) == 2
             assert sample("oxswarm_catalogue_instances", {"service": "casa"}) == 0
-            assert sample("oxswarm_edge_reloads_total", {}) >= edge.reloader.reloads >= 1
+            assert sample("oxswarm_edge_configs_total",
+                          {"result": "reloaded"}) >= edge.reloader.reloads >= 1
             assert sample("oxswarm_registrator_instances",
                           {"service": "oxtrust", "health": "passing"}) == 1
             assert client.get(f"{edge.https}/").headers["location"].endswith("/identity")

@@ -128,10 +128,15 @@ def test_sync_runs_count_by_result(tmp_path: Path) -> None:
         return REGISTRY.get_sample_value("oxswarm_sync_runs_total", {"result": result}) or 0.0
 
     before = {r: runs(r) for r in ("complete", "incomplete", "failed")}
-    timed = REGISTRY.get_sample_value("oxswarm_sync_duration_seconds_count") or 0.0
+    def timed() -> float:
+        return sum(REGISTRY.get_sample_value("oxswarm_sync_duration_seconds_count",
+                                             {"result": r}) or 0.0
+                   for r in ("complete", "incomplete"))
+
+    timed_before = timed()
     loop = SyncLoop(_Syncer(tmp_path, [True, False, None, True]))
     for why in ("start", "change", "interval", "change"):
         loop._sync(why)
     assert {r: runs(r) - before[r] for r in before} == {
         "complete": 2, "incomplete": 1, "failed": 1}
-    assert (REGISTRY.get_sample_value("oxswarm_sync_duration_seconds_count") or 0.0) - timed == 3
+    assert timed() - timed_before == 3

@@ -1,12 +1,12 @@
 """``oxswarm dev up|down``: try OxSwarm on one host in seconds (see :mod:`oxswarm.local.dev`).
 
 ``dev up --dir DIR [--port PORT] [--issuer URL] [--json]`` prints the issuer, oxAuth's and
-oxTrust's ``/metrics``, where the admin password is, and a ready test client; with ``--json``, one JSON object with
-``issuer``, ``identity_url`` (oxTrust's root), ``store``, ``cluster``,
-``master_key_file``, ``client`` and more, and ``env``: the variables (``OXSWARM_STORE``,
-``OXSWARM_CLUSTER``, ``OXSWARM_MASTER_KEY_FILE``, the store's CA, client certificate and
-key, ``OXSWARM_LDAP_URLS``) that point other commands at the stack, as ``oxswarm env``
-does for a cluster. Progress goes to stderr.
+oxTrust's ``/metrics``, where the admin password is, and a ready test client; with
+``--json``, one JSON object with ``issuer``, ``identity_url`` (oxTrust's root), ``store``,
+``cluster``, ``master_key_file``, ``client`` and more, and ``env``: the variables
+(``OXSWARM_STORE``, ``OXSWARM_CLUSTER``, ``OXSWARM_MASTER_KEY_FILE``, the store's CA,
+client certificate and key, ``OXSWARM_LDAP_URLS``) that point other commands at the
+stack, as ``oxswarm env`` does for a cluster. Progress goes to stderr.
 ``dev down --dir DIR`` stops all of it.
 """
 

@@ -92,13 +92,13 @@ class EdgeReloader:
             self._install(text)
         except DaemonError as exc:
             self._rejected = text
-            metrics.EDGE_REJECTED.inc()
+            metrics.EDGE_CONFIGS.labels("rejected").inc()
             log.error("edge: new config rejected, keeping the last good one: %s", exc)
             return False
         self._rejected = None
         self.control.reload()
         self.reloads += 1
-        metrics.EDGE_RELOADS.inc()
+        metrics.EDGE_CONFIGS.labels("reloaded").inc()
         counts = {s: len(b) for s, b in spec.upstreams.items()}
         log.info("edge: reloaded nginx (reload %d): %s", self.reloads, counts)
         return True

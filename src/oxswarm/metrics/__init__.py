@@ -68,17 +68,19 @@ BACKEND_ERRORS = Counter("oxswarm_backend_errors", "Backend calls that failed (t
                          ["backend", "operation"])
 
 # the long-running roles without a web server of their own (registrator, nginx, csync2):
-# served by serve_metrics on ROLE_PORT
+# served by serve_metrics on ROLE_PORT; every one labelled, so that none shows (as a 0)
+# in the /metrics of a service that does not use it
 CATALOGUE = Gauge("oxswarm_catalogue_instances", "Healthy instances per service in the "
                   "catalogue, as this node's edge sees it", ["service"])
-EDGE_RELOADS = Counter("oxswarm_edge_reloads", "NGINX reloads after a catalogue change")
-EDGE_REJECTED = Counter("oxswarm_edge_rejected_configs", "Rendered NGINX configs that "
-                        "nginx -t refused (the last good one kept serving)")
+EDGE_CONFIGS = Counter("oxswarm_edge_configs", "New NGINX configs rendered from the catalogue "
+                       "by result: reloaded, rejected (nginx -t refused it; the last good "
+                       "one kept serving)", ["result"])
 REGISTERED = Gauge("oxswarm_registrator_instances", "This node's labelled containers by "
                    "service and health (passing: in the catalogue)", ["service", "health"])
 SYNC_RUNS = Counter("oxswarm_sync_runs", "csync2 runs of the shared folder by result: "
                     "complete, incomplete (a peer missed it), failed", ["result"])
-SYNC_SECONDS = Histogram("oxswarm_sync_duration_seconds", "Time of one csync2 run",
+SYNC_SECONDS = Histogram("oxswarm_sync_duration_seconds", "Time of one csync2 run that ran "
+                         "to its end, by result (complete, incomplete)", ["result"],
                          buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0))
 ROLE_PORT_ENV: Final = "OXS_METRICS_PORT"
 ROLE_PORT: Final = 9102

@@ -66,8 +66,9 @@ class SyncLoop:
             self.failed += 1
             metrics.SYNC_RUNS.labels("failed").inc()
             return
-        metrics.SYNC_SECONDS.observe(time.monotonic() - began)
-        metrics.SYNC_RUNS.labels("complete" if complete else "incomplete").inc()
+        result = "complete" if complete else "incomplete"
+        metrics.SYNC_SECONDS.labels(result).observe(time.monotonic() - began)
+        metrics.SYNC_RUNS.labels(result).inc()
         self.syncs += 1
         if not complete:
             self.failed += 1
