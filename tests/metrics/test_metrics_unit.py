@@ -103,6 +103,8 @@ def test_a_role_serves_its_metrics_on_its_own_port(monkeypatch: pytest.MonkeyPat
     samples = parse(httpx.get(f"http://127.0.0.1:{port}/metrics", trust_env=False).text)
     assert value(samples, "oxswarm_catalogue_instances", service="oxauth") == 3
     assert value(samples, "oxswarm_catalogue_instances", service="oxtrust") == 0
+    # the port taken (here by the server above): logged, the role goes on without
+    assert metrics.serve_metrics("127.0.0.1") is None
 
 
 class _Syncer:

@@ -20,6 +20,7 @@ sums them (:mod:`prometheus_client.multiprocess`).
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -37,6 +38,8 @@ from prometheus_client import (
 from prometheus_client import generate_latest as _generate
 from prometheus_client import multiprocess as _multiprocess
 from prometheus_client.registry import REGISTRY
+
+log = logging.getLogger(__name__)
 
 MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
@@ -158,13 +161,18 @@ DIRECTORY_METRICS: Final = Backend(DIRECTORY)
 def serve_metrics(address: str = "0.0.0.0", port: int | None = None) -> int | None:  # noqa: S104
     """``/metrics`` of a role without a web server (a thread of ``prometheus_client``) on
     ``port``, else ``$OXS_METRICS_PORT``, else :data:`ROLE_PORT`; 0 turns it off. The
-    overlay reaches it; the stack publishes no such port. Returns the port served."""
+    overlay reaches it; the stack publishes no such port. Returns the port served (None:
+    off, or the port is taken: logged, and the role goes on without)."""
     if port is None:
         raw = os.environ.get(ROLE_PORT_ENV, "").strip()
         port = int(raw) if raw.isdigit() else ROLE_PORT
     if port == 0:
         return None
-    start_http_server(port, addr=address)
+    try:
+        start_http_server(port, addr=address)
+    except OSError as exc:  # the role's work matters more than its metrics
+        log.warning("metrics: cannot serve /metrics on %s:%d: %s", address, port, exc.strerror)
+        return None
     return port
 
 
