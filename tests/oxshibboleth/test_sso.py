@@ -50,3 +50,66 @@ def test_redirect_sso_gives_a_signed_assertion_with_the_released_attributes(
     assert response.name_id.format == PERSISTENT
     assert response.assertion.signature is not None  # the SP verified it (pysaml2 + xmlsec1)
     assert browser.prompts == 1
+
+
+def test_post_sso_and_an_existing_oxauth_session_means_no_password_prompt(
+    saml: Saml, idp: Server, browser: Browser, person: Person
+) -> None:
+    first, second = saml.sp(), saml.sp()
+    saml.trust(first, "--nameid-format", "persistent")
+    saml.trust(second, "--nameid-format", "persistent")
+    one = first.accept(sign_in(browser, idp, first, person, binding="post")["SAMLResponse"])
+    assert browser.prompts == 1
+    # the same browser at another SP, and again at the first: oxAuth's session serves both
+    two = second.accept(sign_in(browser, idp, second, None)["SAMLResponse"])
+    again = first.accept(sign_in(browser, idp, first, None, binding="post")["SAMLResponse"])
+    assert browser.prompts == 1
+    assert one.ava == {"uid": [person.uid], "mail": [person.email]}  # the default release
+    # persistent: stable per SP, different between SPs (pairwise)
+    assert one.name_id.text == again.name_id.text
+    assert one.name_id.text != two.name_id.text
+    assert one.name_id.sp_name_qualifier == first.entity_id
+
+
+def test_encrypted_assertion_is_aes256_gcm_and_the_sp_decrypts_it(
+    saml: Saml, idp: Server, browser: Browser, person: Person
+) -> None:
+    import base64
+
+    sp = saml.sp()
+    saml.trust(sp, "--encrypt-assertions", "--sign-assertions", "--release", "displayName",
+               "--nameid-format", "emailAddress")
+    fields = sign_in(browser, idp, sp, person)
+    xml = base64.b64decode(fields["SAMLResponse"]).decode()
+    assert "EncryptedAssertion" in xml and "xmlenc11#aes256-gcm" in xml
+    assert "rsa-oaep-mgf1p" in xml and person.uid not in xml
+    response = sp.accept(fields["SAMLResponse"])
+    assert response.ava == {"displayName": ["Ada Lovelace"]}
+    assert response.name_id.text == person.email
+
+
+def test_is_passive_without_a_session_answers_no_passive(
+    saml: Saml, idp: Server, browser: Browser
+) -> None:
+    sp = saml.sp()
+    saml.trust(sp)
+    _, url = sp.redirect_request(is_passive="true")
+    page = browser.run(browser.http.get(url), None)
+    assert browser.prompts == 0
+    fields = form_fields(page.text)
+    import base64
+
+    xml = base64.b64decode(fields["SAMLResponse"]).decode()
+    assert "status:NoPassive" in xml and "status:Success" not in xml
+
+
+def test_force_authn_asks_for_the_password_again(
+    saml: Saml, idp: Server, browser: Browser, person: Person
+) -> None:
+    sp = saml.sp()
+    saml.trust(sp)
+    sp.accept(sign_in(browser, idp, sp, person)["SAMLResponse"])
+    _, url = sp.redirect_request(force_authn="true")
+    page = browser.run(browser.http.get(url), person.uid)
+    assert browser.prompts == 2
+    assert sp.accept(form_fields(page.text)["SAMLResponse"]).ava["uid"] == [person.uid]

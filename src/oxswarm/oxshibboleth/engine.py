@@ -2,7 +2,8 @@
 truth, at most every :data:`REFRESH` seconds, and pysaml2 servers built over them.
 
 A change made through any node (``oxswarm saml trust add``) serves on every node within
-:data:`REFRESH` seconds plus the directory's replication delay. Two pysaml2 servers share
+:data:`REFRESH` seconds plus the directory's replication delay; a new SP's first request
+reloads at once (at most every :data:`MISS_REFRESH` seconds). Two pysaml2 servers share
 one snapshot: one for the SPs whose metadata says ``AuthnRequestsSigned="true"`` (a request
 without a valid signature is refused), one for the others.
 """
@@ -22,6 +23,7 @@ from oxswarm.oxshibboleth.trust import SpMetadata, Trust
 
 log = logging.getLogger(__name__)
 REFRESH: Final = 5.0
+MISS_REFRESH: Final = 1.0  # an unknown issuer reloads at once, at most once a second
 
 
 @dataclass(frozen=True)
@@ -71,11 +73,22 @@ class Engine:
                                              want_signed=True))
         return Snapshot(usable, plain, signed, fingerprint)
 
-    async def current(self) -> Snapshot:
-        if self._snapshot is not None and time.monotonic() - self._at < REFRESH:
+    async def lookup(self, entity_id: str) -> tuple[Snapshot, tuple[Trust, SpMetadata] | None]:
+        """The snapshot and the trust of ``entity_id``; a miss reloads (a trust just added
+        serves at once), at most every :data:`MISS_REFRESH` seconds."""
+        snapshot = await self.current()
+        found = snapshot.trusts.get(entity_id)
+        if found is None:
+            snapshot = await self.current(max_age=MISS_REFRESH)
+            found = snapshot.trusts.get(entity_id)
+        return snapshot, found
+
+    async def current(self, *, max_age: float = REFRESH) -> Snapshot:
+        """The snapshot, reloaded when older than ``max_age`` seconds."""
+        if self._snapshot is not None and time.monotonic() - self._at < max_age:
             return self._snapshot
         async with self._lock:
-            if self._snapshot is not None and time.monotonic() - self._at < REFRESH:
+            if self._snapshot is not None and time.monotonic() - self._at < max_age:
                 return self._snapshot
             trusts = await asyncio.to_thread(self._load)
             fingerprint = _fingerprint(trusts)

@@ -148,8 +148,7 @@ async def handle_sso(deps: IdpDeps, request: Request, binding: str) -> Response:
         xml = (messages.decode_redirect(saml_request) if binding == BINDING_HTTP_REDIRECT
                else messages.decode_post(saml_request))
         issuer = messages.issuer_of(xml)
-        snapshot = await deps.engine.current()
-        found = snapshot.trusts.get(issuer)
+        snapshot, found = await deps.engine.lookup(issuer)
         if found is None:
             raise MessageRefused(f"Issuer: {issuer} is not a trusted service provider")
         _trust, sp = found
@@ -278,8 +277,7 @@ def sso_routes(deps: IdpDeps) -> list[Route]:
 
 async def _answer(deps: IdpDeps, record: dict[str, Any], claims: dict[str, Any]) -> HTMLResponse:
     """The signed (and, when the trust asks, encrypted) Response for the signed-in person."""
-    snapshot = await deps.engine.current()
-    found = snapshot.trusts.get(record["sp"])
+    snapshot, found = await deps.engine.lookup(record["sp"])
     if found is None:
         return error_page(403, "the service provider is no longer trusted")
     trust, _sp = found
