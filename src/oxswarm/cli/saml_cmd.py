@@ -23,7 +23,7 @@ from oxswarm.cli.audit_cmd import record_cli
 from oxswarm.cli.directory_options import ldap_url_option, open_directory
 from oxswarm.cli.options import open_manager, store_options
 from oxswarm.directory.trust_relationships import TrustRepository
-from oxswarm.errors import InvalidInput
+from oxswarm.errors import Conflict, InvalidInput
 from oxswarm.oxauth.adapters.outbound import FetchError, FetchRules, Outbound
 from oxswarm.oxauth.policy import read_policy
 from oxswarm.oxshibboleth.trust import (
@@ -144,7 +144,10 @@ def add_trust(*, settings: Settings, ldap_urls: tuple[str, ...], source: str, na
         sign_assertions=sign_assertions, encrypt_assertions=encrypt_assertions,
     ).check()
     with open_directory(settings, ldap_urls) as access:
-        stored = TrustRepository(access.directory, access.tree).add(trust)
+        try:
+            stored = TrustRepository(access.directory, access.tree).add(trust)
+        except Conflict as exc:
+            raise InvalidInput(str(exc), field="metadata") from None
         record_cli(access, "saml_trust.create", stored.entity_id, _audit(stored))
     _show(stored, as_json)
 
