@@ -2,7 +2,8 @@
 
 ``dev up --dir DIR [--port PORT] [--issuer URL] [--json]`` prints the issuer, where the
 admin password is, and a ready test client; with ``--json``, one JSON object with
-``issuer``, ``identity_url`` (oxTrust's root), ``store``, ``cluster``,
+``issuer``, ``identity_url`` (oxTrust's root), ``idp_metadata_url`` (the SAML IdP's
+metadata, also its entityID), ``store``, ``cluster``,
 ``master_key_file``, ``client`` and more, and ``env``: the variables (``OXSWARM_STORE``,
 ``OXSWARM_CLUSTER``, ``OXSWARM_MASTER_KEY_FILE``, the store's CA, client certificate and
 key, ``OXSWARM_LDAP_URLS``) that point other commands at the stack, as ``oxswarm env``
@@ -71,7 +72,8 @@ def dev_group() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def up(root: Path, port: int | None, issuer: str | None, as_json: bool) -> None:
-    """Start etcd, slapd, Redis, Twemproxy, oxAuth and oxTrust under DIR (idempotent)."""
+    """Start etcd, slapd, Redis, Twemproxy, oxAuth, oxTrust and the SAML IdP under DIR
+    (idempotent)."""
     info = dev_up(root, port=port, issuer=issuer, progress=_progress)
     if info.already_up:
         _progress(f"already up under {root}")
@@ -84,6 +86,8 @@ def up(root: Path, port: int | None, issuer: str | None, as_json: bool) -> None:
         f"discovery:       {info.issuer}/.well-known/openid-configuration",
         f"oxTrust:         {info.identity_url} (admin API: "
         f"{info.identity_url}/restv1/api/v1/openapi.json)",
+        f"SAML IdP:        {info.idp_metadata_url} (metadata and entityID; add an SP with "
+        "oxswarm saml trust add --metadata FILE)",
         f"admin user:      {info.admin_user} (password in {info.admin_password_file})",
         f"test client:     {client['client_id']}",
         f"  secret:        {client.get('client_secret', '(public)')}",
