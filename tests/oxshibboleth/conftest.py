@@ -122,11 +122,14 @@ class Browser:
     http: httpx.Client
     prompts: int = 0
 
-    def run(self, response: httpx.Response, person: str | None) -> httpx.Response:
-        """Follow redirects; sign in at oxAuth's login page when ``person`` is given."""
+    def run(self, response: httpx.Response, person: str | None,
+            stop: str = "\0") -> httpx.Response:
+        """Follow redirects (not to ``stop``...); sign in at oxAuth's login page when
+        ``person`` is given."""
         for _ in range(10):
-            if response.status_code in (302, 303) and "location" in response.headers:
-                response = self.http.get(response.headers["location"])
+            location = response.headers.get("location", "")
+            if response.status_code in (302, 303) and location and not location.startswith(stop):
+                response = self.http.get(location)
                 continue
             if response.status_code == 200 and 'name="password"' in response.text:
                 self.prompts += 1

@@ -4,6 +4,9 @@ attributes and NameID; one oxAuth session for every SP; crafted messages refused
 
 from __future__ import annotations
 
+import base64
+
+import httpx
 import pytest
 from tests.oxauth.conftest import DirectoryTools, Server
 from tests.oxshibboleth.conftest import Browser, Saml
@@ -74,8 +77,6 @@ def test_post_sso_and_an_existing_oxauth_session_means_no_password_prompt(
 def test_encrypted_assertion_is_aes256_gcm_and_the_sp_decrypts_it(
     saml: Saml, idp: Server, browser: Browser, person: Person
 ) -> None:
-    import base64
-
     sp = saml.sp()
     saml.trust(sp, "--encrypt-assertions", "--sign-assertions", "--release", "displayName",
                "--nameid-format", "emailAddress")
@@ -97,8 +98,6 @@ def test_is_passive_without_a_session_answers_no_passive(
     page = browser.run(browser.http.get(url), None)
     assert browser.prompts == 0
     fields = form_fields(page.text)
-    import base64
-
     xml = base64.b64decode(fields["SAMLResponse"]).decode()
     assert "status:NoPassive" in xml and "status:Success" not in xml
 
@@ -113,3 +112,33 @@ def test_force_authn_asks_for_the_password_again(
     page = browser.run(browser.http.get(url), person.uid)
     assert browser.prompts == 2
     assert sp.accept(form_fields(page.text)["SAMLResponse"]).ava["uid"] == [person.uid]
+
+
+def test_one_sign_in_for_oidc_and_saml_both_ways(
+    saml: Saml, idp: Server, oxauth: Server, directory_tools: DirectoryTools, person: Person
+) -> None:
+    """An OIDC sign-in at oxAuth gives SAML SSO without a new prompt, and the reverse."""
+    sp = saml.sp()
+    saml.trust(sp)
+    rp = directory_tools.add_client(redirect_uris=["https://rp.example/cb"], trusted=True)
+    authorize = oxauth.url + "/oxauth/restv1/authorize"
+    params = {"client_id": rp.client_id, "redirect_uri": "https://rp.example/cb",
+              "response_type": "code", "scope": "openid", "state": "s1", "nonce": "n1"}
+
+    def oidc(browser: Browser, person_uid: str | None) -> httpx.Response:
+        return browser.run(browser.http.get(authorize, params=params), person_uid,
+                           stop="https://rp.example/cb")
+
+    for first in ("oidc", "saml"):
+        with httpx.Client(timeout=20.0, trust_env=False) as http:
+            browser = Browser(http)
+            if first == "oidc":
+                done = oidc(browser, person.uid)
+                assert "https://rp.example/cb?code=" in str(done.headers.get("location", ""))
+                fields = sign_in(browser, idp, sp, None)  # no prompt: oxAuth's session
+                assert sp.accept(fields["SAMLResponse"]).ava["uid"] == [person.uid]
+            else:
+                sp.accept(sign_in(browser, idp, sp, person)["SAMLResponse"])
+                done = oidc(browser, None)  # no prompt
+                assert "https://rp.example/cb?code=" in str(done.headers.get("location", ""))
+            assert browser.prompts == 1
