@@ -18,7 +18,14 @@ from tests.oxshibboleth.sp import ServiceProvider, form_fields, query_of
 from oxswarm.crypto import pki
 from oxswarm.errors import InvalidInput
 from oxswarm.oxshibboleth import messages
-from oxswarm.oxshibboleth.idp import IdpKeys, IdpServer, KeyFiles, idp_config, metadata_xml
+from oxswarm.oxshibboleth.idp import (
+    IdpKeys,
+    IdpServer,
+    KeyFiles,
+    XmlSecMissing,
+    idp_config,
+    metadata_xml,
+)
 from oxswarm.oxshibboleth.messages import MessageRefused
 from oxswarm.oxshibboleth.release import nameid_key, nameid_value, persistent_id, released
 from oxswarm.oxshibboleth.sso import choose_acs
@@ -186,3 +193,24 @@ def test_signed_requests_required_and_aes256_gcm_round_trip(
     form = server.apply_binding(BINDING_HTTP_POST, xml, sp.acs, "rs", response=True)
     accepted = sp.accept(form_fields(form["data"])["SAMLResponse"])
     assert accepted.ava == {"uid": ["ada"]} and accepted.name_id.text == "p-1"
+
+
+def test_encryption_never_falls_back_to_clear(files: KeyFiles, sp: ServiceProvider) -> None:
+    """An SP without an encryption certificate: the trust refuses --encrypt-assertions, and
+    the engine raises instead of sending the assertion unencrypted (pysaml2 would)."""
+    import re
+
+    signing_only = re.sub(r'<ns\d:KeyDescriptor use="encryption">.*?</ns\d:KeyDescriptor>', "",
+                          sp.metadata, flags=re.DOTALL)
+    assert 'use="encryption"' not in signing_only and 'use="signing"' in signing_only
+    assert parse_sp_metadata(signing_only).encryption_certs == 0
+    with pytest.raises(InvalidInput, match="encryption certificate"):
+        Trust(inum="saml-2", name="x", entity_id=sp.entity_id, metadata=signing_only,
+              encrypt_assertions=True).check()
+    server = IdpServer(config=idp_config(BASE, files, [signing_only], want_signed=False))
+    with pytest.raises(XmlSecMissing, match="no encryption certificate"):
+        server.create_authn_response(
+            {"uid": ["ada"]}, "_r1", sp.acs, sp.entity_id,
+            name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text="p-1"), sign_response=True,
+            encrypt_assertion=True, encrypt_assertion_self_contained=True, best_effort=True,
+            authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"})

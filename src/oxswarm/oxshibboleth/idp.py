@@ -53,7 +53,7 @@ NAMEID_FORMATS: Final = {
 
 
 class XmlSecMissing(OxSwarmError):
-    """The system's ``xmlsec1`` program is not installed."""
+    """The system's ``xmlsec1`` program is not installed, or cannot do what is asked."""
 
     exit_code = 1
 
@@ -151,7 +151,17 @@ def idp_config(
 
 
 class IdpServer(Server):  # type: ignore[misc]  # pysaml2 has no type hints
-    """pysaml2's IdP, encrypting assertions with AES-256-GCM and RSA-OAEP (mgf1p)."""
+    """pysaml2's IdP, encrypting assertions with AES-256-GCM and RSA-OAEP (mgf1p), and
+    never in clear when encryption was asked (pysaml2 quietly skips it for an SP without an
+    encryption certificate)."""
+
+    def create_authn_response(self, identity: Any, in_response_to: str, destination: str,
+                              sp_entity_id: str, *args: Any, **kwargs: Any) -> Any:
+        if (kwargs.get("encrypt_assertion") and kwargs.get("encrypt_cert_assertion") is None
+                and not self.has_encrypt_cert_in_metadata(sp_entity_id)):
+            raise XmlSecMissing(f"no encryption certificate for {sp_entity_id}")
+        return super().create_authn_response(identity, in_response_to, destination,
+                                             sp_entity_id, *args, **kwargs)
 
     def _encrypt_assertion(  # pysaml2's hook, same signature
         self, encrypt_cert: str | None, sp_entity_id: str | None, response: Any,
@@ -162,6 +172,8 @@ class IdpServer(Server):  # type: ignore[misc]  # pysaml2 has no type hints
             certs.append((None, encrypt_cert))
         elif sp_entity_id is not None:
             certs = self.metadata.certs(sp_entity_id, "any", "encryption")
+        if not certs:  # pysaml2 would send the assertion in clear: never
+            raise XmlSecMissing(f"no encryption certificate for {sp_entity_id}")
         failure: Exception | None = None
         for name, cert in certs:
             wrapped, unwrapped = get_pem_wrapped_unwrapped(cert)

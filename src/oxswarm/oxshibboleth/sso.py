@@ -311,7 +311,12 @@ async def _answer(deps: IdpDeps, record: dict[str, Any], claims: dict[str, Any])
         )
         return str(response)
 
-    xml = await asyncio.to_thread(build)
+    try:
+        xml = await asyncio.to_thread(build)
+    except OxSwarmError as exc:  # e.g. encryption asked, no certificate: never in clear
+        log.warning("SSO for %s: %s", trust.entity_id, exc)
+        return await _saml_error(deps, record, samlp.STATUS_AUTHN_FAILED,
+                                 "the identity provider cannot answer this service provider")
     log.info("SSO: %s signed in to %s", inum, trust.entity_id)
     return post_form(record["acs"], _b64(xml), record.get("relay_state"))
 

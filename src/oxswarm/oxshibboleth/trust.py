@@ -160,9 +160,10 @@ class Trust:
         check_nameid(self.nameid_format)
         if not self.name.strip() or len(self.name) > 200:
             raise InvalidInput("name: 1 to 200 characters", field="name")
-        if self.encrypt_assertions and not (sp.encryption_certs or sp.signing_certs):
-            raise InvalidInput("encrypt-assertions: the SP's metadata has no certificate to "
-                               "encrypt to", field="encrypt-assertions")
+        if self.encrypt_assertions and not sp.encryption_certs:
+            raise InvalidInput("encrypt-assertions: the SP's metadata has no encryption "
+                               "certificate (a KeyDescriptor use=\"encryption\" or without "
+                               "use)", field="encrypt-assertions")
         return self
 
     def summary(self) -> dict[str, object]:
