@@ -97,10 +97,12 @@ class Saml:
         return subprocess.run([*argv, *env_args], input=stdin, capture_output=True, text=True,
                               timeout=60, check=False)
 
-    def sp(self, *, sign_requests: bool = True) -> ServiceProvider:
+    def sp(self, *, sign_requests: bool = True, allow_unsolicited: bool = False
+           ) -> ServiceProvider:
         name = uuid.uuid4().hex[:10]
         return ServiceProvider(f"https://sp-{name}.test/sp", self.folder / name,
-                               self.idp_metadata, sign_requests=sign_requests)
+                               self.idp_metadata, sign_requests=sign_requests,
+                               allow_unsolicited=allow_unsolicited)
 
     def trust(self, sp: ServiceProvider, *options: str) -> None:
         path = sp.folder / "metadata.xml"

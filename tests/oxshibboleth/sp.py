@@ -26,6 +26,7 @@ class ServiceProvider:
     idp_metadata: str
     acs: str = ""
     sign_requests: bool = True
+    allow_unsolicited: bool = False
     outstanding: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -50,7 +51,7 @@ class ServiceProvider:
                 "want_response_signed": True,
                 "want_assertions_signed": False,
                 "want_assertions_or_response_signed": True,
-                "allow_unsolicited": False,
+                "allow_unsolicited": self.allow_unsolicited,
             }},
         })
         self.config = config

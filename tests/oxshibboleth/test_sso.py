@@ -142,3 +142,23 @@ def test_one_sign_in_for_oidc_and_saml_both_ways(
                 done = oidc(browser, None)  # no prompt
                 assert "https://rp.example/cb?code=" in str(done.headers.get("location", ""))
             assert browser.prompts == 1
+
+
+def test_idp_initiated_sso(saml: Saml, idp: Server, browser: Browser, person: Person) -> None:
+    sp = saml.sp(allow_unsolicited=True)
+    saml.trust(sp, "--release", "sn")
+    start = idp.url + "/idp/profile/SAML2/Unsolicited/SSO"
+    page = browser.run(browser.http.get(start, params={"providerId": sp.entity_id,
+                                                       "target": "/wiki/start"}), person.uid)
+    fields = form_fields(page.text)
+    assert f'action="{sp.acs}"' in page.text and fields["RelayState"] == "/wiki/start"
+    assert "InResponseTo" not in base64.b64decode(fields["SAMLResponse"]).decode()
+    sp.outstanding.clear()
+    assert sp.accept(fields["SAMLResponse"]).ava == {"sn": ["Lovelace"]}
+    for params, word in (({"providerId": "https://nobody.test/sp"}, "providerId"),
+                         ({}, "providerId"),
+                         ({"providerId": sp.entity_id, "shire": "https://evil.test/acs"},
+                          "shire")):
+        refused = browser.http.get(start, params=params)
+        assert refused.status_code == 400 and word in refused.text
+        assert "SAMLResponse" not in refused.text

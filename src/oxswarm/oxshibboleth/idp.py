@@ -41,6 +41,7 @@ from oxswarm.errors import OxSwarmError
 ENTITY_PATH: Final = "/idp/shibboleth"
 SSO_REDIRECT_PATH: Final = "/idp/profile/SAML2/Redirect/SSO"
 SSO_POST_PATH: Final = "/idp/profile/SAML2/POST/SSO"
+UNSOLICITED_PATH: Final = "/idp/profile/SAML2/Unsolicited/SSO"
 AES256_GCM: Final = "http://www.w3.org/2009/xmlenc11#aes256-gcm"
 ASSERTION_MINUTES: Final = 5  # NotOnOrAfter of an assertion
 ACCEPTED_TIME_DIFF: Final = 60  # seconds of clock skew accepted in an SP's messages

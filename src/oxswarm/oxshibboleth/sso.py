@@ -10,6 +10,8 @@ a refusal is an error page (400); after, a non-Success SAML response to that ACS
 request's state goes to the shared cache (any node continues it) and the browser to oxAuth
 (:mod:`oxswarm.oxshibboleth.oidc`); ``/idp/auth/callback`` comes back with the person and
 answers the SP with a signed Response through an auto-submitted HTTP-POST form.
+``/idp/profile/SAML2/Unsolicited/SSO?providerId=...`` starts the same without a request
+(IdP-initiated, SAML Profiles 4.1.5).
 """
 
 from __future__ import annotations
@@ -195,6 +197,43 @@ async def _start(deps: IdpDeps, record: dict[str, Any], message: Any) -> Respons
     if not await deps.cache.add(SEEN_KIND, seen, "1", STATE_TTL):
         return await _saml_error(deps, record, samlp.STATUS_REQUEST_DENIED,
                                  "ID: this AuthnRequest was already used (replay)")
+    return await _to_oxauth(deps, record)
+
+
+async def handle_unsolicited(deps: IdpDeps, request: Request) -> Response:
+    """IdP-initiated SSO (Shibboleth's ``Unsolicited/SSO?providerId=...&target=...``): a
+    Response without InResponseTo to the SP's default HTTP-POST ACS (or ``shire``, when it
+    is one of the metadata's)."""
+    params = request.query_params
+    provider = params.get("providerId") or ""
+    target = params.get("target")
+    if not provider:
+        return error_page(400, "providerId: missing")
+    if target is not None and len(target) > MAX_RELAY_STATE:
+        return error_page(400, f"target: longer than {MAX_RELAY_STATE} characters")
+    try:
+        _snapshot, found = await deps.engine.lookup(provider)
+    except OxSwarmError as exc:
+        log.warning("unsolicited SSO for %s: %s", provider, exc)
+        return error_page(503, "the identity provider cannot serve now; try again")
+    if found is None:
+        log.warning("unsolicited SSO refused: %s is not a trusted service provider", provider)
+        return error_page(400, f"providerId: {provider} is not a trusted service provider")
+    _trust, sp = found
+    shire = params.get("shire")
+    acs = shire if shire in sp.post_acs() else (None if shire else sp.default_acs())
+    if acs is None:
+        log.warning("unsolicited SSO for %s refused: shire not in its metadata", provider)
+        return error_page(400, "shire: not one of the service provider's metadata (HTTP-POST)")
+    record: dict[str, Any] = {
+        "sp": provider, "request_id": None, "acs": acs, "relay_state": target,
+        "force": False, "passive": False, "nameid_policy": None, "at": int(time.time()),
+    }
+    return await _to_oxauth(deps, record)
+
+
+async def _to_oxauth(deps: IdpDeps, record: dict[str, Any]) -> Response:
+    """Keep the sign-in's state in the shared cache and send the browser to oxAuth."""
     state, nonce, verifier = (secrets.token_urlsafe(32) for _ in range(3))
     record.update(nonce=nonce, verifier=verifier)
     await deps.cache.set_json(STATE_KIND, state, record, STATE_TTL)
@@ -267,10 +306,14 @@ def sso_routes(deps: IdpDeps) -> list[Route]:
     async def callback(request: Request) -> Response:
         return await handle_callback(deps, request)
 
+    async def unsolicited(request: Request) -> Response:
+        return await handle_unsolicited(deps, request)
+
     return [
         Route(idp.ENTITY_PATH, metadata, methods=["GET"]),
         Route(idp.SSO_REDIRECT_PATH, sso_redirect, methods=["GET"]),
         Route(idp.SSO_POST_PATH, sso_post, methods=["POST"]),
+        Route(idp.UNSOLICITED_PATH, unsolicited, methods=["GET"]),
         Route(CALLBACK_PATH, callback, methods=["GET"]),
     ]
 
