@@ -32,9 +32,12 @@ from oxswarm.local.stack import Stack
 PASSWORD = "Pass-word-1"
 
 
-def start_idp(stack: Stack, workdir: Path, oxauth_url: str) -> Server:  # noqa: F811
+def start_idp(stack: Stack, workdir: Path, oxauth_url: str,  # noqa: F811
+              public_url: str | None = None) -> Server:
+    """``oxswarm run oxshibboleth`` on a free port; ``public_url``: the base browsers see
+    (default its own address), shared by processes that stand for nodes."""
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = public_url or f"http://127.0.0.1:{port}"
     manager = stack.manager()
     try:
         client_id = manager.get(K.IDP_CLIENT_ID)
@@ -52,7 +55,7 @@ def start_idp(stack: Stack, workdir: Path, oxauth_url: str) -> Server:  # noqa: 
     ]  # fmt: skip
     daemon = Daemon(f"oxshibboleth-{port}", argv, workdir, env={"PYTHONUNBUFFERED": "1"}).start()
     daemon.wait_tcp("127.0.0.1", port, timeout=60)
-    return Server(daemon, url)
+    return Server(daemon, f"http://127.0.0.1:{port}")
 
 
 @pytest.fixture(scope="session")
