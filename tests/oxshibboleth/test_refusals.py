@@ -71,6 +71,18 @@ def test_a_doctype_is_refused(idp: Server, browser: Browser, unsigned_sp: Servic
     refused(r, "DOCTYPE")
 
 
+def test_each_refusal_is_logged_with_the_sp_and_the_reason(
+    idp: Server, browser: Browser, signing_sp: ServiceProvider
+) -> None:
+    xml = request_xml(signing_sp, idp.url, req_id="_logged1")
+    refused(browser.http.get(idp.url + SSO_REDIRECT, params={"SAMLRequest": deflate(xml)}),
+            "signature")
+    log = idp.daemon.log_file.read_text(errors="replace")
+    assert (f"SSO request from {signing_sp.entity_id} refused: SAMLRequest: signature: "
+            "missing or not valid") in log
+    assert "Traceback" not in log
+
+
 def test_an_acs_outside_the_metadata_gets_nothing(
     idp: Server, browser: Browser, unsigned_sp: ServiceProvider
 ) -> None:
