@@ -22,7 +22,7 @@ from oxswarm.oxshibboleth.idp import (
     IdpKeys,
     IdpServer,
     KeyFiles,
-    XmlSecMissing,
+    XmlSecurityError,
     idp_config,
     metadata_xml,
 )
@@ -208,7 +208,7 @@ def test_encryption_never_falls_back_to_clear(files: KeyFiles, sp: ServiceProvid
         Trust(inum="saml-2", name="x", entity_id=sp.entity_id, metadata=signing_only,
               encrypt_assertions=True).check()
     server = IdpServer(config=idp_config(BASE, files, [signing_only], want_signed=False))
-    with pytest.raises(XmlSecMissing, match="no encryption certificate"):
+    with pytest.raises(XmlSecurityError, match="no encryption certificate"):
         server.create_authn_response(
             {"uid": ["ada"]}, "_r1", sp.acs, sp.entity_id,
             name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text="p-1"), sign_response=True,

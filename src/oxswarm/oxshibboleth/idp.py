@@ -53,7 +53,7 @@ NAMEID_FORMATS: Final = {
 }
 
 
-class XmlSecMissing(OxSwarmError):
+class XmlSecurityError(OxSwarmError):
     """The system's ``xmlsec1`` program is not installed, or cannot do what is asked."""
 
     exit_code = 1
@@ -62,7 +62,7 @@ class XmlSecMissing(OxSwarmError):
 def xmlsec_binary() -> str:
     found = shutil.which("xmlsec1")
     if not found:
-        raise XmlSecMissing("xmlsec1 is not installed (Debian package xmlsec1)")
+        raise XmlSecurityError("xmlsec1 is not installed (Debian package xmlsec1)")
     return found
 
 
@@ -160,7 +160,7 @@ class IdpServer(Server):  # type: ignore[misc]  # pysaml2 has no type hints
                               sp_entity_id: str, *args: Any, **kwargs: Any) -> Any:
         if (kwargs.get("encrypt_assertion") and kwargs.get("encrypt_cert_assertion") is None
                 and not self.has_encrypt_cert_in_metadata(sp_entity_id)):
-            raise XmlSecMissing(f"no encryption certificate for {sp_entity_id}")
+            raise XmlSecurityError(f"no encryption certificate for {sp_entity_id}")
         return super().create_authn_response(identity, in_response_to, destination,
                                              sp_entity_id, *args, **kwargs)
 
@@ -174,7 +174,7 @@ class IdpServer(Server):  # type: ignore[misc]  # pysaml2 has no type hints
         elif sp_entity_id is not None:
             certs = self.metadata.certs(sp_entity_id, "any", "encryption")
         if not certs:  # pysaml2 would send the assertion in clear: never
-            raise XmlSecMissing(f"no encryption certificate for {sp_entity_id}")
+            raise XmlSecurityError(f"no encryption certificate for {sp_entity_id}")
         failure: Exception | None = None
         for name, cert in certs:
             wrapped, unwrapped = get_pem_wrapped_unwrapped(cert)

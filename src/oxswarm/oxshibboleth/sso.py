@@ -274,9 +274,10 @@ async def handle_callback(deps: IdpDeps, request: Request) -> Response:
         return error_page(400, "code: missing")
     try:
         claims = await deps.rp.exchange(code, str(record["verifier"]))
-    except OidcError as exc:
+    except OidcError as exc:  # the detail (oxAuth's back-channel address) only in the log
         log.warning("SSO for %s: %s", record["sp"], exc)
-        return error_page(exc.status, str(exc))
+        return error_page(exc.status, "the sign-in could not be completed; start again from "
+                                      "the application")
     if not secrets.compare_digest(str(claims.get("nonce", "")).encode(),
                                   str(record["nonce"]).encode()):
         return error_page(400, "nonce: mismatch")
