@@ -15,6 +15,7 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.metadata import entity_descriptor
+from saml2.xmldsig import SIG_RSA_SHA256
 
 from oxswarm.crypto import pki
 
@@ -28,6 +29,7 @@ class ServiceProvider:
     sign_requests: bool = True
     allow_unsolicited: bool = False
     outstanding: dict[str, str] = field(default_factory=dict)
+    slo: str = ""
 
     def __post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -35,6 +37,7 @@ class ServiceProvider:
         (self.folder / "sp.crt").write_text(pair.cert_pem)
         (self.folder / "sp.key").write_text(pair.key_pem)
         self.acs = self.acs or self.entity_id.rstrip("/") + "/acs"
+        self.slo = self.entity_id.rstrip("/") + "/slo"
         config = SPConfig()
         config.load({
             "entityid": self.entity_id,
@@ -46,7 +49,10 @@ class ServiceProvider:
             "metadata": {"inline": [self.idp_metadata]},
             "accepted_time_diff": 60,
             "service": {"sp": {
-                "endpoints": {"assertion_consumer_service": [(self.acs, BINDING_HTTP_POST)]},
+                "endpoints": {
+                    "assertion_consumer_service": [(self.acs, BINDING_HTTP_POST)],
+                    "single_logout_service": [(self.slo, BINDING_HTTP_REDIRECT)],
+                },
                 "authn_requests_signed": self.sign_requests,
                 "want_response_signed": True,
                 "want_assertions_signed": False,
@@ -79,6 +85,16 @@ class ServiceProvider:
         action = re.search(r'action="([^"]+)"', info["data"])
         assert action, info["data"]
         return req_id, html.unescape(action.group(1)), form_fields(info["data"])
+
+    def logout_request(self, name_id: Any, *, sign: bool = True) -> str:
+        """The IdP URL of a LogoutRequest for ``name_id`` (HTTP-Redirect, signed over the
+        query string unless ``sign`` is False)."""
+        slo = self.idp_entity_id.replace("/idp/shibboleth", "/idp/profile/SAML2/Redirect/SLO")
+        _, request = self.client.create_logout_request(slo, self.idp_entity_id,
+                                                       name_id=name_id, sign=False)
+        info = self.client.apply_binding(BINDING_HTTP_REDIRECT, str(request), slo, "bye",
+                                         sign=sign, sigalg=SIG_RSA_SHA256 if sign else None)
+        return str(dict(info["headers"])["Location"])
 
     def accept(self, response_b64: str) -> Any:
         """The SP's view of the IdP's Response (raises when it does not accept it)."""

@@ -114,6 +114,7 @@ def own_client(spec: OwnClient, hostname: str | None) -> Client:
             name=spec.name,
             trusted=True,
             redirect_uris=[idp_callback(f"https://{hostname}")],
+            post_logout_redirect_uris=[idp_signed_out(f"https://{hostname}")],
             grant_types=["authorization_code"],
             response_types=["code"],
             scopes=["openid"],
@@ -153,6 +154,11 @@ def idp_callback(base: str) -> str:
     return f"{base.rstrip('/')}/idp/auth/callback"
 
 
+def idp_signed_out(base: str) -> str:
+    """Where oxAuth's end_session sends the browser back to the IdP (single logout)."""
+    return f"{base.rstrip('/')}/idp/auth/signed-out"
+
+
 def allow_idp_at(clients: ClientRepository, client_id: str, base: str) -> Client:
     """Let the SAML IdP's client also sign in at ``base`` (``oxswarm dev up``, tests: a
     loopback address) as a trusted code-flow client. Idempotent."""
@@ -160,6 +166,8 @@ def allow_idp_at(clients: ClientRepository, client_id: str, base: str) -> Client
     updated = client.model_copy(update={
         "trusted": True,
         "redirect_uris": list(dict.fromkeys([*client.redirect_uris, idp_callback(base)])),
+        "post_logout_redirect_uris": list(dict.fromkeys(
+            [*client.post_logout_redirect_uris, idp_signed_out(base)])),
         "grant_types": list(dict.fromkeys([*client.grant_types, "authorization_code"])),
         "response_types": list(dict.fromkeys([*client.response_types, "code"])),
         "scopes": list(dict.fromkeys([*client.scopes, "openid"])),

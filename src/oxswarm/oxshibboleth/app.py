@@ -35,6 +35,7 @@ from oxswarm.oxshibboleth.engine import Engine
 from oxswarm.oxshibboleth.idp import IdpKeys, KeyFiles
 from oxswarm.oxshibboleth.oidc import RelyingParty
 from oxswarm.oxshibboleth.release import nameid_key
+from oxswarm.oxshibboleth.slo import slo_routes
 from oxswarm.oxshibboleth.sso import CALLBACK_PATH, IdpDeps, sso_routes
 from oxswarm.settings import Settings
 
@@ -67,7 +68,8 @@ def create_app(deps: IdpDeps, *, checks: dict[str, Check] | None = None,
             return JSONResponse({"status": "unavailable", "failed": failed}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    routes = [Route("/idp/health", health, methods=["GET", "HEAD"]), *sso_routes(deps)]
+    routes = [Route("/idp/health", health, methods=["GET", "HEAD"]), *sso_routes(deps),
+              *slo_routes(deps)]
     return Starlette(routes=routes, lifespan=lifespan)
 
 

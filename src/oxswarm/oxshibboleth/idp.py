@@ -42,6 +42,8 @@ ENTITY_PATH: Final = "/idp/shibboleth"
 SSO_REDIRECT_PATH: Final = "/idp/profile/SAML2/Redirect/SSO"
 SSO_POST_PATH: Final = "/idp/profile/SAML2/POST/SSO"
 UNSOLICITED_PATH: Final = "/idp/profile/SAML2/Unsolicited/SSO"
+SLO_REDIRECT_PATH: Final = "/idp/profile/SAML2/Redirect/SLO"
+SLO_POST_PATH: Final = "/idp/profile/SAML2/POST/SLO"
 AES256_GCM: Final = "http://www.w3.org/2009/xmlenc11#aes256-gcm"
 ASSERTION_MINUTES: Final = 5  # NotOnOrAfter of an assertion
 ACCEPTED_TIME_DIFF: Final = 60  # seconds of clock skew accepted in an SP's messages
@@ -132,6 +134,10 @@ def idp_config(
                     "single_sign_on_service": [
                         (base + SSO_REDIRECT_PATH, BINDING_HTTP_REDIRECT),
                         (base + SSO_POST_PATH, BINDING_HTTP_POST),
+                    ],
+                    "single_logout_service": [
+                        (base + SLO_REDIRECT_PATH, BINDING_HTTP_REDIRECT),
+                        (base + SLO_POST_PATH, BINDING_HTTP_POST),
                     ],
                 },
                 "name_id_format": list(NAMEID_FORMATS.values()),

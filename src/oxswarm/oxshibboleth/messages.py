@@ -92,11 +92,11 @@ def root_of(xml: bytes) -> Element:
     return root
 
 
-def issuer_of(xml: bytes) -> str:
-    """The ``<saml:Issuer>`` of an AuthnRequest (whose metadata decides the rest)."""
+def issuer_of(xml: bytes, kind: str = "AuthnRequest") -> str:
+    """The ``<saml:Issuer>`` of a ``kind`` request (whose metadata decides the rest)."""
     root = root_of(xml)
-    if root.tag != f"{{{PROTOCOL_NS}}}AuthnRequest":
-        raise MessageRefused("SAMLRequest: not an AuthnRequest")
+    if root.tag != f"{{{PROTOCOL_NS}}}{kind}":
+        raise MessageRefused(f"SAMLRequest: not a{'n' if kind[0] in 'AEIOU' else ''} {kind}")
     issuer = root.find(f"{{{ASSERTION_NS}}}Issuer")
     text = (issuer.text or "").strip() if issuer is not None else ""
     if not text:

@@ -90,8 +90,8 @@ class RelyingParty:
             params["prompt"] = prompt
         return f"{meta['authorization_endpoint']}?{urlencode(params)}"
 
-    async def exchange(self, code: str, verifier: str) -> dict[str, Any]:
-        """The verified claims of the ID token the code brings."""
+    async def exchange(self, code: str, verifier: str) -> tuple[dict[str, Any], str]:
+        """The verified claims of the ID token the code brings, and the token."""
         meta = await self.discovery()
         try:
             async with httpx.AsyncClient(timeout=10.0, trust_env=False) as http:
@@ -117,4 +117,14 @@ class RelyingParty:
             ).validate(token.claims)
         except (JoseError, ValueError) as exc:
             raise OidcError(f"id_token: not valid: {exc}", 400) from None
-        return dict(token.claims)
+        return dict(token.claims), id_token
+
+    async def end_session_url(self, id_token: str, post_logout: str, state: str) -> str | None:
+        """oxAuth's RP-Initiated Logout for this session, or None if it offers none."""
+        meta = await self.discovery()
+        end = meta.get("end_session_endpoint")
+        if not end:
+            return None
+        return f"{end}?" + urlencode({"id_token_hint": id_token, "client_id": self.client_id,
+                                      "post_logout_redirect_uri": post_logout,
+                                      "state": state})

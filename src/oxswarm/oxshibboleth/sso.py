@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 STATE_KIND: Final = "saml-sso"
 SEEN_KIND: Final = "saml-request-id"
 STATE_TTL: Final = 600
+SESSION_KIND: Final = "saml-session"  # (SP, NameID) -> the oxAuth session's ID token
+SESSION_TTL: Final = 8 * 3600
 MAX_RELAY_STATE: Final = 1024
 CALLBACK_PATH: Final = "/idp/auth/callback"
 COOKIE_PREFIX: Final = "oxidp_"
@@ -110,6 +112,10 @@ def choose_acs(message: Any, sp: SpMetadata) -> str | None:
 
 def _b64(xml: str) -> str:
     return base64.b64encode(xml.encode()).decode()
+
+
+def session_key(sp: str, name_id: str) -> str:
+    return hashlib.sha256(f"{sp}\x00{name_id}".encode()).hexdigest()
 
 
 def _cookie(state: str) -> str:
@@ -273,7 +279,7 @@ async def handle_callback(deps: IdpDeps, request: Request) -> Response:
     if not code:
         return error_page(400, "code: missing")
     try:
-        claims = await deps.rp.exchange(code, str(record["verifier"]))
+        claims, id_token = await deps.rp.exchange(code, str(record["verifier"]))
     except OidcError as exc:  # the detail (oxAuth's back-channel address) only in the log
         log.warning("SSO for %s: %s", record["sp"], exc)
         return error_page(exc.status, "the sign-in could not be completed; start again from "
@@ -285,7 +291,7 @@ async def handle_callback(deps: IdpDeps, request: Request) -> Response:
         answer = await _saml_error(deps, record, samlp.STATUS_AUTHN_FAILED,
                                    "ForceAuthn: no fresh sign-in")
         return _finish(deps, answer, state)
-    return _finish(deps, await _answer(deps, record, claims), state)
+    return _finish(deps, await _answer(deps, record, claims, id_token), state)
 
 
 def _finish(deps: IdpDeps, response: HTMLResponse, state: str) -> HTMLResponse:
@@ -319,7 +325,8 @@ def sso_routes(deps: IdpDeps) -> list[Route]:
     ]
 
 
-async def _answer(deps: IdpDeps, record: dict[str, Any], claims: dict[str, Any]) -> HTMLResponse:
+async def _answer(deps: IdpDeps, record: dict[str, Any], claims: dict[str, Any],
+                  id_token: str) -> HTMLResponse:
     """The signed (and, when the trust asks, encrypted) Response for the signed-in person."""
     snapshot, found = await deps.engine.lookup(record["sp"])
     if found is None:
@@ -361,6 +368,9 @@ async def _answer(deps: IdpDeps, record: dict[str, Any], claims: dict[str, Any])
         log.warning("SSO for %s: %s", trust.entity_id, exc)
         return await _saml_error(deps, record, samlp.STATUS_AUTHN_FAILED,
                                  "the identity provider cannot answer this service provider")
+    # for single logout: this SP's NameID leads to the oxAuth session (its ID token)
+    await deps.cache.set_json(SESSION_KIND, session_key(trust.entity_id, value),
+                              {"id_token": id_token, "sid": claims.get("sid")}, SESSION_TTL)
     log.info("SSO: %s signed in to %s", inum, trust.entity_id)
     return post_form(record["acs"], _b64(xml), record.get("relay_state"))
 
