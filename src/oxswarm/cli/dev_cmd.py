@@ -1,8 +1,9 @@
 """``oxswarm dev up|down``: try OxSwarm on one host in seconds (see :mod:`oxswarm.local.dev`).
 
 ``dev up --dir DIR [--port PORT] [--issuer URL] [--json]`` prints the issuer, oxAuth's and
-oxTrust's ``/metrics``, where the admin password is, and a ready test client; with
-``--json``, one JSON object with ``issuer``, ``identity_url`` (oxTrust's root), ``store``,
+oxTrust's ``/metrics``, the SAML IdP's metadata, where the admin password is, and a ready
+test client; with ``--json``, one JSON object with ``issuer``, ``identity_url`` (oxTrust's
+root), ``idp_metadata_url`` (the SAML IdP's metadata, also its entityID), ``store``,
 ``cluster``, ``master_key_file``, ``client`` and more, and ``env``: the variables
 (``OXSWARM_STORE``, ``OXSWARM_CLUSTER``, ``OXSWARM_MASTER_KEY_FILE``, the store's CA,
 client certificate and key, ``OXSWARM_LDAP_URLS``) that point other commands at the
@@ -79,7 +80,8 @@ def dev_group() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def up(root: Path, port: int | None, issuer: str | None, as_json: bool) -> None:
-    """Start etcd, slapd, Redis, Twemproxy, oxAuth and oxTrust under DIR (idempotent)."""
+    """Start etcd, slapd, Redis, Twemproxy, oxAuth, oxTrust and the SAML IdP under DIR
+    (idempotent)."""
     info = dev_up(root, port=port, issuer=issuer, progress=_progress)
     if info.already_up:
         _progress(f"already up under {root}")
@@ -93,6 +95,8 @@ def up(root: Path, port: int | None, issuer: str | None, as_json: bool) -> None:
         f"oxTrust:         {info.identity_url} (admin API: "
         f"{info.identity_url}/restv1/api/v1/openapi.json)",
         f"metrics:         {' '.join(metrics_urls(info))}",
+        f"SAML IdP:        {info.idp_metadata_url} (metadata and entityID; add an SP with "
+        "oxswarm saml trust add --metadata FILE)",
         f"admin user:      {info.admin_user} (password in {info.admin_password_file})",
         f"test client:     {client['client_id']}",
         f"  secret:        {client.get('client_secret', '(public)')}",

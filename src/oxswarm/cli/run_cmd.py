@@ -4,6 +4,9 @@
 [--public-url URL] [--oxauth-url URL]``: oxTrust (SCIM 2.0, docs/scim.md; the admin UI,
 docs/oxtrust-ui.md).
 
+``oxswarm run oxshibboleth [--bind HOST:PORT] [--cache HOST:PORT] [--ldap-url URL ...]
+[--public-url URL] [--oxauth-url URL]``: the SAML 2.0 IdP (docs/saml.md).
+
 ``oxswarm run oxauth [--bind HOST:PORT] [--workers N] [--issuer URL] [--cache HOST:PORT]
 [--ldap-url URL ...] [--registration open|token|off] [--dev]``: the OpenID Provider under
 uvicorn (uvloop + httptools), reading the store and master key like every other command.
@@ -193,3 +196,52 @@ def run_oxtrust(
     app = app_from_settings(settings, options)
     uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools",
                 log_level=log_level, access_log=False, proxy_headers=True, server_header=False)
+
+
+@run_group.command("oxshibboleth")
+@store_options
+@click.option("--bind", default="0.0.0.0:8086", show_default=True, metavar="HOST:PORT")
+@click.option("--cache", default=None, metavar="HOST:PORT",
+              help="Twemproxy address (SAML request state). [default 127.0.0.1:22121; env "
+                   "OXSWARM_CACHE]")
+@click.option("--ldap-url", "ldap_urls", multiple=True, metavar="URL",
+              help="Directory server (repeatable). [default: ldap_peers from the store]")
+@click.option("--public-url", default=None, metavar="URL",
+              help="The base browsers see; entityID <URL>/idp/shibboleth. "
+                   "[default https://<hostname>]")
+@click.option("--oxauth-url", default=None, metavar="URL",
+              help="oxAuth for the back channel (token, JWKS). [default: public URL]")
+@click.option("--log-level", default="warning", show_default=True)
+def run_oxshibboleth(
+    *,
+    settings: Settings,
+    bind: str,
+    cache: str | None,
+    ldap_urls: tuple[str, ...],
+    public_url: str | None,
+    oxauth_url: str | None,
+    log_level: str,
+) -> None:
+    """The SAML 2.0 identity provider (oxShibboleth): metadata at /idp/shibboleth, SSO at
+    /idp/profile/SAML2/Redirect/SSO and /idp/profile/SAML2/POST/SSO (docs/saml.md)."""
+    import uvicorn
+
+    from oxswarm.oxauth.wiring import DEFAULT_CACHE, parse_hostport
+    from oxswarm.oxshibboleth.app import IdpOptions, app_from_settings
+    from oxswarm.oxshibboleth.idp import xmlsec_binary
+
+    host, port = parse_hostport(bind, "bind")
+    for name, value in (("public-url", public_url), ("oxauth-url", oxauth_url)):
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise InvalidInput(f"{name}: {value!r} must be an http(s) URL", field=name)
+    options = IdpOptions(
+        cache=cache or os.environ.get("OXSWARM_CACHE") or DEFAULT_CACHE,
+        ldap_urls=ldap_urls,
+        public_url=public_url,
+        oxauth_url=oxauth_url,
+    )
+    parse_hostport(options.cache, "cache")
+    xmlsec_binary()  # fail at start, naming the package, when xmlsec1 is missing
+    app = app_from_settings(settings, options)
+    uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools",
+                log_level=log_level, access_log=False, proxy_headers=False, server_header=False)

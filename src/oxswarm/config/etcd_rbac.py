@@ -15,6 +15,7 @@ twemproxy     config/, secret/                        read
 registrator   catalogue/                              readwrite
 oxtrust       config/, secret/ (the admin UI and API:     readwrite
               live policy, keys, organisation)
+oxshibboleth  config/, secret/ (the SAML IdP)             read
 every role    ping (the readiness probe's key)        read
 operator      everything (etcd's ``root`` role)       all, and auth
 ============  ======================================  =========
@@ -50,6 +51,7 @@ ROLE_PREFIXES: Mapping[str, tuple[tuple[str, str], ...]] = {
     "registrator": (("catalogue/", READWRITE),),
     # the administration service writes the live policy, rotates keys, edits settings
     "oxtrust": (("config/", READWRITE), ("secret/", READWRITE)),
+    "oxshibboleth": _CONFIG,  # the SAML IdP reads its keys and client; writes nothing
 }
 SERVICE_ROLES = tuple(ROLE_PREFIXES)
 CLIENT_ROLES = (*SERVICE_ROLES, OPERATOR)

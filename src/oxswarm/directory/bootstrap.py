@@ -93,8 +93,8 @@ def admin_person(data: InitialData) -> Person:
 
 
 def own_client(spec: OwnClient, hostname: str | None) -> Client:
-    """oxTrust signs in with the code flow (and PKCE), trusted (no consent page); the other
-    own clients are machine clients."""
+    """oxTrust and the SAML IdP sign in with the code flow (and PKCE), trusted (no consent
+    page); the other own clients are machine clients."""
     if spec.name == "oxTrust" and hostname:
         return Client(
             client_id=spec.client_id,
@@ -106,6 +106,18 @@ def own_client(spec: OwnClient, hostname: str | None) -> Client:
             grant_types=["authorization_code", "refresh_token"],
             response_types=["code"],
             scopes=["openid", "profile", "email"],
+        )
+    if spec.name == "SAML IdP" and hostname:  # the IdP signs people in through oxAuth
+        return Client(
+            client_id=spec.client_id,
+            client_secret=spec.client_secret,
+            name=spec.name,
+            trusted=True,
+            redirect_uris=[idp_callback(f"https://{hostname}")],
+            post_logout_redirect_uris=[idp_signed_out(f"https://{hostname}")],
+            grant_types=["authorization_code"],
+            response_types=["code"],
+            scopes=["openid"],
         )
     return Client(
         client_id=spec.client_id,
@@ -133,6 +145,32 @@ def allow_oxtrust_at(clients: ClientRepository, client_id: str, base: str) -> Cl
         "redirect_uris": list(dict.fromkeys([*client.redirect_uris, callback])),
         "post_logout_redirect_uris": list(
             dict.fromkeys([*client.post_logout_redirect_uris, signed_out])),
+    })
+    return clients.update(updated) if updated != client else client
+
+
+def idp_callback(base: str) -> str:
+    """The SAML IdP's redirect URI at oxAuth under ``base`` (``https://<hostname>``)."""
+    return f"{base.rstrip('/')}/idp/auth/callback"
+
+
+def idp_signed_out(base: str) -> str:
+    """Where oxAuth's end_session sends the browser back to the IdP (single logout)."""
+    return f"{base.rstrip('/')}/idp/auth/signed-out"
+
+
+def allow_idp_at(clients: ClientRepository, client_id: str, base: str) -> Client:
+    """Let the SAML IdP's client also sign in at ``base`` (``oxswarm dev up``, tests: a
+    loopback address) as a trusted code-flow client. Idempotent."""
+    client = clients.get(client_id)
+    updated = client.model_copy(update={
+        "trusted": True,
+        "redirect_uris": list(dict.fromkeys([*client.redirect_uris, idp_callback(base)])),
+        "post_logout_redirect_uris": list(dict.fromkeys(
+            [*client.post_logout_redirect_uris, idp_signed_out(base)])),
+        "grant_types": list(dict.fromkeys([*client.grant_types, "authorization_code"])),
+        "response_types": list(dict.fromkeys([*client.response_types, "code"])),
+        "scopes": list(dict.fromkeys([*client.scopes, "openid"])),
     })
     return clients.update(updated) if updated != client else client
 
