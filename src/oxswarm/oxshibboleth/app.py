@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -30,6 +31,7 @@ from oxswarm.directory.connection import Directory, DirectoryConfig
 from oxswarm.directory.tree import Tree
 from oxswarm.directory.trust_relationships import TrustRepository
 from oxswarm.errors import MasterKeyError, OxSwarmError, StoreUnavailable
+from oxswarm.metrics.asgi import RequestMetrics
 from oxswarm.oxauth.wiring import DEFAULT_CACHE, open_cache
 from oxswarm.oxshibboleth.engine import Engine
 from oxswarm.oxshibboleth.idp import IdpKeys, KeyFiles
@@ -70,7 +72,8 @@ def create_app(deps: IdpDeps, *, checks: dict[str, Check] | None = None,
 
     routes = [Route("/idp/health", health, methods=["GET", "HEAD"]), *sso_routes(deps),
               *slo_routes(deps)]
-    return Starlette(routes=routes, lifespan=lifespan)
+    # /metrics and the request metrics (oxswarm.metrics.asgi), as on oxAuth and oxTrust
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestMetrics)])
 
 
 def _need(value: str | None, name: str) -> str:
