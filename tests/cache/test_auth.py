@@ -17,6 +17,7 @@ from oxswarm.cache.auth import Passwords
 from oxswarm.cache.client import Cache, handshake_free
 from oxswarm.errors import CacheUnavailable
 from oxswarm.local.cache import LocalCacheCluster
+from oxswarm.local.process import Daemon, free_port
 from oxswarm.local.redis import LocalRedis
 from oxswarm.roles.redis import admin_client, refusals
 
@@ -180,4 +181,38 @@ def test_refusals_are_logged_with_the_client_never_the_secret(tmp_path: Path) ->
         assert refusals(client) == []  # each refusal is reported once
     finally:
         client.connection_pool.disconnect()
+        node.stop()
+
+
+def test_twemproxy_logs_no_refusal_and_no_secret_at_any_verbosity(tmp_path: Path) -> None:
+    """Debian's nutcracker 0.5.0 is built without its debug log: at the highest
+    verbosity (``-v 11``) it writes its two start lines and nothing about clients, so a
+    refused AUTH leaves no trace in its log, and no password either (docs/security.md,
+    the cache's "Refusals": what is logged instead)."""
+    node = LocalRedis(name="r", workdir=tmp_path / "r").start()
+    listen, stats = free_port(), free_port()
+    conf = tmp_path / "nutcracker.yml"
+    conf.touch(mode=0o600)
+    conf.write_text(
+        f"pool:\n  listen: 127.0.0.1:{listen}\n  hash: murmur\n  distribution: ketama\n"
+        f"  redis: true\n  redis_auth: {node.passwords[0]}\n"
+        f"  servers:\n    - 127.0.0.1:{node.port}:1 r\n")
+    log_file = tmp_path / "nutcracker.log"
+    proxy = Daemon("nutcracker", ["nutcracker", "-c", str(conf), "-v", "11", "-o",
+                                  str(log_file), "-s", str(stats), "-a", "127.0.0.1"],
+                   tmp_path)
+    proxy.start()
+    try:
+        proxy.wait_tcp("127.0.0.1", listen, 10.0)
+        refused = raw("127.0.0.1", listen, b"AUTH typed-wrong-secret-12345", b"GET k")
+        assert refused == b"-ERR invalid password\r\n-NOAUTH Authentication required\r\n"
+        right = raw("127.0.0.1", listen, b"AUTH " + node.passwords[0].encode(), b"GET k")
+        assert right == b"+OK\r\n$-1\r\n"  # through to the shard with the right one
+        time.sleep(0.3)
+        text = log_file.read_text(errors="replace")
+        assert "typed-wrong" not in text and node.passwords[0] not in text
+        assert [line.split("] ", 1)[1].split(" ", 1)[0] for line in text.splitlines()] == [
+            "nc.c:182", "nc.c:187"], text  # started, then nothing about any client
+    finally:
+        proxy.stop()
         node.stop()

@@ -24,6 +24,12 @@ PARAMS = {"hostname": HOSTNAME, "country_code": "FR", "state": "Rhone", "city": 
           "admin_pw": "Ci-Admin-pass-7"}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that make a cluster of their own (``test_store_upgrade``: ``oxup``) run
+    before the session's cluster is made, and remove theirs first: one lab at a time."""
+    items.sort(key=lambda item: "cluster" in getattr(item, "fixturenames", ()))
+
+
 def operator_env() -> dict[str, str]:
     """This machine's environment without any OXSWARM_ variable (a fresh shell)."""
     return {k: v for k, v in os.environ.items() if not k.startswith("OXSWARM_")}

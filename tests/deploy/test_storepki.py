@@ -11,12 +11,11 @@ from cryptography import x509
 from oxswarm.config.etcd_auth import user_name
 from oxswarm.config.etcd_rbac import SERVICE_ROLES
 from oxswarm.crypto.pki import key_matches_cert
-from oxswarm.deploy.deployer import Deployer
 from oxswarm.deploy.render.stack import StoreTLS, render_stack, stack_text
 from oxswarm.deploy.roll import held_secrets, interim_stack
 from oxswarm.deploy.spec import ClusterSpec, lab_spec
 from oxswarm.deploy.storepki import StorePki
-from oxswarm.errors import DeployError
+from oxswarm.deploy.storeupgrade import needs_upgrade
 from oxswarm.roles.etcd import etcd_argv
 
 
@@ -99,17 +98,41 @@ def test_etcd_member_speaks_tls_only_with_files() -> None:
     assert argv[argv.index("--key-file") + 1] == "/run/secrets/etcd.key"
 
 
-def test_up_refuses_to_break_an_open_cluster(tmp_path: Path) -> None:
-    """A stack deployed before the store was closed: `up` names the way out, changes
-    nothing (no CA, no certificate made)."""
-    spec = lab_spec(nodes=1, state_dir=str(tmp_path), cluster="c", image="i")
-    (tmp_path / "stack.yml").write_text(stack_text(spec, "/k"))  # the open stack
-    deployer = Deployer(cluster="c", state_dir=tmp_path)
-    with pytest.raises(DeployError, match=r"runs an open config store .* cannot upgrade it"):
-        deployer.refuse_open_store()
-    assert not (tmp_path / "ca.key").exists()
-    (tmp_path / "stack.yml").write_text(stack_text(spec, "/k", store_tls=_tls(tmp_path, spec)))
-    deployer.refuse_open_store()  # a closed one goes on
+def test_etcd_member_upgrade_phases_listen_on_both_schemes() -> None:
+    """Phase 1: clients plain and TLS on one port, peers plain 2380 (the open cluster's
+    URL) and TLS 2381; phase 2: peers TLS on both; the closed member: TLS only on 2380."""
+    tls = ("/run/secrets/store-ca.crt", "/run/secrets/etcd.crt", "/run/secrets/etcd.key")
+
+    def flags(phase: str | None) -> dict[str, str]:
+        argv = etcd_argv("etcd-a", ["etcd-a"], "t", tls=tls, upgrade=phase)
+        return {f: argv[argv.index(f) + 1] for f in (
+            "--listen-client-urls", "--listen-peer-urls", "--initial-advertise-peer-urls")}
+
+    assert flags("1") == {"--listen-client-urls": "http://0.0.0.0:2379,https://0.0.0.0:2379",
+                          "--listen-peer-urls": "http://0.0.0.0:2380,https://0.0.0.0:2381",
+                          "--initial-advertise-peer-urls": "https://etcd-a:2381"}
+    assert flags("2") == {"--listen-client-urls": "http://0.0.0.0:2379,https://0.0.0.0:2379",
+                          "--listen-peer-urls": "https://0.0.0.0:2380,https://0.0.0.0:2381",
+                          "--initial-advertise-peer-urls": "https://etcd-a:2380"}
+    assert flags(None) == {"--listen-client-urls": "https://0.0.0.0:2379",
+                           "--listen-peer-urls": "https://0.0.0.0:2380",
+                           "--initial-advertise-peer-urls": "https://etcd-a:2380"}
+    with pytest.raises(ValueError, match="OXS_ETCD_UPGRADE"):
+        etcd_argv("etcd-a", ["etcd-a"], "t", upgrade="1")  # a phase needs the TLS files
+
+
+def test_up_knows_an_open_stack_and_one_halfway_closed(tmp_path: Path) -> None:
+    """What `up` upgrades: a stack deployed before the store was closed, or one whose
+    members are still in a phase; a closed stack goes the usual way."""
+    spec = lab_spec(nodes=3, state_dir=str(tmp_path), cluster="c", image="i")
+    tls = _tls(tmp_path, spec)
+    assert needs_upgrade(render_stack(spec, "/k"))  # the open stack
+    assert needs_upgrade(render_stack(spec, "/k", store_tls=tls, etcd_upgrade="2"))
+    closed = render_stack(spec, "/k", store_tls=tls)
+    assert not needs_upgrade(closed)
+    phase = render_stack(spec, "/k", store_tls=tls, etcd_upgrade="1")
+    assert {n for n, svc in phase["services"].items() if svc != closed["services"][n]} == {
+        f"etcd-{n.name}" for n in spec.nodes}
 
 
 def _tls(folder: Path, spec: ClusterSpec) -> StoreTLS:
@@ -133,8 +156,7 @@ def test_rotation_holds_pinned_services_on_their_old_secrets(tmp_path: Path) -> 
                                 for n in spec.nodes)
     interim = interim_stack(new, held, "oxs")
     old_cert = old["services"]["ldap-manager"]["secrets"][1]["source"]
-    assert interim["services"]["ldap-manager"]["secrets"] == old["services"]["ldap-manager"][
-        "secrets"]
+    assert interim["services"]["ldap-manager"] == old["services"]["ldap-manager"]
     assert interim["secrets"][old_cert] == {"external": True, "name": f"oxs_{old_cert}"}
     assert interim["services"]["oxauth"] == new["services"]["oxauth"]
     assert held_secrets(new, new) == {}

@@ -5,8 +5,10 @@ certificates (:mod:`oxswarm.deploy.storepki`) -> stack (validated with ``docker 
 config``, deployed) -> store quorum -> the store's users and rights (etcd RBAC, auth on)
 -> config-init (from the same CA) -> ``ldap_peers`` -> directory's initial data -> load
 balancer -> wait until it serves. Each step compares and acts; a second ``up`` on a
-healthy cluster changes nothing. ``rotate_store_certs``: new client certificates, their
-users added before the services roll onto them, the old users deleted after.
+healthy cluster changes nothing. A cluster deployed with an open store is closed first,
+by rolling (:mod:`oxswarm.deploy.storeupgrade`). ``rotate_store_certs``: new client
+certificates, their users added before the services roll onto them, the old users deleted
+after.
 """
 
 from __future__ import annotations
@@ -35,12 +37,11 @@ from oxswarm.deploy.image import BuildResult, ImageBuilder
 from oxswarm.deploy.lab.driver import LabDriver
 from oxswarm.deploy.lb import LoadBalancer
 from oxswarm.deploy.operator_env import operator_env
-from oxswarm.deploy.render.stack import LDAP_PORT, LDAP_SCHEME, ldap_urls, stack_text
-from oxswarm.deploy.roll import Roller, pinned_images, running_images
+from oxswarm.deploy.render.stack import LDAP_PORT, LDAP_SCHEME, ldap_urls
 from oxswarm.deploy.runner import Runner, SubprocessRunner, clean_env
 from oxswarm.deploy.spec import ClusterSpec, lab_spec, ssh_spec
 from oxswarm.deploy.ssh import SshDriver
-from oxswarm.deploy.storesteps import StoreSteps
+from oxswarm.deploy.stacksteps import StackSteps
 from oxswarm.deploy.swarm import OVERLAY_POOL
 from oxswarm.errors import DeployError, InvalidInput, OxSwarmError, Unavailable
 from oxswarm.local.process import tcp_open
@@ -115,7 +116,7 @@ def oxauth_networks(spec: ClusterSpec) -> dict[str, str]:
     }
 
 
-class Deployer(StoreSteps):
+class Deployer(StackSteps):
     """One cluster's deployment; its files live under ``state_dir``."""
 
     def __init__(self, *, cluster: str = "oxswarm", state_dir: Path | None = None,
@@ -203,10 +204,14 @@ class Deployer(StoreSteps):
         t = timed("image", t)
         spec = spec.model_copy(update={"image": build.image})
         self.spec_file.write_text(spec.model_dump_json(indent=2) + "\n")
-        self.refuse_open_store(driver.docker(spec.manager.name), spec)
+        upgrade = self.open_store_running(driver.docker(spec.manager.name), spec)
+        if upgrade:  # deployed before the store was closed: close it by rolling
+            changes += self.export_store_ca(spec, step)
         changes += self.store_pki.ensure(spec)
-        if rotate_store_certs:
+        if rotate_store_certs and not upgrade:
             changes += self.rotate_store_certs(spec, step)
+        if upgrade:
+            changes += self.upgrade_store(spec, driver, step)
         changes += self.deploy_stack(spec, driver, step)
         t = timed("deploy", t)
         settings = self.settings(spec)
@@ -255,48 +260,6 @@ class Deployer(StoreSteps):
         if isinstance(driver, SshDriver):
             changes += driver.distribute(builder.docker, build.image, step)
         return build
-
-    def deploy_stack(self, spec: ClusterSpec, driver: Driver, step: Step) -> list[str]:
-        """Deploy when the stack changed; a new image rolls the stateful services one by one."""
-        stack_file = self.state_dir / "stack.yml"
-        tls = self.store_pki.stack_tls(spec)
-        text = stack_text(spec, str(self.master_key_file), store_tls=tls)
-        manager = driver.docker(spec.manager.name)
-        step("validate stack (docker stack config)")
-        new = stack_file.with_suffix(".new")
-        new.write_text(text)
-        manager.run("stack", "config", "-c", str(new))
-        running = manager.run("stack", "services", spec.stack, "--format", "{{.Name}}",
-                              check=False).stdout.split()
-        if stack_file.is_file() and stack_file.read_text() == text and running:
-            new.unlink()
-            return []
-        changes: list[str] = []
-        pinned = pinned_images(spec, running_images(manager, spec.stack)) if running else {}
-        if running and stack_file.is_file():  # new credentials first, images kept
-            changes += self._roll_secrets(
-                spec, manager, stack_file,
-                stack_text(spec, str(self.master_key_file), pinned, tls), step)
-        if pinned:
-            step(f"docker stack deploy {spec.stack} (stateful services kept on their image)")
-            interim = stack_file.with_suffix(".interim")
-            interim.write_text(stack_text(spec, str(self.master_key_file), pinned, tls))
-            self._stack_deploy(manager, interim, spec)
-            changes += Roller(spec, manager, step,
-                              store_tls=self.store_pki.operator.ssl_context()).roll(list(pinned))
-            interim.unlink()
-        step(f"docker stack deploy {spec.stack}")
-        self._stack_deploy(manager, new, spec)
-        new.rename(stack_file)
-        return [*changes, f"stack {spec.stack} deployed"]
-
-    @staticmethod
-    def _stack_deploy(manager: Docker, stack_file: Path, spec: ClusterSpec) -> None:
-        # an image given by docker load is in no registry: nothing to resolve
-        resolve = ("--resolve-image", "never") if spec.driver == "ssh" and not spec.registry \
-            else ()
-        manager.run("stack", "deploy", "-c", str(stack_file), "--with-registry-auth", *resolve,
-                    spec.stack, timeout=300)
 
     def wait_store(self, settings: Settings, timeout: float = 300.0,
                    step: Step = _quiet) -> None:

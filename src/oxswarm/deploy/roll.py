@@ -9,8 +9,8 @@ stateful service is updated alone (``docker service update --image``, which wait
 its task runs) and checked healthy (its etcd member answers ``/health``, its slapd
 accepts connections) before the next one; last, the full new stack is deployed, which
 then changes nothing. New credentials (Swarm secrets named after their content) go
-through the pinned services the same way: :func:`held_secrets` keeps them on their old
-secrets in :func:`interim_stack`, and each takes its new ones alone.
+through the pinned services the same way: :func:`held_secrets` keeps them as they run
+in :func:`interim_stack`, and each takes its new definition alone.
 """
 
 from __future__ import annotations
@@ -120,27 +120,29 @@ class Roller:
 # -- new secrets (rotated credentials) through the pinned services, one at a time --------
 
 
-def held_secrets(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, list[Any]]:
+def held_secrets(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Pinned services (one per node) whose secrets change between two stack files ->
-    their old ``secrets`` entries: they keep them while the rest rolls, then take the new
-    ones one node at a time (all ldap or csync2 members at once would stop together)."""
-    held: dict[str, list[Any]] = {}
+    their old definition: they keep it while the rest rolls, then take the new one one
+    node at a time (all ldap or csync2 members at once would stop together). The whole
+    definition is kept, not only the secrets: when an open store is closed, the new
+    secrets come with a new image and new variables that must go together."""
+    held: dict[str, dict[str, Any]] = {}
     for name, svc in new["services"].items():
         before = old["services"].get(name)
         pinned = svc.get("deploy", {}).get("mode") == "replicated"
         if pinned and before is not None and before.get("secrets") != svc.get("secrets"):
-            held[name] = before.get("secrets") or []
+            held[name] = before
     return held
 
 
-def interim_stack(new: Mapping[str, Any], held: Mapping[str, list[Any]],
+def interim_stack(new: Mapping[str, Any], held: Mapping[str, dict[str, Any]],
                   stack: str) -> dict[str, Any]:
-    """``new`` with the ``held`` services on their old secrets (existing Swarm secrets,
-    declared external under the names ``docker stack deploy`` gave them)."""
+    """``new`` with the ``held`` services as they run (their secrets existing Swarm
+    secrets, declared external under the names ``docker stack deploy`` gave them)."""
     out: dict[str, Any] = json.loads(json.dumps(new))
-    for name, entries in held.items():
-        out["services"][name]["secrets"] = entries
-        for entry in entries:
+    for name, before in held.items():
+        out["services"][name] = json.loads(json.dumps(before))
+        for entry in before.get("secrets") or []:
             if entry["source"] not in out["secrets"]:
                 out["secrets"][entry["source"]] = {"external": True,
                                                    "name": f"{stack}_{entry['source']}"}

@@ -1,6 +1,7 @@
 """``oxswarm up``'s steps for the closed config store (a base of
 :class:`~oxswarm.deploy.deployer.Deployer`): its credentials, etcd's users and rights,
-rotation of the client certificates, and refusing to break a store that is still open.
+rotation of the client certificates. Closing a store deployed open:
+:mod:`oxswarm.deploy.storeupgrade`.
 
 See :mod:`oxswarm.deploy.storepki` for the files and ``docs/security.md`` for the model.
 """
@@ -19,7 +20,6 @@ from oxswarm.deploy.roll import Roller, held_secrets, interim_stack, new_task, r
 from oxswarm.deploy.spec import ClusterSpec
 from oxswarm.deploy.ssh import SshDriver
 from oxswarm.deploy.storepki import StorePki
-from oxswarm.errors import DeployError
 from oxswarm.roles.wait import wait_for
 from oxswarm.settings import Settings
 
@@ -43,24 +43,6 @@ class StoreSteps:
     @property
     def store_pki(self) -> StorePki:
         return StorePki(self.state_dir, self.cluster)
-
-    def refuse_open_store(self, manager: Docker | None = None,
-                          spec: ClusterSpec | None = None) -> None:
-        """A cluster running with an open store (plain HTTP) is not upgraded in place yet:
-        its members' peer URLs are http in the raft membership, so redeploying them with
-        TLS would break the quorum. Refuse, naming the way out, before anything changes
-        (with ``manager``: only while that stack runs)."""
-        stack_file = self.state_dir / "stack.yml"
-        if stack_file.is_file() and '"OXSWARM_STORE": "etcd://' in stack_file.read_text():
-            if manager is not None and spec is not None and not manager.run(
-                    "stack", "services", spec.stack, "--format", "{{.Name}}",
-                    check=False).stdout.split():
-                return  # its stack is gone: a new deployment
-            raise DeployError(
-                f"cluster {self.cluster} runs an open config store (plain HTTP, deployed "
-                f"before the store was closed): `up` cannot upgrade it in place yet; dump "
-                f"the configuration (oxswarm config dump), `down`, `up`, load it (see "
-                f"docs/security.md, 'Upgrading an open cluster')")
 
     def store_auth(self, settings: Settings, *, prune: bool = False) -> list[str]:
         """etcd's roles and users for the current certificates, auth on (compare, act)."""
@@ -101,8 +83,9 @@ class StoreSteps:
                  timeout=timeout, interval=3.0)
 
     def _roll_secrets(self, spec: ClusterSpec, manager: Docker, stack_file: Path, text: str,
-                      step: Step) -> list[str]:
-        """Pinned services whose credentials changed take them one node at a time."""
+                      step: Step, *, settle: Callable[[], None] | None = None) -> list[str]:
+        """Pinned services whose credentials changed take them one node at a time;
+        ``settle``: called once the rest was deployed, before the first of them rolls."""
         target = json.loads(text)
         held = held_secrets(json.loads(stack_file.read_text()), target)
         if not held:
@@ -120,6 +103,8 @@ class StoreSteps:
             interim.write_text(json.dumps(interim_stack(target, held, spec.stack), indent=2))
             self._stack_deploy(manager, interim, spec)
             if service is None:
+                if settle is not None:
+                    settle()
                 continue
             node = service.split("-", 1)[1]
             wait_for(f"{service} on its new secrets",

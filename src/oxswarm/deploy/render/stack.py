@@ -50,6 +50,7 @@ COMPOSE_VERSION = "3.8"
 MASTER_KEY_SECRET = "oxswarm_master_key"
 SECRET_TARGET = f"/run/secrets/{MASTER_KEY_SECRET}"
 ETCD_CLIENT_PORT = 2379
+ETCD_UPGRADE = "OXS_ETCD_UPGRADE"  # see oxswarm.roles.etcd
 LDAP_PORT = 1636
 LDAP_SCHEME = "ldaps"  # the only way to the directory, inside the overlay and from the host
 # The directory as the operator's machine reaches it: published on every node in host
@@ -360,12 +361,15 @@ def close_store(services: dict[str, dict[str, Any]], spec: ClusterSpec,
 
 def render_stack(spec: ClusterSpec, master_key_file: str,
                  images: Mapping[str, str] | None = None,
-                 store_tls: StoreTLS | None = None) -> dict[str, Any]:
+                 store_tls: StoreTLS | None = None,
+                 etcd_upgrade: str | None = None) -> dict[str, Any]:
     """The whole stack as a compose dict (``json.dumps`` of it is a valid stack file).
 
     ``images``: service -> image, for services kept on another image than ``spec.image``
     (the stateful ones while a new image rolls through them one at a time).
     ``store_tls``: the store's credentials (None: an open store, for tests of the shape).
+    ``etcd_upgrade``: the members' phase while an open store is closed
+    (:mod:`oxswarm.deploy.storeupgrade`): plain and TLS listeners side by side.
     """
     services: dict[str, dict[str, Any]] = {}
     for node in spec.nodes:
@@ -383,6 +387,9 @@ def render_stack(spec: ClusterSpec, master_key_file: str,
     if store_tls is not None:
         close_store(services, spec, store_tls)
         secrets |= {f.name: {"file": f.file} for f in store_tls.files()}
+        if etcd_upgrade is not None:
+            for node in spec.nodes:
+                services[member("etcd", node.name)]["environment"][ETCD_UPGRADE] = etcd_upgrade
     return {
         "version": COMPOSE_VERSION,
         "services": services,
@@ -393,7 +400,7 @@ def render_stack(spec: ClusterSpec, master_key_file: str,
 
 def stack_text(spec: ClusterSpec, master_key_file: str,
                images: Mapping[str, str] | None = None,
-               store_tls: StoreTLS | None = None) -> str:
+               store_tls: StoreTLS | None = None, etcd_upgrade: str | None = None) -> str:
     """The stack file's text: JSON, which is YAML, so ``docker stack`` reads it as is."""
-    stack = render_stack(spec, master_key_file, images, store_tls)
+    stack = render_stack(spec, master_key_file, images, store_tls, etcd_upgrade)
     return json.dumps(stack, indent=2, sort_keys=False) + "\n"
