@@ -187,6 +187,11 @@ def test_routes_tls_redirects_failover_and_503(
             assert client.get(f"{edge.https}/").headers["location"].endswith("/identity")
             resp = client.get(f"{edge.https}/.well-known/scim-configuration")
             assert resp.text.split()[1] == "/identity/restv1/scim-configuration"
+            # metrics never leave the node, whichever service would answer them
+            for path in ("/metrics", "/oxauth/metrics", "/identity/metrics",
+                         "/identity/%6detrics", "/oxauth//metrics/x"):
+                resp = client.get(f"{edge.https}{path}")
+                assert resp.status_code == 404 and "x-backend" not in resp.headers, path
             # Port 80 redirects to HTTPS, TLS 1.2+ only.
             http = f"http://127.0.0.1:{edge.listen.http_port}/oxauth/x?y=1"
             resp = client.get(http)

@@ -15,6 +15,7 @@ Directives are NGINX's (https://nginx.org/en/docs/): ``ngx_http_upstream_module`
   never marks the instance failed: oxAuth's 503 names a shared store that every instance
   shares, and with ``max_fails=1`` three such answers left the node with "no live
   upstreams" for every route, discovery included.
+* ``/metrics`` (root or under a service's prefix) is never proxied: 404 from the node.
 * A service without a healthy instance has no ``upstream`` block (an empty one is a
   config error) and its locations answer 503 with a plain-text body naming it and
   ``Retry-After``; a path of no known route answers 404. Both come from the node at once.
@@ -28,6 +29,7 @@ from collections.abc import Iterable
 from oxswarm.edge.routes import (
     HEALTH_PATH,
     OXTRUST,
+    PRIVATE_PATHS,
     ROOT_WITH_OXTRUST,
     ROOT_WITHOUT_OXTRUST,
     ROUTES,
@@ -188,6 +190,8 @@ def render_nginx(spec: EdgeSpec) -> str:
         "        proxy_buffers 8 16k;",
         f'        location = {HEALTH_PATH} {{ default_type text/plain; return 200 "ok\\n"; }}',
         f"        location = / {{ return 302 https://$host{spec.listen.https_suffix()}{root}; }}",
+        f"        location {PRIVATE_PATHS} {{ default_type text/plain;"
+        ' return 404 "not found\\n"; }',
     ]
     for route in ROUTES:
         lines += _location(spec, route)
