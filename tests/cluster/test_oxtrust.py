@@ -1,0 +1,232 @@
+"""oxTrust in the cluster (issue 10), through the load balancer, with a node lost.
+
+The admin signs in to the UI at ``https://HOST/identity`` (a plain HTTP client following
+the flow: oxTrust -> oxAuth's sign-in page -> the callback); the node whose Redis shard
+holds that session is then killed, and the session keeps working (pages, a change with
+its CSRF token); a new admin sign-in works; SCIM creates a user who signs in at once; the
+admin API answers. Every request goes to the load balancer with the cluster's hostname,
+as a browser would: a missing or misrouted oxTrust fails the first step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import ssl
+import subprocess
+import tempfile
+import time
+import uuid
+from html import unescape
+from typing import Any
+
+import httpx
+import pytest
+from tests.cluster.conftest import CLUSTER, HOSTNAME, operator_env
+from tests.cluster.probes import catalogued_nodes, node_serves, secrets_of
+
+from oxswarm.deploy.deployer import Deployer, UpResult
+from oxswarm.deploy.render.stack import REDIS_PORT, member
+from oxswarm.local.process import wait_until
+
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
+VICTIM = "worker-2"  # the node lost (as in test_failover); the session is put on its shard
+SCIM = "https://gluu.org/scim"
+API = "https://gluu.org/oxtrust"
+
+
+class Browser:
+    """A cookie jar sending every request to the load balancer for ``HOSTNAME``, following
+    redirects (``https://HOST/...`` or a path) itself, as a browser does."""
+
+    def __init__(self, result: UpResult) -> None:
+        self.lb = result.load_balancer
+        self.http = httpx.Client(verify=ssl.create_default_context(cafile=result.ca_file),
+                                 timeout=20.0, trust_env=False)
+        self.statuses: list[int] = []
+
+    def send(self, method: str, target: str, *, headers: dict[str, str] | None = None,
+             auth: tuple[str, str] | None = None, **kw: Any) -> httpx.Response:
+        path = target.removeprefix(f"https://{HOSTNAME}")
+        assert path.startswith("/"), f"sent off the cluster: {target}"
+        request = self.http.build_request(
+            method, f"https://{self.lb}{path}", headers={"Host": HOSTNAME, **(headers or {})},
+            extensions={"sni_hostname": HOSTNAME}, **kw)
+        res = self.http.send(request, auth=auth) if auth else self.http.send(request)
+        self.statuses.append(res.status_code)
+        return res
+
+    def follow(self, res: httpx.Response, limit: int = 10) -> httpx.Response:
+        while res.status_code in (301, 302, 303, 307) and limit:
+            res = self.send("GET", res.headers["location"])
+            limit -= 1
+        return res
+
+    def get(self, target: str) -> httpx.Response:
+        return self.follow(self.send("GET", target))
+
+    def post(self, target: str, data: dict[str, str]) -> httpx.Response:
+        return self.follow(self.send("POST", target, data=data))
+
+    def sign_in(self, username: str, password: str) -> httpx.Response:
+        """Open /identity and sign in at oxAuth's page: the page oxTrust ends on."""
+        page = self.get("/identity")
+        assert page.status_code == 200 and 'name="password"' in page.text, \
+            (page.status_code, page.text[:300])
+        assert "/oxauth/" in str(page.url)  # oxAuth's sign-in page, through the LB
+        form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
+                               page.text))
+        form = {k: unescape(v) for k, v in form.items()} | {"username": username,
+                                                             "password": password}
+        return self.post("/oxauth/login", form)
+
+    def cookie(self, name: str) -> str:
+        return next(c.value for c in self.http.cookies.jar if c.name == name and c.value)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def csrf(page: httpx.Response) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, page.text[:300]
+    return unescape(match.group(1))
+
+
+def shard_has(deployer: Deployer, node: str, key: str, password: str) -> bool:
+    """``EXISTS key`` on ``node``'s Redis from a throwaway container on the overlay (the
+    password in a 0600 env file, never on a command line)."""
+    spec = deployer.saved_spec()
+    assert spec is not None
+    docker = deployer.driver(spec).docker(spec.manager.name)
+    with tempfile.NamedTemporaryFile("w", suffix=".env", dir="/tmp") as env:
+        os.chmod(env.name, 0o600)
+        env.write(f"REDISCLI_AUTH={password}\n")
+        env.flush()
+        res = docker.run("run", "--rm", "--network", spec.network, "--env-file", env.name,
+                         "--entrypoint", "redis-cli", spec.image, "-h", member("redis", node),
+                         "-p", str(REDIS_PORT), "EXISTS", key, check=False, timeout=120)
+    return res.stdout.strip() == "1"
+
+
+def admin_on_victims_shard(deployer: Deployer, result: UpResult,
+                           found: dict[str, str]) -> tuple[Browser, int]:
+    """An admin signed in whose session record lives on the victim's shard (sessions are
+    random: sign in again until one does); the number of sign-ins it took."""
+    for attempt in range(1, 13):
+        browser = Browser(result)
+        page = browser.sign_in("admin", found["admin_pw"])
+        assert page.status_code == 200 and "<h1>Dashboard</h1>" in page.text, page.text[:300]
+        assert str(page.url).endswith("/identity")
+        sid = browser.cookie("oxtrust_session").rsplit(".", 1)[0]
+        if shard_has(deployer, VICTIM, f"{CLUSTER}.oxauth:oxtrust-ui-session:{sid}",
+                     found["redis_pw"]):
+            return browser, attempt
+        browser.close()
+    raise AssertionError(f"no session landed on {VICTIM}'s shard in 12 sign-ins")
+
+
+def clients_add(result: UpResult, name: str, *scopes: str) -> tuple[str, str]:
+    """``oxswarm clients add`` as the operator runs it (after ``oxswarm env``)."""
+    args = ["oxswarm", "clients", "add", "--name", name, "--grant-type", "client_credentials"]
+    for scope in scopes:
+        args += ["--scope", scope]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120,
+                          env=operator_env() | result.env, check=False)
+    assert proc.returncode == 0, proc.stderr[-800:]
+    made = json.loads(proc.stdout)
+    return made["client_id"], made["client_secret"]
+
+
+def token(browser: Browser, client: tuple[str, str], scope: str) -> str:
+    res = browser.send("POST", "/oxauth/restv1/token", auth=client,
+                       data={"grant_type": "client_credentials", "scope": scope})
+    assert res.status_code == 200, res.text
+    return str(res.json()["access_token"])
+
+
+def test_edge_routes_identity_and_never_metrics(cluster: tuple[Deployer, UpResult]) -> None:
+    _, result = cluster
+    assert result.identity_url == f"https://{HOSTNAME}/identity"
+    browser = Browser(result)
+    try:
+        root = browser.send("GET", "/")
+        assert root.status_code == 302 and root.headers["location"] == result.identity_url
+        health = browser.send("GET", "/identity/health")
+        assert health.status_code == 200 and health.json() == {"status": "ok"}
+        scim = browser.send("GET", "/.well-known/scim-configuration")
+        assert scim.status_code == 200, scim.text
+        config = browser.send("GET", "/identity/restv1/scim/v2/ServiceProviderConfig")
+        assert config.status_code == 200 and "patch" in config.json()
+        for path in ("/metrics", "/oxauth/metrics", "/identity/metrics"):
+            assert browser.send("GET", path).status_code == 404, path
+    finally:
+        browser.close()
+
+
+def test_ui_scim_and_api_through_the_lb_with_a_node_lost(
+        cluster: tuple[Deployer, UpResult]) -> None:
+    deployer, result = cluster
+    spec = deployer.saved_spec()
+    assert spec is not None
+    every = {n.name for n in spec.nodes}
+    for service in ("oxauth", "oxtrust"):
+        wait_until(lambda s=service: catalogued_nodes(deployer, s) == every, 120,  # type: ignore[misc]
+                   f"every node's {service} in the catalogue", interval=1.0)
+    found = secrets_of(deployer)
+    scim_client = clients_add(result, "scim-ci", f"{SCIM}/users.read", f"{SCIM}/users.write")
+    api_client = clients_add(result, "api-ci", f"{API}/api.read")
+    admin, attempts = admin_on_victims_shard(deployer, result, found)
+    driver = deployer.driver(spec)
+    began = time.monotonic()
+    driver.fail(VICTIM, "kill")
+    try:
+        # the session whose record was on the lost node goes on: pages and a change
+        for path in ("/identity", "/identity/people", "/identity/groups", "/identity/clients"):
+            page = admin.get(path)
+            assert page.status_code == 200 and "/oxauth/" not in str(page.url), \
+                (path, page.status_code, page.text[:200])
+        name = f"lost-node-{uuid.uuid4().hex[:6]}"
+        saved = admin.post("/identity/groups/new",
+                           {"display_name": name, "csrf_token": csrf(admin.get("/identity"))})
+        assert saved.status_code == 200 and name in saved.text, saved.text[:300]
+        session_s = time.monotonic() - began
+        # a new admin sign-in with the node lost
+        again = Browser(result)
+        page = again.sign_in("admin", found["admin_pw"])
+        assert page.status_code == 200 and "<h1>Dashboard</h1>" in page.text, page.text[:300]
+        again.close()
+        # SCIM creates a user, who signs in at once (oxAuth takes the password; oxTrust
+        # then refuses a non-administrator: 403, not the sign-in page again)
+        uid = f"scim-{uuid.uuid4().hex[:8]}"
+        password = f"Scim-{uuid.uuid4().hex[:6]}-pw1"
+        bearer = {"Authorization": f"Bearer {token(admin, scim_client, f'{SCIM}/users.write')}"}
+        made = admin.send("POST", "/identity/restv1/scim/v2/Users", headers=bearer, json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": uid,
+            "password": password, "name": {"familyName": "Ci", "givenName": "Scim"},
+            "emails": [{"value": f"{uid}@oxsci.test", "primary": True}]})
+        assert made.status_code == 201, made.text
+        person = Browser(result)
+        refused = person.sign_in(uid, password)
+        assert refused.status_code == 403 and "not an administrator" in refused.text, \
+            (refused.status_code, refused.text[:300])
+        person.close()
+        # the admin API
+        bearer = {"Authorization": f"Bearer {token(admin, api_client, f'{API}/api.read')}"}
+        listed = admin.send("GET", f"/identity/restv1/api/v1/people?q={uid}", headers=bearer)
+        assert listed.status_code == 200, listed.text
+        assert [p["uid"] for p in listed.json()["items"]] == [uid]
+        assert admin.send("GET", "/identity/restv1/api/v1/people").status_code == 401
+    finally:
+        driver.heal(VICTIM)
+    wait_until(lambda: node_serves(spec.node(VICTIM).address, HOSTNAME, result.ca_file), 240,
+               f"{VICTIM} to serve again", interval=1.0)
+    wait_until(lambda: catalogued_nodes(deployer, "oxtrust") == every, 180,
+               f"{VICTIM}'s oxtrust back in the catalogue", interval=1.0)
+    errors = sorted({s for s in admin.statuses if s >= 500})
+    print(f"\nfigures: admin sign-ins to put the session on {VICTIM}'s shard: {attempts}; "
+          f"session served {session_s:.1f}s after the kill; {len(admin.statuses)} requests "
+          f"of the admin, 5xx: {errors}")
+    assert errors == []
+    admin.close()
