@@ -178,6 +178,11 @@ def test_ui_scim_and_api_through_the_lb_with_a_node_lost(
     scim_client = clients_add(result, "scim-ci", f"{SCIM}/users.read", f"{SCIM}/users.write")
     api_client = clients_add(result, "api-ci", f"{API}/api.read")
     admin, attempts = admin_on_victims_shard(deployer, result, found)
+    # the dashboard, with oxTrust's own store certificate: every member, every node
+    dashboard = admin.get("/identity").text
+    assert dashboard.count("up, version") == len(every), dashboard
+    nodes = dashboard[dashboard.index('id="nodes"'):dashboard.index('id="catalogue"')]
+    assert all(f">{name}<" in nodes for name in every), nodes
     driver = deployer.driver(spec)
     began = time.monotonic()
     driver.fail(VICTIM, "kill")

@@ -33,9 +33,14 @@ from oxswarm.oxtrust.ui.render import Ctx, admin
 def store_members(deps: UiDeps) -> dict[str, str]:
     """Every etcd member (from the cluster's member list) with its status."""
     store = deps.manager.store
-    endpoints = list(store.endpoints) if isinstance(store, EtcdStore) else []
+    if not isinstance(store, EtcdStore):
+        return {}
+    endpoints = list(store.endpoints)
+    # a closed store (TLS, client certificates): this process's own credentials
+    https = any(url.startswith("https://") for url in endpoints)
+    verify = store.credentials.ssl_context() if https else True
     out: dict[str, str] = {}
-    with httpx.Client(timeout=2.0, trust_env=False) as http:
+    with httpx.Client(timeout=2.0, trust_env=False, verify=verify) as http:
         for url in endpoints:  # the first that answers tells the members
             try:
                 listed = http.post(f"{url}/v3/cluster/member/list", json={}).json()
