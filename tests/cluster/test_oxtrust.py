@@ -19,13 +19,17 @@ import tempfile
 import time
 import uuid
 from html import unescape
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from tests.cluster.conftest import CLUSTER, HOSTNAME, operator_env
+from tests.cluster.conftest import CLUSTER, HOSTNAME, operator_env, up
+from tests.cluster.load import TokenStream
 from tests.cluster.probes import catalogued_nodes, node_serves, secrets_of
 
+from oxswarm.config import etcd_rbac
+from oxswarm.config.etcd import EtcdStore
 from oxswarm.deploy.deployer import Deployer, UpResult
 from oxswarm.deploy.render.stack import REDIS_PORT, member
 from oxswarm.local.process import wait_until
@@ -144,6 +148,64 @@ def token(browser: Browser, client: tuple[str, str], scope: str) -> str:
                        data={"grant_type": "client_credentials", "scope": scope})
     assert res.status_code == 200, res.text
     return str(res.json()["access_token"])
+
+
+def tasks(deployer: Deployer) -> dict[str, set[str]]:
+    """Every task (running or not) of every service of the stack: ``{service: {id state}}``."""
+    spec = deployer.saved_spec()
+    assert spec is not None
+    docker = deployer.driver(spec).docker(spec.manager.name)
+    names = docker.run("stack", "services", spec.stack, "--format", "{{.Name}}").stdout.split()
+    return {name.removeprefix(f"{spec.stack}_"): set(docker.run(
+        "service", "ps", name, "--format", "{{.ID}} {{.DesiredState}} {{.Error}}",
+        check=False).stdout.splitlines()) for name in names}
+
+
+def test_up_adds_oxtrust_to_a_cluster_made_without_it(
+        cluster: tuple[Deployer, UpResult], params_file: Path) -> None:
+    """A cluster as it was before oxTrust joined the stack: no oxtrust service, no store
+    certificate of the role nor its etcd user. ``up`` (the same command) makes the
+    certificate and the user before it deploys, starts oxTrust on every node and restarts
+    nothing else; tokens through the load balancer meanwhile: none fails."""
+    deployer, result = cluster
+    spec = deployer.saved_spec()
+    assert spec is not None
+    docker = deployer.driver(spec).docker(spec.manager.name)
+    docker.run("service", "rm", f"{spec.stack}_oxtrust")
+    wait_until(lambda: not catalogued_nodes(deployer, "oxtrust"), 60,
+               "no oxtrust in the catalogue", interval=1.0)
+    for suffix in ("crt", "key"):
+        (deployer.state_dir / "store" / f"oxtrust.{suffix}").unlink()
+    with EtcdStore.from_settings(deployer.settings(spec)) as store:
+        rbac = etcd_rbac.Rbac(store)
+        for user in rbac.users():
+            if etcd_rbac.role_of(user) == "oxtrust":
+                rbac.delete_user(user)
+    before = tasks(deployer)
+    found = secrets_of(deployer)
+    stream = TokenStream(lb=result.load_balancer or "", hostname=HOSTNAME,
+                         ca_file=result.ca_file, client_id=found["client_id"],
+                         secret=found["secret"], rate=5.0)
+    stream.start()
+    began = time.monotonic()
+    again = up(params_file)
+    took = time.monotonic() - began
+    time.sleep(3)
+    stream.stop.set()
+    stream.join(20)
+    after = tasks(deployer)
+    print(f"\nfigures: up adding oxtrust {took:.1f}s, changes {again.changes}; tokens "
+          f"{stream.tally.ok}/{stream.tally.failed} failed {stream.tally.errors[:3]}")
+    assert any(c.startswith("store client certificate of oxtrust") for c in again.changes)
+    assert any(c.startswith("store auth: user oxtrust.") for c in again.changes)
+    # nothing else restarted; oxTrust started once per node, never failed to log in
+    assert {k: v for k, v in after.items() if k != "oxtrust"} == before
+    assert len(after["oxtrust"]) == len(spec.nodes), after["oxtrust"]
+    assert all(" Running " in t or t.endswith(" Running") for t in after["oxtrust"]), after
+    assert stream.tally.failed == 0 and stream.tally.ok > 0, stream.tally.errors
+    health = Browser(result)
+    assert health.send("GET", "/identity/health").status_code == 200
+    health.close()
 
 
 def test_edge_routes_identity_and_never_metrics(cluster: tuple[Deployer, UpResult]) -> None:
