@@ -49,6 +49,7 @@ class Browser:
         self.http = httpx.Client(verify=ssl.create_default_context(cafile=result.ca_file),
                                  timeout=20.0, trust_env=False)
         self.statuses: list[int] = []
+        self.trail: list[str] = []
 
     def send(self, method: str, target: str, *, headers: dict[str, str] | None = None,
              auth: tuple[str, str] | None = None, **kw: Any) -> httpx.Response:
@@ -62,8 +63,10 @@ class Browser:
         return res
 
     def follow(self, res: httpx.Response, limit: int = 10) -> httpx.Response:
+        self.trail = [f"{res.status_code} {res.request.url.path}"]
         while res.status_code in (301, 302, 303, 307) and limit:
             res = self.send("GET", res.headers["location"])
+            self.trail.append(f"{res.status_code} {res.request.url.path}")
             limit -= 1
         return res
 
@@ -90,6 +93,17 @@ class Browser:
 
     def close(self) -> None:
         self.http.close()
+
+
+def service_logs(deployer: Deployer, *services: str) -> None:
+    """The last lines of the services' logs (why a page failed)."""
+    spec = deployer.saved_spec()
+    assert spec is not None
+    docker = deployer.driver(spec).docker(spec.manager.name)
+    for service in services or ("oxtrust", "oxauth"):
+        res = docker.run("service", "logs", "--no-trunc", "--tail", "60",
+                         f"{spec.stack}_{service}", check=False, timeout=60)
+        print(f"\n--- {service} logs ---\n{res.stdout[-6000:]}{res.stderr[-3000:]}")
 
 
 def csrf(page: httpx.Response) -> str:
@@ -252,8 +266,10 @@ def test_ui_scim_and_api_through_the_lb_with_a_node_lost(
         # the session whose record was on the lost node goes on: pages and a change
         for path in ("/identity", "/identity/people", "/identity/groups", "/identity/clients"):
             page = admin.get(path)
+            if page.status_code != 200 or "/oxauth/" in str(page.url):
+                service_logs(deployer)
             assert page.status_code == 200 and "/oxauth/" not in str(page.url), \
-                (path, page.status_code, page.text[:200])
+                (path, admin.trail, page.text[:200])
         name = f"lost-node-{uuid.uuid4().hex[:6]}"
         saved = admin.post("/identity/groups/new",
                            {"display_name": name, "csrf_token": csrf(admin.get("/identity"))})
