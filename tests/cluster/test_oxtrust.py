@@ -32,6 +32,7 @@ from oxswarm.config import etcd_rbac
 from oxswarm.config.etcd import EtcdStore
 from oxswarm.deploy.deployer import Deployer, UpResult
 from oxswarm.deploy.render.stack import REDIS_PORT, member
+from oxswarm.errors import DeployError
 from oxswarm.local.process import wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
@@ -96,14 +97,24 @@ class Browser:
 
 
 def service_logs(deployer: Deployer, *services: str) -> None:
-    """The last lines of the services' logs (why a page failed)."""
+    """The last lines of the services' containers on every node still up (why a page
+    failed); never raises (a lost node's Docker does not answer)."""
     spec = deployer.saved_spec()
     assert spec is not None
-    docker = deployer.driver(spec).docker(spec.manager.name)
-    for service in services or ("oxtrust", "oxauth"):
-        res = docker.run("service", "logs", "--no-trunc", "--tail", "60",
-                         f"{spec.stack}_{service}", check=False, timeout=60)
-        print(f"\n--- {service} logs ---\n{res.stdout[-6000:]}{res.stderr[-3000:]}")
+    for node in spec.nodes:
+        if node.name == VICTIM:
+            continue
+        docker = deployer.driver(spec).docker(node.name)
+        for service in services or ("oxtrust", "oxauth", "nginx"):
+            try:
+                ids = docker.run("ps", "-q", "--filter", f"name={spec.stack}_{service}.",
+                                 check=False, timeout=20).stdout.split()
+                for cid in ids:
+                    res = docker.run("logs", "--tail", "40", cid, check=False, timeout=20)
+                    print(f"\n--- {node.name} {service} {cid} ---\n"
+                          f"{res.stdout[-5000:]}{res.stderr[-5000:]}")
+            except DeployError as exc:
+                print(f"\n--- {node.name} {service}: {exc}")
 
 
 def csrf(page: httpx.Response) -> str:
