@@ -48,7 +48,7 @@ class Browser:
     def __init__(self, result: UpResult) -> None:
         self.lb = result.load_balancer
         self.http = httpx.Client(verify=ssl.create_default_context(cafile=result.ca_file),
-                                 timeout=20.0, trust_env=False)
+                                 timeout=60.0, trust_env=False)
         self.statuses: list[int] = []
         self.trail: list[str] = []
 
@@ -275,12 +275,18 @@ def test_ui_scim_and_api_through_the_lb_with_a_node_lost(
     driver.fail(VICTIM, "kill")
     try:
         # the session whose record was on the lost node goes on: pages and a change
-        for path in ("/identity", "/identity/people", "/identity/groups", "/identity/clients"):
-            page = admin.get(path)
-            if page.status_code != 200 or "/oxauth/" in str(page.url):
-                service_logs(deployer)
-            assert page.status_code == 200 and "/oxauth/" not in str(page.url), \
-                (path, admin.trail, page.text[:200])
+        served: list[str] = []
+        try:
+            for path in ("/identity", "/identity/people", "/identity/groups",
+                         "/identity/clients"):
+                began_page = time.monotonic()
+                page = admin.get(path)
+                served.append(f"{path} {admin.trail} {time.monotonic() - began_page:.1f}s")
+                assert page.status_code == 200 and "/oxauth/" not in str(page.url), \
+                    (path, admin.trail, page.text[:200])
+        finally:
+            print("\npages with the node lost:", *served, sep="\n  ")
+            service_logs(deployer, "oxtrust")
         name = f"lost-node-{uuid.uuid4().hex[:6]}"
         saved = admin.post("/identity/groups/new",
                            {"display_name": name, "csrf_token": csrf(admin.get("/identity"))})

@@ -143,7 +143,10 @@ async def _record(deps: UiDeps, sid: str) -> tuple[dict[str, Any] | None, bool]:
         data = None
     if isinstance(data, dict):
         return data, False
-    return await asyncio.to_thread(_copy, deps, sid), True
+    copy = await asyncio.to_thread(_copy, deps, sid)
+    if copy is not None:  # the sid is a credential: never logged
+        log.warning("UI session: the cache had no record, read the directory's copy")
+    return copy, True
 
 
 async def current(request: Request, deps: UiDeps) -> UiSession | None:
