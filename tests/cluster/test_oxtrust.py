@@ -138,7 +138,8 @@ def shard_of(deployer: Deployer, key: str, password: str) -> str:
                              "--entrypoint", "redis-cli", spec.image, "-h",
                              member("redis", node.name), "-p", str(REDIS_PORT), "EXISTS", key,
                              check=False, timeout=120)
-            answers[node.name] = (res.stdout + res.stderr).strip()
+            # stdout: the answer; stderr: the image pull's progress, redis-cli's warnings
+            answers[node.name] = res.stdout.strip() or res.stderr.strip()[-300:]
     holders = [name for name, answer in answers.items() if answer == "1"]
     assert len(holders) == 1 and set(answers.values()) <= {"0", "1"}, answers
     return holders[0]
