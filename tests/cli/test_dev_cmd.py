@@ -179,6 +179,14 @@ def test_printed_commands_work(tmp_path: Path) -> None:
         assert discovery["issuer"] == issuer
         assert token.get("token_type") == "Bearer" and token["access_token"], token
         assert token["expires_in"] > 0
+        # the printed /metrics of oxAuth and oxTrust answer, and counted that token
+        urls = next(ln for ln in printed if ln.startswith("metrics:")).split()[1:]
+        assert len(urls) == 2 and all(u.endswith("/metrics") for u in urls), urls
+        for url in urls:
+            text = httpx.get(url, timeout=10, trust_env=False).text
+            assert "oxswarm_http_requests_total" in text, url
+        assert 'oxswarm_tokens_issued_total{grant_type="client_credentials"} 1.0' in (
+            httpx.get(urls[0], timeout=10, trust_env=False).text)
     finally:
         subprocess.run(
             [sys.executable, "-m", "oxswarm", "dev", "down", "--dir", str(root)],

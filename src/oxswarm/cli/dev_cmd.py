@@ -1,12 +1,12 @@
 """``oxswarm dev up|down``: try OxSwarm on one host in seconds (see :mod:`oxswarm.local.dev`).
 
-``dev up --dir DIR [--port PORT] [--issuer URL] [--json]`` prints the issuer, where the
-admin password is, and a ready test client; with ``--json``, one JSON object with
-``issuer``, ``identity_url`` (oxTrust's root), ``store``, ``cluster``,
-``master_key_file``, ``client`` and more, and ``env``: the variables (``OXSWARM_STORE``,
-``OXSWARM_CLUSTER``, ``OXSWARM_MASTER_KEY_FILE``, the store's CA, client certificate and
-key, ``OXSWARM_LDAP_URLS``) that point other commands at the stack, as ``oxswarm env``
-does for a cluster. Progress goes to stderr.
+``dev up --dir DIR [--port PORT] [--issuer URL] [--json]`` prints the issuer, oxAuth's and
+oxTrust's ``/metrics``, where the admin password is, and a ready test client; with
+``--json``, one JSON object with ``issuer``, ``identity_url`` (oxTrust's root), ``store``,
+``cluster``, ``master_key_file``, ``client`` and more, and ``env``: the variables
+(``OXSWARM_STORE``, ``OXSWARM_CLUSTER``, ``OXSWARM_MASTER_KEY_FILE``, the store's CA,
+client certificate and key, ``OXSWARM_LDAP_URLS``) that point other commands at the
+stack, as ``oxswarm env`` does for a cluster. Progress goes to stderr.
 ``dev down --dir DIR`` stops all of it.
 """
 
@@ -41,6 +41,14 @@ def dev_env(info: DevInfo) -> dict[str, str]:
             env[name] = path
     env[ENV_LDAP_URLS] = info.ldap
     return env
+
+
+def metrics_urls(info: DevInfo) -> list[str]:
+    """oxAuth's and oxTrust's ``/metrics`` (Prometheus, docs/operations.md)."""
+    urls = [f"{info.issuer}/metrics"]
+    if info.identity_url:
+        urls.append(info.identity_url.removesuffix("/identity") + "/metrics")
+    return urls
 
 
 def _progress(message: str) -> None:
@@ -84,6 +92,7 @@ def up(root: Path, port: int | None, issuer: str | None, as_json: bool) -> None:
         f"discovery:       {info.issuer}/.well-known/openid-configuration",
         f"oxTrust:         {info.identity_url} (admin API: "
         f"{info.identity_url}/restv1/api/v1/openapi.json)",
+        f"metrics:         {' '.join(metrics_urls(info))}",
         f"admin user:      {info.admin_user} (password in {info.admin_password_file})",
         f"test client:     {client['client_id']}",
         f"  secret:        {client.get('client_secret', '(public)')}",

@@ -8,13 +8,17 @@ docs/oxtrust-ui.md).
 [--ldap-url URL ...] [--registration open|token|off] [--dev]``: the OpenID Provider under
 uvicorn (uvloop + httptools), reading the store and master key like every other command.
 ``--dev`` (``oxswarm dev up``): server-side fetches may reach loopback over http.
-uvicorn's own proxy-header handling is off: the client address is taken through the
+``--workers N`` (N > 1): ``prometheus_client``'s multiprocess mode (``/metrics`` sums the
+workers). uvicorn's own proxy-header handling is off: the client address is taken through the
 store's trusted proxies (:mod:`oxswarm.oxauth.addressing`), one rule in one place.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import click
 
@@ -77,8 +81,6 @@ def run_oxauth(
     log_level: str,
 ) -> None:
     """The OpenID Provider (oxAuth)."""
-    import uvicorn
-
     from oxswarm.oxauth.asgi import ENV_OPTIONS, options_to_env
     from oxswarm.oxauth.wiring import DEFAULT_CACHE, RunOptions, parse_hostport
 
@@ -102,6 +104,17 @@ def run_oxauth(
             os.environ[name] = str(path)
     os.environ[ENV_MASTER_KEY_FILE] = str(master_key_path(settings))
     os.environ[ENV_OPTIONS] = options_to_env(options)
+    made = multiprocess_metrics() if workers > 1 else None
+    try:
+        _serve_oxauth(host, port, workers, log_level)
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+
+
+def _serve_oxauth(host: str, port: int, workers: int, log_level: str) -> None:
+    import uvicorn
+
     uvicorn.run(
         "oxswarm.oxauth.asgi:app_from_env",
         factory=True,
@@ -115,6 +128,22 @@ def run_oxauth(
         proxy_headers=False,
         server_header=False,
     )
+
+
+def multiprocess_metrics() -> Path | None:
+    """Several workers: ``prometheus_client``'s multiprocess mode, each worker's values in
+    a file of a folder of their own (emptied first: a previous run's counts would be
+    summed in); ``/metrics`` of any worker answers the sum (:mod:`oxswarm.metrics`).
+    Returns the folder when it was made here (removed at the end)."""
+    from oxswarm.metrics import MULTIPROC_ENV
+
+    given = os.environ.get(MULTIPROC_ENV)
+    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="oxauth-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.db"):
+        old.unlink()
+    os.environ[MULTIPROC_ENV] = str(folder)
+    return None if given else folder
 
 
 @run_group.command("oxtrust")

@@ -35,13 +35,6 @@ CASA: Final = "casa"
 # its UI sessions live in the shared cache and the directory, any instance serves them.
 STICKY: Final = frozenset({OXSHIBBOLETH})
 
-# Never routed publicly, whatever service would answer it (Prometheus metrics: issue 10,
-# "not routed to the public edge"): ``/metrics`` at the root or right under any prefix
-# (``/oxauth/metrics``, ``/identity/metrics/...``) answers 404 from the node. An NGINX
-# regex location wins over the prefix locations below; the path is matched after NGINX
-# decoded and normalised it (``%6d``, ``//``, ``/./``).
-PRIVATE_PATHS: Final = r"~ ^/(?:[^/]+/)?metrics(?:/|$)"
-
 HEALTH_PATH: Final = "/nginx-health"
 ROOT_WITH_OXTRUST: Final = "/identity"
 ROOT_WITHOUT_OXTRUST: Final = "/.well-known/openid-configuration"
