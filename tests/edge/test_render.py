@@ -78,16 +78,17 @@ def _block(text: str, head: str) -> str:
 
 
 def test_sticky_services_use_ip_hash_and_keepalive_comes_after_it() -> None:
+    """The IdP stays sticky; oxTrust no longer is (its sessions are shared), nor oxAuth."""
     spec = edge_spec(
         oxtrust=(B(address="10.0.0.1", port=1),),
         oxshibboleth=(B(address="10.0.0.2", port=2),),
         oxauth=(B(address="10.0.0.3", port=3),),
     )
     text = render_nginx(spec)
-    for service in ("oxtrust", "oxshibboleth"):
-        block = _block(text, f"upstream {service}_backend")
-        assert block.index("ip_hash;") < block.index("keepalive 16;")
-    assert "ip_hash" not in _block(text, "upstream oxauth_backend")
+    block = _block(text, "upstream oxshibboleth_backend")
+    assert block.index("ip_hash;") < block.index("keepalive 16;")
+    for service in ("oxauth", "oxtrust"):
+        assert "ip_hash" not in _block(text, f"upstream {service}_backend")
 
 
 def test_a_service_without_instances_answers_503_and_has_no_upstream() -> None:

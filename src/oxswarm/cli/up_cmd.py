@@ -162,6 +162,8 @@ def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...],
              f"point {result.url.removeprefix('https://')} at the nodes: DNS or your own LB")
     click.echo(f"url:             {result.url}  ({front})")
     click.echo(f"issuer:          {result.issuer}")
+    click.echo(f"identity:        {result.identity_url}  (oxTrust: admin UI, API, SCIM; "
+               f"sign in as admin, password in the admin file below)")
     click.echo(f"ca_file:         {result.ca_file}")
     click.echo(f"nodes:           {', '.join(f'{k}={v}' for k, v in result.nodes.items())}")
     click.echo(f"store:           {result.store}")

@@ -13,6 +13,7 @@ slapd hashes it with its ``password-hash`` scheme; clear text is never stored.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
 
 from oxswarm.directory.clients import ClientRepository, SecretCipher
 from oxswarm.directory.connection import Directory
@@ -92,6 +93,14 @@ def admin_person(data: InitialData) -> Person:
     )
 
 
+# how the admin UI signs in (code flow + PKCE), on top of its redirect URIs
+OXTRUST_SIGN_IN: Final[dict[str, list[str]]] = {
+    "grant_types": ["authorization_code", "refresh_token"],
+    "response_types": ["code"],
+    "scopes": ["openid", "profile", "email"],
+}
+
+
 def own_client(spec: OwnClient, hostname: str | None) -> Client:
     """oxTrust and the SAML IdP sign in with the code flow (and PKCE), trusted (no consent
     page); the other own clients are machine clients."""
@@ -103,9 +112,9 @@ def own_client(spec: OwnClient, hostname: str | None) -> Client:
             trusted=True,
             redirect_uris=[oxtrust_uris(f"https://{hostname}")[0]],
             post_logout_redirect_uris=[oxtrust_uris(f"https://{hostname}")[1]],
-            grant_types=["authorization_code", "refresh_token"],
-            response_types=["code"],
-            scopes=["openid", "profile", "email"],
+            grant_types=list(OXTRUST_SIGN_IN["grant_types"]),
+            response_types=list(OXTRUST_SIGN_IN["response_types"]),
+            scopes=list(OXTRUST_SIGN_IN["scopes"]),
         )
     if spec.name == "SAML IdP" and hostname:  # the IdP signs people in through oxAuth
         return Client(
@@ -228,7 +237,28 @@ def init_directory(directory: Directory, data: InitialData, cipher: SecretCipher
         dn = tree.client(spec.client_id)
         if directory.exists(dn):
             result.present.append(dn)
+            if spec.name == "oxTrust" and data.hostname:
+                upgrade_oxtrust_client(clients, spec.client_id, data.hostname)
         else:
             clients.add(own_client(spec, data.hostname))
             result.added.append(dn)
     return result
+
+
+def upgrade_oxtrust_client(clients: ClientRepository, client_id: str, hostname: str) -> bool:
+    """oxTrust's client of a directory loaded before the admin UI was a machine client:
+    give it the UI's sign-in (code flow, trusted, the cluster's URIs), keeping whatever
+    else it has. True when it changed; a client already so is left alone."""
+    client = clients.get(client_id)
+    callback, signed_out = oxtrust_uris(f"https://{hostname}")
+    if callback in client.redirect_uris and "authorization_code" in client.grant_types:
+        return False
+    joined = {name: list(dict.fromkeys([*getattr(client, name), *values]))
+              for name, values in OXTRUST_SIGN_IN.items()}
+    clients.update(client.model_copy(update={
+        "trusted": True,
+        "redirect_uris": list(dict.fromkeys([*client.redirect_uris, callback])),
+        "post_logout_redirect_uris": list(
+            dict.fromkeys([*client.post_logout_redirect_uris, signed_out])),
+    } | joined))
+    return True
