@@ -27,6 +27,27 @@ def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None)
     return json.loads(result.stdout)
 
 
+def check_saml(info: dict[str, Any], tmp_path: Path) -> None:
+    from tests.oxshibboleth.sp import ServiceProvider, form_fields
+
+    assert info["oxshibboleth_pid"] and info["idp_metadata_url"].endswith("/idp/shibboleth")
+    metadata = httpx.get(info["idp_metadata_url"])
+    assert f'entityID="{info["idp_metadata_url"]}"' in metadata.text
+    sp = ServiceProvider("https://sp.dev.test/sp", tmp_path / "sp", metadata.text)
+    (tmp_path / "sp" / "md.xml").write_text(sp.metadata)
+    added = run("saml", "trust", "add", "--metadata", str(tmp_path / "sp" / "md.xml"),
+                "--json", env=info["env"])
+    assert added["entity_id"] == sp.entity_id
+    password = Path(info["admin_password_file"]).read_text().strip()
+    with httpx.Client(follow_redirects=True, trust_env=False) as browser:
+        page = browser.get(sp.redirect_request()[1])
+        assert 'id="password"' in page.text
+        fields = {**form_fields(page.text), "username": "admin", "password": password}
+        done = browser.post(str(page.url.copy_with(path="/oxauth/login", query=None)),
+                            data=fields)
+    assert sp.accept(form_fields(done.text)["SAMLResponse"]).ava["uid"] == ["admin"]
+
+
 def test_dev_up_down(tmp_path: Path) -> None:
     root = tmp_path / "dev"
     began = time.monotonic()
@@ -56,6 +77,10 @@ def test_dev_up_down(tmp_path: Path) -> None:
         with httpx.Client(follow_redirects=True, trust_env=False) as browser:
             signin = browser.get(info["identity_url"])
         assert signin.url.path.startswith("/oxauth/") and 'id="password"' in signin.text
+
+        # the SAML IdP too: metadata at its entityID; an SP added through the CLI signs the
+        # admin in through this oxAuth (the IdP on its own read-only store certificate)
+        check_saml(info, tmp_path)
 
         again = run("dev", "up", "--dir", str(root), "--json")
         assert again["already_up"] is True
@@ -129,7 +154,7 @@ def test_dev_up_down(tmp_path: Path) -> None:
         logged = run("audit", "list", "--limit", "7", "--json", env=env)["items"]
         assert [e["action"] for e in logged] == [
             "person.delete", "person.password", "person.create",
-            "client.delete", "client.create",
+            "client.delete", "client.create", "saml_trust.create",
         ]
         assert {e["actor"] for e in logged} == {f"cli:{getpass.getuser()}"}
         assert "carol-pass" not in json.dumps(logged)
@@ -179,6 +204,14 @@ def test_printed_commands_work(tmp_path: Path) -> None:
         assert discovery["issuer"] == issuer
         assert token.get("token_type") == "Bearer" and token["access_token"], token
         assert token["expires_in"] > 0
+        # the printed /metrics of oxAuth and oxTrust answer, and counted that token
+        urls = next(ln for ln in printed if ln.startswith("metrics:")).split()[1:]
+        assert len(urls) == 2 and all(u.endswith("/metrics") for u in urls), urls
+        for url in urls:
+            text = httpx.get(url, timeout=10, trust_env=False).text
+            assert "oxswarm_http_requests_total" in text, url
+        assert 'oxswarm_tokens_issued_total{grant_type="client_credentials"} 1.0' in (
+            httpx.get(urls[0], timeout=10, trust_env=False).text)
     finally:
         subprocess.run(
             [sys.executable, "-m", "oxswarm", "dev", "down", "--dir", str(root)],

@@ -57,11 +57,11 @@ def test_readme_commands_work_from_the_operators_machine(
 
 
 def test_absent_routes_never_take_the_site_down(cluster: tuple[Deployer, UpResult]) -> None:
-    """100 anonymous GETs of routes with no service (``/identity``, ``/idp/shibboleth``) or
+    """100 anonymous GETs of routes with no service (``/idp/shibboleth``, ``/casa``) or
     no route, interleaved with discovery through the load balancer: every discovery 200.
     Before, three such GETs marked every node failed and discovery answered 502."""
     _, result = cluster
-    absent = ["/identity", "/idp/shibboleth", "/passport/auth", "/scim/v2/Users", "/nope"]
+    absent = ["/casa", "/idp/shibboleth", "/passport/auth", "/scim/v2/Users", "/nope"]
     answers: dict[str, int] = {}
     discovery: dict[int, int] = {}
     slowest = 0.0
@@ -89,8 +89,8 @@ def test_absent_routes_never_take_the_site_down(cluster: tuple[Deployer, UpResul
     assert slowest < 1.0
 
 
-# A container's PID 1 (Docker's init) and the liveness checks Docker runs in oxAuth and
-# Twemproxy every 2 s (bash, head, grep) are Docker's, not the role's.
+# A container's PID 1 (Docker's init) and the liveness checks Docker runs in oxAuth,
+# oxTrust and Twemproxy every 2 s (bash, head, grep) are Docker's, not the role's.
 DOCKERS_OWN = {"docker-init", "bash", "head", "grep"}
 
 
@@ -134,7 +134,7 @@ def test_every_role_but_csync2_runs_unprivileged(cluster: tuple[Deployer, UpResu
         wait_until(settled, 90, "every role unprivileged", interval=5.0)
     print(f"\nfigures: processes (command=uid) per service: {seen}")
     assert {"etcd", "redis", "ldap", "csync2", "registrator", "twemproxy", "oxauth",
-            "nginx"} <= seen.keys()
+            "oxtrust", "nginx"} <= seen.keys()
     for service, users in seen.items():
         if service == "csync2":
             continue  # keeps the owners of the files it copies: root

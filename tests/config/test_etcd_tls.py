@@ -7,6 +7,7 @@ import logging
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from oxswarm.config.secrets import create_key_file
 from oxswarm.crypto.pki import create_ca
 from oxswarm.errors import StoreAuthError
 from oxswarm.local.etcd import EtcdCluster, start_etcd_cluster
+from oxswarm.oxtrust.ui.dashboard import store_members
 
 pytestmark = pytest.mark.integration
 CLUSTER = "tlstest"
@@ -104,6 +106,28 @@ def test_nginx_reads_and_watches_the_catalogue(closed: EtcdCluster) -> None:
         writer.put(f"{PREFIX}/catalogue/oxauth/b", b"{}")
         events = reader.watch_prefix(f"{PREFIX}/catalogue/", start_revision=rev, timeout=3.0)
         assert any(e.key.endswith("/oxauth/b") for e in events)
+
+
+def test_oxtrust_writes_config_and_secrets_and_only_reads_the_catalogue(
+        closed: EtcdCluster) -> None:
+    with _store(closed, "oxtrust") as store:
+        store.wait_ready(5.0)
+        store.put(f"{PREFIX}/config/oxauth_lockout_user_failures", b"4")
+        store.put(f"{PREFIX}/secret/oxtrust_probe", b"oxs1:x")
+        assert f"{PREFIX}/catalogue/oxauth/a" in store.get_prefix(f"{PREFIX}/catalogue/")
+        with pytest.raises(StoreAuthError, match="has no right"):
+            store.put(f"{PREFIX}/catalogue/oxauth/evil", b"{}")
+
+
+def test_dashboard_reads_every_member_of_a_closed_store(closed: EtcdCluster) -> None:
+    """The admin UI's dashboard asks each etcd member for its status with oxTrust's own
+    certificate (a closed store resets a client without one)."""
+    with _store(closed, "oxtrust") as store:
+        deps = SimpleNamespace(manager=SimpleNamespace(store=store))
+        members = store_members(deps)  # type: ignore[arg-type]
+    assert len(members) == 3, members
+    assert all(v.startswith("up, version") for v in members.values()), members
+    assert sum("(leader)" in v for v in members.values()) == 1
 
 
 def test_a_token_a_member_forgot_is_renewed(closed: EtcdCluster) -> None:

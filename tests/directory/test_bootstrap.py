@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from oxswarm.config.secrets import SecretBox
-from oxswarm.directory.bootstrap import InitialData, OwnClient, init_directory
+from oxswarm.directory.bootstrap import (
+    InitialData,
+    OwnClient,
+    init_directory,
+    own_client,
+    upgrade_oxtrust_client,
+)
 from oxswarm.directory.clients import ClientRepository
 from oxswarm.directory.connection import BASE, LEVEL, Directory
 from oxswarm.directory.people import GroupRepository, PeopleRepository
@@ -102,6 +110,27 @@ def test_scopes_and_own_clients(directory: Directory, box: SecretBox) -> None:
         assert "secret-value" not in text
         assert (entry.get("oxClientSecret") or "").startswith("oxs1:")
     assert directory.search("o=gluu", "(objectClass=*)", BASE, ["1.1"])
+
+
+@pytest.mark.integration
+def test_an_oxtrust_client_from_before_the_ui_gets_its_sign_in(
+        directory: Directory, box: SecretBox) -> None:
+    """A directory loaded before the admin UI had oxTrust's client as a machine client:
+    ``ldap init`` (which every ``up`` runs) gives it the code flow and the cluster's URIs,
+    keeping what it had; a second run changes nothing."""
+    old = OwnClient("oxTrust", "1001.before-ui", "old-secret-value")
+    init_directory(directory, DATA, box)  # the tree
+    clients = ClientRepository(directory, box)
+    clients.add(own_client(old, None))  # as loaded without a hostname's UI
+    assert clients.get(old.client_id).redirect_uris == []
+    init_directory(directory, dataclasses.replace(DATA, own_clients=(old,)), box)
+    client = clients.get(old.client_id)
+    assert client.redirect_uris == ["https://idp.example.org/identity/auth/callback"]
+    assert client.post_logout_redirect_uris == ["https://idp.example.org/identity/auth/signed-out"]
+    assert client.trusted and client.client_secret == "old-secret-value"
+    assert client.grant_types == ["client_credentials", "authorization_code", "refresh_token"]
+    assert {"openid", "profile", "email"} <= set(client.scopes)
+    assert upgrade_oxtrust_client(clients, old.client_id, "idp.example.org") is False
 
 
 def test_initial_data_validated() -> None:

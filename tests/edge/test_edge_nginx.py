@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from oxswarm.catalogue.health import ProbeChecker
 from oxswarm.catalogue.reader import Catalogue
@@ -169,6 +170,11 @@ def test_routes_tls_redirects_failover_and_503(
             assert resp.headers["x-seen-x-forwarded-for"] == "127.0.0.1"
             resp = client.get(f"{edge.https}/.well-known/openid-configuration")
             assert resp.text.split()[1] == "/oxauth/.well-known/openid-configuration"
+            # the services' /metrics never leave the overlay: 404 from the node itself
+            for path in ("/metrics", "/oxauth/metrics", "/oxauth/%6detrics", "//metrics/",
+                         "/oxauth/restv1/../metrics"):
+                resp = client.get(f"{edge.https}{path}")
+                assert resp.status_code == 404 and "x-backend" not in resp.headers, path
             resp = client.get(f"{edge.https}/.well-known/uma2-configuration")
             assert resp.text.split()[1] == "/oxauth/restv1/uma2-configuration"
             resp = client.get(f"{edge.https}/.well-known/webfinger?resource=acct:a@b")
@@ -184,6 +190,15 @@ def test_routes_tls_redirects_failover_and_503(
             edge.wait_config(lambda c: "oxtrust_backend" in c, "oxtrust upstream")
             resp = client.get(f"{edge.https}/identity/home")
             assert resp.headers["x-backend"] == "trust1"
+            # the catalogue's size as this edge saw it, this node's registrations (/metrics)
+            sample = REGISTRY.get_sample_value
+            assert sample("oxswarm_catalogue_instances", {"service": "oxtrust"}) == 1
+            assert sample("oxswarm_catalogue_instances", {"service": "oxauth"}) == 2
+            assert sample("oxswarm_catalogue_instances", {"service": "casa"}) == 0
+            assert sample("oxswarm_edge_configs_total",
+                          {"result": "reloaded"}) >= edge.reloader.reloads >= 1
+            assert sample("oxswarm_registrator_instances",
+                          {"service": "oxtrust", "health": "passing"}) == 1
             assert client.get(f"{edge.https}/").headers["location"].endswith("/identity")
             resp = client.get(f"{edge.https}/.well-known/scim-configuration")
             assert resp.text.split()[1] == "/identity/restv1/scim-configuration"

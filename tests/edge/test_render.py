@@ -78,16 +78,17 @@ def _block(text: str, head: str) -> str:
 
 
 def test_sticky_services_use_ip_hash_and_keepalive_comes_after_it() -> None:
+    """The IdP stays sticky; oxTrust no longer is (its sessions are shared), nor oxAuth."""
     spec = edge_spec(
         oxtrust=(B(address="10.0.0.1", port=1),),
         oxshibboleth=(B(address="10.0.0.2", port=2),),
         oxauth=(B(address="10.0.0.3", port=3),),
     )
     text = render_nginx(spec)
-    for service in ("oxtrust", "oxshibboleth"):
-        block = _block(text, f"upstream {service}_backend")
-        assert block.index("ip_hash;") < block.index("keepalive 16;")
-    assert "ip_hash" not in _block(text, "upstream oxauth_backend")
+    block = _block(text, "upstream oxshibboleth_backend")
+    assert block.index("ip_hash;") < block.index("keepalive 16;")
+    for service in ("oxauth", "oxtrust"):
+        assert "ip_hash" not in _block(text, f"upstream {service}_backend")
 
 
 def test_a_service_without_instances_answers_503_and_has_no_upstream() -> None:
@@ -105,6 +106,42 @@ def test_unknown_paths_answer_404_from_the_node() -> None:
     for prefix in ("/identity", "/idp", "/passport", "/scim", "/fido2", "/casa"):
         assert f"location {prefix} {{" in text
     assert "Retry-After 5" in _block(text, "location /idp {")
+
+
+def _location_for(text: str, path: str) -> str:
+    """The location NGINX picks for ``path`` among the rendered ones (exact first, then
+    the first regex that matches, then the longest prefix: ngx_http_core_module)."""
+    exact, regexes, prefixes = {}, [], []
+    for line in text.splitlines():
+        found = re.match(r"\s+location (= |~\* |~ )?(\S+) \{", line)
+        if found is None:
+            continue
+        kind, arg = found[1], found[2]
+        if kind == "= ":
+            exact[arg] = line
+        elif kind is not None:
+            flags = re.IGNORECASE if kind == "~* " else 0
+            regexes.append((re.compile(arg, flags), line))
+        else:
+            prefixes.append((arg, line))
+    if path in exact:
+        return exact[path]
+    for regex, line in regexes:
+        if regex.search(path):
+            return line
+    return max((p for p in prefixes if path.startswith(p[0])), key=lambda p: len(p[0]))[1]
+
+
+def test_metrics_answers_404_at_the_edge_under_every_route() -> None:
+    text = render_nginx(FULL)
+    for path in ("/metrics", "/metrics/", "/oxauth/metrics", "/identity/metrics",
+                 "/identity/restv1/metrics", "/idp/metrics", "/oxauth/METRICS"):
+        line = _location_for(text, path)
+        assert 'return 404 "not found\\n"' in line and "proxy_pass" not in line, path
+    # the services' own paths still go to them
+    assert "oxauth_backend" in _block(text, _location_for(text, "/oxauth/restv1/token"))
+    assert "oxtrust_backend" in _block(text, _location_for(text, "/identity/metricsview"))
+    assert "oxauth_backend" in _block(text, _location_for(text, "/oxauth/x-metrics"))
 
 
 def test_root_redirects_to_oxtrust_once_it_is_healthy() -> None:

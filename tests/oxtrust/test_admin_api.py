@@ -289,6 +289,10 @@ def test_settings_validated_and_followed_by_oxauth(admin: httpx.Client, oxauth: 
     _error(admin.put("/configuration/oxauth/settings", json={"oxauth_registration": "maybe"}),
            400, "oxauth_registration")  # fmt: skip
     _error(admin.put("/configuration/oxauth/settings", json={"nope": "1"}), 400, "nope")
+    _error(admin.put("/configuration/oxauth/settings", json={"oxauth_session_lifetime": "5"}),
+           400, "oxauth_session_lifetime")  # fmt: skip
+    _error(admin.put("/configuration/oxauth/settings", json={"oxauth_default_acr": "otp"}),
+           400, "oxauth_default_acr")  # fmt: skip
     assert admin.get("/configuration/oxauth/settings").json() == before  # nothing written
     assert _registration_status(oxauth) == 201
     r = admin.put("/configuration/oxauth/settings", json={"oxauth_registration": "off"})

@@ -338,7 +338,8 @@ def test_people_page_fits_a_360px_screen(browser: object, admin: object, ui: Ser
     page = context.new_page()
     for path in ("/identity/people", "/identity/people/new", "/identity/clients/new",
                  "/identity/groups", "/identity/keys", "/identity/policy", "/identity",
-                 "/identity/scopes", "/identity/config"):
+                 "/identity/scopes", "/identity/config", "/identity/branding",
+                 "/identity/sectors"):
         page.goto(ui.url + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
     context.close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -41,6 +42,7 @@ from oxswarm.cache.client import (
     refused_auth,
 )
 from oxswarm.errors import CacheUnavailable, InvalidInput
+from oxswarm.metrics import CACHE_METRICS
 
 T = TypeVar("T")
 
@@ -100,18 +102,18 @@ class AsyncCache:
 
     async def get(self, kind: str, ident: str) -> bytes | None:
         key = self.key(kind, ident)
-        value: bytes | None = await self._call(lambda r: _cmd(r, "GET", key))
+        value: bytes | None = await self._call(lambda r: _cmd(r, "GET", key), "get")
         return value
 
     async def set(self, kind: str, ident: str, value: bytes | str, ttl: int) -> None:
         key, ttl = self.key(kind, ident), _check_ttl(ttl)
-        await self._call(lambda r: _cmd(r, "SET", key, value, "EX", ttl))
+        await self._call(lambda r: _cmd(r, "SET", key, value, "EX", ttl), "set")
 
     async def add(self, kind: str, ident: str, value: bytes | str, ttl: int) -> bool:
         """``SET NX EX``: True when stored, False when the key already existed."""
         key, ttl = self.key(kind, ident), _check_ttl(ttl)
         return bool(
-            await self._call(lambda r: _cmd(r, "SET", key, value, "NX", "EX", ttl))
+            await self._call(lambda r: _cmd(r, "SET", key, value, "NX", "EX", ttl), "add")
         )
 
     async def take(self, kind: str, ident: str) -> bytes | None:
@@ -125,11 +127,11 @@ class AsyncCache:
             value, deleted = await pipe.execute()
             return value if deleted == 1 else None
 
-        return await self._call(run)
+        return await self._call(run, "take")
 
     async def delete(self, kind: str, ident: str) -> bool:
         key = self.key(kind, ident)
-        return bool(await self._call(lambda r: _cmd(r, "DEL", key)))
+        return bool(await self._call(lambda r: _cmd(r, "DEL", key), "delete"))
 
     async def incr_with_ttl(self, kind: str, ident: str, ttl: int) -> int:
         """Atomic INCR whose TTL starts at the first increment (a fixed window)."""
@@ -141,7 +143,7 @@ class AsyncCache:
             except NoScriptError:
                 return int(await r.execute_command("EVAL", _INCR_LUA, 1, key, ttl))  # type: ignore[no-untyped-call]
 
-        return await self._call(run)
+        return await self._call(run, "incr")
 
     async def get_json(self, kind: str, ident: str) -> Any:
         raw = await self.get(kind, ident)
@@ -165,36 +167,49 @@ class AsyncCache:
     async def ping(self, timeout: float = 1.0) -> None:
         """PING (answered by Twemproxy); :class:`CacheUnavailable` if no answer in time."""
         try:
-            await asyncio.wait_for(self._call(lambda r: _cmd(r, "PING")), timeout)
+            await asyncio.wait_for(self._call(lambda r: _cmd(r, "PING"), "ping"), timeout)
         except TimeoutError as exc:
             raise CacheUnavailable(f"cache at {self.address}: no answer to PING") from exc
 
-    async def _call(self, op: Callable[[aioredis.Redis[bytes]], Awaitable[T]]) -> T:
+    async def _call(self, op: Callable[[aioredis.Redis[bytes]], Awaitable[T]], name: str) -> T:
+        """``op`` with retries; its time and failure counted as ``name`` (oxswarm.metrics,
+        timed inline: no extra coroutine on the token path)."""
+        began = time.perf_counter()
         attempt = refusals = 0
         while True:
             try:
-                return await op(self._redis)
+                result = await op(self._redis)
+                CACHE_METRICS.observe(name, time.perf_counter() - began)
+                return result
             except redis.AuthenticationError as exc:
                 refusals += 1
                 if refusals >= max(1, self._passwords.candidates()):
-                    raise refused_auth(self.address, exc) from exc
+                    raise _failed(name, began, refused_auth(self.address, exc)) from exc
                 self._passwords.refused()
                 continue
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 error: redis.RedisError = exc
             except redis.ResponseError as exc:
                 if not _shard_down(exc):
-                    raise CacheUnavailable(f"cache at {self.address} refused: {exc}") from exc
+                    raise _failed(name, began, CacheUnavailable(
+                        f"cache at {self.address} refused: {exc}")) from exc
                 error = exc
             except redis.RedisError as exc:
-                raise CacheUnavailable(f"cache at {self.address}: {exc}") from exc
+                raise _failed(name, began,
+                              CacheUnavailable(f"cache at {self.address}: {exc}")) from exc
             if attempt >= self._retries:
-                raise CacheUnavailable(
+                raise _failed(name, began, CacheUnavailable(
                     f"cache at {self.address} unavailable after {attempt + 1} attempts: {error}"
-                ) from error
+                )) from error
             await asyncio.sleep(self._backoff * (2**attempt))
             attempt += 1
 
     async def close(self) -> None:
         await self._redis.aclose()  # type: ignore[attr-defined]
         await self._pool.disconnect()
+
+
+def _failed(name: str, began: float, error: CacheUnavailable) -> CacheUnavailable:
+    """``error``, counted (with the call's time) as a failed ``name``."""
+    CACHE_METRICS.observe(name, time.perf_counter() - began, failed=True)
+    return error

@@ -36,6 +36,7 @@ from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from oxswarm import metrics
 from oxswarm.catalogue.health import HealthChecker, Probe
 from oxswarm.catalogue.lease import LeaseKeeper
 from oxswarm.catalogue.records import PASSING, Instance, catalogue_prefix, instance_key
@@ -93,6 +94,7 @@ class Registrator:
         self.interval = interval
         self._clock = clock
         self._tracked: dict[str, _Tracked] = {}
+        self._counted: set[tuple[str, str]] = set()  # (service, health) series set
         self._events: list[SourceEvent] = []
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="health")
@@ -208,7 +210,21 @@ class Registrator:
                 log.warning("registrator: %s %s: %s", item.instance.service, item.instance.id,
                             exc)  # fmt: skip
         self.lease.alive()
+        self._count(tracked, result)
         return result
+
+    def _count(self, tracked: list[_Tracked], passing: dict[str, bool]) -> None:
+        """This node's instances by service and health, for ``/metrics``."""
+        counts: dict[tuple[str, str], int] = {}
+        for item in tracked:
+            health = "passing" if passing.get(item.instance.id) else "failing"
+            key = (item.instance.service, health)
+            counts[key] = counts.get(key, 0) + 1
+        for service, health in self._counted - counts.keys():
+            metrics.REGISTERED.labels(service, health).set(0)
+        for (service, health), count in counts.items():
+            metrics.REGISTERED.labels(service, health).set(count)
+        self._counted = self._counted | counts.keys()
 
     def _keep(self, item: _Tracked) -> None:
         if item.failing:

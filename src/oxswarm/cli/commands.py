@@ -42,3 +42,6 @@ def register(root: click.Group) -> None:
     from oxswarm.cli.cache_cmd import cache_group
 
     root.add_command(cache_group)
+    from oxswarm.cli.saml_cmd import saml_group
+
+    root.add_command(saml_group)

@@ -1,12 +1,13 @@
 """``oxswarm dev up|down``: try OxSwarm on one host in seconds (see :mod:`oxswarm.local.dev`).
 
-``dev up --dir DIR [--port PORT] [--issuer URL] [--json]`` prints the issuer, where the
-admin password is, and a ready test client; with ``--json``, one JSON object with
-``issuer``, ``identity_url`` (oxTrust's root), ``store``, ``cluster``,
-``master_key_file``, ``client`` and more, and ``env``: the variables (``OXSWARM_STORE``,
-``OXSWARM_CLUSTER``, ``OXSWARM_MASTER_KEY_FILE``, the store's CA, client certificate and
-key, ``OXSWARM_LDAP_URLS``) that point other commands at the stack, as ``oxswarm env``
-does for a cluster. Progress goes to stderr.
+``dev up --dir DIR [--port PORT] [--issuer URL] [--json]`` prints the issuer, oxAuth's and
+oxTrust's ``/metrics``, the SAML IdP's metadata, where the admin password is, and a ready
+test client; with ``--json``, one JSON object with ``issuer``, ``identity_url`` (oxTrust's
+root), ``idp_metadata_url`` (the SAML IdP's metadata, also its entityID), ``store``,
+``cluster``, ``master_key_file``, ``client`` and more, and ``env``: the variables
+(``OXSWARM_STORE``, ``OXSWARM_CLUSTER``, ``OXSWARM_MASTER_KEY_FILE``, the store's CA,
+client certificate and key, ``OXSWARM_LDAP_URLS``) that point other commands at the
+stack, as ``oxswarm env`` does for a cluster. Progress goes to stderr.
 ``dev down --dir DIR`` stops all of it.
 """
 
@@ -43,6 +44,14 @@ def dev_env(info: DevInfo) -> dict[str, str]:
     return env
 
 
+def metrics_urls(info: DevInfo) -> list[str]:
+    """oxAuth's and oxTrust's ``/metrics`` (Prometheus, docs/operations.md)."""
+    urls = [f"{info.issuer}/metrics"]
+    if info.identity_url:
+        urls.append(info.identity_url.removesuffix("/identity") + "/metrics")
+    return urls
+
+
 def _progress(message: str) -> None:
     click.echo(f"dev: {message}", err=True)
 
@@ -71,7 +80,8 @@ def dev_group() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def up(root: Path, port: int | None, issuer: str | None, as_json: bool) -> None:
-    """Start etcd, slapd, Redis, Twemproxy, oxAuth and oxTrust under DIR (idempotent)."""
+    """Start etcd, slapd, Redis, Twemproxy, oxAuth, oxTrust and the SAML IdP under DIR
+    (idempotent)."""
     info = dev_up(root, port=port, issuer=issuer, progress=_progress)
     if info.already_up:
         _progress(f"already up under {root}")
@@ -84,6 +94,9 @@ def up(root: Path, port: int | None, issuer: str | None, as_json: bool) -> None:
         f"discovery:       {info.issuer}/.well-known/openid-configuration",
         f"oxTrust:         {info.identity_url} (admin API: "
         f"{info.identity_url}/restv1/api/v1/openapi.json)",
+        f"metrics:         {' '.join(metrics_urls(info))}",
+        f"SAML IdP:        {info.idp_metadata_url} (metadata and entityID; add an SP with "
+        "oxswarm saml trust add --metadata FILE)",
         f"admin user:      {info.admin_user} (password in {info.admin_password_file})",
         f"test client:     {client['client_id']}",
         f"  secret:        {client.get('client_secret', '(public)')}",

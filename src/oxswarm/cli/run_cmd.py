@@ -4,17 +4,24 @@
 [--public-url URL] [--oxauth-url URL]``: oxTrust (SCIM 2.0, docs/scim.md; the admin UI,
 docs/oxtrust-ui.md).
 
+``oxswarm run oxshibboleth [--bind HOST:PORT] [--cache HOST:PORT] [--ldap-url URL ...]
+[--public-url URL] [--oxauth-url URL]``: the SAML 2.0 IdP (docs/saml.md).
+
 ``oxswarm run oxauth [--bind HOST:PORT] [--workers N] [--issuer URL] [--cache HOST:PORT]
 [--ldap-url URL ...] [--registration open|token|off] [--dev]``: the OpenID Provider under
 uvicorn (uvloop + httptools), reading the store and master key like every other command.
 ``--dev`` (``oxswarm dev up``): server-side fetches may reach loopback over http.
-uvicorn's own proxy-header handling is off: the client address is taken through the
+``--workers N`` (N > 1): ``prometheus_client``'s multiprocess mode (``/metrics`` sums the
+workers). uvicorn's own proxy-header handling is off: the client address is taken through the
 store's trusted proxies (:mod:`oxswarm.oxauth.addressing`), one rule in one place.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import click
 
@@ -77,8 +84,6 @@ def run_oxauth(
     log_level: str,
 ) -> None:
     """The OpenID Provider (oxAuth)."""
-    import uvicorn
-
     from oxswarm.oxauth.asgi import ENV_OPTIONS, options_to_env
     from oxswarm.oxauth.wiring import DEFAULT_CACHE, RunOptions, parse_hostport
 
@@ -102,6 +107,17 @@ def run_oxauth(
             os.environ[name] = str(path)
     os.environ[ENV_MASTER_KEY_FILE] = str(master_key_path(settings))
     os.environ[ENV_OPTIONS] = options_to_env(options)
+    made = multiprocess_metrics() if workers > 1 else None
+    try:
+        _serve_oxauth(host, port, workers, log_level)
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+
+
+def _serve_oxauth(host: str, port: int, workers: int, log_level: str) -> None:
+    import uvicorn
+
     uvicorn.run(
         "oxswarm.oxauth.asgi:app_from_env",
         factory=True,
@@ -115,6 +131,22 @@ def run_oxauth(
         proxy_headers=False,
         server_header=False,
     )
+
+
+def multiprocess_metrics() -> Path | None:
+    """Several workers: ``prometheus_client``'s multiprocess mode, each worker's values in
+    a file of a folder of their own (emptied first: a previous run's counts would be
+    summed in); ``/metrics`` of any worker answers the sum (:mod:`oxswarm.metrics`).
+    Returns the folder when it was made here (removed at the end)."""
+    from oxswarm.metrics import MULTIPROC_ENV
+
+    given = os.environ.get(MULTIPROC_ENV)
+    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="oxauth-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.db"):
+        old.unlink()
+    os.environ[MULTIPROC_ENV] = str(folder)
+    return None if given else folder
 
 
 @run_group.command("oxtrust")
@@ -164,3 +196,52 @@ def run_oxtrust(
     app = app_from_settings(settings, options)
     uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools",
                 log_level=log_level, access_log=False, proxy_headers=True, server_header=False)
+
+
+@run_group.command("oxshibboleth")
+@store_options
+@click.option("--bind", default="0.0.0.0:8086", show_default=True, metavar="HOST:PORT")
+@click.option("--cache", default=None, metavar="HOST:PORT",
+              help="Twemproxy address (SAML request state). [default 127.0.0.1:22121; env "
+                   "OXSWARM_CACHE]")
+@click.option("--ldap-url", "ldap_urls", multiple=True, metavar="URL",
+              help="Directory server (repeatable). [default: ldap_peers from the store]")
+@click.option("--public-url", default=None, metavar="URL",
+              help="The base browsers see; entityID <URL>/idp/shibboleth. "
+                   "[default https://<hostname>]")
+@click.option("--oxauth-url", default=None, metavar="URL",
+              help="oxAuth for the back channel (token, JWKS). [default: public URL]")
+@click.option("--log-level", default="warning", show_default=True)
+def run_oxshibboleth(
+    *,
+    settings: Settings,
+    bind: str,
+    cache: str | None,
+    ldap_urls: tuple[str, ...],
+    public_url: str | None,
+    oxauth_url: str | None,
+    log_level: str,
+) -> None:
+    """The SAML 2.0 identity provider (oxShibboleth): metadata at /idp/shibboleth, SSO at
+    /idp/profile/SAML2/Redirect/SSO and /idp/profile/SAML2/POST/SSO (docs/saml.md)."""
+    import uvicorn
+
+    from oxswarm.oxauth.wiring import DEFAULT_CACHE, parse_hostport
+    from oxswarm.oxshibboleth.app import IdpOptions, app_from_settings
+    from oxswarm.oxshibboleth.idp import xmlsec_binary
+
+    host, port = parse_hostport(bind, "bind")
+    for name, value in (("public-url", public_url), ("oxauth-url", oxauth_url)):
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise InvalidInput(f"{name}: {value!r} must be an http(s) URL", field=name)
+    options = IdpOptions(
+        cache=cache or os.environ.get("OXSWARM_CACHE") or DEFAULT_CACHE,
+        ldap_urls=ldap_urls,
+        public_url=public_url,
+        oxauth_url=oxauth_url,
+    )
+    parse_hostport(options.cache, "cache")
+    xmlsec_binary()  # fail at start, naming the package, when xmlsec1 is missing
+    app = app_from_settings(settings, options)
+    uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools",
+                log_level=log_level, access_log=False, proxy_headers=False, server_header=False)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.status import Status
+from rich.text import Text
 
+from oxswarm.cli.status_view import print_status
 from oxswarm.config.params import Params
 from oxswarm.deploy.deployer import Deployer, default_params
 from oxswarm.deploy.status import cluster_status
@@ -76,7 +81,19 @@ def check_driver_options(driver: str, nodes: int, hosts: tuple[str, ...],
 
 
 def _console() -> Console:
-    return Console(stderr=True)
+    return Console(stderr=True, log_path=False)
+
+
+def progress(console: Console, status: Status | None = None) -> Callable[[str], None]:
+    """A long command's step: the spinner's text, and one line ``HH:MM:SS message`` (the
+    message as given: no markup, no source file and line as ``Console.log`` adds)."""
+
+    def step(message: str) -> None:
+        if status is not None:
+            status.update(Text(message))
+        console.print(Text(f"{time.strftime('%H:%M:%S')} {message}"), highlight=False)
+
+    return step
 
 
 @click.command("up")
@@ -133,12 +150,9 @@ def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...],
         console.print(f"[yellow]warning:[/] {nodes} node(s): the cluster does not survive "
                       "the loss of a node (use 3 or more)")
     with console.status("starting") as status:
-        def step(message: str) -> None:
-            status.update(message)
-            console.log(message)
-
         result = deployer.up(nodes=nodes, hostname=hostname, params_file=params_file,
-                             params=answers, step=step, driver_name=driver,
+                             params=answers, step=progress(console, status),
+                             driver_name=driver,
                              hosts=list(hosts), ssh_config=ssh_config, registry=registry,
                              rotate_store_certs="store-certs" in rotate)
     if as_json:
@@ -148,6 +162,8 @@ def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...],
              f"point {result.url.removeprefix('https://')} at the nodes: DNS or your own LB")
     click.echo(f"url:             {result.url}  ({front})")
     click.echo(f"issuer:          {result.issuer}")
+    click.echo(f"identity:        {result.identity_url}  (oxTrust: admin UI, API, SCIM; "
+               f"sign in as admin, password in the admin file below)")
     click.echo(f"ca_file:         {result.ca_file}")
     click.echo(f"nodes:           {', '.join(f'{k}={v}' for k, v in result.nodes.items())}")
     click.echo(f"store:           {result.store}")
@@ -168,7 +184,8 @@ def down_command(cluster: str, state_dir: Path | None) -> None:
     """Remove everything ``up`` created (also after a crash halfway)."""
     console = _console()
     with console.status("removing") as status:
-        done = Deployer(cluster=cluster, state_dir=state_dir).down(step=status.update)
+        done = Deployer(cluster=cluster, state_dir=state_dir).down(
+            step=progress(console, status))
     for item in done:
         click.echo(item)
     click.echo(f"cluster {cluster}: removed")
@@ -184,11 +201,7 @@ def status_command(cluster: str, state_dir: Path | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(status))
         return
-    for section, value in status.items():
-        click.echo(f"{section}:")
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        for key, item in items:
-            click.echo(f"  {key}: {item}")
+    print_status(status, Console())
 
 
 def register(root: click.Group) -> None:

@@ -49,6 +49,7 @@ from oxswarm.errors import (
     StoreAuthError,
     StoreUnavailable,
 )
+from oxswarm.metrics import STORE_METRICS
 from oxswarm.settings import Settings, parse_store_url
 
 log = logging.getLogger(__name__)
@@ -335,7 +336,20 @@ class EtcdStore:
         accept: frozenset[int] = frozenset(),
         retry_for: float | None = None,
     ) -> _Reply:
-        """:meth:`_call_once`, logging in first when the store asks for a (new) token."""
+        """:meth:`_call_once`, logging in first when the store asks for a (new) token;
+        timed, and counted when it fails, under the API's path (``kv/range``, ...)."""
+        with STORE_METRICS.timed(path.removeprefix("/v3/"), (OxSwarmError,)):
+            return self._logged_in(path, body, what, accept=accept, retry_for=retry_for)
+
+    def _logged_in(
+        self,
+        path: str,
+        body: dict[str, Any],
+        what: str,
+        *,
+        accept: frozenset[int],
+        retry_for: float | None,
+    ) -> _Reply:
         try:
             return self._call_once(path, body, what, accept=accept, retry_for=retry_for)
         except _LoginNeeded:

@@ -14,7 +14,9 @@ redis         config/, secret/                        read
 twemproxy     config/, secret/                        read
 registrator   catalogue/                              readwrite
 oxtrust       config/, secret/ (the admin UI and API:     readwrite
-              live policy, keys, organisation)
+              live policy, keys, organisation);
+              catalogue/ (its dashboard)                  read
+oxshibboleth  config/, secret/ (the SAML IdP)             read
 every role    ping (the readiness probe's key)        read
 operator      everything (etcd's ``root`` role)       all, and auth
 ============  ======================================  =========
@@ -48,8 +50,10 @@ ROLE_PREFIXES: Mapping[str, tuple[tuple[str, str], ...]] = {
     "redis": _CONFIG,
     "twemproxy": _CONFIG,
     "registrator": (("catalogue/", READWRITE),),
-    # the administration service writes the live policy, rotates keys, edits settings
-    "oxtrust": (("config/", READWRITE), ("secret/", READWRITE)),
+    # the administration service writes the live policy, rotates keys, edits settings;
+    # its dashboard reads the catalogue (the nodes and their services), never writes it
+    "oxtrust": (("config/", READWRITE), ("secret/", READWRITE), ("catalogue/", READ)),
+    "oxshibboleth": _CONFIG,  # the SAML IdP reads its keys and client; writes nothing
 }
 SERVICE_ROLES = tuple(ROLE_PREFIXES)
 CLIENT_ROLES = (*SERVICE_ROLES, OPERATOR)

@@ -101,6 +101,8 @@ def _oxauth_policy() -> dict[str, str]:
         keys.OXAUTH_TRUSTED_PROXIES: "[]",  # none yet: the deployment writes the cluster's
         keys.OXAUTH_FETCH_ALLOW: "[]",
         keys.OXAUTH_FETCH_DENY: "[]",  # the same
+        keys.OXAUTH_SESSION_LIFETIME: "86400",
+        keys.OXAUTH_DEFAULT_ACR: "simple_password_auth",
     }
 
 

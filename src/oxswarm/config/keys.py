@@ -51,6 +51,10 @@ OXAUTH_LOCKOUT_ADDRESS_DELAY_MS: Final = "oxauth_lockout_address_delay_ms"  # "3
 OXAUTH_TRUSTED_PROXIES: Final = "oxauth_trusted_proxies"  # CIDRs, "[]" (the deployment's)
 OXAUTH_FETCH_ALLOW: Final = "oxauth_fetch_allow"  # CIDRs fetches may reach anyway, "[]"
 OXAUTH_FETCH_DENY: Final = "oxauth_fetch_deny"  # the cluster's own CIDRs (the deployment's)
+OXAUTH_SESSION_LIFETIME: Final = "oxauth_session_lifetime"  # seconds of an SSO session, "86400"
+OXAUTH_DEFAULT_ACR: Final = "oxauth_default_acr"  # if a request names none: "simple_password_auth"
+# Optional values config-init does not write (absent: their module's defaults): the pages'
+# branding (oxauth_brand_*: oxswarm.oxauth.branding) and SMTP (smtp_*: oxswarm.config.smtp).
 
 # -- secrets (encrypted at rest) ----------------------------------------------------
 ADMIN_PW: Final = "admin_pw"  # the admin user's password, as typed
@@ -109,7 +113,7 @@ CONFIG_NAMES: Final = frozenset(
         OXAUTH_LOCKOUT_USER_FAILURES, OXAUTH_LOCKOUT_ADDRESS_FAILURES, OXAUTH_LOCKOUT_WINDOW,
         OXAUTH_TRUST_FORWARDED_FOR, OXAUTH_LOCKOUT_ADDRESS_DELAY_MS, OXAUTH_TRUSTED_PROXIES,
         OXAUTH_FETCH_ALLOW, OXAUTH_FETCH_DENY, OXAUTH_REGISTRATION_RATE_LIMIT,
-        OXAUTH_REGISTRATION_RATE_WINDOW,
+        OXAUTH_REGISTRATION_RATE_WINDOW, OXAUTH_SESSION_LIFETIME, OXAUTH_DEFAULT_ACR,
     }
 )
 """Every plain configuration value's name (the rest of this module's names are secrets)."""

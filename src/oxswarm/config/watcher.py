@@ -1,10 +1,13 @@
 """Keep something in a running process equal to values in the config store.
 
 :class:`StoreWatcher` runs ``reload`` (True when it applied new values) whenever
-``watch`` (a prefix watch on the store, yielding events until its timeout) reports a
-change, and at least every ``refresh`` seconds in case a watch was missed (a compaction,
-a reconnection). A failing reload or
-watch is logged and retried after ``retry`` seconds: the process keeps what it had.
+``watch`` (a prefix watch on the store from a revision, yielding events until its timeout)
+reports a change, and at least every ``refresh`` seconds in case a watch was missed (a
+compaction, a reconnection). Each watch starts at the revision after the last event seen,
+so a change written while ``reload`` ran (several values written one after the other) is
+seen by the next watch, not at the next refresh. A failing reload or watch is logged and
+retried after ``retry`` seconds (then from the store's present, after a reload): the
+process keeps what it had.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ class StoreWatcher:
     def __init__(
         self,
         reload: Callable[[], bool],
-        watch: Callable[[float], Iterable[Any]],
+        watch: Callable[[float, int | None], Iterable[Any]],
         *,
         name: str,
         refresh: float = 60.0,
@@ -57,11 +60,14 @@ class StoreWatcher:
 
     def _run(self) -> None:
         last = time.monotonic()
+        start: int | None = None  # the revision the next watch starts at
         while not self._stop.is_set():
             try:
                 changed = False
-                for _event in self._watch(5.0):
+                for event in self._watch(5.0, start):
                     changed = True
+                    revision = getattr(event, "revision", None)
+                    start = revision + 1 if isinstance(revision, int) and revision else None
                     break
                 if changed or time.monotonic() - last >= self._refresh:
                     self.reload()
@@ -70,4 +76,6 @@ class StoreWatcher:
                 level = logging.ERROR if isinstance(exc, Unavailable | SecretError) else \
                     logging.WARNING
                 log.log(level, "%s: watch failed, retrying: %s", self.name, exc)
+                start = None  # e.g. a compacted revision: watch from now, after a reload
+                last = 0.0
                 self._stop.wait(self._retry)

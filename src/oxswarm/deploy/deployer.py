@@ -73,6 +73,7 @@ class UpResult:
 
     url: str
     issuer: str
+    identity_url: str  # oxTrust's root: the admin UI (user admin), its API, SCIM
     ca_file: str
     nodes: dict[str, str]
     store: str
@@ -90,16 +91,18 @@ class UpResult:
         return dict(self.__dict__)
 
 
-def discovery(address: str, hostname: str, ca_file: Path) -> bool:
-    """True when ``https://address/`` answers the discovery document for ``hostname``."""
-    url = f"https://{address}/.well-known/openid-configuration"
+def discovery(address: str, hostname: str, ca_file: Path,
+              path: str = "/.well-known/openid-configuration", expect: str = "issuer") -> bool:
+    """True when ``https://address{path}`` answers 200 for ``hostname`` (the discovery
+    document; with ``path="/identity/health"``, oxTrust behind that NGINX)."""
+    url = f"https://{address}{path}"
     try:
         with httpx.Client(verify=ssl.create_default_context(cafile=str(ca_file)),
                           timeout=5.0, trust_env=False) as c:
             res = c.get(url, headers={"Host": hostname}, extensions={"sni_hostname": hostname})
     except httpx.HTTPError as exc:
         raise Unavailable(f"{url}: {exc}") from exc
-    if res.status_code == 200 and "issuer" in res.text:
+    if res.status_code == 200 and expect in res.text:
         return True
     raise Unavailable(f"{url}: HTTP {res.status_code}")
 
@@ -208,6 +211,8 @@ class Deployer(StackSteps):
         if upgrade:  # deployed before the store was closed: close it by rolling
             changes += self.export_store_ca(spec, step)
         changes += self.store_pki.ensure(spec)
+        if not upgrade:  # an open store gets its users while it is closed (upgrade_store)
+            changes += self.users_before_stack(spec, driver, step)
         if rotate_store_certs and not upgrade:
             changes += self.rotate_store_certs(spec, step)
         if upgrade:
@@ -232,7 +237,7 @@ class Deployer(StackSteps):
         self.wait_serving(spec, lb)
         timed("serving", t)
         timings["total"] = round(time.monotonic() - started, 1)
-        return self.result(spec, lb, build.image, changes, timings)
+        return self.result(spec, lb, build.image, changes, timings, params_file=params_file)
 
     def host(self, step: Step) -> list[str]:
         """This machine: the packages ``up`` needs, the state folder, the master key."""
@@ -393,25 +398,43 @@ class Deployer(StackSteps):
 
     def wait_serving(self, spec: ClusterSpec, lb: LoadBalancer | None,
                      timeout: float = 600.0) -> None:
-        """Until the load balancer (lab), then every node's own NGINX, answer discovery."""
+        """Until the load balancer (lab), then every node's own NGINX, answer discovery
+        (oxAuth) and ``/identity/health`` (oxTrust)."""
         targets = [(lb.address, "the load balancer")] if lb else []
         for address, what in [*targets, *((n.address, n.name) for n in spec.nodes)]:
             wait_for(f"the cluster to serve through {what}",
                      lambda a=address: discovery(a, spec.hostname, self.ca_file),  # type: ignore[misc]
                      timeout=timeout, interval=2.0)
+            wait_for(f"oxTrust to serve through {what}",
+                     lambda a=address: discovery(a, spec.hostname, self.ca_file,  # type: ignore[misc]
+                                                 "/identity/health", '"ok"'),
+                     timeout=timeout, interval=2.0)
+
+    def admin_file(self, params_file: Path | None) -> Path:
+        """The file holding config-init's answers (the admin password): ``--params``'s,
+        remembered for later runs, else the one ``up`` wrote into the state folder."""
+        pointer = self.state_dir / "params-file"
+        if params_file is not None:
+            pointer.write_text(str(params_file.resolve()) + "\n")
+            return params_file.resolve()
+        if pointer.is_file() and not (self.state_dir / "params.json").is_file():
+            return Path(pointer.read_text().strip())
+        return self.state_dir / "params.json"
 
     def result(self, spec: ClusterSpec, lb: LoadBalancer | None, image: str,
-               changes: list[str], timings: dict[str, float]) -> UpResult:
+               changes: list[str], timings: dict[str, float], *,
+               params_file: Path | None = None) -> UpResult:
         host = spec.hostname
         front = lb.address if lb else spec.manager.address
         client = (f'curl -s --cacert {self.ca_file} --resolve {host}:443:{front} '
                   f'-u "$(cat {self.test_client_file})" -d grant_type=client_credentials '
                   f'https://{host}/oxauth/restv1/token')
         return UpResult(
-            url=f"https://{host}", issuer=f"https://{host}", ca_file=str(self.ca_file),
+            url=f"https://{host}", issuer=f"https://{host}",
+            identity_url=f"https://{host}/identity", ca_file=str(self.ca_file),
             nodes={n.name: n.address for n in spec.nodes}, store=spec.store_url(),
             cluster=spec.cluster, master_key_file=str(self.master_key_file),
-            admin_credentials=str(self.state_dir / "params.json"),
+            admin_credentials=str(self.admin_file(params_file)),
             load_balancer=lb.address if lb else None, image=image, test_client=client,
             changes=changes, timings=timings, env=operator_env(spec, self.state_dir))
 

@@ -9,6 +9,7 @@ See :mod:`oxswarm.deploy.storepki` for the files and ``docs/security.md`` for th
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,9 +21,11 @@ from oxswarm.deploy.roll import Roller, held_secrets, interim_stack, new_task, r
 from oxswarm.deploy.spec import ClusterSpec
 from oxswarm.deploy.ssh import SshDriver
 from oxswarm.deploy.storepki import StorePki
+from oxswarm.errors import OxSwarmError
 from oxswarm.roles.wait import wait_for
 from oxswarm.settings import Settings
 
+log = logging.getLogger(__name__)
 Step = Callable[[str], None]
 Driver = LabDriver | SshDriver
 
@@ -50,6 +53,22 @@ class StoreSteps:
             done = etcd_rbac.reconcile(store, settings.prefix, self.store_pki.users(),
                                        prune=prune)
         return [f"store auth: {c}" for c in done]
+
+    def users_before_stack(self, spec: ClusterSpec, driver: Driver, step: Step) -> list[str]:
+        """On a running cluster, the store's users and rights for every role's certificate
+        before a new stack names them: a role the stack gains (oxtrust on a cluster made
+        without it) logs in at its first start. A new cluster's store does not run yet,
+        and one that does not answer now is reconciled after the deploy, as always."""
+        manager = driver.docker(spec.manager.name)
+        if not manager.run("stack", "services", spec.stack, "--format", "{{.Name}}",
+                           check=False).stdout.split():
+            return []
+        step("store users and rights (before the stack)")
+        try:
+            return self.store_auth(self.settings(spec))
+        except OxSwarmError as exc:
+            log.info("store auth before the stack skipped: %s", exc)
+            return []
 
     def rotate_store_certs(self, spec: ClusterSpec, step: Step) -> list[str]:
         """New client certificates whose users exist before any service uses them; the

@@ -13,6 +13,7 @@ slapd hashes it with its ``password-hash`` scheme; clear text is never stored.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
 
 from oxswarm.directory.clients import ClientRepository, SecretCipher
 from oxswarm.directory.connection import Directory
@@ -92,9 +93,17 @@ def admin_person(data: InitialData) -> Person:
     )
 
 
+# how the admin UI signs in (code flow + PKCE), on top of its redirect URIs
+OXTRUST_SIGN_IN: Final[dict[str, list[str]]] = {
+    "grant_types": ["authorization_code", "refresh_token"],
+    "response_types": ["code"],
+    "scopes": ["openid", "profile", "email"],
+}
+
+
 def own_client(spec: OwnClient, hostname: str | None) -> Client:
-    """oxTrust signs in with the code flow (and PKCE), trusted (no consent page); the other
-    own clients are machine clients."""
+    """oxTrust and the SAML IdP sign in with the code flow (and PKCE), trusted (no consent
+    page); the other own clients are machine clients."""
     if spec.name == "oxTrust" and hostname:
         return Client(
             client_id=spec.client_id,
@@ -103,9 +112,21 @@ def own_client(spec: OwnClient, hostname: str | None) -> Client:
             trusted=True,
             redirect_uris=[oxtrust_uris(f"https://{hostname}")[0]],
             post_logout_redirect_uris=[oxtrust_uris(f"https://{hostname}")[1]],
-            grant_types=["authorization_code", "refresh_token"],
+            grant_types=list(OXTRUST_SIGN_IN["grant_types"]),
+            response_types=list(OXTRUST_SIGN_IN["response_types"]),
+            scopes=list(OXTRUST_SIGN_IN["scopes"]),
+        )
+    if spec.name == "SAML IdP" and hostname:  # the IdP signs people in through oxAuth
+        return Client(
+            client_id=spec.client_id,
+            client_secret=spec.client_secret,
+            name=spec.name,
+            trusted=True,
+            redirect_uris=[idp_callback(f"https://{hostname}")],
+            post_logout_redirect_uris=[idp_signed_out(f"https://{hostname}")],
+            grant_types=["authorization_code"],
             response_types=["code"],
-            scopes=["openid", "profile", "email"],
+            scopes=["openid"],
         )
     return Client(
         client_id=spec.client_id,
@@ -133,6 +154,32 @@ def allow_oxtrust_at(clients: ClientRepository, client_id: str, base: str) -> Cl
         "redirect_uris": list(dict.fromkeys([*client.redirect_uris, callback])),
         "post_logout_redirect_uris": list(
             dict.fromkeys([*client.post_logout_redirect_uris, signed_out])),
+    })
+    return clients.update(updated) if updated != client else client
+
+
+def idp_callback(base: str) -> str:
+    """The SAML IdP's redirect URI at oxAuth under ``base`` (``https://<hostname>``)."""
+    return f"{base.rstrip('/')}/idp/auth/callback"
+
+
+def idp_signed_out(base: str) -> str:
+    """Where oxAuth's end_session sends the browser back to the IdP (single logout)."""
+    return f"{base.rstrip('/')}/idp/auth/signed-out"
+
+
+def allow_idp_at(clients: ClientRepository, client_id: str, base: str) -> Client:
+    """Let the SAML IdP's client also sign in at ``base`` (``oxswarm dev up``, tests: a
+    loopback address) as a trusted code-flow client. Idempotent."""
+    client = clients.get(client_id)
+    updated = client.model_copy(update={
+        "trusted": True,
+        "redirect_uris": list(dict.fromkeys([*client.redirect_uris, idp_callback(base)])),
+        "post_logout_redirect_uris": list(dict.fromkeys(
+            [*client.post_logout_redirect_uris, idp_signed_out(base)])),
+        "grant_types": list(dict.fromkeys([*client.grant_types, "authorization_code"])),
+        "response_types": list(dict.fromkeys([*client.response_types, "code"])),
+        "scopes": list(dict.fromkeys([*client.scopes, "openid"])),
     })
     return clients.update(updated) if updated != client else client
 
@@ -190,7 +237,28 @@ def init_directory(directory: Directory, data: InitialData, cipher: SecretCipher
         dn = tree.client(spec.client_id)
         if directory.exists(dn):
             result.present.append(dn)
+            if spec.name == "oxTrust" and data.hostname:
+                upgrade_oxtrust_client(clients, spec.client_id, data.hostname)
         else:
             clients.add(own_client(spec, data.hostname))
             result.added.append(dn)
     return result
+
+
+def upgrade_oxtrust_client(clients: ClientRepository, client_id: str, hostname: str) -> bool:
+    """oxTrust's client of a directory loaded before the admin UI was a machine client:
+    give it the UI's sign-in (code flow, trusted, the cluster's URIs), keeping whatever
+    else it has. True when it changed; a client already so is left alone."""
+    client = clients.get(client_id)
+    callback, signed_out = oxtrust_uris(f"https://{hostname}")
+    if callback in client.redirect_uris and "authorization_code" in client.grant_types:
+        return False
+    joined = {name: list(dict.fromkeys([*getattr(client, name), *values]))
+              for name, values in OXTRUST_SIGN_IN.items()}
+    clients.update(client.model_copy(update={
+        "trusted": True,
+        "redirect_uris": list(dict.fromkeys([*client.redirect_uris, callback])),
+        "post_logout_redirect_uris": list(
+            dict.fromkeys([*client.post_logout_redirect_uris, signed_out])),
+    } | joined))
+    return True

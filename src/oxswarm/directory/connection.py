@@ -43,6 +43,7 @@ from oxswarm.errors import (
     InvalidInput,
     NotFound,
 )
+from oxswarm.metrics import DIRECTORY_METRICS
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +282,13 @@ class Directory:
             self._slots.release()
 
     def run(self, operation: Callable[[ldap3.Connection], T], what: str) -> T:
-        """Run ``operation`` on a pooled connection; retry once if the wire fails."""
+        """Run ``operation`` on a pooled connection; retry once if the wire fails. Timed,
+        and counted when the directory fails, under the first word of ``what``."""
+        with DIRECTORY_METRICS.timed(what.split(" ", 1)[0],
+                                     (DirectoryError, DirectoryUnavailable)):
+            return self._run(operation, what)
+
+    def _run(self, operation: Callable[[ldap3.Connection], T], what: str) -> T:
         for attempt in (1, 2):
             try:
                 with self._connection() as conn:
@@ -397,10 +404,16 @@ class Directory:
         """Bind as ``dn`` on a fresh connection (slapd verifies the hash); True on success."""
         if not password:
             return False  # an empty password would be an unauthenticated bind (RFC 4513 5.1.2)
+        began = time.perf_counter()
         try:
             conn = self._open(dn, password)
+        except DirectoryUnavailable:
+            DIRECTORY_METRICS.observe("bind", time.perf_counter() - began, failed=True)
+            raise
         except (NotFound, DirectoryError, InvalidInput):
+            DIRECTORY_METRICS.observe("bind", time.perf_counter() - began)
             return False
+        DIRECTORY_METRICS.observe("bind", time.perf_counter() - began)
         _quiet_unbind(conn)
         return True
 

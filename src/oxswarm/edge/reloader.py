@@ -15,9 +15,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
+from oxswarm import metrics
 from oxswarm.catalogue.reader import Catalogue
 from oxswarm.catalogue.records import Instance
 from oxswarm.edge.render import render_nginx
+from oxswarm.edge.routes import SERVICES
 from oxswarm.edge.spec import EdgeSpec
 from oxswarm.errors import DaemonError
 
@@ -77,7 +79,9 @@ class EdgeReloader:
 
     def apply(self, snapshot: Mapping[str, tuple[Instance, ...]]) -> bool:
         """Bring NGINX to ``snapshot``; True when it was reloaded."""
-        text = self.render(self.base.with_instances(snapshot))
+        spec = self.base.with_instances(snapshot)
+        metrics.set_catalogue({s: len(b) for s, b in spec.upstreams.items()}, SERVICES)
+        text = self.render(spec)
         try:
             live = self.conf_file.read_text()
         except OSError:
@@ -88,12 +92,14 @@ class EdgeReloader:
             self._install(text)
         except DaemonError as exc:
             self._rejected = text
+            metrics.EDGE_CONFIGS.labels("rejected").inc()
             log.error("edge: new config rejected, keeping the last good one: %s", exc)
             return False
         self._rejected = None
         self.control.reload()
         self.reloads += 1
-        counts = {s: len(b) for s, b in self.base.with_instances(snapshot).upstreams.items()}
+        metrics.EDGE_CONFIGS.labels("reloaded").inc()
+        counts = {s: len(b) for s, b in spec.upstreams.items()}
         log.info("edge: reloaded nginx (reload %d): %s", self.reloads, counts)
         return True
 

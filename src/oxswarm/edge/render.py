@@ -18,6 +18,12 @@ Directives are NGINX's (https://nginx.org/en/docs/): ``ngx_http_upstream_module`
 * A service without a healthy instance has no ``upstream`` block (an empty one is a
   config error) and its locations answer 503 with a plain-text body naming it and
   ``Retry-After``; a path of no known route answers 404. Both come from the node at once.
+* ``/metrics`` (every Python service's Prometheus endpoint, :mod:`oxswarm.metrics`) is
+  for the overlay network only: a path ending in ``/metrics`` (``/metrics``,
+  ``/oxauth/metrics``, ``/identity/metrics``, any case, a trailing slash or not) answers
+  404 from the node before any route (a regex location wins over the routes' prefix
+  locations; NGINX matches the decoded, normalised path, so ``%6d`` or ``//`` do not
+  get around it).
 * ``daemon off``; pid, temp and log files under ``workdir`` (several NGINX per machine).
 """
 
@@ -152,6 +158,15 @@ def _location(spec: EdgeSpec, route: Route) -> list[str]:
     return lines
 
 
+METRICS_LOCATION = "~* /metrics/?$"
+
+
+def not_public() -> list[str]:
+    """Paths no one reaches from outside: the services' ``/metrics``."""
+    return [f'        location {METRICS_LOCATION} {{ default_type text/plain; '
+            'return 404 "not found\\n"; }']
+
+
 def _services(spec: EdgeSpec) -> Iterable[str]:
     return sorted(s for s, backends in spec.upstreams.items() if backends)
 
@@ -188,6 +203,7 @@ def render_nginx(spec: EdgeSpec) -> str:
         "        proxy_buffers 8 16k;",
         f'        location = {HEALTH_PATH} {{ default_type text/plain; return 200 "ok\\n"; }}',
         f"        location = / {{ return 302 https://$host{spec.listen.https_suffix()}{root}; }}",
+        *not_public(),
     ]
     for route in ROUTES:
         lines += _location(spec, route)

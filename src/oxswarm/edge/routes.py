@@ -30,9 +30,10 @@ SCIM: Final = "scim"
 FIDO2: Final = "fido2"
 CASA: Final = "casa"
 
-# Sticky sessions (ip_hash), as the original: oxTrust's JSF views and the IdP's SAML
-# conversation keep state in the instance that started them.
-STICKY: Final = frozenset({OXTRUST, OXSHIBBOLETH})
+# Sticky sessions (ip_hash), as the original: the IdP's SAML conversation keeps state in
+# the instance that started it. oxTrust is not sticky (the original's JSF views were):
+# its UI sessions live in the shared cache and the directory, any instance serves them.
+STICKY: Final = frozenset({OXSHIBBOLETH})
 
 HEALTH_PATH: Final = "/nginx-health"
 ROOT_WITH_OXTRUST: Final = "/identity"

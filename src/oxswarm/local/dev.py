@@ -1,19 +1,22 @@
 """``oxswarm dev``: a complete single-host OxSwarm under one folder, in seconds.
 
 :func:`dev_up` starts the backend (:func:`oxswarm.local.stack.start_stack`: etcd, slapd,
-Redis, Twemproxy, config-init, the directory's initial load), then oxAuth and oxTrust
-(``oxswarm run oxauth``, ``oxswarm run oxtrust`` as local processes), waits for their
+Redis, Twemproxy, config-init, the directory's initial load), then oxAuth, oxTrust and the
+SAML IdP (``oxswarm run oxauth``, ``oxswarm run oxtrust``, ``oxswarm run oxshibboleth`` as
+local processes), waits for their
 health endpoints, registers a ready test client and writes:
 
 * ``DIR/dev.json`` (0600): the state: issuer, store, cluster, master key file, cache,
   directory URL, the test client, oxAuth's pid, oxTrust's root (``identity_url``) and pid,
+  the SAML IdP's metadata URL (``idp_metadata_url``, its entityID) and pid,
   the operator's store certificate files (the store is closed as in the cluster: TLS with
   client certificates, etcd RBAC; oxAuth runs with its own read-only certificate);
 * ``DIR/admin-password`` (0600): the admin user's password (user ``admin``).
 
 Every daemon keeps a pid file under ``DIR`` (:class:`~oxswarm.local.process.Daemon`), so
 :func:`dev_down` can stop all of it from another process: it signals the process group
-of every pid file found (oxTrust and oxAuth first, etcd last, which is crash-safe and gets SIGKILL).
+of every pid file found (the IdP, oxTrust and oxAuth first, etcd last, which is
+crash-safe and gets SIGKILL).
 A ``dev up`` on a folder whose processes all run says so and changes nothing; leftovers
 of a crash (state or pid files whose processes died) are stopped and wiped first.
 """
@@ -37,7 +40,7 @@ from typing import Any, Final
 import httpx
 
 from oxswarm.config import keys as K
-from oxswarm.directory.bootstrap import allow_oxtrust_at
+from oxswarm.directory.bootstrap import allow_idp_at, allow_oxtrust_at
 from oxswarm.directory.clients import ClientRepository
 from oxswarm.directory.models import Client
 from oxswarm.errors import DaemonError, InvalidInput, StoreUnavailable
@@ -48,7 +51,7 @@ from oxswarm.oxauth.clients_admin import build_client, client_json
 STATE_FILE: Final = "dev.json"
 PASSWORD_FILE: Final = "admin-password"
 CLUSTER: Final = "dev"
-PARTS: Final = ("oxtrust", "oxauth", "cache", "slapd", "etcd")  # stop order
+PARTS: Final = ("oxshibboleth", "oxtrust", "oxauth", "cache", "slapd", "etcd")  # stop order
 TEST_CLIENT_REDIRECT: Final = "http://localhost:8080/callback"
 TEST_CLIENT_LOGOUT: Final = "http://localhost:8080/"
 
@@ -92,6 +95,8 @@ class DevInfo:
     oxauth_pid: int
     identity_url: str = ""  # oxTrust's root (UI, SCIM, admin API), ending in /identity
     oxtrust_pid: int = 0
+    idp_metadata_url: str = ""  # the SAML IdP's metadata (entityID), /idp/shibboleth
+    oxshibboleth_pid: int = 0
     store_ca_file: str = ""  # the store is closed as in the cluster: the operator's files
     store_cert_file: str = ""
     store_key_file: str = ""
@@ -243,14 +248,26 @@ def start_oxtrust(
     return Daemon("oxtrust", argv, root / "oxtrust", env=env).start()
 
 
-def _oxtrust_client_id(stack: Stack) -> str:
+def start_oxshibboleth(
+    root: Path, env: dict[str, str], *, bind: str, public_url: str, cache: str, ldap: str,
+    oxauth_url: str,
+) -> Daemon:
+    argv = [
+        sys.executable, "-m", "oxswarm", "run", "oxshibboleth", "--bind", bind,
+        "--public-url", public_url, "--cache", cache, "--ldap-url", ldap,
+        "--oxauth-url", oxauth_url, "--log-level", "warning",
+    ]  # fmt: skip
+    return Daemon("oxshibboleth", argv, root / "oxshibboleth", env=env).start()
+
+
+def _own_client_id(stack: Stack, key: str = K.OXAUTH_CLIENT_ID) -> str:
     manager = stack.manager()
     try:
-        client_id = manager.get(K.OXAUTH_CLIENT_ID)
+        client_id = manager.get(key)
     finally:
         manager.store.close()
     if not client_id:
-        raise StoreUnavailable(f"config store has no {K.OXAUTH_CLIENT_ID}: config-init did not run")
+        raise StoreUnavailable(f"config store has no {key}: config-init did not run")
     return client_id
 
 
@@ -268,6 +285,33 @@ def wait_healthy(
             return False
 
     wait_until(ready, timeout, f"{daemon.name} health at {url}", interval=0.1)
+
+
+def _role_env(stack: Stack, env: dict[str, str], role: str) -> dict[str, str]:
+    """``env`` with the store certificate of ``role`` (its own etcd user and rights)."""
+    own = stack.settings(role)
+    return {**env, "OXSWARM_STORE_CERT_FILE": str(own.store_cert_file),
+            "OXSWARM_STORE_KEY_FILE": str(own.store_key_file)}
+
+
+def _start_admin_and_idp(
+    stack: Stack, root: Path, env: dict[str, str], *, bind: str, trust_bind: str,
+    idp_bind: str, progress: Progress,
+) -> tuple[Daemon, Daemon]:
+    """oxTrust and the SAML IdP, each on its own certificate, both signing in at oxAuth."""
+    progress(f"starting oxTrust on {trust_bind}")
+    trust = start_oxtrust(
+        root, _role_env(stack, env, "oxtrust"), bind=trust_bind,
+        public_url=f"http://{trust_bind}", cache=stack.cache_address, ldap=stack.ldap_urls[0],
+        oxauth_url=f"http://{bind}",
+    )
+    progress(f"starting the SAML IdP on {idp_bind}")
+    idp = start_oxshibboleth(
+        root, _role_env(stack, env, "oxshibboleth"), bind=idp_bind,
+        public_url=f"http://{idp_bind}", cache=stack.cache_address, ldap=stack.ldap_urls[0],
+        oxauth_url=f"http://{bind}",
+    )
+    return trust, idp
 
 
 def dev_up(
@@ -317,23 +361,21 @@ def dev_up(
             ldap=stack.ldap_urls[0],
         )
         trust_bind = f"127.0.0.1:{free_port()}"
+        idp_bind = f"127.0.0.1:{free_port()}"
         client = test_client()
         with stack.directory() as directory:
             clients = ClientRepository(directory, stack.box())
             clients.add(client)
             # the admin UI signs in through this oxAuth from its loopback address
-            allow_oxtrust_at(clients, _oxtrust_client_id(stack), f"http://{trust_bind}")
-        progress(f"starting oxTrust on {trust_bind}")
-        admin = stack.settings("oxtrust")  # the admin service's own certificate
-        trust_env = {**env, "OXSWARM_STORE_CERT_FILE": str(admin.store_cert_file),
-                     "OXSWARM_STORE_KEY_FILE": str(admin.store_key_file)}
-        trust = start_oxtrust(
-            root, trust_env, bind=trust_bind, public_url=f"http://{trust_bind}",
-            cache=stack.cache_address, ldap=stack.ldap_urls[0], oxauth_url=f"http://{bind}",
-        )  # fmt: skip
-        _keep(stack, daemon, trust)
+            allow_oxtrust_at(clients, _own_client_id(stack), f"http://{trust_bind}")
+            # the SAML IdP signs people in through this oxAuth from its loopback address
+            allow_idp_at(clients, _own_client_id(stack, K.IDP_CLIENT_ID), f"http://{idp_bind}")
+        trust, idp = _start_admin_and_idp(stack, root, env, bind=bind, trust_bind=trust_bind,
+                                          idp_bind=idp_bind, progress=progress)
+        _keep(stack, daemon, trust, idp)
         wait_healthy(daemon, bind)
         wait_healthy(trust, trust_bind, path="/identity/health")
+        wait_healthy(idp, idp_bind, path="/idp/health")
         info = DevInfo(
             issuer=issuer,
             store=stack.store_url,
@@ -347,11 +389,13 @@ def dev_up(
             oxauth_pid=daemon.pid or 0,
             identity_url=f"http://{trust_bind}/identity",
             oxtrust_pid=trust.pid or 0,
+            idp_metadata_url=f"http://{idp_bind}/idp/shibboleth",
+            oxshibboleth_pid=idp.pid or 0,
             store_ca_file=str(operator.store_ca_file),
             store_cert_file=str(operator.store_cert_file),
             store_key_file=str(operator.store_key_file),
             started_in=round(time.monotonic() - began, 2),
-            extra={"bind": bind, "oxtrust_bind": trust_bind},
+            extra={"bind": bind, "oxtrust_bind": trust_bind, "oxshibboleth_bind": idp_bind},
         )
         _write_private(root / STATE_FILE, json.dumps(info.to_dict(), indent=2) + "\n")
         progress(f"ready in {info.started_in:.1f}s")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
+from oxswarm.metrics.asgi import RequestMetrics
 from oxswarm.oxauth import endpoints, web
 from oxswarm.oxauth.endpoints._http import EXCEPTION_HANDLERS
 from oxswarm.oxauth.endpoints.token import TokenFastPath
@@ -61,8 +62,11 @@ def create_app(
 
 
 class OxAuthApp(Starlette):
-    """Starlette with the token endpoint's fast path before any middleware, and the last
-    resort for unhandled exceptions outermost (a 500, never a dropped connection)."""
+    """Starlette with the token endpoint's fast path before any middleware (counting its
+    own requests), the request metrics and ``/metrics`` behind it
+    (:mod:`oxswarm.metrics.asgi`), and the last resort for unhandled exceptions outermost
+    (a 500, never a dropped connection)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return LastResort(TokenFastPath(super().build_middleware_stack(), self.state))
+        return LastResort(TokenFastPath(RequestMetrics(super().build_middleware_stack()),
+                                        self.state))

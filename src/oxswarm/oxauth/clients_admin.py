@@ -56,6 +56,8 @@ OPTIONS: Final[Mapping[str, str]] = {
     "backchannel_logout_uri": "backchannel-logout-uri",
     "jwks_uri": "jwks-uri",
     "application_type": "application-type",
+    "subject_type": "subject-type",
+    "sector_identifier_uri": "sector-identifier-uri",
 }
 
 
@@ -79,6 +81,8 @@ def _metadata_changes(
     backchannel_logout_uri: str | None = None,
     jwks_uri: str | None = None,
     application_type: str | None = None,
+    subject_type: str | None = None,
+    sector_identifier_uri: str | None = None,
 ) -> dict[str, Any]:
     """Registration metadata from the options given (absent ones left out; an empty
     string clears a URI, a single empty value clears a list)."""
@@ -101,7 +105,9 @@ def _metadata_changes(
                        ("access_token_format", access_token_format),
                        ("frontchannel_logout_uri", frontchannel_logout_uri),
                        ("backchannel_logout_uri", backchannel_logout_uri),
-                       ("jwks_uri", jwks_uri), ("application_type", application_type)):
+                       ("jwks_uri", jwks_uri), ("application_type", application_type),
+                       ("subject_type", subject_type),
+                       ("sector_identifier_uri", sector_identifier_uri)):
         if value is not None:
             out[key] = value or None
     return out
@@ -151,6 +157,8 @@ def build_client(
     backchannel_logout_uri: str | None = None,
     jwks_uri: str | None = None,
     application_type: str | None = None,
+    subject_type: str | None = None,
+    sector_identifier_uri: str | None = None,
     trusted: bool = False,
     resource_server: bool = False,
 ) -> Client:
@@ -164,7 +172,8 @@ def build_client(
         scopes=scopes or DEFAULT_SCOPES, access_token_format=access_token_format,
         frontchannel_logout_uri=frontchannel_logout_uri,
         backchannel_logout_uri=backchannel_logout_uri, jwks_uri=jwks_uri,
-        application_type=application_type,
+        application_type=application_type, subject_type=subject_type,
+        sector_identifier_uri=sector_identifier_uri,
     )
     meta = _with_flags(_checked(data, str(uuid.uuid4())), trusted, resource_server)
     secret = None if meta.is_public else secrets.token_urlsafe(32)

@@ -92,7 +92,7 @@ class KeyWatcher(StoreWatcher):
         self,
         ring: KeyRing,
         read: Callable[[], str | None],
-        watch: Callable[[float], Any],
+        watch: Callable[[float, int | None], Any],
         *,
         refresh: float = 60.0,
     ) -> None:

@@ -4,7 +4,9 @@
 applies what changed to a running process: registration mode (and the old single initial
 access token's hash), the registration rate limit, lockout thresholds, trusted proxies,
 the server-side fetch allow and deny lists (plus the process's own: ``extras["fetch_base"]``,
-its dev switch and the issuer's addresses). A
+its dev switch and the issuer's addresses), the session lifetime, the default ``acr``, and
+the pages' branding (:func:`~oxswarm.oxauth.branding.read_branding`, kept in
+``extras["branding"]``; its values are named ``oxauth_brand_*``, under the same watch). A
 :class:`~oxswarm.config.watcher.StoreWatcher` on ``<prefix>/config/oxauth_`` calls it on
 every change and every minute. A value that is malformed is logged as an error and the
 process keeps the policy it has (at start the same
@@ -20,6 +22,7 @@ from collections.abc import Callable
 
 from oxswarm.errors import InvalidInput
 from oxswarm.oxauth.adapters.outbound import FetchRules, Outbound
+from oxswarm.oxauth.branding import Branding, read_branding
 from oxswarm.oxauth.model import OxAuthDeps
 from oxswarm.oxauth.policy import (
     OxAuthPolicy,
@@ -44,18 +47,20 @@ class LivePolicy:
         self._get_secret = get_secret
         self._fixed_mode = fixed_mode
         self._applied: tuple[OxAuthPolicy, RegistrationMode, str | None] | None = None
+        self._branding: Branding | None = None
 
     def reload(self) -> bool:
+        branded = self._reload_branding()
         try:
             policy = read_policy(self._get)
             mode, registration_hash = registration_access(
                 policy.registration, self._fixed_mode, self._get_secret)
         except InvalidInput as exc:
             log.error("oxAuth policy in the store is invalid, keeping the current one: %s", exc)
-            return False
+            return branded
         wanted = (policy, mode, registration_hash)
         if wanted == self._applied:
-            return False
+            return branded
         first = self._applied is None
         self._apply(*wanted)
         self._applied = wanted
@@ -66,6 +71,22 @@ class LivePolicy:
                      policy.lockout.max_address_failures, policy.lockout.window,
                      _cidrs(policy.trusted_proxies), _cidrs(policy.fetch_allow),
                      _cidrs(policy.fetch_deny))  # fmt: skip
+        return not first or branded
+
+    def _reload_branding(self) -> bool:
+        """Apply the store's branding; True when it changed after the first read."""
+        try:
+            branding = read_branding(self._get)
+        except InvalidInput as exc:
+            log.error("oxAuth branding in the store is invalid, keeping the current one: %s", exc)
+            return False
+        if branding == self._branding:
+            return False
+        first = self._branding is None
+        self._branding = branding
+        self._deps.extras["branding"] = branding
+        if not first:
+            log.info("oxAuth branding applied: %r, version %s", branding.name, branding.version)
         return not first
 
     def _apply(self, policy: OxAuthPolicy, mode: RegistrationMode,
@@ -76,11 +97,13 @@ class LivePolicy:
             registration_token_required=mode == "token",
             registration_token_hash=registration_hash,
             registration_rate_limit=policy.registration_limit.requests,
-            registration_rate_window=policy.registration_limit.window)
+            registration_rate_window=policy.registration_limit.window,
+            session_lifetime=policy.session_lifetime)
         old = deps.extras.get("web_settings")
         settings = dataclasses.replace(
             old if isinstance(old, WebSettings) else WebSettings(),
-            lockout=policy.lockout, trusted_proxies=policy.trusted_proxies)
+            lockout=policy.lockout, trusted_proxies=policy.trusted_proxies,
+            default_acr=policy.default_acr)
         deps.extras["web_settings"] = settings
         web = deps.extras.get("web")
         if isinstance(web, WebDeps):

@@ -22,6 +22,13 @@
   reach anyway (a lab) (:mod:`oxswarm.oxauth.adapters.outbound`).
 * ``oxauth_fetch_deny``: CIDRs, default none: the cluster's own networks, never fetched
   from (the issuer's addresses are added by each process).
+* ``oxauth_session_lifetime``: seconds, 10 to 31 days, default 86400: the longest life of a
+  browser (SSO) session from its sign-in; a session older than it is over, also one that
+  began before the value was lowered.
+* ``oxauth_default_acr``: one of :data:`oxswarm.oauth.oidc.core.acr.SUPPORTED`, default
+  ``simple_password_auth``: the method (and ID token ``acr``) of a sign-in whose request
+  asks for no supported ``acr_values`` and whose client has no supported
+  ``default_acr_values``.
 
 A value that is absent takes its default (a store initialised by an older config-init);
 a value that is present but malformed is an :class:`~oxswarm.errors.InvalidInput` naming
@@ -37,6 +44,7 @@ from typing import Final, Literal, cast
 
 from oxswarm.config import keys as K
 from oxswarm.errors import InvalidInput
+from oxswarm.oauth.oidc.core import acr
 from oxswarm.oauth.tokens import token_hash
 from oxswarm.oxauth.addressing import LEGACY_TRUSTED, Network, parse_networks
 from oxswarm.oxauth.web.lockout import LockoutPolicy
@@ -66,9 +74,15 @@ class OxAuthPolicy:
     fetch_allow: tuple[Network, ...] = ()
     fetch_deny: tuple[Network, ...] = ()
     registration_limit: RegistrationLimit = field(default_factory=RegistrationLimit)
+    session_lifetime: int = 86400
+    default_acr: str = acr.PASSWORD
 
 
-def _int(get: Callable[[str], str | None], name: str, default: int, minimum: int = 1) -> int:
+SESSION_LIFETIME_MAX: Final = 31 * 86400
+
+
+def _int(get: Callable[[str], str | None], name: str, default: int, minimum: int = 1,
+         maximum: int | None = None) -> int:
     raw = get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -78,7 +92,18 @@ def _int(get: Callable[[str], str | None], name: str, default: int, minimum: int
         raise InvalidInput(f"{name}: {raw!r} is not an integer", field=name) from None
     if value < minimum:
         raise InvalidInput(f"{name}: {value} must be at least {minimum}", field=name)
+    if maximum is not None and value > maximum:
+        raise InvalidInput(f"{name}: {value} must be at most {maximum}", field=name)
     return value
+
+
+def default_acr(value: str | None, name: str = K.OXAUTH_DEFAULT_ACR) -> str:
+    chosen = (value or acr.PASSWORD).strip()
+    if chosen not in acr.SUPPORTED:
+        raise InvalidInput(
+            f"{name}: {chosen[:64]!r} is not a supported acr ({', '.join(acr.SUPPORTED)})",
+            field=name)
+    return chosen
 
 
 def _bool(get: Callable[[str], str | None], name: str, default: bool) -> bool:
@@ -142,6 +167,9 @@ def read_policy(get: Callable[[str], str | None]) -> OxAuthPolicy:
             requests=_int(get, K.OXAUTH_REGISTRATION_RATE_LIMIT, limit.requests),
             window=_int(get, K.OXAUTH_REGISTRATION_RATE_WINDOW, limit.window),
         ),
+        session_lifetime=_int(get, K.OXAUTH_SESSION_LIFETIME, 86400, minimum=10,
+                              maximum=SESSION_LIFETIME_MAX),
+        default_acr=default_acr(get(K.OXAUTH_DEFAULT_ACR)),
     )
 
 

@@ -37,6 +37,7 @@ from oxswarm.directory.clients import ClientRepository
 from oxswarm.directory.connection import Directory, DirectoryConfig
 from oxswarm.directory.people import PeopleRepository
 from oxswarm.directory.scopes import ScopeRepository
+from oxswarm.directory.sectors import SectorRepository
 from oxswarm.directory.tree import Tree
 from oxswarm.errors import InvalidInput, MasterKeyError, OxSwarmError, StoreUnavailable
 from oxswarm.local.slapd import best_password_scheme
@@ -58,6 +59,7 @@ from oxswarm.oxauth.adapters.directory import (
 from oxswarm.oxauth.adapters.http import HttpJwksFetcher, HttpSectorFetcher
 from oxswarm.oxauth.adapters.outbound import Outbound
 from oxswarm.oxauth.addressing import Network
+from oxswarm.oxauth.endpoints.sector import HostedSectors
 from oxswarm.oxauth.issuer import TokenService
 from oxswarm.oxauth.keys import KeyRing, KeyWatcher
 from oxswarm.oxauth.live_policy import LivePolicy
@@ -135,7 +137,8 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
     watcher = KeyWatcher(
         ring,
         read=lambda: watch_manager.get_secret(K.OXAUTH_JWKS),
-        watch=lambda timeout: watch_store.watch_prefix(secret_key, timeout=timeout),
+        watch=lambda timeout, start: watch_store.watch_prefix(
+            secret_key, start_revision=start, timeout=timeout),
     ).start()
     tmp = tempfile.TemporaryDirectory(prefix="oxauth-")
     ca_file = None
@@ -242,6 +245,7 @@ def build_deps(
     codes = CacheCodeStore(cache)
     tokens = CacheTokenStore(cache)
     grants = DirectoryGrantStore(directory, CacheRevocations(cache), tree)
+    sectors = SectorRepository(directory, tree)
     issuer = TokenService(
         config=config, codes=codes, tokens=tokens, grants=grants, keys=ring, users=users
     )
@@ -272,7 +276,8 @@ def build_deps(
             "scopes": scopes or list(STANDARD_SCOPES),
             "outbound": outbound,
             "fetcher": HttpJwksFetcher(outbound),
-            "sector_fetcher": HttpSectorFetcher(outbound),
+            "sector_fetcher": HostedSectors(config.issuer, sectors, HttpSectorFetcher(outbound)),
+            "sectors": sectors,
             "health_checks": {
                 "cache": cache_ok,
                 "directory": _cached_check(lambda: directory.exists(tree.suffix)),
@@ -289,8 +294,10 @@ def _watch_policy(deps: OxAuthDeps, settings: Settings, box: SecretBox,
     live = LivePolicy(deps, manager.get, manager.get_secret, fixed_mode(options.registration))
     live.reload()  # the policy the process started with
     prefix = f"{settings.prefix}/config/oxauth_"
-    watcher = StoreWatcher(live.reload, lambda timeout: store.watch_prefix(prefix, timeout=timeout),
-                           name="oxauth-policy").start()
+    watcher = StoreWatcher(
+        live.reload,
+        lambda timeout, start: store.watch_prefix(prefix, start_revision=start, timeout=timeout),
+        name="oxauth-policy").start()
     return watcher, store
 
 
@@ -327,8 +334,11 @@ class CachePasswords:
             return changed
 
         prefix = manager.secret_key(K.REDIS_PW)  # also matches redis_pw_other
-        watcher = StoreWatcher(reload, lambda timeout: store.watch_prefix(prefix, timeout=timeout),
-                               name="cache-password", refresh=POLL_SECONDS).start()
+        watcher = StoreWatcher(
+            reload,
+            lambda timeout, start: store.watch_prefix(prefix, start_revision=start,
+                                                      timeout=timeout),
+            name="cache-password", refresh=POLL_SECONDS).start()
         return watcher, store
 
 

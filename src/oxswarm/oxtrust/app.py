@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
@@ -32,6 +33,7 @@ from oxswarm.config.secrets import SecretBox
 from oxswarm.directory.connection import Directory, DirectoryConfig
 from oxswarm.directory.tree import Tree
 from oxswarm.errors import MasterKeyError, OxSwarmError, StoreUnavailable
+from oxswarm.metrics.asgi import RequestMetrics
 from oxswarm.oxauth.adapters.cache import CacheRevocations, CacheTokenStore
 from oxswarm.oxauth.adapters.directory import DirectoryGrantStore
 from oxswarm.oxauth.policy import trusted_proxies
@@ -89,7 +91,9 @@ def create_app(
     if admin is not None:  # the admin REST API (docs/oxtrust-api.md)
         routes.append(api_mount(admin, deps.tokens))
         handlers = {404: http_error, 405: http_error}
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
+    # /metrics and the request metrics (oxswarm.metrics.asgi); one process per node
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers,
+                     middleware=[Middleware(RequestMetrics)])
 
 
 def build_deps(

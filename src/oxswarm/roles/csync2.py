@@ -25,6 +25,7 @@ import click
 
 from oxswarm.config import keys
 from oxswarm.local.process import stop_on_signals
+from oxswarm.metrics import serve_metrics
 from oxswarm.roles.env import csv, need, optional
 from oxswarm.roles.run import setup_logging
 from oxswarm.roles.store import open_manager, wait_config
@@ -48,6 +49,7 @@ def csync2_node(name: str, hosts: list[str], folder: Path, state: Path = STATE) 
 def command() -> None:
     """csync2 daemon and sync loop for the shared folder."""
     setup_logging("csync2")
+    serve_metrics()  # /metrics on the overlay (OXS_METRICS_PORT, default 9102)
     name = need("OXS_CSYNC2_NAME")
     hosts = csv("OXS_CSYNC2_HOSTS")
     folder = Path(optional("OXS_CSYNC2_FOLDER", SHARED_FOLDER))

@@ -35,6 +35,7 @@ from oxswarm.edge.reloader import EdgeReloader
 from oxswarm.edge.spec import EdgeSpec, Listen
 from oxswarm.errors import DaemonError
 from oxswarm.local.nginx import prepare_workdir, test_config
+from oxswarm.metrics import serve_metrics
 from oxswarm.roles.env import optional
 from oxswarm.roles.run import Child, setup_logging
 from oxswarm.roles.store import open_manager, wait_config
@@ -90,6 +91,7 @@ def log_to_stderr(workdir: Path) -> None:
 def command() -> None:
     """NGINX with Gluu's routes, reloaded (after nginx -t) when the catalogue changes."""
     setup_logging("nginx")
+    serve_metrics()  # /metrics on the overlay (OXS_METRICS_PORT, default 9102)
     hostname = optional("OXS_HOSTNAME", "")
     real_ip = tuple(p.strip() for p in optional("OXS_REAL_IP_FROM", "").split(",") if p.strip())
     settings = Settings.load()

@@ -16,6 +16,7 @@ from oxswarm.catalogue.health import ProbeChecker
 from oxswarm.catalogue.registrator import Registrator
 from oxswarm.config.etcd import EtcdStore
 from oxswarm.local.process import stop_on_signals
+from oxswarm.metrics import serve_metrics
 from oxswarm.roles.env import need, optional
 from oxswarm.roles.run import setup_logging
 from oxswarm.roles.wait import wait_for
@@ -29,6 +30,7 @@ INTERVAL = 1.0
 def command() -> None:
     """Registers this node's labelled containers in the catalogue."""
     setup_logging("registrator")
+    serve_metrics()  # /metrics on the overlay (OXS_METRICS_PORT, default 9102)
     settings = Settings.load()
     node = optional("OXSWARM_NODE", "")
     source = wait_for("the node's docker socket", lambda: DockerSource(

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Protocol
 
+from oxswarm import metrics
 from oxswarm.errors import DaemonError
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,11 @@ class SyncLoop:
         except DaemonError as exc:
             log.warning("csync2: sync (%s) failed: %s", why, exc)
             self.failed += 1
+            metrics.SYNC_RUNS.labels("failed").inc()
             return
+        result = "complete" if complete else "incomplete"
+        metrics.SYNC_SECONDS.labels(result).observe(time.monotonic() - began)
+        metrics.SYNC_RUNS.labels(result).inc()
         self.syncs += 1
         if not complete:
             self.failed += 1

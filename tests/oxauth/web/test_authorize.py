@@ -282,7 +282,11 @@ def test_form_post(browser: Browser, world: World) -> None:
     assert f'<form method="post" action="{CB}"' in r.text
     fields = hidden_fields(r.text)
     assert fields["state"] == "st1" and fields["iss"] == ISSUER
-    assert "submit()" in r.text
+    # submitted by the pages' one script, a file loaded with the response's nonce
+    nonce = r.headers["content-security-policy"].split("script-src 'nonce-")[1].split("'")[0]
+    assert '<script src="/oxauth/branding/pages.js?v=' in r.text
+    assert f'nonce="{nonce}" defer></script>' in r.text and "submit()" not in r.text
+    assert "submit()" in browser.get("/oxauth/branding/pages.js").text
     assert world.redeem(client, fields["code"])["token_type"] == "Bearer"
 
 

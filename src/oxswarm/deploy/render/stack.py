@@ -14,9 +14,12 @@ Shape of the original's consul.yml, cache.yml, registrator.yml, web.yml and ldap
   catalogue in etcd.
 * ``csync2-<node>`` pinned: the node's shared folder (its host folder, mounted at
   ``/opt/shared-shibboleth-idp``) kept identical on every node within seconds.
-* ``oxauth`` global, ``nginx`` global with 80/443 published in host mode; oxAuth and
-  Twemproxy have a liveness health check so that their ``start-first`` updates wait
-  for the new task to answer.
+* ``oxauth`` and ``oxtrust`` global, ``nginx`` global with 80/443 published in host mode;
+  oxAuth, oxTrust and Twemproxy have a liveness health check so that their
+  ``start-first`` updates wait for the new task to answer. oxTrust (``/identity``: the
+  admin UI, its API, SCIM) reaches oxAuth over the overlay for its sign-in's back channel
+  (discovery, token, JWKS: ``http://oxauth:8080``, every instance behind one name) while
+  browsers are sent to ``https://<hostname>/oxauth/...``.
 * Every container's resolver retries a lost lookup after 1 s, not 5
   (:mod:`oxswarm.roles.resolver`).
 * Every role but csync2 runs as the image's unprivileged user ``oxswarm``: its entrypoint
@@ -42,6 +45,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from oxswarm.config.etcd_rbac import SERVICE_ROLES
 from oxswarm.deploy.spec import ClusterSpec, NodeSpec
 from oxswarm.deploy.swarm import LABEL_CLUSTER, LABEL_NODE
 from oxswarm.roles.resolver import ENV_RESOLV_OPTIONS, RESOLV_OPTIONS
@@ -60,6 +64,7 @@ OPERATOR_LDAP_PORT = LDAP_PORT
 REDIS_PORT = 6379
 TWEMPROXY_PORT = 22121
 OXAUTH_PORT = 8080
+OXTRUST_PORT = 8082
 DOCKER_SOCKET = "/var/run/docker.sock"
 SHARED_FOLDER = "/opt/shared-shibboleth-idp"  # the IdP's files (oxTrust/IdP mount it later)
 NODE_TEMPLATE = "{{.Node.Hostname}}"
@@ -318,7 +323,21 @@ def global_services(spec: ClusterSpec) -> dict[str, dict[str, Any]]:
     nginx["sysctls"] = {"net.ipv4.ip_unprivileged_port_start": UNPRIVILEGED_PORTS_FROM}
     nginx["deploy"] = _deploy(spec, None)
     return {"registrator": registrator, "twemproxy": twemproxy, "oxauth": oxauth,
-            "nginx": nginx}
+            "oxtrust": oxtrust_service(spec), "nginx": nginx}
+
+
+def oxtrust_service(spec: ClusterSpec) -> dict[str, Any]:
+    """oxTrust on every node: stateless (UI sessions in the cache and the directory), its
+    own store certificate (role ``oxtrust``), signed in through oxAuth: the browser at the
+    public URL, the back channel to ``oxauth`` on the overlay."""
+    oxtrust = _base(spec, "oxtrust", "--bind", f"0.0.0.0:{OXTRUST_PORT}", "--public-url",
+                    f"https://{spec.hostname}", "--oxauth-url", f"http://oxauth:{OXAUTH_PORT}")
+    oxtrust["environment"] |= {"OXSWARM_CACHE": f"twemproxy:{TWEMPROXY_PORT}"}
+    oxtrust["labels"] |= _catalogue_labels("oxtrust", OXTRUST_PORT, "/identity/health")
+    _run_as(oxtrust)
+    oxtrust["healthcheck"] = _liveness(OXTRUST_PORT, "/identity/health")
+    oxtrust["deploy"] = _deploy(spec, None, "start-first")
+    return oxtrust
 
 
 def _secret(source: SecretFile, target: str) -> dict[str, Any]:
@@ -327,11 +346,9 @@ def _secret(source: SecretFile, target: str) -> dict[str, Any]:
             "gid": str(RUN_AS_UID), "mode": 0o400}
 
 
-# the roles that open the store (Redis and Twemproxy read the cache password and follow
-# its rotation: read-only rights on config/ and secret/)
-STORE_CLIENTS = frozenset(
-    {"oxauth", "nginx", "ldap", "csync2", "registrator", "redis", "twemproxy"}
-)
+# the roles that open the store, each with its etcd role's rights (Redis and Twemproxy
+# read the cache password and follow its rotation: read-only rights on config/ and secret/)
+STORE_CLIENTS = frozenset(SERVICE_ROLES)
 
 
 def close_store(services: dict[str, dict[str, Any]], spec: ClusterSpec,

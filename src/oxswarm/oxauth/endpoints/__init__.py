@@ -11,11 +11,12 @@ from oxswarm.oxauth.endpoints import (
     jwks,
     register,
     revoke,
+    sector,
     token,
     userinfo,
 )
 
-MODULES = (discovery, health, introspection, jwks, register, revoke, token, userinfo)
+MODULES = (discovery, health, introspection, jwks, register, revoke, sector, token, userinfo)
 
 
 def routes() -> list[BaseRoute]:

@@ -9,6 +9,7 @@ from starlette.routing import BaseRoute, Route
 from oxswarm.oauth.oidc.discovery import provider_metadata
 from oxswarm.oauth.oidc.webfinger import JRD_MEDIA_TYPE, issuer_jrd
 from oxswarm.oxauth.endpoints._http import provider
+from oxswarm.oxauth.web import i18n
 
 
 async def openid_configuration(request: Request) -> Response:
@@ -22,6 +23,7 @@ async def openid_configuration(request: Request) -> Response:
         auth_methods=prov.authenticator.method_names,
         registration=config.registration_enabled,
     )
+    doc["ui_locales_supported"] = list(i18n.available())  # the pages' languages (web/i18n)
     return JSONResponse(doc, headers={"Cache-Control": "public, max-age=300"})
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -20,9 +21,12 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from oxswarm.errors import Unavailable
+from oxswarm.metrics import token_error, token_issued
+from oxswarm.metrics.asgi import FixedRoute
 from oxswarm.oauth.rfc6749.errors import InvalidRequest, OAuthError, TemporarilyUnavailable
 from oxswarm.oauth.rfc6749.requests import OAuthRequest, parse_form
 from oxswarm.oxauth.endpoints._http import FORM, json_response, oauth_request, provider
+from oxswarm.oxauth.provider import Provider
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +37,22 @@ _JSON = (b"content-type", b"application/json")
 
 
 async def token(request: Request) -> Response:
-    body = await provider(request).token_endpoint.handle(await oauth_request(request, "token"))
-    return json_response(body)
+    return json_response(await issue(provider(request), await oauth_request(request, "token")))
+
+
+async def issue(prov: Provider, request: OAuthRequest) -> dict[str, Any]:
+    """The token endpoint's answer, counted by grant type (and error) for the metrics."""
+    grant = request.form.get("grant_type")
+    try:
+        body: dict[str, Any] = await prov.token_endpoint.handle(request)
+    except OAuthError as exc:
+        token_error(grant, exc.error)
+        raise
+    except Unavailable:
+        token_error(grant, TemporarilyUnavailable.error)
+        raise
+    token_issued(grant)
+    return body
 
 
 def routes() -> list[BaseRoute]:
@@ -75,11 +93,21 @@ class TokenFastPath:
     def __init__(self, app: ASGIApp, state: Any) -> None:
         self.app = app
         self.state = state
+        self.counted = FixedRoute(PATH, "POST")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        began = time.perf_counter()
+        status = 500  # unless answered below (an exception: the last resort's 500)
+        try:
+            status = await self._answer(scope, receive, send)
+        finally:
+            self.counted.record(status, time.perf_counter() - began)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> int:
+        """Answer the token request; the status sent."""
         try:
             prov = self.state.provider
             headers = {
@@ -101,16 +129,17 @@ class TokenFastPath:
                     peer[0] if peer else None, headers.get("x-forwarded-for")
                 ),
             )
-            body = await prov.token_endpoint.handle(request)
+            body = await issue(prov, request)
         except OAuthError as exc:
             status, extra, error = exc.render()
             pairs = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
             await _send_json(send, status, error, pairs)
-            return
+            return status
         except Unavailable as exc:
             log.error("token endpoint: %s", exc)
             status, extra, error = TemporarilyUnavailable("a backing store is down").render()
             pairs = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
             await _send_json(send, status, error, pairs)
-            return
+            return status
         await _send_json(send, 200, body, _NO_STORE)
+        return 200

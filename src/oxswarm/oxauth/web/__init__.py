@@ -4,6 +4,7 @@
 * ``/oxauth/login`` (POST, the sign-in form's target): :mod:`.login`
 * ``/oxauth/consent`` (POST, the consent form's target): :mod:`.consent`
 * ``/oxauth/restv1/end_session`` (GET, POST): :mod:`.logout`
+* ``/oxauth/branding/style.css``, ``logo``, ``pages.js`` (GET): :mod:`.brand`
 
 :func:`routes` is collected by :func:`oxswarm.oxauth.app.create_app`; views reach shared
 resources through ``request.app.state.deps`` (:class:`oxswarm.oxauth.model.OxAuthDeps`)
@@ -18,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 def routes() -> list[BaseRoute]:
     """The front channel's routes."""
     from oxswarm.oxauth.web.authorize import authorize
+    from oxswarm.oxauth.web.brand import LOGO_PATH, SCRIPT_PATH, STYLE_PATH, logo, script, style
     from oxswarm.oxauth.web.consent import consent
     from oxswarm.oxauth.web.login import login
     from oxswarm.oxauth.web.logout import end_session
@@ -27,4 +29,7 @@ def routes() -> list[BaseRoute]:
         Route("/oxauth/login", login, methods=["POST"]),
         Route("/oxauth/consent", consent, methods=["POST"]),
         Route("/oxauth/restv1/end_session", end_session, methods=["GET", "POST"]),
+        Route(STYLE_PATH, style, methods=["GET"]),
+        Route(LOGO_PATH, logo, methods=["GET"]),
+        Route(SCRIPT_PATH, script, methods=["GET"]),
     ]

@@ -44,6 +44,7 @@ async def lookup_client(deps: OxAuthDeps, params: dict[str, str]) -> ClientMetad
 async def authorize(request: Request) -> Response:
     deps: OxAuthDeps = request.app.state.deps
     web = web_deps(deps)
+    render.use(request, deps)
     try:
         if request.method == "POST":
             form = await request.form()
@@ -51,6 +52,7 @@ async def authorize(request: Request) -> Response:
         else:
             items = list(request.query_params.multi_items())
         params = unique_params(items)
+        render.use(request, deps, params.get("ui_locales"))
         client = await lookup_client(deps, params)
         req = validate(params, client)
         assert client is not None

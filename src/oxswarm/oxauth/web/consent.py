@@ -22,6 +22,7 @@ from oxswarm.oxauth.web import render, sessions
 from oxswarm.oxauth.web.authorize import lookup_client
 from oxswarm.oxauth.web.deps import web_deps
 from oxswarm.oxauth.web.flow import proceed
+from oxswarm.oxauth.web.i18n import N_
 from oxswarm.oxauth.web.security import csrf_ok, open_params
 
 
@@ -29,20 +30,20 @@ async def consent(request: Request) -> Response:
     deps: OxAuthDeps = request.app.state.deps
     web = web_deps(deps)
     secret = sessions.secret_of(deps)
+    render.use(request, deps)
     form = await request.form()
     token = form.get("csrf_token")
     params = open_params(secret, str(form.get("authz") or ""), web.settings.request_lifetime)
     if params is None:
-        return render.error_page(
-            "invalid_request",
-            "The request expired or was altered. Go back to the application and start again.",
-        )
+        return render.error_page("invalid_request", N_(
+            "The request expired or was altered. Go back to the application and start again."))
+    render.use(request, deps, params.get("ui_locales"))
     session = await sessions.current(request, deps)
     if session is not None and not csrf_ok(
         secret, "consent", session.sid, token if isinstance(token, str) else None
     ):
         return render.error_page(
-            "invalid_csrf_token", "The consent form was not sent by this site.", 403
+            "invalid_csrf_token", N_("The consent form was not sent by this site."), 403
         )
     try:
         client = await lookup_client(deps, params)

@@ -29,15 +29,19 @@ class WebSettings:
 
     ``request_lifetime``: how long a login or consent form stays valid (seconds);
     ``session_idle``: sliding lifetime of a browser session, capped by the provider's
-    ``session_lifetime``; ``trusted_proxies``: the proxies whose ``X-Forwarded-For`` is
-    believed (:mod:`oxswarm.oxauth.addressing`). Back-channel logout POSTs go through the
-    process's :class:`~oxswarm.oxauth.adapters.outbound.Outbound` (5 s each).
+    ``session_lifetime`` (the live policy's ``oxauth_session_lifetime``);
+    ``trusted_proxies``: the proxies whose ``X-Forwarded-For`` is believed
+    (:mod:`oxswarm.oxauth.addressing`); ``default_acr``: the ``acr`` of a sign-in whose
+    request and client name no supported one (``oxauth_default_acr``). Back-channel
+    logout POSTs go through the process's
+    :class:`~oxswarm.oxauth.adapters.outbound.Outbound` (5 s each).
     """
 
     lockout: LockoutPolicy = field(default_factory=LockoutPolicy)
     request_lifetime: int = 1800
     session_idle: int = 3600
     trusted_proxies: tuple[Network, ...] = ()
+    default_acr: str = "simple_password_auth"
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ from oxswarm.oauth.rfc6749.errors import InvalidRequest, UnmetAuthenticationRequ
 from oxswarm.oxauth.model import OxAuthDeps, Session
 from oxswarm.oxauth.web import render, sessions
 from oxswarm.oxauth.web.deps import WebDeps
+from oxswarm.oxauth.web.i18n import N_
 from oxswarm.oxauth.web.security import (
     BROWSER_COOKIE,
     browser_id,
@@ -37,12 +38,12 @@ LOGIN_PATH: Final = "/oxauth/login"
 CONSENT_PATH: Final = "/oxauth/consent"
 
 SCOPE_TEXT: Final = {
-    "openid": "Sign you in with your account identifier",
-    "profile": "Your name and basic profile",
-    "email": "Your e-mail address",
-    "address": "Your postal address",
-    "phone": "Your phone number",
-    "offline_access": "Keep access while you are not using the application",
+    "openid": N_("Sign you in with your account identifier"),
+    "profile": N_("Your name and basic profile"),
+    "email": N_("Your e-mail address"),
+    "address": N_("Your postal address"),
+    "phone": N_("Your phone number"),
+    "offline_access": N_("Keep access while you are not using the application"),
 }
 
 
@@ -103,7 +104,7 @@ def consent_page(
 ) -> Response:
     secret = sessions.secret_of(deps)
     carried = after_login(req.params) if fresh_login else req.params
-    scopes = [{"name": s, "description": SCOPE_TEXT.get(s, f"Access to {s}")} for s in req.scope]
+    scopes = [{"name": s, "description": SCOPE_TEXT.get(s)} for s in req.scope]
     return render.page(
         "consent.html",
         action=CONSENT_PATH,

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from oxswarm import metrics
 from oxswarm.oauth.interfaces import UserStore
 from oxswarm.oauth.models import User
 from oxswarm.oauth.rfc6749.grants.password import SignInLocked
@@ -88,11 +89,16 @@ class Lockout:
         kind, key = await self.user_key(users, username)
         count = await self.counters.incr(kind, key, self.policy.window)
         if count > self.policy.max_user_failures:
+            metrics.signin("locked")
             raise SignInLocked("too many failed sign-in attempts: wait, then try again")
         user = await users.authenticate(username, password)
         if user is None or not user.active:
+            # one result for a wrong password, a disabled user and a name that is no
+            # user: the metrics tell no more than the page (oxswarm.metrics)
+            metrics.signin("bad_credentials")
             await self.counters.incr(ADDRESS_KIND, ident(address), self.policy.window)
             return None
+        metrics.signin("success")
         await self.counters.reset(kind, key)
         return user
 

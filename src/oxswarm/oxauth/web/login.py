@@ -28,11 +28,17 @@ from oxswarm.oxauth.web import render, sessions
 from oxswarm.oxauth.web.authorize import lookup_client
 from oxswarm.oxauth.web.deps import web_deps
 from oxswarm.oxauth.web.flow import login_page, proceed
+from oxswarm.oxauth.web.i18n import N_
 from oxswarm.oxauth.web.security import BROWSER_COOKIE, csrf_ok, new_id, open_params
 
-MSG_MISSING = "Enter your username and your password."
-MSG_WRONG = "The username or password is wrong."
-MSG_LOCKED = "Too many failed sign-in attempts. Wait a few minutes, then try again."
+MSG_MISSING = N_("Enter your username and your password.")
+MSG_WRONG = N_("The username or password is wrong.")
+MSG_LOCKED = N_("Too many failed sign-in attempts. Wait a few minutes, then try again.")
+MSG_CSRF = N_(
+    "The sign-in form was not sent by this site or your browser lost its cookie. "
+    "Go back to the application and start again.")
+MSG_EXPIRED = N_(
+    "The sign-in request expired or was altered. Go back to the application and start again.")
 
 
 def _text(value: object) -> str:
@@ -43,23 +49,16 @@ async def login(request: Request) -> Response:
     deps: OxAuthDeps = request.app.state.deps
     web = web_deps(deps)
     secret = sessions.secret_of(deps)
+    render.use(request, deps)
     form = await request.form()
     if not csrf_ok(
         secret, "login", request.cookies.get(BROWSER_COOKIE), _text(form.get("csrf_token"))
     ):
-        return render.error_page(
-            "invalid_csrf_token",
-            "The sign-in form was not sent by this site or your browser lost its cookie. "
-            "Go back to the application and start again.",
-            403,
-        )
+        return render.error_page("invalid_csrf_token", MSG_CSRF, 403)
     params = open_params(secret, _text(form.get("authz")), web.settings.request_lifetime)
     if params is None:
-        return render.error_page(
-            "invalid_request",
-            "The sign-in request expired or was altered. Go back to the application and "
-            "start again.",
-        )
+        return render.error_page("invalid_request", MSG_EXPIRED)
+    render.use(request, deps, params.get("ui_locales"))
     try:
         client = await lookup_client(deps, params)
         req = validate(params, client)
@@ -112,7 +111,8 @@ async def login(request: Request) -> Response:
             username=user.username,
             auth_time=at,
             expires_at=sessions.expiry(deps, web.settings, at, at),
-            acr=acr.PASSWORD,
+            acr=acr.chosen(req.acr_values, client.extra.get("default_acr_values"),
+                           web.settings.default_acr),
             amr=acr.PASSWORD_AMR,
         )
         await deps.sessions.save(session)

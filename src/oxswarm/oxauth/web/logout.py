@@ -34,6 +34,7 @@ async def end_session(request: Request) -> Response:
     deps: OxAuthDeps = request.app.state.deps
     web = web_deps(deps)
     secret = sessions.secret_of(deps)
+    render.use(request, deps)
     try:
         if request.method == "POST":
             form = await request.form()
@@ -42,6 +43,7 @@ async def end_session(request: Request) -> Response:
             params = unique_params(request.query_params.multi_items())
     except AuthorizationPageError as exc:
         return render.error_page(exc.error, exc.description)
+    render.use(request, deps, params.get("ui_locales"))
     hint = None
     if params.get("id_token_hint"):
         hint = await deps.issuer.verify_id_token_hint(

@@ -1,8 +1,20 @@
-"""Rendering: Jinja2 templates (autoescaped) and the security headers of every page.
+"""Rendering: Jinja2 templates (autoescaped), in the page's language and the
+organisation's branding, and the security headers of every page.
 
 Pages are never cached (``Cache-Control: no-store``), never framed except the logout page's
-own RP iframes (``frame-ancestors 'none'``), and run only the inline script and style
-carrying the response's nonce (Content Security Policy).
+own RP iframes (``frame-ancestors 'none'``), take their styles and images only from oxAuth
+itself (``/oxauth/branding/style.css`` and ``logo``: :mod:`oxswarm.oxauth.branding`) and
+run only the script carrying the response's nonce (Content Security Policy): the one
+script file oxAuth serves (``/oxauth/branding/pages.js``, form_post and signed-out
+pages). No inline script, no inline style.
+
+Each front-channel view calls :func:`use` first: the language
+(:func:`oxswarm.oxauth.web.i18n.negotiate`: ``ui_locales``, else ``Accept-Language``) and
+the branding the process follows live (``deps.extras["branding"]``) are kept for the
+request's task; pages carry ``<html lang>``, ``Content-Language`` and
+``Vary: Accept-Language``. Messages are translated in the templates (``_()``, ``{% trans
+%}``); an error description is looked up in the catalogue too (the sign-in errors and the
+pages' fixed texts are there; a protocol error's technical description stays English).
 
 :func:`frame_sources` turns the logged-out page's iframe URLs (each client's
 ``frontchannel_logout_uri``) into CSP ``frame-src`` sources: the parsed origin
@@ -19,13 +31,19 @@ import logging
 import re
 import secrets
 from collections.abc import Iterable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from oxswarm.oauth import oauth2_response_modes as modes
+from oxswarm.oxauth.branding import Branding
+from oxswarm.oxauth.model import OxAuthDeps
+from oxswarm.oxauth.web import i18n
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +57,32 @@ _ENV = Environment(
     loader=PackageLoader("oxswarm.oxauth.web", "templates"),
     autoescape=select_autoescape(["html"]),
     trim_blocks=False,
+    extensions=["jinja2.ext.i18n"],
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """How one request's pages look: their language and the branding."""
+
+    lang: str = i18n.DEFAULT
+    brand: Branding = field(default_factory=Branding)
+
+
+_LOOK: ContextVar[Look] = ContextVar("oxauth_page_look", default=Look())  # noqa: B039
+
+
+def branding_of(deps: OxAuthDeps) -> Branding:
+    found = deps.extras.get("branding")
+    return found if isinstance(found, Branding) else Branding()
+
+
+def use(request: Request, deps: OxAuthDeps, ui_locales: str | None = None) -> Look:
+    """Fix the language and branding of the pages this request renders."""
+    look = Look(i18n.negotiate(request.headers.get("accept-language"), ui_locales),
+                branding_of(deps))
+    _LOOK.set(look)
+    return look
 
 
 def page(
@@ -51,9 +94,13 @@ def page(
 ) -> HTMLResponse:
     """Render ``template`` with a fresh CSP nonce and the security headers."""
     nonce = secrets.token_urlsafe(16)
-    html = _ENV.get_template(template).render(nonce=nonce, **context)
+    look = _LOOK.get()
+    words = i18n.translations(look.lang)
+    html = _ENV.get_template(template).render(
+        nonce=nonce, lang=look.lang, brand=look.brand, gettext=words.gettext,
+        ngettext=words.ngettext, **context)
     csp = (
-        f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
+        f"default-src 'none'; style-src 'self'; img-src 'self'; script-src 'nonce-{nonce}'; "
         f"frame-src {frame_src}; frame-ancestors 'none'; base-uri 'none'"
     )
     return HTMLResponse(
@@ -63,6 +110,8 @@ def page(
             "Cache-Control": "no-store",
             "Pragma": "no-cache",
             "Content-Security-Policy": csp,
+            "Content-Language": look.lang,
+            "Vary": "Accept-Language, Cookie",
             "X-Frame-Options": "DENY",
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",

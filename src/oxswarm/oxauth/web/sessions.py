@@ -2,7 +2,9 @@
 
 The cookie is ``HttpOnly``, ``SameSite=Lax``, ``Secure`` when the issuer is https, and
 scoped to ``/oxauth``. The record's lifetime slides: each use moves ``expires_at`` to
-``now + session_idle``, never past ``auth_time + session_lifetime``.
+``now + session_idle``, never past ``auth_time + session_lifetime``; the lifetime is the
+live policy's (``oxauth_session_lifetime``), applied also to sessions that began before it
+was lowered. The session cookie's ``Max-Age`` is that lifetime.
 """
 
 from __future__ import annotations
@@ -51,7 +53,10 @@ async def current(request: Request, deps: OxAuthDeps) -> Session | None:
     if sid is None:
         return None
     session = await deps.sessions.get(sid)
-    if session is None or session.expires_at <= now():
+    at = now()
+    if session is None or session.expires_at <= at:
+        return None
+    if session.auth_time + deps.config.session_lifetime <= at:  # the lifetime was lowered
         return None
     return session
 
@@ -69,6 +74,7 @@ def set_session_cookie(response: Response, deps: OxAuthDeps, sid: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         session_cookie_value(secret_of(deps), sid),
+        max_age=deps.config.session_lifetime,
         path=COOKIE_PATH,
         httponly=True,
         secure=secure(deps),

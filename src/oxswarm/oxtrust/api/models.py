@@ -199,6 +199,8 @@ class Settings(_In):
     oxauth_trusted_proxies: str | None = None
     oxauth_fetch_allow: str | None = None
     oxauth_fetch_deny: str | None = None
+    oxauth_session_lifetime: str | None = None
+    oxauth_default_acr: str | None = None
 
 
 class Configuration(_Out):
@@ -218,6 +220,33 @@ class AuditEventOut(_Out):
     detail: dict[str, Any]
 
 
+class TrustIn(_In):
+    """A SAML trust relationship (docs/saml.md): the SP's metadata XML and what it gets;
+    the metadata is checked by ``oxshibboleth/trust.py`` (as ``oxswarm saml trust``)."""
+
+    metadata: str = Field(min_length=1, max_length=60_000)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    release: list[str] = Field(default_factory=lambda: ["uid", "mail"], max_length=64)
+    nameid_format: Literal["transient", "persistent", "emailAddress", "unspecified"] = (
+        "transient")
+    sign_assertions: bool = False
+    encrypt_assertions: bool = False
+    enabled: bool = True
+
+
+class TrustOut(_Out):
+    inum: str
+    name: str
+    entity_id: str
+    acs: list[str]
+    authn_requests_signed: bool
+    release: list[str]
+    nameid_format: str
+    sign_assertions: bool
+    encrypt_assertions: bool
+    enabled: bool
+
+
 def _page(name: str, item: type[BaseModel]) -> type[BaseModel]:
     fields: dict[str, Any] = {
         "total": (int, ...),
@@ -234,6 +263,7 @@ ClientsPage = _page("ClientsPage", ClientOut)
 ScopesPage = _page("ScopesPage", ScopeOut)
 AttributesPage = _page("AttributesPage", AttributeOut)
 AuditPage = _page("AuditPage", AuditEventOut)
+TrustsPage = _page("TrustsPage", TrustOut)
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -77,6 +77,8 @@ OPERATIONS: Final[list[Op]] = [
            route_key="name:path"),
     *_crud("attributes", "inum", (m.AttributeIn, m.AttributeOut, m.AttributesPage),
            ("attribute", "attribute")),
+    *_crud("trusts", "inum", (m.TrustIn, m.TrustOut, m.TrustsPage),
+           ("trust", "SAML trust relationship")),
     Op("GET", "/configuration", "get_configuration",
        "The configuration; secrets masked", "configuration",
        lambda s, c: s.configuration(), response=m.Configuration, errors=(401, 403, 503)),

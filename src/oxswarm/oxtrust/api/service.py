@@ -39,6 +39,7 @@ from oxswarm.oxauth.clients_admin import ADMIN_POLICY, client_json
 from oxswarm.oxauth.policy import read_policy
 from oxswarm.oxtrust import audit
 from oxswarm.oxtrust.api import models as m
+from oxswarm.oxtrust.api.trusts import TrustOperations
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +118,9 @@ class ClientRefused(InvalidInput):
         self.error = exc.error
 
 
-class AdminService:
-    """One method per API operation; changes take the :class:`Actor` for the audit log."""
+class AdminService(TrustOperations):
+    """One method per API operation; changes take the :class:`Actor` for the audit log
+    (SAML trust relationships: :class:`~oxswarm.oxtrust.api.trusts.TrustOperations`)."""
 
     def __init__(
         self, directory: Directory, tree: Tree, cipher: SecretCipher, config: ConfigManager

@@ -1,5 +1,10 @@
 """OpenID Connect client pages: list, add, edit (grant types, redirect URIs, scopes,
-auth method, token format, trusted flag), regenerate the secret (shown once), delete.
+auth method, token format, subject type and sector identifier, trusted flag), regenerate
+the secret (shown once), delete.
+
+A sector identifier is chosen among the hosted ones (:mod:`.sectors`): it must list every
+redirect URI (OIDC Registration 5, checked from the directory as oxAuth's registration
+does); a client's current value (e.g. an external URI it registered) may stay.
 
 The metadata is checked by the one validator, :mod:`oxswarm.oauth.client_metadata`,
 through :mod:`oxswarm.oxauth.clients_admin` exactly as ``oxswarm clients add|update``
@@ -20,10 +25,16 @@ from starlette.routing import Route
 from oxswarm.directory.clients import ClientRepository
 from oxswarm.directory.models import Client
 from oxswarm.errors import InvalidInput, NotFound
-from oxswarm.oauth.client_metadata import ACCESS_TOKEN_FORMATS, AUTH_METHODS, GRANT_TYPES
+from oxswarm.oauth.client_metadata import (
+    ACCESS_TOKEN_FORMATS,
+    AUTH_METHODS,
+    GRANT_TYPES,
+    SUBJECT_TYPES,
+)
 from oxswarm.oxauth.clients_admin import build_client, client_json, update_client
 from oxswarm.oxtrust.ui.deps import UiDeps
 from oxswarm.oxtrust.ui.render import Ctx, admin
+from oxswarm.oxtrust.ui.sectors import client_sector_problem, hosted
 
 SECRET_KIND: Final = "oxtrust-ui-secret"  # a new secret, shown once on the next page
 
@@ -48,6 +59,8 @@ def _options(ctx: Ctx, edit: bool = False) -> dict[str, Any]:
         "auth_method": form.get("auth-method") or None,
         "scopes": tuple(form.get("scope", "").split()),
         "access_token_format": form.get("access-token-format") or "opaque",
+        "subject_type": form.get("subject-type") or "public",
+        "sector_identifier_uri": form.get("sector-identifier-uri", ""),
     }
 
 
@@ -59,6 +72,8 @@ def _form_of(client: Client) -> dict[str, Any]:
         "post-logout-redirect-uri": "\n".join(client.post_logout_redirect_uris),
         "auth-method": client.token_endpoint_auth_method, "scope": data["scope"],
         "access-token-format": client.access_token_format, "trusted": client.trusted,
+        "subject-type": client.subject_type,
+        "sector-identifier-uri": client.sector_identifier_uri or "",
     }
 
 
@@ -72,11 +87,12 @@ def client_routes(deps: UiDeps) -> list[Route]:
     choices = {"grant_types": GRANT_TYPES, "auth_methods": AUTH_METHODS,
                "formats": ACCESS_TOKEN_FORMATS}
 
-    def form_page(ctx: Ctx, status: int, client: dict[str, Any], errors: dict[str, str],
-                  new: bool, **extra: Any) -> Response:
+    async def form_page(ctx: Ctx, status: int, client: dict[str, Any], errors: dict[str, str],
+                        new: bool, **extra: Any) -> Response:
         title = "Add a client" if new else f"Client {client.get('name') or client['client_id']}"
         return ctx.page("client_form.html", status, title=title, section="clients",
-                        client=client, errors=errors, new=new, **choices, **extra)
+                        client=client, errors=errors, new=new, sectors=await hosted(deps),
+                        subject_types=SUBJECT_TYPES, **choices, **extra)
 
     @guard
     async def index(_request: Request, ctx: Ctx) -> Response:
@@ -86,18 +102,19 @@ def client_routes(deps: UiDeps) -> list[Route]:
     @guard
     async def new(request: Request, ctx: Ctx) -> Response:
         if request.method == "GET":
-            return form_page(ctx, 200, {"grant-type": ["authorization_code", "refresh_token"],
+            return await form_page(ctx, 200, {"grant-type": ["authorization_code", "refresh_token"],
                                         "scope": "openid profile email",
                                         "auth-method": "client_secret_basic"}, {}, True)
         options = _options(ctx)
         method = options["auth_method"]
         try:
+            await _check_sector(deps, options, None)
             client = build_client(
                 **options, public=method == "none", trusted="trusted" in ctx.form,
             )
             await asyncio.to_thread(repo.add, client)
         except InvalidInput as exc:
-            return form_page(ctx, 400, _posted(ctx), {exc.field or "name": str(exc)}, True)
+            return await form_page(ctx, 400, _posted(ctx), {exc.field or "name": str(exc)}, True)
         await ctx.audit("client.add", client.client_id, client_json(client))
         return await _show_secret(deps, client)
 
@@ -117,15 +134,16 @@ def client_routes(deps: UiDeps) -> list[Route]:
             raw = await deps.cache.take(SECRET_KIND, once)
             secret = raw.decode() if raw else None
         if request.method == "GET":
-            return form_page(ctx, 200, _form_of(client), {}, False, secret=secret,
+            return await form_page(ctx, 200, _form_of(client), {}, False, secret=secret,
                              saved=request.query_params.get("saved"))
         try:
             options = _options(ctx, edit=True)
+            await _check_sector(deps, options, client.sector_identifier_uri)
             updated = update_client(client, trusted="trusted" in ctx.form, **options)
             await asyncio.to_thread(repo.update, updated)
         except InvalidInput as exc:
             form = {**_posted(ctx), "client_id": client.client_id}
-            return form_page(ctx, 400, form, {exc.field or "name": str(exc)}, False)
+            return await form_page(ctx, 400, form, {exc.field or "name": str(exc)}, False)
         await ctx.audit("client.update", client.client_id, client_json(updated))
         if updated.client_secret and updated.client_secret != client.client_secret:
             return await _show_secret(deps, updated)
@@ -163,6 +181,13 @@ def client_routes(deps: UiDeps) -> list[Route]:
         Route("/identity/clients/{client_id}/secret", regenerate, methods=["POST"]),
         Route("/identity/clients/{client_id}/delete", delete, methods=["POST"]),
     ]
+
+
+async def _check_sector(deps: UiDeps, options: dict[str, Any], current: str | None) -> None:
+    problem = client_sector_problem(options["sector_identifier_uri"], options["redirect_uris"],
+                                    await hosted(deps), current)
+    if problem:
+        raise InvalidInput(problem, field="sector-identifier-uri")
 
 
 async def _show_secret(deps: UiDeps, client: Client) -> Response:

@@ -4,14 +4,18 @@ Without Docker: the services and their nodes from the catalogue in the store
 (:class:`~oxswarm.catalogue.reader.Catalogue`), the store's members (etcd's own status
 over its JSON gateway), the directory's replication (each server's ``contextCSN``,
 :func:`~oxswarm.deploy.nodestate.replication_state`), the counts of people and clients,
-the keys' last rotation and this process's version. Best effort: a part that cannot be
-read says so, the page still renders; it refreshes itself every 30 s.
+the keys' last rotation and this process's version. Best effort: the parts are read at
+once, within :data:`BUDGET_S`; a part that cannot be read (or not in time: a lost node's
+member) says so, the page still renders; it refreshes itself every 30 s.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+from typing import Any, Final
 
 import httpx
 from starlette.requests import Request
@@ -29,13 +33,21 @@ from oxswarm.errors import OxSwarmError
 from oxswarm.oxtrust.ui.deps import UiDeps
 from oxswarm.oxtrust.ui.render import Ctx, admin
 
+log = logging.getLogger(__name__)
+BUDGET_S: Final = 4.0  # the page waits this long for its slowest part
+
 
 def store_members(deps: UiDeps) -> dict[str, str]:
     """Every etcd member (from the cluster's member list) with its status."""
     store = deps.manager.store
-    endpoints = list(store.endpoints) if isinstance(store, EtcdStore) else []
+    if not isinstance(store, EtcdStore):
+        return {}
+    endpoints = list(store.endpoints)
+    # a closed store (TLS, client certificates): this process's own credentials
+    https = any(url.startswith("https://") for url in endpoints)
+    verify = store.credentials.ssl_context() if https else True
     out: dict[str, str] = {}
-    with httpx.Client(timeout=2.0, trust_env=False) as http:
+    with httpx.Client(timeout=2.0, trust_env=False, verify=verify) as http:
         for url in endpoints:  # the first that answers tells the members
             try:
                 listed = http.post(f"{url}/v3/cluster/member/list", json={}).json()
@@ -79,11 +91,24 @@ def facts(deps: UiDeps) -> dict[str, Any]:
         ("store", lambda: store_members(deps)),
         ("directory", lambda: directory_replication(deps)),
     )
-    for name, read in parts:
+    # every part at once, within one budget: a lost node's store member or directory
+    # server (no answer until a timeout) must not hold the page for the sum of them
+    pool = ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="dashboard")
+    began = time.monotonic()
+    futures = {name: pool.submit(read) for name, read in parts}
+    wait(futures.values(), timeout=BUDGET_S)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for name, future in futures.items():
+        if not future.done():
+            log.warning("dashboard: %s gave no answer within %.0f s", name, BUDGET_S)
+            out[name] = f"unavailable: no answer within {BUDGET_S:.0f} s"
+            continue
         try:
-            out[name] = read()
+            out[name] = future.result()
         except OxSwarmError as exc:
             out[name] = f"unavailable: {exc}"
+    if (took := time.monotonic() - began) > 1.0:
+        log.warning("dashboard: its parts took %.1f s", took)
     nodes: dict[str, list[str]] = {}
     if isinstance(out.get("catalogue"), dict):
         for service, items in out["catalogue"].items():

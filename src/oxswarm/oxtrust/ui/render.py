@@ -48,9 +48,11 @@ NAV: Final = (
     ("groups", "Groups", "/identity/groups"),
     ("clients", "Clients", "/identity/clients"),
     ("scopes", "Scopes", "/identity/scopes"),
+    ("sectors", "Sector identifiers", "/identity/sectors"),
     ("keys", "Keys", "/identity/keys"),
     ("policy", "Authentication", "/identity/policy"),
     ("config", "Configuration", "/identity/config"),
+    ("branding", "Branding", "/identity/branding"),
 )
 
 

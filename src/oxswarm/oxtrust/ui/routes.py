@@ -7,12 +7,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from oxswarm.oxtrust.ui.branding_pages import branding_routes
 from oxswarm.oxtrust.ui.clients import client_routes
 from oxswarm.oxtrust.ui.dashboard import dashboard_routes
 from oxswarm.oxtrust.ui.deps import UiDeps
 from oxswarm.oxtrust.ui.groups import group_routes
 from oxswarm.oxtrust.ui.people import people_routes
 from oxswarm.oxtrust.ui.scopes import scope_routes
+from oxswarm.oxtrust.ui.sectors import sector_routes
 from oxswarm.oxtrust.ui.settings_pages import settings_routes
 from oxswarm.oxtrust.ui.signin import signin_routes
 
@@ -32,5 +34,7 @@ def ui_routes(deps: UiDeps) -> list[BaseRoute]:
         *client_routes(deps),
         *group_routes(deps),
         *scope_routes(deps),
+        *sector_routes(deps),
         *settings_routes(deps),
+        *branding_routes(deps),
     ]

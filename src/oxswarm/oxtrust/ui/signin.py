@@ -32,7 +32,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from oxswarm.directory.people import PeopleRepository
-from oxswarm.errors import NotFound
+from oxswarm.errors import NotFound, OxSwarmError
 from oxswarm.oxtrust.ui import session as sessions
 from oxswarm.oxtrust.ui.deps import UiDeps
 from oxswarm.oxtrust.ui.render import forbidden, html, is_admin
@@ -149,7 +149,8 @@ def signin_routes(deps: UiDeps) -> list[Route]:
         token = form.get("csrf_token")
         if not isinstance(token, str) or not sessions.token_ok(deps, session, token):
             return forbidden("csrf_token: missing or wrong; reload the page and retry.")
-        await sessions.end(deps, session)
+        if (failed := await _end(deps, session)) is not None:
+            return _unavailable(failed)
         try:
             end = (await discovery(deps)).get("end_session_endpoint")
         except SignInError:
@@ -173,6 +174,15 @@ def signin_routes(deps: UiDeps) -> list[Route]:
         Route("/identity/auth/logout", logout, methods=["POST"]),
         Route("/identity/auth/signed-out", signed_out, methods=["GET"]),
     ]
+
+
+async def _end(deps: UiDeps, session: sessions.UiSession) -> SignInError | None:
+    """End the UI session; what failed, when the directory could not record it."""
+    try:
+        await sessions.end(deps, session)
+    except OxSwarmError as exc:
+        return SignInError(f"sign-out could not be recorded: {exc}; retry")
+    return None
 
 
 def _uid_of(deps: UiDeps, sub: str) -> str:

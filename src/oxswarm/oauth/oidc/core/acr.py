@@ -14,7 +14,7 @@ Authentication Requirements 1.0).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 PASSWORD: Final = "simple_password_auth"
@@ -41,3 +41,17 @@ def can_satisfy(claims: Mapping[str, Any] | None) -> bool:
     """False when an essential ``acr`` is requested and none of its values is supported."""
     wanted = essential_acr_values(claims)
     return wanted is None or bool(set(wanted) & set(SUPPORTED))
+
+
+def chosen(requested: Sequence[str], client_defaults: object, default: str) -> str:
+    """The ``acr`` of a sign-in: the first supported of the request's ``acr_values``
+    (Core 3.1.2.1, in order of preference), else of the client's ``default_acr_values``
+    (OpenID Connect Registration 2), else the provider's ``default``."""
+    for value in requested:
+        if value in SUPPORTED:
+            return value
+    if isinstance(client_defaults, list | tuple):
+        for value in client_defaults:
+            if value in SUPPORTED:
+                return str(value)
+    return default

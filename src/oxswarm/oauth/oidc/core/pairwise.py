@@ -5,6 +5,11 @@ computed as ``HMAC-SHA256(pairwise_key, sector_identifier || local_id || salt)``
 The sector identifier is the host of the ``sector_identifier_uri`` when registered, else
 the host of the client's single redirect URI (section 8.1; registration refuses pairwise
 clients with redirect URIs on several hosts and no sector identifier).
+
+One exception: a sector identifier the provider hosts itself (Gluu's
+``/oxauth/sectoridentifier/<id>``, :data:`HOSTED_SECTOR_PATH`) is named by host *and
+path*: every hosted sector is on the issuer's host, and the host alone would give the
+clients of unrelated hosted sectors the same pairwise subjects.
 """
 
 from __future__ import annotations
@@ -12,15 +17,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from typing import Final
 from urllib.parse import urlsplit
 
 from oxswarm.oauth.models import ClientMetadata
+
+HOSTED_SECTOR_PATH: Final = "/oxauth/sectoridentifier/"
 
 
 def sector_identifier(client: ClientMetadata) -> str:
     """The host the pairwise value is computed for."""
     if client.sector_identifier_uri:
-        return urlsplit(client.sector_identifier_uri).hostname or ""
+        parts = urlsplit(client.sector_identifier_uri)
+        host = parts.hostname or ""
+        if parts.path.startswith(HOSTED_SECTOR_PATH):
+            return host + parts.path
+        return host
     hosts = sorted({urlsplit(uri).hostname or "" for uri in client.redirect_uris})
     return hosts[0] if hosts else client.client_id
 

@@ -1,0 +1,155 @@
+"""The SAML 2.0 identity provider's ASGI app (oxShibboleth's role, routed at ``/idp``).
+
+:func:`create_app` takes opened resources; :func:`app_from_settings` opens them from the
+config store (read-only role ``oxshibboleth``): the IdP's key pairs (config-init's
+``idp_signing_*``, ``idp_encryption_*``), its client at oxAuth (``idp_client_id``), the
+directory (trust relationships, people) and the shared cache (SAML request state).
+Stateless: any process on any node continues any sign-in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from oxswarm.config import keys as K
+from oxswarm.config.etcd import EtcdStore
+from oxswarm.config.manager import ConfigManager
+from oxswarm.config.secrets import SecretBox
+from oxswarm.directory.connection import Directory, DirectoryConfig
+from oxswarm.directory.tree import Tree
+from oxswarm.directory.trust_relationships import TrustRepository
+from oxswarm.errors import MasterKeyError, OxSwarmError, StoreUnavailable
+from oxswarm.metrics.asgi import RequestMetrics
+from oxswarm.oxauth.wiring import DEFAULT_CACHE, open_cache
+from oxswarm.oxshibboleth.engine import Engine
+from oxswarm.oxshibboleth.idp import IdpKeys, KeyFiles
+from oxswarm.oxshibboleth.oidc import RelyingParty
+from oxswarm.oxshibboleth.release import nameid_key
+from oxswarm.oxshibboleth.slo import slo_routes
+from oxswarm.oxshibboleth.sso import CALLBACK_PATH, IdpDeps, sso_routes
+from oxswarm.settings import Settings
+
+Check = Callable[[], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class IdpOptions:
+    """Per-process choices of ``oxswarm run oxshibboleth`` (everything else is in the store)."""
+
+    cache: str = DEFAULT_CACHE
+    ldap_urls: tuple[str, ...] = ()
+    public_url: str | None = None  # the base the browser sees [default https://<hostname>]
+    oxauth_url: str | None = None  # oxAuth for the back channel [default: the public URL]
+
+
+def create_app(deps: IdpDeps, *, checks: dict[str, Check] | None = None,
+               on_close: Callable[[], Awaitable[None]] | None = None) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if on_close is not None:
+                await on_close()
+
+    async def health(_request: Request) -> JSONResponse:
+        failed = [name for name, check in (checks or {}).items() if not await check()]
+        if failed:
+            return JSONResponse({"status": "unavailable", "failed": failed}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    routes = [Route("/idp/health", health, methods=["GET", "HEAD"]), *sso_routes(deps),
+              *slo_routes(deps)]
+    # /metrics and the request metrics (oxswarm.metrics.asgi), as on oxAuth and oxTrust
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestMetrics)])
+
+
+def _need(value: str | None, name: str) -> str:
+    if not value:
+        raise StoreUnavailable(f"config store has no {name}: run config-init first")
+    return value
+
+
+def app_from_settings(settings: Settings, options: IdpOptions) -> Starlette:
+    if settings.master_key_file is None:
+        raise MasterKeyError("no master key: give --master-key-file or set OXSWARM_MASTER_KEY_FILE")
+    box = SecretBox.from_file(settings.master_key_file)
+    store = EtcdStore.from_settings(settings)
+    store.wait_ready(timeout=30.0)
+    manager = ConfigManager(store, settings.prefix, box)
+    tmp = tempfile.TemporaryDirectory(prefix="oxshibboleth-ca-")
+    ca_file = None
+    if ca := manager.get(K.CA_CERT):
+        ca_file = Path(tmp.name) / "ca.pem"
+        ca_file.write_text(ca)
+    urls = options.ldap_urls
+    if not urls and (peers := manager.get(K.LDAP_PEERS)):
+        urls = tuple(str(u) for u in json.loads(peers))
+    urls = urls or (f"ldaps://127.0.0.1:{manager.get(K.LDAP_PORT) or 1636}",)
+    directory = Directory(DirectoryConfig(
+        urls=urls, bind_dn=_need(manager.get(K.LDAP_BIND_DN), K.LDAP_BIND_DN),
+        password=_need(manager.get_secret(K.LDAP_ADMIN_PW), K.LDAP_ADMIN_PW), ca_file=ca_file,
+    ))
+    tree = Tree(manager.get(K.LDAP_BASE_DN) or "o=gluu")
+    hostname = manager.get(K.HOSTNAME)
+    base = (options.public_url or (f"https://{hostname}" if hostname else "")).rstrip("/")
+    if not base:
+        raise StoreUnavailable(f"config store has no {K.HOSTNAME}: give --public-url")
+    files = KeyFiles(IdpKeys(
+        signing_cert=_need(manager.get(K.IDP_SIGNING_CERT), K.IDP_SIGNING_CERT),
+        signing_key=_need(manager.get_secret(K.IDP_SIGNING_KEY), K.IDP_SIGNING_KEY),
+        encryption_cert=_need(manager.get(K.IDP_ENCRYPTION_CERT), K.IDP_ENCRYPTION_CERT),
+        encryption_key=_need(manager.get_secret(K.IDP_ENCRYPTION_KEY), K.IDP_ENCRYPTION_KEY),
+    ))
+    cache, passwords = open_cache(manager, options.cache, settings.cluster)
+    password_watcher, password_store = passwords.follow(settings, box)
+    repo = TrustRepository(directory, tree)
+    rp = RelyingParty(
+        oxauth_url=(options.oxauth_url or base).rstrip("/"),
+        client_id=_need(manager.get(K.IDP_CLIENT_ID), K.IDP_CLIENT_ID),
+        client_secret=_need(manager.get_secret(K.IDP_CLIENT_SECRET), K.IDP_CLIENT_SECRET),
+        redirect_uri=base + CALLBACK_PATH,
+    )
+    deps = IdpDeps(
+        engine=Engine(base, files, repo.list), rp=rp, directory=directory, tree=tree,
+        cache=cache,
+        nameid_key=nameid_key(_need(manager.get_secret(K.PAIRWISE_KEY), K.PAIRWISE_KEY)),
+        secure=base.startswith("https://"),
+    )
+    store.close()
+
+    async def close() -> None:
+        password_watcher.stop()
+        password_store.close()
+        await cache.close()
+        directory.close()
+        files.close()
+        tmp.cleanup()
+
+    async def cache_ok() -> bool:
+        try:
+            await cache.ping()
+        except OxSwarmError:
+            return False
+        return True
+
+    async def directory_ok() -> bool:
+        try:
+            return await asyncio.to_thread(directory.exists, tree.ou("trustRelationships"))
+        except OxSwarmError:
+            return False
+
+    return create_app(deps, checks={"cache": cache_ok, "directory": directory_ok},
+                      on_close=close)
