@@ -45,7 +45,7 @@ class Reader(threading.Thread):
                     assert self.store.get(self.key) == b"kept"
                     self.ok += 1
                 except (OxSwarmError, AssertionError) as exc:
-                    self.failed.append(str(exc)[:200])
+                    self.failed.append(str(exc)[:900])
                 self.stop.wait(0.02)
 
 
@@ -110,8 +110,8 @@ def test_an_open_store_closes_member_by_member_keeping_data_and_quorum(
         tls_endpoints = [u.replace("http://", "https://") for u in plain_endpoints]
 
         # an old client on plain HTTP reads through the whole first part
-        plain = Reader(EtcdStore(plain_endpoints, 1.0, retry_for=5.0),
-                       f"{PREFIX}/config/marker")
+        # (the services' client settings: 2 s per try, failover and retries for 10 s)
+        plain = Reader(EtcdStore(plain_endpoints), f"{PREFIX}/config/marker")
         plain.start()
         for i in range(3):  # phase 1: peers plain 2380-like + TLS on the upgrade port
             _restart(cluster, i, "1", pki=pki, upgrade_ports=upgrade_ports, base=base[i])
@@ -136,8 +136,8 @@ def test_an_open_store_closes_member_by_member_keeping_data_and_quorum(
         plain.join(5)
 
         # the clients moved to TLS with their certificates; auth on; members TLS only
-        tls_reader = Reader(EtcdStore(tls_endpoints, 1.0, retry_for=5.0,
-                                      credentials=reader_creds), f"{PREFIX}/config/marker")
+        tls_reader = Reader(EtcdStore(tls_endpoints, credentials=reader_creds),
+                            f"{PREFIX}/config/marker")
         with EtcdStore(tls_endpoints, 2.0, credentials=operator) as store:
             users = dict(cluster.login(c) for c in (operator, reader_creds))
             etcd_rbac.reconcile(store, PREFIX, users)
@@ -152,7 +152,7 @@ def test_an_open_store_closes_member_by_member_keeping_data_and_quorum(
         tls_reader.stop.set()
         tls_reader.join(5)
 
-        assert plain.ok > 20 and plain.failed == [], plain.failed[:5]
+        assert plain.ok >= 10 and plain.failed == [], plain.failed[:5]
         assert tls_reader.ok >= reads + 5 and tls_reader.failed == [], tls_reader.failed[:5]
         with EtcdStore(tls_endpoints, 2.0, credentials=operator) as store:
             assert store.get(f"{PREFIX}/config/marker") == b"kept"
