@@ -25,7 +25,7 @@ from joserfc.jwk import KeySet
 from tests.oxauth.conftest import DirectoryTools, Server
 
 from oxswarm.config import keys as K
-from oxswarm.directory.bootstrap import allow_oxtrust_at
+from oxswarm.directory.bootstrap import allow_oxtrust_at, oxtrust_uris
 from oxswarm.directory.clients import ClientRepository
 from oxswarm.local.process import Daemon, free_port
 from oxswarm.local.stack import Stack
@@ -57,7 +57,24 @@ def start_ui(stack: Stack, oxauth: Server, workdir: Path) -> Server:
     ]  # fmt: skip
     daemon = Daemon(f"oxtrust-ui-{port}", argv, workdir, env={"PYTHONUNBUFFERED": "1"}).start()
     daemon.wait_tcp("127.0.0.1", port, timeout=60)
+    accepts_callback(oxauth, client_id, oxtrust_uris(url)[0])
     return Server(daemon, url)
+
+
+def accepts_callback(oxauth: Server, client_id: str, callback: str, timeout: float = 15.0) -> None:
+    """Until oxAuth takes ``callback`` for the client: a running oxAuth keeps a client it
+    read for a few seconds (its client cache), so a URI added just now may not be seen yet;
+    an unknown redirect URI is a 400 page, a known one the sign-in page or a redirect."""
+    query = urlencode({"client_id": client_id, "redirect_uri": callback,
+                       "response_type": "code", "scope": "openid"})
+    deadline = time.monotonic() + timeout
+    while True:
+        r = httpx.get(f"{oxauth.url}/oxauth/restv1/authorize?{query}", trust_env=False,
+                      follow_redirects=False, timeout=10)
+        if r.status_code < 400:
+            return
+        assert time.monotonic() < deadline, f"oxAuth refuses {callback}: {r.status_code}"
+        time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
