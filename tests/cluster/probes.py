@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from typing import Any
 
 import httpx
 import ldap3
@@ -92,3 +93,11 @@ def add_entry(address: str, bind_dn: str, password: str, dn: str, uid: str, *,
               ca: str) -> bool:
     with ldap_session(ldap_server(address, ca), bind_dn, password, receive_timeout=5) as conn:
         return bool(conn.add(dn, ["inetOrgPerson"], {"cn": uid, "sn": "restart"}))
+
+
+def by_node(body: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The rows of ``status --json`` (lists of ``{"node": ..., ...}``) as ``{node: value}``."""
+    return {"store": {r["node"]: r["state"] for r in body.get("store", [])},
+            "directory": {r["node"]: r["replication"] for r in body.get("directory", [])},
+            "memory": {r["node"]: r["memory"] for r in body.get("memory", [])},
+            "nodes": {r["node"]: r["status"] for r in body.get("nodes", [])}}

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.cluster.probes import catalogued_nodes, manager_of, node_serves, secrets_of
+from tests.cluster.probes import by_node, catalogued_nodes, manager_of, node_serves, secrets_of
 
 from oxswarm.deploy.deployer import Deployer
 from oxswarm.deploy.image import ImageBuilder
@@ -121,8 +121,9 @@ def test_stateful_folders_live_on_each_host(deployed: tuple[LabHosts, dict[str, 
 def test_status_and_second_up(deployed: tuple[LabHosts, dict[str, Any], float]) -> None:
     status = oxswarm("status", "--cluster", CLUSTER, "--state-dir", str(STATE), "--json")
     assert status.returncode == 0, status.stderr
-    body = json.loads(status.stdout)
+    body = by_node(json.loads(status.stdout))
     assert len(body["nodes"]) == 3 and all(v.startswith("Ready") for v in body["nodes"].values())
+    assert len(body["store"]) == 3, body["store"]
     assert all(v.startswith("up") for v in body["store"].values()), body["store"]
     started = time.monotonic()
     again = oxswarm("up", "--driver", "ssh", "--hostname", HOSTNAME, "--cluster", CLUSTER,

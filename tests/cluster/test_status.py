@@ -20,7 +20,7 @@ import ldap3
 import pytest
 from ldap3.core.exceptions import LDAPException
 from tests.cluster.load import TokenStream, ldap_session
-from tests.cluster.probes import ldap_server, secrets_of
+from tests.cluster.probes import by_node, ldap_server, secrets_of
 
 from oxswarm.config.etcd import EtcdStore
 from oxswarm.deploy.deployer import Deployer, UpResult
@@ -33,12 +33,14 @@ pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
 
 def status_json(deployer: Deployer) -> dict[str, dict[str, str]]:
+    """``status --json``'s store, directory and memory rows as ``{node: value}``."""
     proc = subprocess.run(
         [sys.executable, "-c", "from oxswarm.cli.main import main; main()", "status",
          "--json", "--cluster", deployer.cluster, "--state-dir", str(deployer.state_dir)],
         capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+    body = json.loads(proc.stdout)
+    return by_node(body)
 
 
 def test_status_shows_directory_in_sync_and_memory_per_node(

@@ -23,6 +23,7 @@ import httpx
 import pytest
 from tests.cluster.conftest import operator_env, oxswarm
 from tests.cluster.load import TokenStream
+from tests.cluster.probes import by_node
 
 from oxswarm.config import etcd_members, keys
 from oxswarm.config.etcd import EtcdStore
@@ -220,11 +221,12 @@ def test_up_closes_an_open_store_by_rolling_losing_nothing(
                                 env=env, capture_output=True, text=True, timeout=120,
                                 check=False)
         assert status.returncode == 0, status.stderr[-2000:]
-        found = json.loads(status.stdout)
-        if all(v.startswith("in sync") for v in found["directory"].values()):
+        found = by_node(json.loads(status.stdout))
+        if found["directory"] and all(v.startswith("in sync") for v in found["directory"].values()):
             break
         time.sleep(5)
     assert all(v.startswith("up") for v in found["store"].values()), found["store"]
+    assert len(found["directory"]) == 3, found
     assert all(v.startswith("in sync") for v in found["directory"].values()), found
     # a second `up` changes nothing
     again = oxswarm("up", "--params", str(params), "--cluster", CLUSTER, "--json")
