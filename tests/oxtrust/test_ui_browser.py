@@ -56,8 +56,12 @@ def start_ui(stack: Stack, oxauth: Server, workdir: Path) -> Server:
         "--ldap-url", stack.ldap_urls[0], "--public-url", url, "--oxauth-url", oxauth.url,
     ]  # fmt: skip
     daemon = Daemon(f"oxtrust-ui-{port}", argv, workdir, env={"PYTHONUNBUFFERED": "1"}).start()
-    daemon.wait_tcp("127.0.0.1", port, timeout=60)
-    accepts_callback(oxauth, client_id, oxtrust_uris(url)[0])
+    try:
+        daemon.wait_tcp("127.0.0.1", port, timeout=60)
+        accepts_callback(oxauth, client_id, oxtrust_uris(url)[0])
+    except BaseException:
+        daemon.stop()  # no UI left running when the fixture fails
+        raise
     return Server(daemon, url)
 
 
