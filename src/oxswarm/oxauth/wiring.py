@@ -93,9 +93,11 @@ def parse_hostport(value: str, what: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _ldap_urls(manager: ConfigManager, options: RunOptions) -> tuple[str, ...]:
-    if options.ldap_urls:
-        return options.ldap_urls
+def ldap_urls(manager: ConfigManager, given: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The directory's URLs: those given, else the store's ``ldap_peers``, else this host's
+    (the services of a node: oxAuth, oxTrust, the SAML IdP)."""
+    if given:
+        return given
     peers = manager.get(K.LDAP_PEERS)
     if peers:
         urls = json.loads(peers)
@@ -104,7 +106,8 @@ def _ldap_urls(manager: ConfigManager, options: RunOptions) -> tuple[str, ...]:
     return (f"ldaps://127.0.0.1:{manager.get(K.LDAP_PORT) or 1636}",)
 
 
-def _required(value: str | None, name: str) -> str:
+def required(value: str | None, name: str) -> str:
+    """A store value a service cannot run without, or :class:`StoreUnavailable` naming it."""
     if not value:
         raise StoreUnavailable(f"config store has no {name}: run config-init first")
     return value
@@ -128,8 +131,8 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
     store.wait_ready(timeout=30.0)
     manager = ConfigManager(store, settings.prefix, box)
     hostname = manager.get(K.HOSTNAME)
-    issuer = options.issuer or f"https://{_required(hostname, K.HOSTNAME)}"
-    jwks = json.loads(_required(manager.get_secret(K.OXAUTH_JWKS), K.OXAUTH_JWKS))
+    issuer = options.issuer or f"https://{required(hostname, K.HOSTNAME)}"
+    jwks = json.loads(required(manager.get_secret(K.OXAUTH_JWKS), K.OXAUTH_JWKS))
     ring = KeyRing(jwks)
     watch_store = EtcdStore.from_settings(settings)
     watch_manager = ConfigManager(watch_store, settings.prefix, box)
@@ -147,9 +150,9 @@ def _open_sync(settings: Settings, options: RunOptions) -> tuple[_Opened, dict[s
         ca_file.write_text(ca)
     directory = Directory(
         DirectoryConfig(
-            urls=_ldap_urls(manager, options),
-            bind_dn=_required(manager.get(K.LDAP_BIND_DN), K.LDAP_BIND_DN),
-            password=_required(manager.get_secret(K.LDAP_ADMIN_PW), K.LDAP_ADMIN_PW),
+            urls=ldap_urls(manager, options.ldap_urls),
+            bind_dn=required(manager.get(K.LDAP_BIND_DN), K.LDAP_BIND_DN),
+            password=required(manager.get_secret(K.LDAP_ADMIN_PW), K.LDAP_ADMIN_PW),
             ca_file=ca_file,
         )
     )

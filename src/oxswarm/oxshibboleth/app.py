@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from oxswarm.directory.tree import Tree
 from oxswarm.directory.trust_relationships import TrustRepository
 from oxswarm.errors import MasterKeyError, OxSwarmError, StoreUnavailable
 from oxswarm.metrics.asgi import RequestMetrics
-from oxswarm.oxauth.wiring import DEFAULT_CACHE, open_cache
+from oxswarm.oxauth.wiring import DEFAULT_CACHE, ldap_urls, open_cache, required
 from oxswarm.oxshibboleth.engine import Engine
 from oxswarm.oxshibboleth.idp import IdpKeys, KeyFiles
 from oxswarm.oxshibboleth.oidc import RelyingParty
@@ -76,12 +75,6 @@ def create_app(deps: IdpDeps, *, checks: dict[str, Check] | None = None,
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestMetrics)])
 
 
-def _need(value: str | None, name: str) -> str:
-    if not value:
-        raise StoreUnavailable(f"config store has no {name}: run config-init first")
-    return value
-
-
 def app_from_settings(settings: Settings, options: IdpOptions) -> Starlette:
     if settings.master_key_file is None:
         raise MasterKeyError("no master key: give --master-key-file or set OXSWARM_MASTER_KEY_FILE")
@@ -94,13 +87,10 @@ def app_from_settings(settings: Settings, options: IdpOptions) -> Starlette:
     if ca := manager.get(K.CA_CERT):
         ca_file = Path(tmp.name) / "ca.pem"
         ca_file.write_text(ca)
-    urls = options.ldap_urls
-    if not urls and (peers := manager.get(K.LDAP_PEERS)):
-        urls = tuple(str(u) for u in json.loads(peers))
-    urls = urls or (f"ldaps://127.0.0.1:{manager.get(K.LDAP_PORT) or 1636}",)
+    urls = ldap_urls(manager, options.ldap_urls)
     directory = Directory(DirectoryConfig(
-        urls=urls, bind_dn=_need(manager.get(K.LDAP_BIND_DN), K.LDAP_BIND_DN),
-        password=_need(manager.get_secret(K.LDAP_ADMIN_PW), K.LDAP_ADMIN_PW), ca_file=ca_file,
+        urls=urls, bind_dn=required(manager.get(K.LDAP_BIND_DN), K.LDAP_BIND_DN),
+        password=required(manager.get_secret(K.LDAP_ADMIN_PW), K.LDAP_ADMIN_PW), ca_file=ca_file,
     ))
     tree = Tree(manager.get(K.LDAP_BASE_DN) or "o=gluu")
     hostname = manager.get(K.HOSTNAME)
@@ -108,24 +98,24 @@ def app_from_settings(settings: Settings, options: IdpOptions) -> Starlette:
     if not base:
         raise StoreUnavailable(f"config store has no {K.HOSTNAME}: give --public-url")
     files = KeyFiles(IdpKeys(
-        signing_cert=_need(manager.get(K.IDP_SIGNING_CERT), K.IDP_SIGNING_CERT),
-        signing_key=_need(manager.get_secret(K.IDP_SIGNING_KEY), K.IDP_SIGNING_KEY),
-        encryption_cert=_need(manager.get(K.IDP_ENCRYPTION_CERT), K.IDP_ENCRYPTION_CERT),
-        encryption_key=_need(manager.get_secret(K.IDP_ENCRYPTION_KEY), K.IDP_ENCRYPTION_KEY),
+        signing_cert=required(manager.get(K.IDP_SIGNING_CERT), K.IDP_SIGNING_CERT),
+        signing_key=required(manager.get_secret(K.IDP_SIGNING_KEY), K.IDP_SIGNING_KEY),
+        encryption_cert=required(manager.get(K.IDP_ENCRYPTION_CERT), K.IDP_ENCRYPTION_CERT),
+        encryption_key=required(manager.get_secret(K.IDP_ENCRYPTION_KEY), K.IDP_ENCRYPTION_KEY),
     ))
     cache, passwords = open_cache(manager, options.cache, settings.cluster)
     password_watcher, password_store = passwords.follow(settings, box)
     repo = TrustRepository(directory, tree)
     rp = RelyingParty(
         oxauth_url=(options.oxauth_url or base).rstrip("/"),
-        client_id=_need(manager.get(K.IDP_CLIENT_ID), K.IDP_CLIENT_ID),
-        client_secret=_need(manager.get_secret(K.IDP_CLIENT_SECRET), K.IDP_CLIENT_SECRET),
+        client_id=required(manager.get(K.IDP_CLIENT_ID), K.IDP_CLIENT_ID),
+        client_secret=required(manager.get_secret(K.IDP_CLIENT_SECRET), K.IDP_CLIENT_SECRET),
         redirect_uri=base + CALLBACK_PATH,
     )
     deps = IdpDeps(
         engine=Engine(base, files, repo.list), rp=rp, directory=directory, tree=tree,
         cache=cache,
-        nameid_key=nameid_key(_need(manager.get_secret(K.PAIRWISE_KEY), K.PAIRWISE_KEY)),
+        nameid_key=nameid_key(required(manager.get_secret(K.PAIRWISE_KEY), K.PAIRWISE_KEY)),
         secure=base.startswith("https://"),
     )
     store.close()

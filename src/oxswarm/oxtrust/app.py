@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -32,12 +31,12 @@ from oxswarm.config.manager import ConfigManager
 from oxswarm.config.secrets import SecretBox
 from oxswarm.directory.connection import Directory, DirectoryConfig
 from oxswarm.directory.tree import Tree
-from oxswarm.errors import MasterKeyError, OxSwarmError, StoreUnavailable
+from oxswarm.errors import MasterKeyError, OxSwarmError
 from oxswarm.metrics.asgi import RequestMetrics
 from oxswarm.oxauth.adapters.cache import CacheRevocations, CacheTokenStore
 from oxswarm.oxauth.adapters.directory import DirectoryGrantStore
 from oxswarm.oxauth.policy import trusted_proxies
-from oxswarm.oxauth.wiring import DEFAULT_CACHE, open_cache
+from oxswarm.oxauth.wiring import DEFAULT_CACHE, ldap_urls, open_cache, required
 from oxswarm.oxtrust.api.mount import api_mount
 from oxswarm.oxtrust.api.routes import http_error
 from oxswarm.oxtrust.api.service import AdminService
@@ -122,12 +121,6 @@ class TrustOptions:
     oxauth_url: str | None = None  # oxAuth for the UI's back channel [default: public URL]
 
 
-def _need(value: str | None, name: str) -> str:
-    if not value:
-        raise StoreUnavailable(f"config store has no {name}: run config-init first")
-    return value
-
-
 def app_from_settings(settings: Settings, options: TrustOptions) -> Starlette:
     if settings.master_key_file is None:
         raise MasterKeyError("no master key: give --master-key-file or set OXSWARM_MASTER_KEY_FILE")
@@ -140,15 +133,12 @@ def app_from_settings(settings: Settings, options: TrustOptions) -> Starlette:
     if ca := manager.get(K.CA_CERT):
         ca_file = Path(tmp.name) / "ca.pem"
         ca_file.write_text(ca)
-    urls = options.ldap_urls
-    if not urls and (peers := manager.get(K.LDAP_PEERS)):
-        urls = tuple(str(u) for u in json.loads(peers))
-    urls = urls or (f"ldaps://127.0.0.1:{manager.get(K.LDAP_PORT) or 1636}",)
+    urls = ldap_urls(manager, options.ldap_urls)
     directory = Directory(
         DirectoryConfig(
             urls=urls,
-            bind_dn=_need(manager.get(K.LDAP_BIND_DN), K.LDAP_BIND_DN),
-            password=_need(manager.get_secret(K.LDAP_ADMIN_PW), K.LDAP_ADMIN_PW),
+            bind_dn=required(manager.get(K.LDAP_BIND_DN), K.LDAP_BIND_DN),
+            password=required(manager.get_secret(K.LDAP_ADMIN_PW), K.LDAP_ADMIN_PW),
             ca_file=ca_file,
         )
     )
@@ -163,10 +153,10 @@ def app_from_settings(settings: Settings, options: TrustOptions) -> Starlette:
     ui = UiDeps(
         UiSettings(
             public_url=base, oxauth_url=(options.oxauth_url or base).rstrip("/"),
-            client_id=_need(manager.get(K.OXAUTH_CLIENT_ID), K.OXAUTH_CLIENT_ID),
-            client_secret=_need(manager.get_secret(K.OXAUTH_CLIENT_SECRET),
+            client_id=required(manager.get(K.OXAUTH_CLIENT_ID), K.OXAUTH_CLIENT_ID),
+            client_secret=required(manager.get_secret(K.OXAUTH_CLIENT_SECRET),
                                 K.OXAUTH_CLIENT_SECRET),
-            secret=ui_secret(_need(manager.get_secret(K.SESSION_SECRET), K.SESSION_SECRET)),
+            secret=ui_secret(required(manager.get_secret(K.SESSION_SECRET), K.SESSION_SECRET)),
             trusted_proxies=trusted_proxies(manager.get),
         ),
         directory, tree, cache, box, manager, directory_audit(directory, tree),
