@@ -45,3 +45,6 @@ def register(root: click.Group) -> None:
     from oxswarm.cli.saml_cmd import saml_group
 
     root.add_command(saml_group)
+    from oxswarm.cli.providers_cmd import providers_group
+
+    root.add_command(providers_group)

@@ -1,4 +1,4 @@
-"""``oxswarm users``: people in the directory (add, list, remove, passwd).
+"""``oxswarm users``: people in the directory (add, list, show, remove, passwd, unlink).
 
 Passwords are set with the Password Modify extended operation (slapd hashes them); a
 weak password (under 8 characters, or the username) exits 2 naming ``password``.
@@ -132,6 +132,40 @@ def remove_user(settings: Settings, ldap_urls: tuple[str, ...], username: str) -
         repo.remove(gone.inum)
         record_cli(access, "person.delete", gone.inum, {"uid": username})
     click.echo(json.dumps({"removed": username}))
+
+
+@users_group.command("show")
+@click.argument("username")
+@store_options
+@ldap_url_option
+def show_user(settings: Settings, ldap_urls: tuple[str, ...], username: str) -> None:
+    """One person as JSON, with the upstream identities linked to them (``links``)."""
+    with open_directory(settings, ldap_urls) as access:
+        repo = PeopleRepository(access.directory, access.tree)
+        person = _by_username(repo, username)
+        links = repo.external_uids(person.inum)
+    click.echo(json.dumps({**person_json(person), "links": links}))
+
+
+@users_group.command("unlink")
+@click.argument("username")
+@click.option("--link", required=True, help="The link to remove: passport-ID:SUBJECT.")
+@store_options
+@ldap_url_option
+def unlink_user(settings: Settings, ldap_urls: tuple[str, ...], username: str,
+                link: str) -> None:
+    """Remove a link to an upstream identity (the next sign-in with it follows the
+    provider's linking mode again)."""
+    with open_directory(settings, ldap_urls) as access:
+        repo = PeopleRepository(access.directory, access.tree)
+        person = _by_username(repo, username)
+        try:
+            repo.remove_external_uid(person.inum, link)
+        except NotFound as exc:
+            raise InvalidInput(f"link: {exc}", field="link") from None
+        record_cli(access, "person.unlink", person.inum, {"uid": username, "link": link})
+        links = repo.external_uids(person.inum)
+    click.echo(json.dumps({"username": username, "links": links}))
 
 
 @users_group.command("passwd")

@@ -36,6 +36,7 @@ PERSON_ATTRS: Mapping[str, str] = {
     "country": "c",
     "status": "oxStatus",
 }
+EXTERNAL_UID = "oxExternalUid"  # Gluu's attribute: links to upstream identities
 _SEARCHABLE = ("uid", "mail", "cn", "sn", "givenName", "displayName")
 
 
@@ -82,13 +83,17 @@ class PeopleRepository:
         )
         return person_from_entry(found[0]) if found else None
 
-    def add(self, person: Person, password: str | None = None) -> Person:
-        """Add ``person`` (uid must be unique); set ``password`` through RFC 3062 if given."""
+    def add(self, person: Person, password: str | None = None,
+            external_uids: Sequence[str] = ()) -> Person:
+        """Add ``person`` (uid must be unique); set ``password`` through RFC 3062 if given;
+        ``external_uids``: links to upstream identities (``oxExternalUid``) in the same add."""
         if self.get_by_uid(person.uid) is not None:
             raise Conflict(f"a person with uid {person.uid!r} already exists")
         attrs = {k: v for k, v in person_attributes(person).items() if v}
         attrs["objectClass"] = list(PERSON_CLASSES)
         attrs["inum"] = [person.inum]
+        if external_uids:
+            attrs[EXTERNAL_UID] = list(external_uids)
         self.directory.add(self.tree.person(person.inum), attrs)
         if password:
             self.set_password(person.inum, password)
@@ -156,6 +161,26 @@ class PeopleRepository:
 
     def remove(self, inum: str) -> None:
         self.directory.delete(self.tree.person(inum))
+
+    # -- links to upstream identities (oxPassport: ``passport-ID:SUBJECT``) -------------
+
+    def get_by_external_uid(self, link: str) -> Person | None:
+        return self._one(f"(&(objectClass=oxPerson)({EXTERNAL_UID}={filter_value(link)}))")
+
+    def external_uids(self, inum: str) -> builtins.list[str]:
+        try:
+            entry = self.directory.read(self.tree.person(inum), [EXTERNAL_UID])
+        except NotFound:
+            raise NotFound(f"no person with inum {inum!r}") from None
+        return sorted(entry.all(EXTERNAL_UID))
+
+    def add_external_uid(self, inum: str, link: str) -> None:
+        self.directory.modify(self.tree.person(inum), {EXTERNAL_UID: [(ADD, [link])]})
+
+    def remove_external_uid(self, inum: str, link: str) -> None:
+        if link not in self.external_uids(inum):
+            raise NotFound(f"the person has no link {link!r}")
+        self.directory.modify(self.tree.person(inum), {EXTERNAL_UID: [(DELETE, [link])]})
 
 
 class GroupRepository:

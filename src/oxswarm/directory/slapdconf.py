@@ -72,6 +72,7 @@ INDEXES: Final = (
     ("oxStatus,oxTokenType,oxScriptType", "eq"),
     ("oxExpiration", "eq"),
     ("oxExternalId,telephoneNumber", "eq"),  # SCIM filters (docs/scim.md)
+    ("oxExternalUid", "eq"),  # oxPassport links (docs/passport.md)
     ("oxScimEmail,oxScimPhone", "sub"),
 )
 

@@ -6,7 +6,9 @@ access token's hash), the registration rate limit, lockout thresholds, trusted p
 the server-side fetch allow and deny lists (plus the process's own: ``extras["fetch_base"]``,
 its dev switch and the issuer's addresses), the session lifetime, the default ``acr``, and
 the pages' branding (:func:`~oxswarm.oxauth.branding.read_branding`, kept in
-``extras["branding"]``; its values are named ``oxauth_brand_*``, under the same watch). A
+``extras["branding"]``; its values are named ``oxauth_brand_*``, under the same watch),
+and oxPassport's upstream providers (``oxauth_passport_providers`` with their secrets,
+kept in ``extras["passport_providers"]``). A
 :class:`~oxswarm.config.watcher.StoreWatcher` on ``<prefix>/config/oxauth_`` calls it on
 every change and every minute. A value that is malformed is logged as an error and the
 process keeps the policy it has (at start the same
@@ -20,7 +22,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 
-from oxswarm.errors import InvalidInput
+from oxswarm.errors import InvalidInput, SecretError
 from oxswarm.oxauth.adapters.outbound import FetchRules, Outbound
 from oxswarm.oxauth.branding import Branding, read_branding
 from oxswarm.oxauth.model import OxAuthDeps
@@ -31,6 +33,7 @@ from oxswarm.oxauth.policy import (
     registration_access,
 )
 from oxswarm.oxauth.web.deps import WebDeps, WebSettings
+from oxswarm.passport.providers import Provider, read_providers
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +51,10 @@ class LivePolicy:
         self._fixed_mode = fixed_mode
         self._applied: tuple[OxAuthPolicy, RegistrationMode, str | None] | None = None
         self._branding: Branding | None = None
+        self._passport: tuple[tuple[Provider, str | None], ...] | None = None
 
     def reload(self) -> bool:
-        branded = self._reload_branding()
+        branded = self._reload_branding() | self._reload_passport()
         try:
             policy = read_policy(self._get)
             mode, registration_hash = registration_access(
@@ -72,6 +76,27 @@ class LivePolicy:
                      _cidrs(policy.trusted_proxies), _cidrs(policy.fetch_allow),
                      _cidrs(policy.fetch_deny))  # fmt: skip
         return not first or branded
+
+    def _reload_passport(self) -> bool:
+        """Apply the store's upstream providers (oxPassport: ``oxauth_passport_providers``
+        and their secrets); True when they changed after the first read."""
+        try:
+            found = read_providers(self._get, self._get_secret)
+        except (InvalidInput, SecretError) as exc:
+            log.error("passport providers in the store are invalid, keeping the current "
+                      "ones: %s", exc)
+            return False
+        wanted = tuple((p, p.client_secret) for p in found)
+        if wanted == self._passport:
+            return False
+        first = self._passport is None
+        self._passport = wanted
+        self._deps.extras["passport_providers"] = found
+        if not first:
+            log.info("passport providers applied: %s",
+                     ", ".join(f"{p.id}{'' if p.enabled else ' (disabled)'}" for p in found)
+                     or "none")
+        return not first
 
     def _reload_branding(self) -> bool:
         """Apply the store's branding; True when it changed after the first read."""

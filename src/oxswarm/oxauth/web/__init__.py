@@ -5,6 +5,7 @@
 * ``/oxauth/consent`` (POST, the consent form's target): :mod:`.consent`
 * ``/oxauth/restv1/end_session`` (GET, POST): :mod:`.logout`
 * ``/oxauth/branding/style.css``, ``logo``, ``pages.js`` (GET): :mod:`.brand`
+* ``/passport/auth/{id}`` and ``/passport/auth/{id}/callback`` (GET): :mod:`.passport`
 
 :func:`routes` is collected by :func:`oxswarm.oxauth.app.create_app`; views reach shared
 resources through ``request.app.state.deps`` (:class:`oxswarm.oxauth.model.OxAuthDeps`)
@@ -23,6 +24,7 @@ def routes() -> list[BaseRoute]:
     from oxswarm.oxauth.web.consent import consent
     from oxswarm.oxauth.web.login import login
     from oxswarm.oxauth.web.logout import end_session
+    from oxswarm.oxauth.web.passport import callback, start
 
     return [
         Route("/oxauth/restv1/authorize", authorize, methods=["GET", "POST"]),
@@ -32,4 +34,6 @@ def routes() -> list[BaseRoute]:
         Route(STYLE_PATH, style, methods=["GET"]),
         Route(LOGO_PATH, logo, methods=["GET"]),
         Route(SCRIPT_PATH, script, methods=["GET"]),
+        Route("/passport/auth/{provider}", start, methods=["GET"]),
+        Route("/passport/auth/{provider}/callback", callback, methods=["GET"]),
     ]

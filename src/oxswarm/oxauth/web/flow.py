@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from oxswarm.oauth import oauth2_response_modes as modes
 from oxswarm.oauth.models import ClientMetadata
@@ -63,7 +63,14 @@ def login_page(
     status_code: int = 200,
 ) -> Response:
     """The sign-in form, its CSRF token bound to the browser cookie (set if missing)."""
+    from oxswarm.oxauth.web import passport
+
     secret = sessions.secret_of(deps)
+    sealed = seal_params(secret, req.params)
+    hinted = passport.enabled(deps, req.params.get("idp_hint"))
+    if hinted is not None and error is None:  # idp_hint: straight to that provider
+        return RedirectResponse(passport.start_url(hinted.id, sealed), 302,
+                                headers={"Cache-Control": "no-store"})
     browser = browser_id(request.cookies.get(BROWSER_COOKIE))
     fresh = not browser
     browser = browser or new_id()
@@ -72,10 +79,11 @@ def login_page(
         status_code,
         action=LOGIN_PATH,
         csrf_token=csrf_token(secret, "login", browser),
-        authz=seal_params(secret, req.params),
+        authz=sealed,
         client_name=client_name(client),
         username=username if username is not None else (req.login_hint or ""),
         error=error,
+        providers=passport.buttons(deps, sealed),
     )
     if fresh:
         sessions.set_browser_cookie(response, deps, browser)

@@ -1,9 +1,11 @@
 """Authentication Context Class References (OpenID Connect Core 1.0 sections 2, 3.1.2.1,
 5.5.1.1) and Authentication Method References (RFC 8176).
 
-OxSwarm has one built-in authentication method: the user's password checked against the
+OxSwarm's built-in authentication method is the user's password checked against the
 directory. Its ``acr`` is Gluu's name for it, ``simple_password_auth`` (relying parties
-written for Gluu send that value), its ``amr`` is ``["pwd"]`` (RFC 8176 section 2).
+written for Gluu send that value), its ``amr`` is ``["pwd"]`` (RFC 8176 section 2). A
+sign-in through an upstream provider (oxPassport) has Gluu's ``passport_social`` (OpenID
+Provider) or ``passport_saml`` and ``amr`` ``["fed"]``.
 
 ``acr_values`` is a voluntary request (Core 3.1.2.1): the ID token carries the ``acr``
 that was actually satisfied, whatever was asked. An *essential* ``acr`` request through
@@ -19,7 +21,12 @@ from typing import Any, Final
 
 PASSWORD: Final = "simple_password_auth"
 PASSWORD_AMR: Final = ("pwd",)
-SUPPORTED: Final = (PASSWORD,)
+# oxPassport (inbound federation): Gluu's names; the amr is RFC 8176's "fed"
+PASSPORT_SOCIAL: Final = "passport_social"
+PASSPORT_SAML: Final = "passport_saml"
+FEDERATED_AMR: Final = ("fed",)
+SUPPORTED: Final = (PASSWORD, PASSPORT_SOCIAL)  # passport_saml: once SAML upstreams exist
+PASSWORD_ACRS: Final = (PASSWORD,)  # what a password sign-in can satisfy
 
 
 def essential_acr_values(claims: Mapping[str, Any] | None) -> tuple[str, ...] | None:
@@ -43,15 +50,17 @@ def can_satisfy(claims: Mapping[str, Any] | None) -> bool:
     return wanted is None or bool(set(wanted) & set(SUPPORTED))
 
 
-def chosen(requested: Sequence[str], client_defaults: object, default: str) -> str:
+def chosen(requested: Sequence[str], client_defaults: object, default: str,
+           among: Sequence[str] = PASSWORD_ACRS) -> str:
     """The ``acr`` of a sign-in: the first supported of the request's ``acr_values``
     (Core 3.1.2.1, in order of preference), else of the client's ``default_acr_values``
-    (OpenID Connect Registration 2), else the provider's ``default``."""
+    (OpenID Connect Registration 2), else the provider's ``default``; only values the
+    method satisfies (``among``) are chosen."""
     for value in requested:
-        if value in SUPPORTED:
+        if value in among:
             return value
     if isinstance(client_defaults, list | tuple):
         for value in client_defaults:
-            if value in SUPPORTED:
+            if value in among:
                 return str(value)
-    return default
+    return default if default in among else among[0]

@@ -54,6 +54,7 @@ CARRIED: Final = (
     "client_id", "redirect_uri", "response_type", "response_mode", "scope", "state",
     "nonce", "prompt", "max_age", "login_hint", "acr_values", "code_challenge",
     "code_challenge_method", "claims", "ui_locales", "display", "id_token_hint",
+    "idp_hint",  # oxPassport: go straight to that upstream provider
 )
 
 

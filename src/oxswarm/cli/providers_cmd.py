@@ -1,0 +1,258 @@
+"""``oxswarm providers add|list|show|update|remove|enable|disable``: oxPassport's upstream
+identity providers (docs/passport.md), in the config store.
+
+The client secret is read from a file (``--client-secret-file``, ``-`` for stdin), never
+from the command line, and stored encrypted (``passport_client_secret_<ID>``). Tables for
+people, ``--json`` for scripts; bad input exits 2 with one line naming the option; a
+store that cannot be reached exits 1. Running oxAuth processes follow within a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from oxswarm.cli.options import open_manager, store_options
+from oxswarm.config.manager import ConfigManager
+from oxswarm.errors import InvalidInput
+from oxswarm.passport.providers import (
+    CONFIG_KEY,
+    LINKING,
+    TYPES,
+    UPDATES,
+    Provider,
+    build,
+    check_id,
+    dump,
+    parse,
+    secret_name,
+)
+from oxswarm.settings import Settings
+
+MAX_FILE = 64 * 1024
+
+
+def _read(path: str, what: str) -> str:
+    try:
+        if path == "-":
+            text = sys.stdin.read(MAX_FILE + 1)
+        else:
+            with Path(path).open(encoding="utf-8") as handle:
+                text = handle.read(MAX_FILE + 1)
+    except (OSError, UnicodeError) as exc:
+        raise InvalidInput(f"{what}: cannot read {path}: {exc.__class__.__name__}",
+                           field=what) from None
+    if len(text) > MAX_FILE:
+        raise InvalidInput(f"{what}: larger than {MAX_FILE} bytes", field=what)
+    return text
+
+
+def read_secret(path: str) -> str:
+    secret = _read(path, "client-secret-file").strip()
+    if not secret or "\n" in secret or len(secret) > 1024:
+        raise InvalidInput("client-secret-file: must hold one line, the secret (1-1024)",
+                           field="client-secret-file")
+    return secret
+
+
+def read_mapping(path: str) -> dict[str, Any]:
+    try:
+        data = json.loads(_read(path, "mapping"))
+    except ValueError as exc:
+        raise InvalidInput(f"mapping: not JSON ({exc})", field="mapping") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("mapping: must be a JSON object {claim: field}", field="mapping")
+    return data
+
+
+def _load(manager: ConfigManager) -> list[Provider]:
+    return parse(manager.get(CONFIG_KEY))
+
+
+def _find(providers: list[Provider], provider_id: str) -> Provider:
+    for provider in providers:
+        if provider.id == provider_id:
+            return provider
+    raise InvalidInput(f"id: no provider {provider_id!r}", field="id")
+
+
+def _save(manager: ConfigManager, providers: list[Provider]) -> None:
+    manager.set(CONFIG_KEY, dump(providers))
+
+
+def _table(providers: list[Provider]) -> Table:
+    table = Table(title="passport providers", title_justify="left")
+    for column in ("ID", "NAME", "TYPE", "ISSUER", "CLIENT ID", "LINKING", "UPDATE",
+                   "ENABLED"):
+        table.add_column(column)
+    for p in providers:
+        table.add_row(p.id, p.label, p.type, p.issuer, p.client_id, p.linking, p.update,
+                      "yes" if p.enabled else "no")
+    return table
+
+
+def _show(provider: Provider, as_json: bool, has_secret: bool) -> None:
+    data = {**provider.public(), "client_secret": "set" if has_secret else "missing"}
+    if as_json:
+        click.echo(json.dumps(data))
+        return
+    for key, value in data.items():
+        text = ", ".join(value) if isinstance(value, list) else (
+            json.dumps(value) if isinstance(value, dict) else str(value))
+        click.echo(f"{key + ':':16}{text}")
+
+
+def _options(func: Any) -> Any:
+    for option in reversed((
+        click.option("--name", default=None, help="The login button's label."),
+        click.option("--issuer", default=None, help="The provider's issuer (discovery)."),
+        click.option("--client-id", default=None),
+        click.option("--client-secret-file", default=None,
+                     help="File holding the client secret ('-': stdin); never argv."),
+        click.option("--scope", "scopes", multiple=True, help="Repeatable; openid is added."),
+        click.option("--mapping", default=None, help="JSON file {claim: person field}."),
+        click.option("--linking", type=click.Choice(LINKING), default=None),
+        click.option("--update", "update_mode", type=click.Choice(UPDATES), default=None,
+                     help="Apply mapped attributes on the first sign-in only, or always."),
+        click.option("--json", "as_json", is_flag=True),
+    )):
+        func = option(func)
+    return func
+
+
+@click.group("providers")
+def providers_group() -> None:
+    """oxPassport: upstream OpenID Providers people may sign in through."""
+
+
+@providers_group.command("add")
+@click.option("--id", "provider_id", required=True)
+@click.option("--type", "kind", type=click.Choice(TYPES), default="oidc", show_default=True)
+@_options
+@store_options
+def add_cmd(*, settings: Settings, provider_id: str, kind: str, name: str | None,
+            issuer: str | None, client_id: str | None, client_secret_file: str | None,
+            scopes: tuple[str, ...], mapping: str | None, linking: str | None,
+            update_mode: str | None, as_json: bool) -> None:
+    """Add a provider (disabled providers keep their place: see enable/disable)."""
+    check_id(provider_id)
+    if not client_secret_file:
+        raise InvalidInput("client-secret-file: required", field="client-secret-file")
+    data: dict[str, Any] = {"id": provider_id, "type": kind, "issuer": issuer or "",
+                            "client_id": client_id or "", "name": name or "",
+                            "linking": linking or "create", "update": update_mode or "first"}
+    if scopes:
+        data["scopes"] = list(scopes)
+    if mapping:
+        data["mapping"] = read_mapping(mapping)
+    provider = build(data)
+    secret = read_secret(client_secret_file)
+    with open_manager(settings) as manager:
+        providers = _load(manager)
+        if any(p.id == provider.id for p in providers):
+            raise InvalidInput(f"id: a provider {provider.id!r} already exists", field="id")
+        manager.set_secret(secret_name(provider.id), secret)  # before the list names it
+        _save(manager, [*providers, provider])
+    _show(provider, as_json, True)
+
+
+@providers_group.command("update")
+@click.argument("provider_id")
+@_options
+@store_options
+def update_cmd(*, settings: Settings, provider_id: str, name: str | None, issuer: str | None,
+               client_id: str | None, client_secret_file: str | None,
+               scopes: tuple[str, ...], mapping: str | None, linking: str | None,
+               update_mode: str | None, as_json: bool) -> None:
+    """Change the options given; the others stay."""
+    secret = read_secret(client_secret_file) if client_secret_file else None
+    new_mapping = read_mapping(mapping) if mapping else None
+    with open_manager(settings) as manager:
+        providers = _load(manager)
+        current = _find(providers, provider_id)
+        data = current.public()
+        for key, value in (("name", name), ("issuer", issuer), ("client_id", client_id),
+                           ("linking", linking), ("update", update_mode),
+                           ("mapping", new_mapping)):
+            if value is not None:
+                data[key] = value
+        if scopes:
+            data["scopes"] = list(scopes)
+        changed = build(data)
+        if secret is not None:
+            manager.set_secret(secret_name(provider_id), secret)
+        _save(manager, [changed if p.id == provider_id else p for p in providers])
+        has_secret = manager.get_secret(secret_name(provider_id)) is not None
+    _show(changed, as_json, has_secret)
+
+
+@providers_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@store_options
+def list_cmd(settings: Settings, as_json: bool) -> None:
+    """Every provider: a table, or a JSON array."""
+    with open_manager(settings) as manager:
+        providers = _load(manager)
+    if as_json:
+        click.echo(json.dumps([p.public() for p in providers]))
+    elif providers:
+        Console(width=160).print(_table(providers))
+    else:
+        click.echo("no providers")
+
+
+@providers_group.command("show")
+@click.argument("provider_id")
+@click.option("--json", "as_json", is_flag=True)
+@store_options
+def show_cmd(settings: Settings, provider_id: str, as_json: bool) -> None:
+    """One provider (the secret only as set or missing)."""
+    with open_manager(settings) as manager:
+        provider = _find(_load(manager), provider_id)
+        has_secret = manager.get_secret(secret_name(provider_id)) is not None
+    _show(provider, as_json, has_secret)
+
+
+@providers_group.command("remove")
+@click.argument("provider_id")
+@store_options
+def remove_cmd(settings: Settings, provider_id: str) -> None:
+    """Remove a provider and its secret (people keep their links)."""
+    with open_manager(settings) as manager:
+        providers = _load(manager)
+        _find(providers, provider_id)
+        _save(manager, [p for p in providers if p.id != provider_id])
+        manager.store.delete(manager.secret_key(secret_name(provider_id)))
+    click.echo(f"removed {provider_id}")
+
+
+def _switch(settings: Settings, provider_id: str, on: bool) -> None:
+    with open_manager(settings) as manager:
+        providers = _load(manager)
+        _find(providers, provider_id)
+        _save(manager, [dataclasses.replace(p, enabled=on) if p.id == provider_id else p
+                        for p in providers])
+    click.echo(f"{'enabled' if on else 'disabled'} {provider_id}")
+
+
+@providers_group.command("enable")
+@click.argument("provider_id")
+@store_options
+def enable_cmd(settings: Settings, provider_id: str) -> None:
+    """Show the provider's button again and accept its sign-ins."""
+    _switch(settings, provider_id, True)
+
+
+@providers_group.command("disable")
+@click.argument("provider_id")
+@store_options
+def disable_cmd(settings: Settings, provider_id: str) -> None:
+    """Hide the provider's button and refuse its sign-ins (kept for later)."""
+    _switch(settings, provider_id, False)

@@ -1,0 +1,186 @@
+"""Upstream identity providers of oxPassport (inbound federation), kept in the config store.
+
+Gluu keeps its passport providers in oxPassport's configuration; OxSwarm keeps them in the
+config store beside oxAuth's policy: the config value ``oxauth_passport_providers`` (a JSON
+list, no secret in it) and, per provider, the secret ``passport_client_secret_<ID>``
+(AES-GCM encrypted with the master key, like every secret). oxAuth watches
+``config/oxauth_*``, so a provider added, changed or disabled through any node serves on
+every node within a second (:class:`~oxswarm.oxauth.live_policy.LivePolicy`).
+
+A provider: ``id`` (``[a-z0-9][a-z0-9_-]{0,39}``: in paths and in links
+``passport-ID:SUBJECT``), ``type`` (``oidc``), ``issuer`` (discovery from it),
+``client_id``, ``scopes``, ``mapping`` (claim -> person field; defaults for the standard
+OIDC claims), ``linking`` (``create``, ``link_by_email``, ``deny_on_collision``,
+``existing_only``), ``update`` (``first``: attributes applied when the person is
+provisioned; ``always``: on every sign-in), ``enabled``, ``name`` (the login button).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from oxswarm.directory.people import PERSON_ATTRS
+from oxswarm.errors import InvalidInput
+
+CONFIG_KEY: Final = "oxauth_passport_providers"
+TYPES: Final = ("oidc",)
+LINKING: Final = ("create", "link_by_email", "deny_on_collision", "existing_only")
+UPDATES: Final = ("first", "always")
+MAX_PROVIDERS: Final = 100
+_ID: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_SCOPE: Final = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]{1,200}$")
+# person fields a mapping may set (``status`` and the verified flags are never mapped)
+MAPPABLE: Final = tuple(k for k in PERSON_ATTRS if k != "status")
+DEFAULT_MAPPING: Final[Mapping[str, str]] = {
+    "preferred_username": "uid",
+    "email": "email",
+    "given_name": "given_name",
+    "family_name": "family_name",
+    "name": "display_name",
+    "phone_number": "phone",
+    "locale": "",  # not kept
+}
+
+Get = Callable[[str], str | None]
+
+
+def secret_name(provider_id: str) -> str:
+    return f"passport_client_secret_{provider_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    id: str
+    issuer: str
+    client_id: str
+    type: str = "oidc"
+    name: str = ""
+    scopes: tuple[str, ...] = ("openid", "profile", "email")
+    mapping: Mapping[str, str] = field(default_factory=dict)
+    linking: str = "create"
+    update: str = "first"
+    enabled: bool = True
+    client_secret: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+    def effective_mapping(self) -> dict[str, str]:
+        """The defaults overlaid with the provider's own mapping (an empty target drops)."""
+        merged = {**DEFAULT_MAPPING, **self.mapping}
+        return {claim: target for claim, target in merged.items() if target}
+
+    def public(self) -> dict[str, Any]:
+        """As stored and shown: everything but the secret."""
+        out = dataclasses.asdict(self)
+        out.pop("client_secret")
+        out["scopes"] = list(self.scopes)
+        out["mapping"] = dict(self.mapping)
+        return out
+
+
+def check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise InvalidInput(f"id: {value!r} is not a valid provider id "
+                           "(lower-case letters, digits, '_', '-'; at most 40)", field="id")
+    return value
+
+
+def check_issuer(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query \
+            or parts.fragment or parts.username is not None:
+        raise InvalidInput(f"issuer: {value!r} is not an https URL without query or fragment",
+                           field="issuer")
+    return value
+
+
+def check_mapping(mapping: object) -> dict[str, str]:
+    if not isinstance(mapping, dict) or len(mapping) > 64:
+        raise InvalidInput("mapping: must be a JSON object of at most 64 claim: field pairs",
+                           field="mapping")
+    out: dict[str, str] = {}
+    for claim, target in mapping.items():
+        if not isinstance(claim, str) or not 0 < len(claim) <= 128:
+            raise InvalidInput(f"mapping: {claim!r} is not a claim name", field="mapping")
+        if not isinstance(target, str) or (target and target not in MAPPABLE):
+            raise InvalidInput(f"mapping: {claim} -> {target!r}: the field must be one of "
+                               f"{', '.join(MAPPABLE)} (or '' to drop it)", field="mapping")
+        out[claim] = target
+    return out
+
+
+def build(data: Mapping[str, Any]) -> Provider:
+    """A provider from its stored or entered form; :class:`InvalidInput` naming the field."""
+    known = {f.name for f in dataclasses.fields(Provider)} - {"client_secret"}
+    extra = set(data) - known
+    if extra:
+        raise InvalidInput(f"{sorted(extra)[0]}: unknown provider field", field=sorted(extra)[0])
+    for name in ("id", "issuer", "client_id"):
+        if not isinstance(data.get(name), str) or not data[name]:
+            raise InvalidInput(f"{name}: required", field=name)
+    kind = data.get("type", "oidc")
+    if kind not in TYPES:
+        raise InvalidInput(f"type: {kind!r} is not supported (oidc)", field="type")
+    linking = data.get("linking", "create")
+    if linking not in LINKING:
+        raise InvalidInput(f"linking: {linking!r} is not one of {', '.join(LINKING)}",
+                           field="linking")
+    update = data.get("update", "first")
+    if update not in UPDATES:
+        raise InvalidInput(f"update: {update!r} is not one of first, always", field="update")
+    scopes = data.get("scopes", ["openid", "profile", "email"])
+    if not isinstance(scopes, list | tuple) or not all(
+            isinstance(s, str) and _SCOPE.match(s) for s in scopes) or len(scopes) > 32:
+        raise InvalidInput("scope: scope tokens (RFC 6749 3.3), at most 32", field="scope")
+    if "openid" not in scopes:
+        scopes = ["openid", *scopes]
+    name = data.get("name", "")
+    if not isinstance(name, str) or len(name) > 80:
+        raise InvalidInput("name: at most 80 characters", field="name")
+    client_id = str(data["client_id"])
+    if len(client_id) > 255 or any(ord(c) < 0x20 for c in client_id):
+        raise InvalidInput("client-id: at most 255 printable characters", field="client-id")
+    enabled = data.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise InvalidInput("enabled: true or false", field="enabled")
+    return Provider(
+        id=check_id(str(data["id"])), issuer=check_issuer(str(data["issuer"])),
+        client_id=client_id, type=str(kind), name=name, scopes=tuple(dict.fromkeys(scopes)),
+        mapping=check_mapping(data.get("mapping", {})), linking=str(linking),
+        update=str(update), enabled=enabled)
+
+
+def parse(text: str | None) -> list[Provider]:
+    """The stored list (no secrets); :class:`InvalidInput` when malformed."""
+    if not text:
+        return []
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{CONFIG_KEY}: not JSON ({exc})", field=CONFIG_KEY) from None
+    if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+        raise InvalidInput(f"{CONFIG_KEY}: must be a JSON list of objects", field=CONFIG_KEY)
+    return [build(d) for d in data]
+
+
+def dump(providers: Sequence[Provider]) -> str:
+    ids = [p.id for p in providers]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("id: two providers with one id", field="id")
+    if len(providers) > MAX_PROVIDERS:
+        raise InvalidInput(f"id: at most {MAX_PROVIDERS} providers", field="id")
+    return json.dumps([p.public() for p in providers], separators=(",", ":"), sort_keys=True)
+
+
+def read_providers(get: Get, get_secret: Get) -> tuple[Provider, ...]:
+    """Every provider with its client secret (oxAuth's view)."""
+    return tuple(dataclasses.replace(p, client_secret=get_secret(secret_name(p.id)))
+                 for p in parse(get(CONFIG_KEY)))
