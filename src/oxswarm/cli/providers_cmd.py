@@ -118,9 +118,10 @@ def _options(func: Any) -> Any:
                      help="File holding the client secret ('-': stdin); never argv."),
         click.option("--scope", "scopes", multiple=True, help="Repeatable; openid is added."),
         click.option("--mapping", default=None, help="JSON file {claim: person field}."),
-        click.option("--linking", type=click.Choice(LINKING), default=None),
-        click.option("--update", "update_mode", type=click.Choice(UPDATES), default=None,
-                     help="Apply mapped attributes on the first sign-in only, or always."),
+        click.option("--linking", default=None, help=f"One of {', '.join(LINKING)}."),
+        click.option("--update", "update_mode", default=None,
+                     help=f"{' or '.join(UPDATES)}: apply mapped attributes on the first "
+                          "sign-in only, or on every one."),
         click.option("--json", "as_json", is_flag=True),
     )):
         func = option(func)
@@ -133,8 +134,9 @@ def providers_group() -> None:
 
 
 @providers_group.command("add")
-@click.option("--id", "provider_id", required=True)
-@click.option("--type", "kind", type=click.Choice(TYPES), default="oidc", show_default=True)
+@click.option("--id", "provider_id", default="", help="lower-case letters, digits, _ -")
+@click.option("--type", "kind", default="oidc", show_default=True,
+              help=f"One of {', '.join(TYPES)}.")
 @_options
 @store_options
 def add_cmd(*, settings: Settings, provider_id: str, kind: str, name: str | None,
