@@ -61,7 +61,7 @@ def test_absent_routes_never_take_the_site_down(cluster: tuple[Deployer, UpResul
     no route, interleaved with discovery through the load balancer: every discovery 200.
     Before, three such GETs marked every node failed and discovery answered 502."""
     _, result = cluster
-    absent = ["/casa", "/idp/shibboleth", "/passport/auth", "/scim/v2/Users", "/nope"]
+    absent = ["/casa", "/idp/shibboleth", "/fido2/x", "/scim/v2/Users", "/nope"]
     answers: dict[str, int] = {}
     discovery: dict[int, int] = {}
     slowest = 0.0

@@ -340,7 +340,7 @@ def test_absent_routes_never_take_a_node_out_of_the_load_balancer(
     lb = LocalNginx(lb_dir / "nginx.conf", lb_dir)
     lb.conf_file.write_text(render_lb(spec))
     base = f"https://127.0.0.1:{listen.https_port}"
-    absent = ["/identity", "/idp/shibboleth", "/passport/x", "/scim/v2/Users", "/nope"]
+    absent = ["/identity", "/idp/shibboleth", "/fido2/x", "/scim/v2/Users", "/nope"]
     answers: dict[str, int] = {}
     served: list[int] = []
     try:

@@ -12,6 +12,9 @@ RFC 8414-style metadata, SCIM's configuration from oxTrust).
 and to ``/.well-known/openid-configuration`` otherwise: OxSwarm serves oxAuth first and
 oxTrust later, and a visitor to the root must never land on a 503.
 
+``/passport`` (Gluu's oxPassport) goes to oxAuth, which hosts the upstream sign-in itself
+so that the session is made where sessions are made (docs/passport.md).
+
 Every known prefix has a location even while its service has no instance (it answers 503
 with ``Retry-After`` from the node itself), and any other path answers 404 from the node:
 no request for an absent route reaches a backend or waits for one.
@@ -66,13 +69,14 @@ ROUTES: Final[tuple[Route, ...]] = (
     Route("/oxauth", OXAUTH),
     Route("/identity", OXTRUST),
     Route("/idp", OXSHIBBOLETH),
-    Route("/passport", OXPASSPORT),
+    Route("/passport", OXAUTH),  # oxPassport's paths are served by oxAuth (docs/passport.md)
     Route("/scim", SCIM),
     Route("/fido2", FIDO2),
     Route("/casa", CASA),
 )
 
-SERVICES: Final[tuple[str, ...]] = (OXAUTH, OXTRUST, OXSHIBBOLETH, OXPASSPORT, SCIM, FIDO2, CASA)
+# OXPASSPORT is no service of its own: oxAuth serves /passport
+SERVICES: Final[tuple[str, ...]] = (OXAUTH, OXTRUST, OXSHIBBOLETH, SCIM, FIDO2, CASA)
 
 
 def upstream_name(service: str) -> str:
