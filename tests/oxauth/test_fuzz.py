@@ -238,6 +238,21 @@ class Context:
                 },
                 cookies=lambda: {"oxauth_browser": self.browser_cookie},
             ),
+            *(  # oxPassport (docs/passport.md): no provider is configured here, so
+                # starts and callbacks end in refusals; the parsing is what is fuzzed
+                Target("/passport/auth/" + quote(pid, safe=""), ("GET",), "query",
+                       lambda: {"authz": self.login_form.get("authz", "x")},
+                       cookies=lambda: {"oxpassport_browser": secrets.token_urlsafe(32)})
+                for pid in ("fuzz", "a" * 300, "{provider}")
+            ),
+            *(
+                Target("/passport/auth/" + quote(pid, safe="") + "/callback", ("GET",),
+                       "query",
+                       lambda: {"state": secrets.token_urlsafe(32), "code": "c" * 20,
+                                "error": "access_denied", "error_description": "d"},
+                       cookies=lambda: {"oxpassport_browser": secrets.token_urlsafe(32)})
+                for pid in ("fuzz", "{provider}")
+            ),
             Target(
                 "/oxauth/consent",
                 ("POST",),
