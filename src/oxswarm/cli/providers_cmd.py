@@ -21,18 +21,16 @@ from rich.table import Table
 
 from oxswarm.cli.options import open_manager, store_options
 from oxswarm.config.manager import ConfigManager
-from oxswarm.errors import InvalidInput
+from oxswarm.errors import InvalidInput, NotFound
 from oxswarm.passport.providers import (
-    CONFIG_KEY,
     LINKING,
     TYPES,
     UPDATES,
     Provider,
+    ProviderStore,
     build,
     check_id,
-    dump,
-    parse,
-    secret_name,
+    check_secret,
 )
 from oxswarm.settings import Settings
 
@@ -56,10 +54,11 @@ def _read(path: str, what: str) -> str:
 
 def read_secret(path: str) -> str:
     secret = _read(path, "client-secret-file").strip()
-    if not secret or "\n" in secret or len(secret) > 1024:
+    try:
+        return check_secret(secret)
+    except InvalidInput:
         raise InvalidInput("client-secret-file: must hold one line, the secret (1-1024)",
-                           field="client-secret-file")
-    return secret
+                           field="client-secret-file") from None
 
 
 def read_mapping(path: str) -> dict[str, Any]:
@@ -72,19 +71,15 @@ def read_mapping(path: str) -> dict[str, Any]:
     return data
 
 
-def _load(manager: ConfigManager) -> list[Provider]:
-    return parse(manager.get(CONFIG_KEY))
+def _store(manager: ConfigManager) -> ProviderStore:
+    return ProviderStore(manager)
 
 
-def _find(providers: list[Provider], provider_id: str) -> Provider:
-    for provider in providers:
-        if provider.id == provider_id:
-            return provider
-    raise InvalidInput(f"id: no provider {provider_id!r}", field="id")
-
-
-def _save(manager: ConfigManager, providers: list[Provider]) -> None:
-    manager.set(CONFIG_KEY, dump(providers))
+def _get(store: ProviderStore, provider_id: str) -> Provider:
+    try:
+        return store.get(provider_id)
+    except NotFound:
+        raise InvalidInput(f"id: no provider {provider_id!r}", field="id") from None
 
 
 def _table(providers: list[Provider]) -> Table:
@@ -157,11 +152,7 @@ def add_cmd(*, settings: Settings, provider_id: str, kind: str, name: str | None
     provider = build(data)
     secret = read_secret(client_secret_file)
     with open_manager(settings) as manager:
-        providers = _load(manager)
-        if any(p.id == provider.id for p in providers):
-            raise InvalidInput(f"id: a provider {provider.id!r} already exists", field="id")
-        manager.set_secret(secret_name(provider.id), secret)  # before the list names it
-        _save(manager, [*providers, provider])
+        _store(manager).add(provider, secret)
     _show(provider, as_json, True)
 
 
@@ -177,9 +168,8 @@ def update_cmd(*, settings: Settings, provider_id: str, name: str | None, issuer
     secret = read_secret(client_secret_file) if client_secret_file else None
     new_mapping = read_mapping(mapping) if mapping else None
     with open_manager(settings) as manager:
-        providers = _load(manager)
-        current = _find(providers, provider_id)
-        data = current.public()
+        store = _store(manager)
+        data = _get(store, provider_id).public()
         for key, value in (("name", name), ("issuer", issuer), ("client_id", client_id),
                            ("linking", linking), ("update", update_mode),
                            ("mapping", new_mapping)):
@@ -187,11 +177,8 @@ def update_cmd(*, settings: Settings, provider_id: str, name: str | None, issuer
                 data[key] = value
         if scopes:
             data["scopes"] = list(scopes)
-        changed = build(data)
-        if secret is not None:
-            manager.set_secret(secret_name(provider_id), secret)
-        _save(manager, [changed if p.id == provider_id else p for p in providers])
-        has_secret = manager.get_secret(secret_name(provider_id)) is not None
+        changed = store.replace(build(data), secret)
+        has_secret = store.has_secret(provider_id)
     _show(changed, as_json, has_secret)
 
 
@@ -201,7 +188,7 @@ def update_cmd(*, settings: Settings, provider_id: str, name: str | None, issuer
 def list_cmd(settings: Settings, as_json: bool) -> None:
     """Every provider: a table, or a JSON array."""
     with open_manager(settings) as manager:
-        providers = _load(manager)
+        providers = _store(manager).list()
     if as_json:
         click.echo(json.dumps([p.public() for p in providers]))
     elif providers:
@@ -217,8 +204,9 @@ def list_cmd(settings: Settings, as_json: bool) -> None:
 def show_cmd(settings: Settings, provider_id: str, as_json: bool) -> None:
     """One provider (the secret only as set or missing)."""
     with open_manager(settings) as manager:
-        provider = _find(_load(manager), provider_id)
-        has_secret = manager.get_secret(secret_name(provider_id)) is not None
+        store = _store(manager)
+        provider = _get(store, provider_id)
+        has_secret = store.has_secret(provider_id)
     _show(provider, as_json, has_secret)
 
 
@@ -228,19 +216,16 @@ def show_cmd(settings: Settings, provider_id: str, as_json: bool) -> None:
 def remove_cmd(settings: Settings, provider_id: str) -> None:
     """Remove a provider and its secret (people keep their links)."""
     with open_manager(settings) as manager:
-        providers = _load(manager)
-        _find(providers, provider_id)
-        _save(manager, [p for p in providers if p.id != provider_id])
-        manager.store.delete(manager.secret_key(secret_name(provider_id)))
+        store = _store(manager)
+        _get(store, provider_id)
+        store.remove(provider_id)
     click.echo(f"removed {provider_id}")
 
 
 def _switch(settings: Settings, provider_id: str, on: bool) -> None:
     with open_manager(settings) as manager:
-        providers = _load(manager)
-        _find(providers, provider_id)
-        _save(manager, [dataclasses.replace(p, enabled=on) if p.id == provider_id else p
-                        for p in providers])
+        store = _store(manager)
+        store.replace(dataclasses.replace(_get(store, provider_id), enabled=on))
     click.echo(f"{'enabled' if on else 'disabled'} {provider_id}")
 
 

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from oxswarm.config.manager import ConfigManager
 from oxswarm.directory.people import PERSON_ATTRS
-from oxswarm.errors import InvalidInput
+from oxswarm.errors import InvalidInput, NotFound
 
 CONFIG_KEY: Final = "oxauth_passport_providers"
 TYPES: Final = ("oidc",)
@@ -184,3 +185,56 @@ def read_providers(get: Get, get_secret: Get) -> tuple[Provider, ...]:
     """Every provider with its client secret (oxAuth's view)."""
     return tuple(dataclasses.replace(p, client_secret=get_secret(secret_name(p.id)))
                  for p in parse(get(CONFIG_KEY)))
+
+
+def check_secret(secret: str) -> str:
+    if not secret or "\n" in secret or len(secret) > 1024 or secret != secret.strip():
+        raise InvalidInput("client_secret: one line of 1 to 1024 characters",
+                           field="client_secret")
+    return secret
+
+
+class ProviderStore:
+    """The providers in the config store: the one place that reads and writes them
+    (``oxswarm providers`` and the admin API). A secret is written before the list names
+    its provider, and removed after the list dropped it."""
+
+    def __init__(self, manager: ConfigManager) -> None:
+        self.manager = manager
+
+    def list(self) -> list[Provider]:
+        return parse(self.manager.get(CONFIG_KEY))
+
+    def get(self, provider_id: str) -> Provider:
+        for provider in self.list():
+            if provider.id == provider_id:
+                return provider
+        raise NotFound(f"no provider {provider_id!r}")
+
+    def has_secret(self, provider_id: str) -> bool:
+        return self.manager.store.get(self.manager.secret_key(secret_name(provider_id))) \
+            is not None
+
+    def add(self, provider: Provider, secret: str) -> Provider:
+        providers = self.list()
+        if any(p.id == provider.id for p in providers):
+            raise InvalidInput(f"id: a provider {provider.id!r} already exists", field="id")
+        text = dump([*providers, provider])  # checked before anything is written
+        self.manager.set_secret(secret_name(provider.id), check_secret(secret))
+        self.manager.set(CONFIG_KEY, text)
+        return provider
+
+    def replace(self, provider: Provider, secret: str | None = None) -> Provider:
+        providers = self.list()
+        self.get(provider.id)
+        text = dump([provider if p.id == provider.id else p for p in providers])
+        if secret is not None:
+            self.manager.set_secret(secret_name(provider.id), check_secret(secret))
+        self.manager.set(CONFIG_KEY, text)
+        return provider
+
+    def remove(self, provider_id: str) -> None:
+        providers = self.list()
+        self.get(provider_id)
+        self.manager.set(CONFIG_KEY, dump([p for p in providers if p.id != provider_id]))
+        self.manager.store.delete(self.manager.secret_key(secret_name(provider_id)))

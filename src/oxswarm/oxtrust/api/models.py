@@ -247,6 +247,40 @@ class TrustOut(_Out):
     enabled: bool
 
 
+class ProviderIn(_In):
+    """An oxPassport upstream OpenID Provider (docs/passport.md); checked by
+    ``passport/providers.py`` (as ``oxswarm providers``). ``client_secret`` is write-only:
+    required on create, kept on replace when absent."""
+
+    id: str | None = Field(default=None, min_length=1, max_length=40)
+    type: Literal["oidc"] = "oidc"
+    issuer: str = Field(min_length=1, max_length=2048)
+    client_id: str = Field(min_length=1, max_length=255)
+    client_secret: str | None = Field(default=None, min_length=1, max_length=1024)
+    name: str = Field(default="", max_length=80)
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email"],
+                              max_length=32)
+    mapping: dict[str, str] = Field(default_factory=dict, max_length=64)
+    linking: Literal["create", "link_by_email", "deny_on_collision", "existing_only"] = (
+        "create")
+    update: Literal["first", "always"] = "first"
+    enabled: bool = True
+
+
+class ProviderOut(_Out):
+    id: str
+    type: str
+    issuer: str
+    client_id: str
+    client_secret_set: bool
+    name: str
+    scopes: list[str]
+    mapping: dict[str, str]
+    linking: str
+    update: str
+    enabled: bool
+
+
 def _page(name: str, item: type[BaseModel]) -> type[BaseModel]:
     fields: dict[str, Any] = {
         "total": (int, ...),
@@ -264,6 +298,7 @@ ScopesPage = _page("ScopesPage", ScopeOut)
 AttributesPage = _page("AttributesPage", AttributeOut)
 AuditPage = _page("AuditPage", AuditEventOut)
 TrustsPage = _page("TrustsPage", TrustOut)
+ProvidersPage = _page("ProvidersPage", ProviderOut)
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -54,6 +54,34 @@ def _crud(
     ]  # fmt: skip
 
 
+def _providers() -> list[Op]:
+    """oxPassport's upstream providers under Gluu's ``/passport/providers``."""
+    item, tag = "/passport/providers/{id}", "passport"
+    params = {"id": "the provider's id"}
+
+    def current(s: AdminService, c: Call) -> Any:
+        return s.get_provider(c.path["id"])
+    return [
+        Op("GET", "/passport/providers", "list_providers",
+           "List oxPassport providers (paged; q searches)", tag,
+           lambda s, c: s.list_providers(c.start, c.limit, c.q), response=m.ProvidersPage,
+           listing=True, errors=(400, 401, 403, 503)),
+        Op("POST", "/passport/providers", "create_provider", "Add an oxPassport provider",
+           tag, lambda s, c: s.create_provider(c.actor, c.body), body=m.ProviderIn,
+           response=m.ProviderOut, status=201, errors=(400, 401, 403, 413, 503)),
+        Op("GET", item, "get_provider", "Read an oxPassport provider", tag,
+           lambda s, c: s.get_provider(c.path["id"]), response=m.ProviderOut, params=params,
+           current=current),
+        Op("PUT", item, "replace_provider", "Replace an oxPassport provider", tag,
+           lambda s, c: s.replace_provider(c.actor, c.path["id"], c.body), body=m.ProviderIn,
+           response=m.ProviderOut, params=params, current=current,
+           errors=(400, 401, 403, 404, 412, 413, 503)),
+        Op("DELETE", item, "delete_provider", "Remove an oxPassport provider", tag,
+           lambda s, c: s.delete_provider(c.actor, c.path["id"]), status=204, params=params,
+           current=current, errors=(400, 401, 403, 404, 412, 503)),
+    ]  # fmt: skip
+
+
 def _members(s: AdminService, c: Call) -> dict[str, Any]:
     return {"members": s.get_group(c.path["inum"])["members"]}
 
@@ -79,6 +107,7 @@ OPERATIONS: Final[list[Op]] = [
            ("attribute", "attribute")),
     *_crud("trusts", "inum", (m.TrustIn, m.TrustOut, m.TrustsPage),
            ("trust", "SAML trust relationship")),
+    *_providers(),
     Op("GET", "/configuration", "get_configuration",
        "The configuration; secrets masked", "configuration",
        lambda s, c: s.configuration(), response=m.Configuration, errors=(401, 403, 503)),

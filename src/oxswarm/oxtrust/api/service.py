@@ -39,6 +39,7 @@ from oxswarm.oxauth.clients_admin import ADMIN_POLICY, client_json
 from oxswarm.oxauth.policy import read_policy
 from oxswarm.oxtrust import audit
 from oxswarm.oxtrust.api import models as m
+from oxswarm.oxtrust.api.providers import ProviderOperations
 from oxswarm.oxtrust.api.trusts import TrustOperations
 
 log = logging.getLogger(__name__)
@@ -118,9 +119,10 @@ class ClientRefused(InvalidInput):
         self.error = exc.error
 
 
-class AdminService(TrustOperations):
+class AdminService(TrustOperations, ProviderOperations):
     """One method per API operation; changes take the :class:`Actor` for the audit log
-    (SAML trust relationships: :class:`~oxswarm.oxtrust.api.trusts.TrustOperations`)."""
+    (SAML trust relationships: :class:`~oxswarm.oxtrust.api.trusts.TrustOperations`;
+    oxPassport providers: :class:`~oxswarm.oxtrust.api.providers.ProviderOperations`)."""
 
     def __init__(
         self, directory: Directory, tree: Tree, cipher: SecretCipher, config: ConfigManager

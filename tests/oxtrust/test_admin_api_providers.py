@@ -1,0 +1,71 @@
+"""The admin API's oxPassport providers (``/passport/providers``) on a real ``oxswarm run
+oxtrust`` with real oxAuth tokens: the rules and the store of ``oxswarm providers``, the
+secret write-only and encrypted, scopes, the audit log; bad input 400 naming the field,
+nothing written."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from tests.oxtrust.test_admin_api import (  # noqa: F401  (the admin API's fixtures)
+    Api,
+    _error,
+    admin,
+    api,
+    api_client,
+    api_token,
+)
+
+from oxswarm.oxtrust.api.routes import READ
+
+pytestmark = pytest.mark.integration
+
+SECRET = "api-secret-" + uuid.uuid4().hex
+
+
+def test_provider_crud_through_the_api(admin: httpx.Client, api: Api) -> None:  # noqa: F811
+    pid = "api" + uuid.uuid4().hex[:8]
+    r = admin.post("/passport/providers", json={
+        "id": pid, "issuer": "https://op.example.org", "client_id": "abc",
+        "client_secret": SECRET, "scopes": ["email"], "linking": "link_by_email",
+        "mapping": {"nickname": "display_name"}, "name": "Example"})
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert made["client_secret_set"] is True and SECRET not in r.text
+    assert made["scopes"] == ["openid", "email"] and made["linking"] == "link_by_email"
+    listed = api(READ).get("/passport/providers", params={"q": "example"}).json()
+    assert pid in [p["id"] for p in listed["items"]] and SECRET not in str(listed)
+    assert api(READ).get(f"/passport/providers/{pid}").json() == made
+    assert api(READ).post("/passport/providers", json={}).status_code == 403
+    # a PUT replaces; without client_secret the secret stays
+    r = admin.put(f"/passport/providers/{pid}", json={
+        "issuer": "https://op.example.org", "client_id": "abc", "enabled": False})
+    assert r.status_code == 200, r.text
+    assert r.json()["enabled"] is False and r.json()["linking"] == "create"
+    assert r.json()["client_secret_set"] is True
+    _error(admin.put(f"/passport/providers/{pid}", json={
+        "id": "other", "issuer": "https://op.example.org", "client_id": "abc"}), 400, "id")
+    _error(admin.post("/passport/providers", json={
+        "id": pid, "issuer": "https://op.example.org", "client_id": "abc",
+        "client_secret": "x"}), 400, "id")
+    audit = api(READ).get("/audit", params={"limit": 5}).json()["items"]
+    assert [e["action"] for e in audit[:2]] == ["passport_provider.update",
+                                                "passport_provider.create"]
+    assert SECRET not in str(audit)
+    assert admin.delete(f"/passport/providers/{pid}").status_code == 204
+    _error(api(READ).get(f"/passport/providers/{pid}"), 404)
+
+
+def test_bad_providers_are_400_naming_the_field(admin: httpx.Client, api: Api) -> None:  # noqa: F811
+    before = api(READ).get("/passport/providers", params={"limit": 200}).json()["total"]
+    good = {"id": "bad" + uuid.uuid4().hex[:6], "issuer": "https://op.example.org",
+            "client_id": "c", "client_secret": "s"}
+    for change, field in (({"id": "Bad Id"}, "id"), ({"issuer": "ftp://x"}, "issuer"),
+                          ({"linking": "merge"}, "linking"),
+                          ({"mapping": {"x": "userPassword"}}, "mapping"),
+                          ({"client_secret": None}, "client_secret"),
+                          ({"extra": 1}, "extra"), ({"scopes": ["a b"]}, "scope")):
+        _error(admin.post("/passport/providers", json={**good, **change}), 400, field)
+    assert api(READ).get("/passport/providers", params={"limit": 200}).json()["total"] == before
