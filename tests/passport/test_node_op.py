@@ -188,3 +188,21 @@ def test_tampered_callbacks_are_refused(passport: Passport, providers: dict[str,
     logs = passport.logs()
     assert "sign-in refused: the state is unknown" in logs
     assert "sign-in refused: the callback did not come from the browser" in logs
+
+
+def test_a_node_lost_between_start_and_callback(
+        passport: Passport, providers: dict[str, Any], oxauth_servers: Callable[..., Any],
+        new_browser: Callable[[], Browser]) -> None:
+    """The process that started the sign-in is stopped before the provider sends the
+    browser back: another process finishes it (the state is in the shared cache)."""
+    from tests.passport.conftest import ISSUER
+
+    doomed = oxauth_servers(issuer=ISSUER, dev=True)
+    browser = new_browser()
+    browser.servers = [doomed, passport.servers[1]]
+    client = passport.client()
+    start = browser.start(client, "node", 0)
+    doomed.daemon.stop()
+    back = browser.upstream(start, f"bob{RUN}")
+    done = browser.http.get(browser.callback_url(back, 1))
+    assert id_token(passport, client, code_of(done), at=1)["acr"] == "passport_social"
