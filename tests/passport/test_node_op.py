@@ -206,3 +206,35 @@ def test_a_node_lost_between_start_and_callback(
     back = browser.upstream(start, f"bob{RUN}")
     done = browser.http.get(browser.callback_url(back, 1))
     assert id_token(passport, client, code_of(done), at=1)["acr"] == "passport_social"
+
+
+def test_consent_and_logout_as_after_a_password(
+        passport: Passport, providers: dict[str, Any],
+        new_browser: Callable[[], Browser]) -> None:
+    """An application that is not trusted asks consent after the upstream sign-in; logout
+    with the ID token ends the session: the next authorization shows the sign-in page."""
+    import re
+
+    browser = new_browser()
+    untrusted = passport.tools.add_client(name="Untrusted", redirect_uris=[CB],
+                                          scopes=["openid", "profile", "email"])
+    page = browser.sign_in(untrusted, "node", f"ann{RUN}", start_at=1, finish_at=0)
+    assert page.status_code == 200 and 'name="decision"' in page.text, page.text[:500]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
+                             page.text))
+    allowed = browser.http.post(browser.ours("/oxauth/consent", 0),
+                                data={**fields, "decision": "allow"})
+    claims = id_token(passport, untrusted, code_of(allowed))
+    assert claims["amr"] == ["fed"]
+    # the ID token the client got names this session: logout ends it at once
+    code = code_of(browser.authorize(untrusted, 1))
+    with passport.servers[0].client() as http:
+        hint = http.post("/oxauth/restv1/token",
+                         auth=(untrusted.client_id, untrusted.client_secret or ""),
+                         data={"grant_type": "authorization_code", "code": code,
+                               "redirect_uri": CB}).json()["id_token"]
+    out = browser.http.get(browser.ours("/oxauth/restv1/end_session", 1),
+                           params={"id_token_hint": hint})
+    assert out.status_code == 200, out.text[:300]
+    again = browser.authorize(untrusted, 0)
+    assert again.status_code == 200 and 'name="password"' in again.text
