@@ -93,6 +93,16 @@ def test_the_session_is_an_ordinary_sso_session(passport: Passport, providers: d
         sso = browser.authorize(other, at)
         claims = id_token(passport, other, code_of(sso))
         assert claims["acr"] == "passport_social" and claims["amr"] == ["fed"]
+    # an application that requires the password (an essential acr, Core 5.5.1.1) is not
+    # served by this federated session: the sign-in page, or login_required
+    import json
+
+    wanted = json.dumps({"id_token": {"acr": {"essential": True,
+                                              "values": ["simple_password_auth"]}}})
+    page = browser.authorize(other, 0, claims=wanted)
+    assert page.status_code == 200 and 'name="password"' in page.text
+    none = browser.authorize(other, 1, claims=wanted, prompt="none")
+    assert none.status_code == 302 and "error=login_required" in none.headers["location"]
 
 
 def test_idp_hint_goes_straight_to_the_provider(passport: Passport, providers: dict[str, Any],

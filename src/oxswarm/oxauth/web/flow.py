@@ -172,6 +172,7 @@ async def proceed(
             consented=consented,
             fresh_consent=fresh_consent,
             hint_sub=hint_sub,
+            session_acr=session.acr if session else None,
         ),
     )
     if step == LOGIN or session is None:

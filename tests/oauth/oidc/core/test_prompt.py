@@ -72,3 +72,20 @@ def test_hint_for_another_user() -> None:
     with pytest.raises(AuthorizationRedirectError) as info:
         next_step(req(prompt="none"), s)
     assert info.value.error == "login_required"
+
+
+def test_an_essential_acr_the_session_did_not_satisfy_asks_for_login() -> None:
+    import json
+
+    wanted = json.dumps({"id_token": {"acr": {"essential": True,
+                                              "values": ["passport_social"]}}})
+    password = Situation(now=100, auth_time=90, session_sub="u", consented=True,
+                         session_acr="simple_password_auth")
+    federated = Situation(now=100, auth_time=90, session_sub="u", consented=True,
+                          session_acr="passport_social")
+    assert next_step(req(claims=wanted), password) == LOGIN
+    assert next_step(req(claims=wanted), federated) == ISSUE
+    with pytest.raises(AuthorizationRedirectError) as caught:
+        next_step(req(claims=wanted, prompt="none"), password)
+    assert caught.value.cause.error == "login_required"
+    assert next_step(req(), password) == ISSUE  # acr_values alone stay voluntary

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from oxswarm.oauth.oidc.core import acr
 from oxswarm.oauth.oidc.core.authorization import AuthorizationRequest
 from oxswarm.oauth.rfc6749.errors import ConsentRequired, LoginRequired
 
@@ -27,7 +28,8 @@ class Situation:
     user authenticated during this very request (the login form was just posted);
     ``consented``: the user already granted every requested scope to this client;
     ``fresh_consent``: the user just answered the consent page; ``hint_sub``: the ``sub``
-    of a valid ``id_token_hint``; ``session_sub``: the ``sub`` of the session.
+    of a valid ``id_token_hint``; ``session_sub``: the ``sub`` of the session;
+    ``session_acr``: the ``acr`` the session's sign-in satisfied.
     """
 
     now: int
@@ -37,12 +39,18 @@ class Situation:
     consented: bool = False
     fresh_consent: bool = False
     hint_sub: str | None = None
+    session_acr: str | None = None
 
 
 def needs_login(req: AuthorizationRequest, s: Situation) -> bool:
     """Core 3.1.2.1: no session, ``prompt=login``/``select_account``, ``max_age`` exceeded,
-    or an ``id_token_hint`` naming another user than the session's."""
+    an ``id_token_hint`` naming another user than the session's, or (Core 5.5.1.1) an
+    essential ``acr`` the session's sign-in did not satisfy (a password session asked for
+    ``passport_social``, or the reverse): the user signs in again, with a method that does."""
     if s.auth_time is None:
+        return True
+    wanted = acr.essential_acr_values(req.claims)
+    if wanted and s.session_acr not in wanted:
         return True
     if s.fresh_login:
         return False
