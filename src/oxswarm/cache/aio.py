@@ -12,12 +12,16 @@ wrappers), and no per-command client timeout by default (``socket_timeout=None``
 Twemproxy's own server ``timeout`` (400 ms) answers an error when a shard stalls, dead
 peers are found by connect errors and TCP keepalive, and :meth:`ping` (the health check)
 is bounded. Pass ``socket_timeout`` to bound every command instead.
+
+With ``ring=`` every entry is kept on two shards (:mod:`oxswarm.cache.replica`), in one
+pipeline: the same rules as the sync client.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -28,11 +32,13 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 
+from oxswarm.cache import replica
 from oxswarm.cache.auth import Source
 from oxswarm.cache.client import (
     _IDENT,
     _INCR_LUA,
     _INCR_SHA,
+    _answers,
     _check_part,
     _check_ttl,
     _dump,
@@ -41,10 +47,12 @@ from oxswarm.cache.client import (
     handshake_free,
     refused_auth,
 )
+from oxswarm.cache.ring import Ring
 from oxswarm.errors import CacheUnavailable, InvalidInput
 from oxswarm.metrics import CACHE_METRICS
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def _cmd(r: aioredis.Redis[bytes], *args: Any) -> Awaitable[Any]:
@@ -68,10 +76,14 @@ class AsyncCache:
         backoff: float = 0.02,
         password: str | None = None,
         passwords: Source | Sequence[str] | None = None,
+        ring: Ring | None = None,
+        tombstone_ttl: int = replica.TOMBSTONE_TTL,
     ) -> None:
         self.namespace = _check_part(namespace, "namespace")
         self.address = f"{host}:{port}"
         self._passwords = credentials(password, passwords)
+        self.ring = ring if ring is not None and len(ring.names) > 1 else None
+        self._tombstone_ttl = _check_ttl(tombstone_ttl)
         self._prefix = f"{self.namespace}:"
         self._retries = retries
         self._backoff = backoff
@@ -100,24 +112,84 @@ class AsyncCache:
             )
         return f"{self._prefix}{kind}:{ident}"
 
-    async def get(self, kind: str, ident: str) -> bytes | None:
+    def pair(self, kind: str, ident: str) -> replica.Pair | None:
+        """The entry's primary and replica keys (``None`` without a ring of 2+ shards)."""
         key = self.key(kind, ident)
-        value: bytes | None = await self._call(lambda r: _cmd(r, "GET", key), "get")
+        if self.ring is None:
+            return None
+        other = replica.replica_key(self.ring, self.namespace, kind, ident)
+        return None if other is None else replica.Pair(key, other, self._tombstone_ttl)
+
+    async def _pipe(self, commands: list[replica.Command], name: str) -> list[Any]:
+        """Pipelined ``commands``; one whose shard is down is retried alone and is
+        :data:`replica.FAILED` after ``retries`` (see the sync client's ``_pipe``)."""
+        results: list[Any] = [replica.FAILED] * len(commands)
+        todo = list(range(len(commands)))
+        for attempt in range(self._retries + 1):
+            if attempt:
+                await asyncio.sleep(self._backoff * (2 ** (attempt - 1)))
+            batch = [commands[i] for i in todo]
+
+            async def run(r: aioredis.Redis[bytes],
+                          batch: list[replica.Command] = batch) -> list[Any]:
+                pipe = r.pipeline(transaction=False)
+                for command in batch:
+                    pipe.execute_command(*command)
+                return _answers(await pipe.execute(raise_on_error=False), self.address)
+
+            answers = await self._call(run, name)
+            todo = replica.settle(results, todo, answers, _shard_down)
+            if not todo:
+                break
+        if all(r is replica.FAILED for r in results):
+            raise _failed(name, time.perf_counter(), CacheUnavailable(
+                f"cache at {self.address}: no shard holding the entry answered after "
+                f"{self._retries + 1} attempts"))
+        return results
+
+    async def get(self, kind: str, ident: str) -> bytes | None:
+        pair = self.pair(kind, ident)
+        if pair is None:
+            key = self.key(kind, ident)
+            raw: bytes | None = await self._call(lambda r: _cmd(r, "GET", key), "get")
+            return replica.payload(raw)
+        results = replica.answered(await self._pipe(pair.get(), "get"))
+        value, stale = replica.choose(*results)
+        if stale and (commands := pair.repair(results, stale)):
+            try:
+                await self._pipe(commands, "repair")
+            except CacheUnavailable as exc:  # the next read repairs it
+                log.info("cache read-repair of %s failed: %s", pair.primary, exc)
         return value
 
     async def set(self, kind: str, ident: str, value: bytes | str, ttl: int) -> None:
-        key, ttl = self.key(kind, ident), _check_ttl(ttl)
+        ttl = _check_ttl(ttl)
+        pair = self.pair(kind, ident)
+        if pair is not None:
+            await self._pipe(pair.set(value, ttl), "set")
+            return
+        key = self.key(kind, ident)
         await self._call(lambda r: _cmd(r, "SET", key, value, "EX", ttl), "set")
 
     async def add(self, kind: str, ident: str, value: bytes | str, ttl: int) -> bool:
-        """``SET NX EX``: True when stored, False when the key already existed."""
-        key, ttl = self.key(kind, ident), _check_ttl(ttl)
+        """``SET NX EX``: True when stored, False when the key already existed (with a
+        replica: True only when neither copy existed)."""
+        ttl = _check_ttl(ttl)
+        pair = self.pair(kind, ident)
+        if pair is not None:
+            stored = await self._pipe(pair.add(value, ttl), "add")
+            return all(r is replica.FAILED or bool(r) for r in stored)
+        key = self.key(kind, ident)
         return bool(
             await self._call(lambda r: _cmd(r, "SET", key, value, "NX", "EX", ttl), "add")
         )
 
     async def take(self, kind: str, ident: str) -> bytes | None:
-        """Single-use read: GET and DEL pipelined; only the caller whose DEL hit gets it."""
+        """Single-use read: GET and DEL pipelined; only the caller whose DEL hit gets it
+        (with a replica: both copies become tombstones, :func:`replica.taken`)."""
+        pair = self.pair(kind, ident)
+        if pair is not None:
+            return replica.taken(*replica.answered(await self._pipe(pair.claim(), "take")))
         key = self.key(kind, ident)
 
         async def run(r: aioredis.Redis[bytes]) -> bytes | None:
@@ -125,17 +197,25 @@ class AsyncCache:
             pipe.get(key)
             pipe.delete(key)
             value, deleted = await pipe.execute()
-            return value if deleted == 1 else None
+            return replica.payload(value) if deleted == 1 else None
 
         return await self._call(run, "take")
 
     async def delete(self, kind: str, ident: str) -> bool:
+        """True when a value was removed (with a replica: tombstones on both copies)."""
+        pair = self.pair(kind, ident)
+        if pair is not None:
+            return replica.deleted(replica.answered(await self._pipe(pair.claim(), "delete")))
         key = self.key(kind, ident)
         return bool(await self._call(lambda r: _cmd(r, "DEL", key), "delete"))
 
     async def incr_with_ttl(self, kind: str, ident: str, ttl: int) -> int:
         """Atomic INCR whose TTL starts at the first increment (a fixed window)."""
         key, ttl = self.key(kind, ident), _check_ttl(ttl)
+        pair = self.pair(kind, ident)
+        if pair is not None:  # both count; a lost copy restarts at 1: the larger counts
+            counts = await self._pipe(pair.incr(_INCR_LUA, ttl), "incr")
+            return max(int(n) for n in counts if n is not replica.FAILED)
 
         async def run(r: aioredis.Redis[bytes]) -> int:
             try:
