@@ -84,6 +84,7 @@ class AsyncCache:
         self._passwords = credentials(password, passwords)
         self.ring = ring if ring is not None and len(ring.names) > 1 else None
         self._tombstone_ttl = _check_ttl(tombstone_ttl)
+        self._replicas: dict[str, str] = {}  # primary -> replica key (hashing costs ~10 us)
         self._prefix = f"{self.namespace}:"
         self._retries = retries
         self._backoff = backoff
@@ -117,8 +118,15 @@ class AsyncCache:
         key = self.key(kind, ident)
         if self.ring is None:
             return None
-        other = replica.replica_key(self.ring, self.namespace, kind, ident)
-        return None if other is None else replica.Pair(key, other, self._tombstone_ttl)
+        other = self._replicas.get(key)
+        if other is None:
+            other = replica.replica_key(self.ring, self.namespace, kind, ident)
+            if other is None:
+                return None
+            if len(self._replicas) >= replica.REMEMBERED:
+                self._replicas.clear()
+            self._replicas[key] = other
+        return replica.Pair(key, other, self._tombstone_ttl)
 
     async def _pipe(self, commands: list[replica.Command], name: str) -> list[Any]:
         """Pipelined ``commands``; one whose shard is down is retried alone and is
@@ -130,12 +138,9 @@ class AsyncCache:
                 await asyncio.sleep(self._backoff * (2 ** (attempt - 1)))
             batch = [commands[i] for i in todo]
 
-            async def run(r: aioredis.Redis[bytes],
+            async def run(_: aioredis.Redis[bytes],
                           batch: list[replica.Command] = batch) -> list[Any]:
-                pipe = r.pipeline(transaction=False)
-                for command in batch:
-                    pipe.execute_command(*command)
-                return _answers(await pipe.execute(raise_on_error=False), self.address)
+                return _answers(await self._send(batch), self.address)
 
             answers = await self._call(run, name)
             todo = replica.settle(results, todo, answers, _shard_down)
@@ -146,6 +151,25 @@ class AsyncCache:
                 f"cache at {self.address}: no shard holding the entry answered after "
                 f"{self._retries + 1} attempts"))
         return results
+
+    async def _send(self, commands: list[replica.Command]) -> list[Any]:
+        """``commands`` written at once on one connection, their raw replies read in order
+        (an error reply in its place): leaner than redis-py's pipeline object."""
+        conn = await self._pool.get_connection()  # type: ignore[call-arg]
+        try:
+            await conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+            replies: list[Any] = []
+            for _ in commands:
+                try:
+                    replies.append(await conn.read_response())
+                except redis.ResponseError as exc:
+                    replies.append(exc)
+            return replies
+        except BaseException:
+            await conn.disconnect()  # replies may be left unread: never reuse it
+            raise
+        finally:
+            await self._pool.release(conn)
 
     async def get(self, kind: str, ident: str) -> bytes | None:
         pair = self.pair(kind, ident)

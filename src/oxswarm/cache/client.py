@@ -181,6 +181,7 @@ class Cache:
         self._backoff = backoff
         self.ring = ring if ring is not None and len(ring.names) > 1 else None
         self._tombstone_ttl = _check_ttl(tombstone_ttl)
+        self._replicas: dict[str, str] = {}  # primary -> replica key (hashing costs ~10 us)
         self._pool = redis.BlockingConnectionPool(
             host=host,
             port=port,
@@ -214,8 +215,15 @@ class Cache:
         key = self.key(kind, ident)
         if self.ring is None:
             return None
-        other = replica.replica_key(self.ring, self.namespace, kind, ident)
-        return None if other is None else replica.Pair(key, other, self._tombstone_ttl)
+        other = self._replicas.get(key)
+        if other is None:
+            other = replica.replica_key(self.ring, self.namespace, kind, ident)
+            if other is None:
+                return None
+            if len(self._replicas) >= replica.REMEMBERED:
+                self._replicas.clear()
+            self._replicas[key] = other
+        return replica.Pair(key, other, self._tombstone_ttl)
 
     def _pipe(self, commands: list[replica.Command]) -> list[Any]:
         """Pipelined ``commands``; one whose shard is down is retried alone (never the
@@ -228,11 +236,8 @@ class Cache:
                 time.sleep(self._backoff * (2 ** (attempt - 1)))
             batch = [commands[i] for i in todo]
 
-            def run(r: redis.Redis[bytes], batch: list[replica.Command] = batch) -> list[Any]:
-                pipe = r.pipeline(transaction=False)
-                for command in batch:
-                    pipe.execute_command(*command)  # type: ignore[no-untyped-call]
-                return _answers(pipe.execute(raise_on_error=False), self.address)
+            def run(_: redis.Redis[bytes], batch: list[replica.Command] = batch) -> list[Any]:
+                return _answers(self._send(batch), self.address)
 
             answers = self._call(run)
             todo = replica.settle(results, todo, answers, _shard_down)
@@ -242,6 +247,26 @@ class Cache:
             raise CacheUnavailable(f"cache at {self.address}: no shard holding the entry "
                                    f"answered after {self._retries + 1} attempts")
         return results
+
+    def _send(self, commands: list[replica.Command]) -> list[Any]:
+        """``commands`` written at once on one connection, their raw replies read in order
+        (an error reply in its place)."""
+        conn = self._pool.get_connection()  # type: ignore[call-arg]
+        try:
+            conn.send_packed_command(conn.pack_commands(commands),  # type: ignore[arg-type]
+                                     check_health=False)
+            replies: list[Any] = []
+            for _ in commands:
+                try:
+                    replies.append(conn.read_response())
+                except redis.ResponseError as exc:
+                    replies.append(exc)
+            return replies
+        except BaseException:
+            conn.disconnect()  # replies may be left unread: never reuse it
+            raise
+        finally:
+            self._pool.release(conn)
 
     def _repair(self, pair: replica.Pair, results: list[Any], stale: list[int]) -> None:
         commands = pair.repair(results, stale)

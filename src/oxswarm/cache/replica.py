@@ -43,6 +43,7 @@ from oxswarm.cache.ring import Ring
 MARK = 0
 HEAD = 28  # \x00 + 16 + 1 + 10
 MAX_REPLICA_TRIES = 64
+REMEMBERED = 8192  # replica keys a client remembers (a session is read at every request)
 TOMBSTONE_TTL = 900  # a claimed key that held nothing: its tombstone's seconds
 
 # KEYS[1]; ARGV: tombstone head (\x00 version t), TTL and expiry for an absent key.

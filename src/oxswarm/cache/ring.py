@@ -30,21 +30,19 @@ POINTS_PER_SERVER = 160
 
 def murmur(key: bytes) -> int:
     """twemproxy ``hash_murmur``: MurmurHash2, seed ``0xdeadbeef * len``."""
-    m, length = 0x5BD1E995, len(key)
-    h = ((0xDEADBEEF * length) & _M32) ^ length
+    m, mask, length = 0x5BD1E995, _M32, len(key)
+    h = ((0xDEADBEEF * length) & mask) ^ length
     end = length - length % 4
     for (word,) in struct.iter_unpack("<I", key[:end]):
-        k = (word * m) & _M32
-        k ^= k >> 24
-        k = (k * m) & _M32
-        h = ((h * m) & _M32) ^ k
+        k = (word * m) & mask
+        h = ((h * m) ^ ((k ^ (k >> 24)) * m)) & mask
     tail = key[end:]
     if tail:
         for i in range(len(tail) - 1, -1, -1):
             h ^= tail[i] << (8 * i)
-        h = (h * m) & _M32
+        h = (h * m) & mask
     h ^= h >> 13
-    h = (h * m) & _M32
+    h = (h * m) & mask
     return h ^ (h >> 15)
 
 
