@@ -38,15 +38,13 @@ from oxswarm.cache.client import (
     _IDENT,
     _INCR_LUA,
     _INCR_SHA,
-    _answers,
     _check_part,
     _check_ttl,
     _dump,
-    _shard_down,
     credentials,
     handshake_free,
-    refused_auth,
 )
+from oxswarm.cache.replies import checked, refused_auth, shard_down
 from oxswarm.cache.ring import Ring
 from oxswarm.errors import CacheUnavailable, InvalidInput
 from oxswarm.metrics import CACHE_METRICS
@@ -140,10 +138,10 @@ class AsyncCache:
 
             async def run(_: aioredis.Redis[bytes],
                           batch: list[replica.Command] = batch) -> list[Any]:
-                return _answers(await self._send(batch), self.address)
+                return checked(await self._send(batch), self.address)
 
             answers = await self._call(run, name)
-            todo = replica.settle(results, todo, answers, _shard_down)
+            todo = replica.settle(results, todo, answers, shard_down)
             if not todo:
                 break
         if all(r is replica.FAILED for r in results):
@@ -294,7 +292,7 @@ class AsyncCache:
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 error: redis.RedisError = exc
             except redis.ResponseError as exc:
-                if not _shard_down(exc):
+                if not shard_down(exc):
                     raise _failed(name, began, CacheUnavailable(
                         f"cache at {self.address} refused: {exc}")) from exc
                 error = exc

@@ -31,12 +31,10 @@ node's Redis loses no entry, and single use stays single use.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import inspect
 import json
 import logging
-import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -50,6 +48,7 @@ from redis.retry import Retry
 
 from oxswarm.cache import replica
 from oxswarm.cache.auth import Passwords, Source
+from oxswarm.cache.replies import checked, refused_auth, shard_down
 from oxswarm.cache.ring import Ring
 from oxswarm.errors import CacheUnavailable, InvalidInput
 
@@ -59,22 +58,6 @@ log = logging.getLogger(__name__)
 MAX_TTL = 30 * 24 * 3600
 _PART = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
 _IDENT = re.compile(r"[^\s\x00-\x1f\x7f]{1,512}")
-
-# Twemproxy answers "-ERR <strerror(errno)>" when it cannot reach a shard.
-_SHARD_DOWN = tuple(
-    os.strerror(code)
-    for code in (
-        errno.ECONNREFUSED,
-        errno.ETIMEDOUT,
-        errno.ECONNRESET,
-        errno.ECONNABORTED,
-        errno.EPIPE,
-        errno.ENOTCONN,
-        errno.EHOSTUNREACH,
-        errno.EHOSTDOWN,
-        errno.ENETUNREACH,
-    )
-)
 
 # INCR, and start the TTL on the first increment (EXPIRE NX is not proxied); a
 # tombstone (a deleted counter, oxswarm.cache.replica) counts from zero again.
@@ -126,29 +109,6 @@ def credentials(password: str | None, passwords: Source | Sequence[str] | None) 
     if callable(passwords):
         return Passwords(passwords)
     return Passwords.fixed(*passwords)
-
-
-def refused_auth(address: str, exc: redis.AuthenticationError) -> CacheUnavailable:
-    """The error for a refused AUTH: names the problem and the server's words, no secret."""
-    return CacheUnavailable(f"cache at {address} refused authentication: {exc}")
-
-
-def _shard_down(exc: redis.ResponseError) -> bool:
-    text = str(exc)
-    return any(reason in text for reason in _SHARD_DOWN)
-
-
-def _answers(answers: list[Any], address: str) -> list[Any]:
-    """A pipeline's answers (``raise_on_error=False``): a refused AUTH is raised for the
-    caller's rotation handling, an error other than a down shard ends the operation."""
-    for answer in answers:
-        if isinstance(answer, redis.AuthenticationError):
-            raise answer
-        if isinstance(answer, redis.ResponseError) and not _shard_down(answer):
-            raise CacheUnavailable(f"cache at {address} refused: {answer}")
-        if isinstance(answer, Exception) and not isinstance(answer, redis.ResponseError):
-            raise CacheUnavailable(f"cache at {address}: {answer}")
-    return answers
 
 
 class Cache:
@@ -237,10 +197,10 @@ class Cache:
             batch = [commands[i] for i in todo]
 
             def run(_: redis.Redis[bytes], batch: list[replica.Command] = batch) -> list[Any]:
-                return _answers(self._send(batch), self.address)
+                return checked(self._send(batch), self.address)
 
             answers = self._call(run)
-            todo = replica.settle(results, todo, answers, _shard_down)
+            todo = replica.settle(results, todo, answers, shard_down)
             if not todo:
                 break
         if all(r is replica.FAILED for r in results):
@@ -412,7 +372,7 @@ class Cache:
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 error: redis.RedisError = exc
             except redis.ResponseError as exc:
-                if not _shard_down(exc):
+                if not shard_down(exc):
                     raise CacheUnavailable(f"cache at {self.address} refused: {exc}") from exc
                 error = exc
             except redis.RedisError as exc:
