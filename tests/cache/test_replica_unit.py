@@ -86,3 +86,28 @@ def test_repair_writes_only_newer_and_unexpired() -> None:
     assert 0 < int(command[5]) <= 60  # type: ignore[call-overload]
     expired = replica.wrap(b"v", 1, now=0.0)
     assert pair.repair([expired, None], [1]) == []
+
+
+class _Store:
+    """The one value ``cache_ring`` reads from the config store."""
+
+    def __init__(self, shards: str | None) -> None:
+        self.shards = shards
+
+    def get(self, name: str) -> str | None:
+        return self.shards if name == "cache_shards" else None
+
+
+def test_ring_from_the_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    from oxswarm.errors import InvalidInput
+    from oxswarm.oxauth.wiring import cache_ring
+
+    ring = cache_ring(_Store('["manager", "worker-1", "worker-2"]'))  # type: ignore[arg-type]
+    assert ring is not None and ring.names == ("manager", "worker-1", "worker-2")
+    assert (ring.hash, ring.distribution) == ("murmur", "ketama")  # what the roles render
+    assert cache_ring(_Store('["manager"]')) is None  # type: ignore[arg-type]
+    assert cache_ring(_Store(None)) is None  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="cache_shards"):
+        cache_ring(_Store('{"a": 1}'))  # type: ignore[arg-type]
+    monkeypatch.setenv("OXSWARM_CACHE_REPLICA", "0")
+    assert cache_ring(_Store('["a", "b"]')) is None  # type: ignore[arg-type]
