@@ -12,12 +12,16 @@ wrappers), and no per-command client timeout by default (``socket_timeout=None``
 Twemproxy's own server ``timeout`` (400 ms) answers an error when a shard stalls, dead
 peers are found by connect errors and TCP keepalive, and :meth:`ping` (the health check)
 is bounded. Pass ``socket_timeout`` to bound every command instead.
+
+With ``ring=`` every entry is kept on two shards (:mod:`oxswarm.cache.replica`), in one
+pipeline: the same rules as the sync client.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -28,6 +32,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 
+from oxswarm.cache import replica
 from oxswarm.cache.auth import Source
 from oxswarm.cache.client import (
     _IDENT,
@@ -36,15 +41,16 @@ from oxswarm.cache.client import (
     _check_part,
     _check_ttl,
     _dump,
-    _shard_down,
     credentials,
     handshake_free,
-    refused_auth,
 )
+from oxswarm.cache.replies import checked, refused_auth, shard_down
+from oxswarm.cache.ring import Ring
 from oxswarm.errors import CacheUnavailable, InvalidInput
 from oxswarm.metrics import CACHE_METRICS
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def _cmd(r: aioredis.Redis[bytes], *args: Any) -> Awaitable[Any]:
@@ -68,10 +74,15 @@ class AsyncCache:
         backoff: float = 0.02,
         password: str | None = None,
         passwords: Source | Sequence[str] | None = None,
+        ring: Ring | None = None,
+        tombstone_ttl: int = replica.TOMBSTONE_TTL,
     ) -> None:
         self.namespace = _check_part(namespace, "namespace")
         self.address = f"{host}:{port}"
         self._passwords = credentials(password, passwords)
+        self.ring = ring if ring is not None and len(ring.names) > 1 else None
+        self._tombstone_ttl = _check_ttl(tombstone_ttl)
+        self._replicas: dict[str, str] = {}  # primary -> replica key (hashing costs ~10 us)
         self._prefix = f"{self.namespace}:"
         self._retries = retries
         self._backoff = backoff
@@ -100,24 +111,107 @@ class AsyncCache:
             )
         return f"{self._prefix}{kind}:{ident}"
 
-    async def get(self, kind: str, ident: str) -> bytes | None:
+    def pair(self, kind: str, ident: str) -> replica.Pair | None:
+        """The entry's primary and replica keys (``None`` without a ring of 2+ shards)."""
         key = self.key(kind, ident)
-        value: bytes | None = await self._call(lambda r: _cmd(r, "GET", key), "get")
+        if self.ring is None:
+            return None
+        other = self._replicas.get(key)
+        if other is None:
+            other = replica.replica_key(self.ring, self.namespace, kind, ident)
+            if other is None:
+                return None
+            if len(self._replicas) >= replica.REMEMBERED:
+                self._replicas.clear()
+            self._replicas[key] = other
+        return replica.Pair(key, other, self._tombstone_ttl)
+
+    async def _pipe(self, commands: list[replica.Command], name: str) -> list[Any]:
+        """Pipelined ``commands``; one whose shard is down is retried alone and is
+        :data:`replica.FAILED` after ``retries`` (see the sync client's ``_pipe``)."""
+        results: list[Any] = [replica.FAILED] * len(commands)
+        todo = list(range(len(commands)))
+        for attempt in range(self._retries + 1):
+            if attempt:
+                await asyncio.sleep(self._backoff * (2 ** (attempt - 1)))
+            batch = [commands[i] for i in todo]
+
+            async def run(_: aioredis.Redis[bytes],
+                          batch: list[replica.Command] = batch) -> list[Any]:
+                return checked(await self._send(batch), self.address)
+
+            answers = await self._call(run, name)
+            todo = replica.settle(results, todo, answers, shard_down)
+            if not todo:
+                break
+        if all(r is replica.FAILED for r in results):
+            raise _failed(name, time.perf_counter(), CacheUnavailable(
+                f"cache at {self.address}: no shard holding the entry answered after "
+                f"{self._retries + 1} attempts"))
+        return results
+
+    async def _send(self, commands: list[replica.Command]) -> list[Any]:
+        """``commands`` written at once on one connection, their raw replies read in order
+        (an error reply in its place): leaner than redis-py's pipeline object."""
+        conn = await self._pool.get_connection()  # type: ignore[call-arg]
+        try:
+            await conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+            replies: list[Any] = []
+            for _ in commands:
+                try:
+                    replies.append(await conn.read_response())
+                except redis.ResponseError as exc:
+                    replies.append(exc)
+            return replies
+        except BaseException:
+            await conn.disconnect()  # replies may be left unread: never reuse it
+            raise
+        finally:
+            await self._pool.release(conn)
+
+    async def get(self, kind: str, ident: str) -> bytes | None:
+        pair = self.pair(kind, ident)
+        if pair is None:
+            key = self.key(kind, ident)
+            raw: bytes | None = await self._call(lambda r: _cmd(r, "GET", key), "get")
+            return replica.payload(raw)
+        results = replica.answered(await self._pipe(pair.get(), "get"))
+        value, stale = replica.choose(*results)
+        if stale and (commands := pair.repair(results, stale)):
+            try:
+                await self._pipe(commands, "repair")
+            except CacheUnavailable as exc:  # the next read repairs it
+                log.info("cache read-repair of %s failed: %s", pair.primary, exc)
         return value
 
     async def set(self, kind: str, ident: str, value: bytes | str, ttl: int) -> None:
-        key, ttl = self.key(kind, ident), _check_ttl(ttl)
+        ttl = _check_ttl(ttl)
+        pair = self.pair(kind, ident)
+        if pair is not None:
+            await self._pipe(pair.set(value, ttl), "set")
+            return
+        key = self.key(kind, ident)
         await self._call(lambda r: _cmd(r, "SET", key, value, "EX", ttl), "set")
 
     async def add(self, kind: str, ident: str, value: bytes | str, ttl: int) -> bool:
-        """``SET NX EX``: True when stored, False when the key already existed."""
-        key, ttl = self.key(kind, ident), _check_ttl(ttl)
+        """``SET NX EX``: True when stored, False when the key already existed (with a
+        replica: True only when neither copy existed)."""
+        ttl = _check_ttl(ttl)
+        pair = self.pair(kind, ident)
+        if pair is not None:
+            stored = await self._pipe(pair.add(value, ttl), "add")
+            return all(r is replica.FAILED or bool(r) for r in stored)
+        key = self.key(kind, ident)
         return bool(
             await self._call(lambda r: _cmd(r, "SET", key, value, "NX", "EX", ttl), "add")
         )
 
     async def take(self, kind: str, ident: str) -> bytes | None:
-        """Single-use read: GET and DEL pipelined; only the caller whose DEL hit gets it."""
+        """Single-use read: GET and DEL pipelined; only the caller whose DEL hit gets it
+        (with a replica: both copies become tombstones, :func:`replica.taken`)."""
+        pair = self.pair(kind, ident)
+        if pair is not None:
+            return replica.taken(*replica.answered(await self._pipe(pair.claim(), "take")))
         key = self.key(kind, ident)
 
         async def run(r: aioredis.Redis[bytes]) -> bytes | None:
@@ -125,17 +219,25 @@ class AsyncCache:
             pipe.get(key)
             pipe.delete(key)
             value, deleted = await pipe.execute()
-            return value if deleted == 1 else None
+            return replica.payload(value) if deleted == 1 else None
 
         return await self._call(run, "take")
 
     async def delete(self, kind: str, ident: str) -> bool:
+        """True when a value was removed (with a replica: tombstones on both copies)."""
+        pair = self.pair(kind, ident)
+        if pair is not None:
+            return replica.deleted(replica.answered(await self._pipe(pair.claim(), "delete")))
         key = self.key(kind, ident)
         return bool(await self._call(lambda r: _cmd(r, "DEL", key), "delete"))
 
     async def incr_with_ttl(self, kind: str, ident: str, ttl: int) -> int:
         """Atomic INCR whose TTL starts at the first increment (a fixed window)."""
         key, ttl = self.key(kind, ident), _check_ttl(ttl)
+        pair = self.pair(kind, ident)
+        if pair is not None:  # both count; a lost copy restarts at 1: the larger counts
+            counts = await self._pipe(pair.incr(_INCR_LUA, ttl), "incr")
+            return max(int(n) for n in counts if n is not replica.FAILED)
 
         async def run(r: aioredis.Redis[bytes]) -> int:
             try:
@@ -190,7 +292,7 @@ class AsyncCache:
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 error: redis.RedisError = exc
             except redis.ResponseError as exc:
-                if not _shard_down(exc):
+                if not shard_down(exc):
                     raise _failed(name, began, CacheUnavailable(
                         f"cache at {self.address} refused: {exc}")) from exc
                 error = exc

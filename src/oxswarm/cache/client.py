@@ -23,15 +23,18 @@ keys move to the others). Everything else becomes :class:`CacheUnavailable`.
 
 A retry may repeat a command that did run: ``take`` then returns ``None``, ``add``
 ``False`` and ``incr_with_ttl`` counts twice. Each of these fails closed.
+
+Given the pool's shards (``ring=``, a :class:`~oxswarm.cache.ring.Ring`), every entry is
+kept on two shards (a primary and a replica key, :mod:`oxswarm.cache.replica`): losing a
+node's Redis loses no entry, and single use stays single use.
 """
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import inspect
 import json
-import os
+import logging
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -43,33 +46,24 @@ from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 from redis.retry import Retry
 
+from oxswarm.cache import replica
 from oxswarm.cache.auth import Passwords, Source
+from oxswarm.cache.replies import checked, refused_auth, shard_down
+from oxswarm.cache.ring import Ring
 from oxswarm.errors import CacheUnavailable, InvalidInput
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 MAX_TTL = 30 * 24 * 3600
 _PART = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
 _IDENT = re.compile(r"[^\s\x00-\x1f\x7f]{1,512}")
 
-# Twemproxy answers "-ERR <strerror(errno)>" when it cannot reach a shard.
-_SHARD_DOWN = tuple(
-    os.strerror(code)
-    for code in (
-        errno.ECONNREFUSED,
-        errno.ETIMEDOUT,
-        errno.ECONNRESET,
-        errno.ECONNABORTED,
-        errno.EPIPE,
-        errno.ENOTCONN,
-        errno.EHOSTUNREACH,
-        errno.EHOSTDOWN,
-        errno.ENETUNREACH,
-    )
-)
-
-# INCR, and start the TTL on the first increment (EXPIRE NX is not proxied).
+# INCR, and start the TTL on the first increment (EXPIRE NX is not proxied); a
+# tombstone (a deleted counter, oxswarm.cache.replica) counts from zero again.
 _INCR_LUA = (
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v and not tonumber(v) then redis.call('DEL', KEYS[1]) end "
     "local n = redis.call('INCR', KEYS[1]) "
     "if n == 1 or redis.call('TTL', KEYS[1]) < 0 then "
     "redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
@@ -117,16 +111,6 @@ def credentials(password: str | None, passwords: Source | Sequence[str] | None) 
     return Passwords.fixed(*passwords)
 
 
-def refused_auth(address: str, exc: redis.AuthenticationError) -> CacheUnavailable:
-    """The error for a refused AUTH: names the problem and the server's words, no secret."""
-    return CacheUnavailable(f"cache at {address} refused authentication: {exc}")
-
-
-def _shard_down(exc: redis.ResponseError) -> bool:
-    text = str(exc)
-    return any(reason in text for reason in _SHARD_DOWN)
-
-
 class Cache:
     """Namespaced, TTL-bound cache operations over one Twemproxy endpoint.
 
@@ -147,12 +131,17 @@ class Cache:
         backoff: float = 0.02,
         password: str | None = None,
         passwords: Source | Sequence[str] | None = None,
+        ring: Ring | None = None,
+        tombstone_ttl: int = replica.TOMBSTONE_TTL,
     ) -> None:
         self.namespace = _check_part(namespace, "namespace")
         self.address = f"{host}:{port}"
         self._passwords = credentials(password, passwords)
         self._retries = retries
         self._backoff = backoff
+        self.ring = ring if ring is not None and len(ring.names) > 1 else None
+        self._tombstone_ttl = _check_ttl(tombstone_ttl)
+        self._replicas: dict[str, str] = {}  # primary -> replica key (hashing costs ~10 us)
         self._pool = redis.BlockingConnectionPool(
             host=host,
             port=port,
@@ -181,19 +170,102 @@ class Cache:
             )
         return f"{self.namespace}:{kind}:{ident}"
 
+    def pair(self, kind: str, ident: str) -> replica.Pair | None:
+        """The entry's primary and replica keys (``None`` without a ring of 2+ shards)."""
+        key = self.key(kind, ident)
+        if self.ring is None:
+            return None
+        other = self._replicas.get(key)
+        if other is None:
+            other = replica.replica_key(self.ring, self.namespace, kind, ident)
+            if other is None:
+                return None
+            if len(self._replicas) >= replica.REMEMBERED:
+                self._replicas.clear()
+            self._replicas[key] = other
+        return replica.Pair(key, other, self._tombstone_ttl)
+
+    def _pipe(self, commands: list[replica.Command]) -> list[Any]:
+        """Pipelined ``commands``; one whose shard is down is retried alone (never the
+        others: a take's claim must not run twice) and is :data:`replica.FAILED` after
+        ``retries``; all failed: :class:`CacheUnavailable`."""
+        results: list[Any] = [replica.FAILED] * len(commands)
+        todo = list(range(len(commands)))
+        for attempt in range(self._retries + 1):
+            if attempt:
+                time.sleep(self._backoff * (2 ** (attempt - 1)))
+            batch = [commands[i] for i in todo]
+
+            def run(_: redis.Redis[bytes], batch: list[replica.Command] = batch) -> list[Any]:
+                return checked(self._send(batch), self.address)
+
+            answers = self._call(run)
+            todo = replica.settle(results, todo, answers, shard_down)
+            if not todo:
+                break
+        if all(r is replica.FAILED for r in results):
+            raise CacheUnavailable(f"cache at {self.address}: no shard holding the entry "
+                                   f"answered after {self._retries + 1} attempts")
+        return results
+
+    def _send(self, commands: list[replica.Command]) -> list[Any]:
+        """``commands`` written at once on one connection, their raw replies read in order
+        (an error reply in its place)."""
+        conn = self._pool.get_connection()  # type: ignore[call-arg]
+        try:
+            conn.send_packed_command(conn.pack_commands(commands),  # type: ignore[arg-type]
+                                     check_health=False)
+            replies: list[Any] = []
+            for _ in commands:
+                try:
+                    replies.append(conn.read_response())
+                except redis.ResponseError as exc:
+                    replies.append(exc)
+            return replies
+        except BaseException:
+            conn.disconnect()  # replies may be left unread: never reuse it
+            raise
+        finally:
+            self._pool.release(conn)
+
+    def _repair(self, pair: replica.Pair, results: list[Any], stale: list[int]) -> None:
+        commands = pair.repair(results, stale)
+        if commands:
+            try:
+                self._pipe(commands)
+            except CacheUnavailable as exc:  # the next read repairs it
+                log.info("cache read-repair of %s failed: %s", pair.primary, exc)
+
     # -- bytes ------------------------------------------------------------------------
 
     def get(self, kind: str, ident: str) -> bytes | None:
-        key = self.key(kind, ident)
-        return self._call(lambda r: r.get(key))
+        pair = self.pair(kind, ident)
+        if pair is None:
+            key = self.key(kind, ident)
+            return replica.payload(self._call(lambda r: r.get(key)))
+        results = replica.answered(self._pipe(pair.get()))
+        value, stale = replica.choose(*results)
+        if stale:
+            self._repair(pair, results, stale)
+        return value
 
     def set(self, kind: str, ident: str, value: bytes | str, ttl: int) -> None:
-        key, ttl = self.key(kind, ident), _check_ttl(ttl)
+        ttl = _check_ttl(ttl)
+        pair = self.pair(kind, ident)
+        if pair is not None:
+            self._pipe(pair.set(value, ttl))
+            return
+        key = self.key(kind, ident)
         self._call(lambda r: r.set(key, value, ex=ttl))
 
     def add(self, kind: str, ident: str, value: bytes | str, ttl: int) -> bool:
-        """``SET NX EX``: True when stored, False when the key already existed."""
-        key, ttl = self.key(kind, ident), _check_ttl(ttl)
+        """``SET NX EX``: True when stored, False when the key already existed (with a
+        replica: True only when neither copy existed)."""
+        ttl = _check_ttl(ttl)
+        pair = self.pair(kind, ident)
+        if pair is not None:
+            return all(r is replica.FAILED or bool(r) for r in self._pipe(pair.add(value, ttl)))
+        key = self.key(kind, ident)
         return bool(self._call(lambda r: r.set(key, value, nx=True, ex=ttl)))
 
     def take(self, kind: str, ident: str) -> bytes | None:
@@ -201,8 +273,12 @@ class Cache:
 
         Only the caller whose DEL removed the key (returned 1) gets the value; any
         concurrent caller, in this process or another, gets ``None``. This is what makes
-        authorization codes single-use (RFC 6749 section 4.1.2).
+        authorization codes single-use (RFC 6749 section 4.1.2). With a replica: both
+        copies become tombstones (:func:`oxswarm.cache.replica.taken`).
         """
+        pair = self.pair(kind, ident)
+        if pair is not None:
+            return replica.taken(*replica.answered(self._pipe(pair.claim())))
         key = self.key(kind, ident)
 
         def run(r: redis.Redis[bytes]) -> bytes | None:
@@ -210,19 +286,27 @@ class Cache:
             pipe.get(key)
             pipe.delete(key)
             value, deleted = pipe.execute()
-            return value if deleted == 1 else None
+            return replica.payload(value) if deleted == 1 else None
 
         return self._call(run)
 
     def delete(self, kind: str, ident: str) -> bool:
+        """True when a value was removed (with a replica: both copies become tombstones,
+        so a copy that returns with its shard stays deleted)."""
+        pair = self.pair(kind, ident)
+        if pair is not None:
+            return replica.deleted(replica.answered(self._pipe(pair.claim())))
         key = self.key(kind, ident)
         return bool(self._call(lambda r: r.delete(key)))
 
     def ttl(self, kind: str, ident: str) -> int | None:
-        """Seconds left, ``None`` when the key does not exist."""
-        key = self.key(kind, ident)
-        left = int(self._call(lambda r: r.ttl(key)))
-        return None if left == -2 else left
+        """Seconds left, ``None`` when the entry does not exist (the longer-lived copy)."""
+        pair = self.pair(kind, ident)
+        keys = [self.key(kind, ident)] if pair is None else [pair.primary, pair.replica]
+        results = self._pipe([c for k in keys for c in (("GET", k), ("TTL", k))])
+        lefts = [int(left) for raw, left in zip(results[::2], results[1::2], strict=True)
+                 if replica.payload(raw) is not None and int(left) != -2]
+        return max(lefts) if lefts else None
 
     def incr_with_ttl(self, kind: str, ident: str, ttl: int) -> int:
         """Atomic INCR whose TTL starts at the first increment (a fixed window).
@@ -231,6 +315,10 @@ class Cache:
         One Lua script on one key (EVALSHA, EVAL when the shard lacks it).
         """
         key, ttl = self.key(kind, ident), _check_ttl(ttl)
+        pair = self.pair(kind, ident)
+        if pair is not None:  # both count; a lost copy restarts at 1: the larger counts
+            return max(int(n) for n in self._pipe(pair.incr(_INCR_LUA, ttl))
+                       if n is not replica.FAILED)
 
         def run(r: redis.Redis[bytes]) -> int:
             try:
@@ -284,7 +372,7 @@ class Cache:
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 error: redis.RedisError = exc
             except redis.ResponseError as exc:
-                if not _shard_down(exc):
+                if not shard_down(exc):
                     raise CacheUnavailable(f"cache at {self.address} refused: {exc}") from exc
                 error = exc
             except redis.RedisError as exc:

@@ -120,6 +120,7 @@ def _identity(params: Params) -> dict[str, str]:
         keys.LDAP_BIND_DN: LDAP_BIND_DN,
         keys.LDAP_PORT: LDAP_PORT,
         keys.LDAP_PEERS: "[]",
+        keys.CACHE_SHARDS: "[]",
     }
 
 

@@ -23,6 +23,7 @@ LDAP_BASE_DN: Final = "ldap_base_dn"  # "o=gluu"
 LDAP_BIND_DN: Final = "ldap_bind_dn"  # the directory's root DN, "cn=directory manager,o=gluu"
 LDAP_PORT: Final = "ldap_port"  # "1636" (ldaps) in the cluster
 LDAP_PEERS: Final = "ldap_peers"  # JSON list of ldap URLs, filled by the deployment
+CACHE_SHARDS: Final = "cache_shards"  # JSON list of Twemproxy's shard names (the nodes), ditto
 OXAUTH_CLIENT_ID: Final = "oxauth_client_id"  # oxTrust's own client at oxAuth
 SCIM_RS_CLIENT_ID: Final = "scim_rs_client_id"
 SCIM_RP_CLIENT_ID: Final = "scim_rp_client_id"
@@ -105,7 +106,7 @@ SECRET_NAMES: Final = frozenset(
 CONFIG_NAMES: Final = frozenset(
     {
         HOSTNAME, ORG_NAME, COUNTRY_CODE, STATE, CITY, ADMIN_EMAIL, ADMIN_INUM, ORG_INUM,
-        LDAP_BASE_DN, LDAP_BIND_DN, LDAP_PORT, LDAP_PEERS, OXAUTH_CLIENT_ID,
+        LDAP_BASE_DN, LDAP_BIND_DN, LDAP_PORT, LDAP_PEERS, CACHE_SHARDS, OXAUTH_CLIENT_ID,
         SCIM_RS_CLIENT_ID, SCIM_RP_CLIENT_ID, PASSPORT_RS_CLIENT_ID, PASSPORT_RP_CLIENT_ID,
         OXTRUST_API_RS_CLIENT_ID, IDP_CLIENT_ID, OXAUTH_SIG_ALGS, OXAUTH_ENC_ALGS,
         OXAUTH_KEY_ROTATED_AT, OXAUTH_JWKS_PUBLIC, CA_CERT, SSL_CERT, LDAP_SSL_CERT,

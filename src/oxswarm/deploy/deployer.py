@@ -37,7 +37,7 @@ from oxswarm.deploy.image import BuildResult, ImageBuilder
 from oxswarm.deploy.lab.driver import LabDriver
 from oxswarm.deploy.lb import LoadBalancer
 from oxswarm.deploy.operator_env import operator_env
-from oxswarm.deploy.render.stack import LDAP_PORT, LDAP_SCHEME, ldap_urls
+from oxswarm.deploy.render.stack import LDAP_PORT, LDAP_SCHEME, cache_shards, ldap_urls
 from oxswarm.deploy.runner import Runner, SubprocessRunner, clean_env
 from oxswarm.deploy.spec import ClusterSpec, lab_spec, ssh_spec
 from oxswarm.deploy.ssh import SshDriver
@@ -322,6 +322,10 @@ class Deployer(StackSteps):
             if manager.get(keys.LDAP_PEERS) != peers:
                 manager.set(keys.LDAP_PEERS, peers)
                 changes.append("ldap_peers set")
+            shards = json.dumps(cache_shards(spec))
+            if manager.get(keys.CACHE_SHARDS) != shards:  # where the cache keeps 2 copies
+                manager.set(keys.CACHE_SHARDS, shards)
+                changes.append("cache_shards set")
             for name, value in oxauth_networks(spec).items():
                 if (manager.get(name) or "[]").strip() == "[]":  # an operator's value stays
                     manager.set(name, value)

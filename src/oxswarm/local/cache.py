@@ -18,6 +18,7 @@ from types import TracebackType
 
 from pydantic import SecretStr
 
+from oxswarm.cache.ring import Ring
 from oxswarm.cache.spec import Shard, TwemproxyPool
 from oxswarm.crypto import rand
 from oxswarm.errors import DaemonError
@@ -71,6 +72,11 @@ class LocalCacheCluster:
     def pool(self) -> TwemproxyPool:
         """The pool Twemproxy serves (its ports are final once started)."""
         return self.twemproxy.pool
+
+    @property
+    def ring(self) -> Ring:
+        """Where Twemproxy places keys: give it to a client to keep a replica of each entry."""
+        return Ring.of(self.pool)
 
     @property
     def host(self) -> str:

@@ -206,6 +206,10 @@ def start_stack(
         store.close()
         cache = LocalCacheCluster(root / "cache", shards=cache_shards,
                                   password=generated.secrets[K.REDIS_PW]).start()
+        with etcd.store(credentials=etcd.credentials("operator", cluster) if store_tls
+                        else None) as shards_store:  # the services keep 2 copies over them
+            ConfigManager(shards_store, f"/oxswarm/{cluster}", box).set(
+                K.CACHE_SHARDS, json.dumps(list(cache.ring.names)))
     except BaseException:
         if len(started) > 1:
             stop_nodes(nodes)

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import ipaddress
 import json
+import os
 import socket
 import tempfile
 import time
@@ -27,7 +28,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from oxswarm.cache.aio import AsyncCache
+from oxswarm.cache.ring import Ring
 from oxswarm.cache.rotation import POLL_SECONDS, accepted
+from oxswarm.cache.spec import TwemproxyPool
 from oxswarm.config import keys as K
 from oxswarm.config.etcd import EtcdStore
 from oxswarm.config.manager import ConfigManager
@@ -71,6 +74,7 @@ from oxswarm.settings import Settings
 
 REGISTRATION: str = K.OXAUTH_REGISTRATION
 DEFAULT_CACHE = "127.0.0.1:22121"
+REPLICA_ENV = "OXSWARM_CACHE_REPLICA"
 
 
 @dataclass(frozen=True)
@@ -312,8 +316,30 @@ def open_cache(manager: ConfigManager, address: str,
     passwords = CachePasswords(accepted(manager.get_secret))
     if not passwords.values:
         raise StoreUnavailable("config store has no redis_pw: run config-init first")
-    cache = AsyncCache(host, port, namespace=f"{cluster}.oxauth", passwords=passwords.get)
+    cache = AsyncCache(host, port, namespace=f"{cluster}.oxauth", passwords=passwords.get,
+                       ring=cache_ring(manager))
     return cache, passwords
+
+
+def cache_ring(manager: ConfigManager) -> Ring | None:
+    """Twemproxy's shards (the store's ``cache_shards``, with the pool's hash and
+    distribution): the cache then keeps two copies of every entry (docs/cache.md).
+    ``None`` (one copy) without two shards, or with ``OXSWARM_CACHE_REPLICA=0``."""
+    if os.environ.get(REPLICA_ENV, "1").strip().lower() in {"0", "off", "false", "no"}:
+        return None
+    raw = manager.get(K.CACHE_SHARDS)
+    try:
+        names = json.loads(raw) if raw else []
+    except ValueError:
+        names = None
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise InvalidInput(f"{K.CACHE_SHARDS}: {raw!r} is not a JSON list of shard names",
+                           field=K.CACHE_SHARDS)
+    if len(names) < 2:
+        return None
+    defaults = TwemproxyPool.model_fields
+    return Ring(tuple(names), hash=str(defaults["hash"].default),
+                distribution=str(defaults["distribution"].default))
 
 
 class CachePasswords:

@@ -116,6 +116,12 @@ def store_url(spec: ClusterSpec) -> str:
     )
 
 
+def cache_shards(spec: ClusterSpec) -> list[str]:
+    """Twemproxy's shard names, in its order (a shard per node, named after it): the
+    store's ``cache_shards``, whence the services place a second copy of every entry."""
+    return [n.name for n in spec.nodes]
+
+
 def ldap_urls(spec: ClusterSpec) -> list[str]:
     """The directory servers as containers reach them (config value ``ldap_peers``)."""
     return [f"{LDAP_SCHEME}://{member('ldap', n.name)}:{LDAP_PORT}" for n in spec.nodes]
@@ -299,7 +305,7 @@ def global_services(spec: ClusterSpec) -> dict[str, dict[str, Any]]:
 
     twemproxy = _base(spec, "twemproxy")
     twemproxy["environment"] |= {
-        "OXS_REDIS_SHARDS": ",".join(f"{n.name}={member('redis', n.name)}" for n in spec.nodes)
+        "OXS_REDIS_SHARDS": ",".join(f"{n}={member('redis', n)}" for n in cache_shards(spec))
     }
     twemproxy["labels"] |= _catalogue_labels("twemproxy", TWEMPROXY_PORT, "tcp")
     _run_as(twemproxy)

@@ -5,9 +5,10 @@ The cookie is ``<sid>.<mac>`` (:func:`oxswarm.oxauth.web.security.session_cookie
 HMAC-SHA256 under the UI's own key), ``HttpOnly``, ``SameSite=Lax``, ``Secure`` when the
 public URL is https, scoped to ``/identity``. The record (who, their ID token for the
 sign-out, when) lives in the cache with a sliding expiry, never past the lifetime: any
-oxtrust process reads it. The cache is sharded without replicas (docs/cache.md): the
-shard of a lost node takes its keys with it. So each record also has a copy in the
-replicated directory (``inum=<sid>,ou=sessions``, ``oxSession``: the root DN alone reads
+oxtrust process reads it. The cache keeps each record on two shards (docs/cache.md, "A
+second copy"), which covers the loss of one node; the directory copy is kept as the last
+resort for the cache as a whole (two shards lost, or no cache at all). Each record has a
+copy in the replicated directory (``inum=<sid>,ou=sessions``, ``oxSession``: the root DN alone reads
 it), written at sign-in and with each slide of the expiry (at most once a minute), read
 only when the cache has no record (or cannot answer) and then put back in the cache:
 a lost node loses no admin session. Sign-out deletes the copy first (a sign-out the
