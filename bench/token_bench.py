@@ -28,12 +28,16 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peer import _peer_folder
+
 from oxswarm.directory.clients import ClientRepository
 from oxswarm.directory.models import Client
 from oxswarm.local.process import Daemon, free_port, wait_until
 from oxswarm.local.stack import Stack, start_stack
 
-PEER = Path(__file__).resolve().parents[2] / "shared" / "bench" / "peer-oidc"
+PEER = _peer_folder()
 CLIENT_ID = "bench"
 CLIENT_SECRET = "bench-secret-0123456789"
 _RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
