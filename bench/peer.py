@@ -27,7 +27,6 @@ from oxswarm.local.process import Daemon, free_port, wait_until
 from oxswarm.local.stack import Stack
 
 
-
 def _peer_folder() -> Path:
     """``shared/bench/peer-oidc`` beside the checkout (the first ancestor that has it)."""
     for parent in Path(__file__).resolve().parents:

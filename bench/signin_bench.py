@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -78,11 +79,13 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
+@dataclass(frozen=True)
 class Side:
-    def __init__(self, name: str, base: str, authorize: str, token: str, userinfo: str,
-                 users: list[str]) -> None:
-        self.name, self.base, self.users = name, base, users
-        self.authorize, self.token, self.userinfo = authorize, token, userinfo
+    name: str
+    authorize: str
+    token: str
+    userinfo: str
+    users: list[str]
 
 
 async def sign_in(http: httpx.AsyncClient, side: Side, user: str) -> None:
@@ -186,14 +189,14 @@ def main() -> int:
                 stack, WEB_REDIRECT_URI=CB, DEV_INTERACTIONS="1",
                 WEB_CLIENT_ID=CLIENT_ID, WEB_CLIENT_SECRET=CLIENT_SECRET)
             sides = {
-                "ours": Side("ours", our_base, f"{our_base}/oxauth/restv1/authorize",
+                "ours": Side("ours", f"{our_base}/oxauth/restv1/authorize",
                              f"{our_base}/oxauth/restv1/token",
                              f"{our_base}/oxauth/restv1/userinfo", users),
-                "peer": Side("peer", peer_base, f"{peer_base}/auth", f"{peer_base}/token",
+                "peer": Side("peer", f"{peer_base}/auth", f"{peer_base}/token",
                              f"{peer_base}/me", users),
             }
             for side in sides.values():
-                rate, valid = asyncio.run(drive(side, args.browsers, args.warmup))
+                _rate, valid = asyncio.run(drive(side, args.browsers, args.warmup))
                 if not valid:
                     return 1
             rounds = pb.Rounds("sign-ins/s")
