@@ -79,6 +79,28 @@ def test_discovery_webfinger_jwks_health(http: httpx.Client, server: Server) -> 
     assert http.get("/oxauth/health").json() == {"status": "ok"}
 
 
+@pytest.mark.parametrize(("path", "max_age"), [
+    ("/.well-known/openid-configuration", 300),
+    ("/oxauth/.well-known/openid-configuration", 300),
+    ("/oxauth/restv1/jwks", 60),
+])
+def test_documents_etag_and_not_modified(http: httpx.Client, path: str, max_age: int) -> None:
+    first = http.get(path)
+    assert first.status_code == 200 and first.headers["content-type"] == "application/json"
+    assert first.headers["cache-control"] == f"public, max-age={max_age}"
+    etag = first.headers["etag"]
+    assert etag.startswith('"') and etag.endswith('"') and len(etag) > 10
+    assert http.get(path).content == first.content and http.get(path).headers["etag"] == etag
+    for names in (etag, f'"other", W/{etag}', "*"):
+        again = http.get(path, headers={"If-None-Match": names})
+        assert again.status_code == 304 and again.content == b"", names
+        assert again.headers["etag"] == etag
+    assert http.get(path, headers={"If-None-Match": '"other"'}).content == first.content
+    head = http.head(path)
+    assert head.status_code == 200 and head.content == b"" and head.headers["etag"] == etag
+    assert http.post(path).status_code == 405
+
+
 def test_code_flow_userinfo_introspection(
     http: httpx.Client, client: Any, person: Any, issue: Issue
 ) -> None:
