@@ -38,7 +38,7 @@ def main() -> int:
         try:
             ours, our_base = pb.start_ours(stack, root / "oxauth")
             peer_started = True
-            _pid, peer_base = pb.start_peer(stack)
+            peer_pid, peer_base = pb.start_peer(stack)
             targets = {
                 "discovery": {"ours": f"{our_base}/.well-known/openid-configuration",
                               "peer": f"{peer_base}/.well-known/openid-configuration"},
@@ -48,7 +48,7 @@ def main() -> int:
             for name, urls in targets.items():
                 for url in urls.values():
                     pb.wrk_get(url, 2, args.connections)  # warm-up
-                rounds = pb.Rounds("requests/s")
+                rounds = pb.Rounds("requests/s", {"ours": (ours.pid or 0,), "peer": (peer_pid,)})
                 rounds.run(args.rounds, lambda side, urls=urls: pb.wrk_get(  # type: ignore[misc]
                     urls[side], args.seconds, args.connections), label=f"{name} ")
                 results[name] = rounds.report(label=f"{name} ")

@@ -106,13 +106,23 @@ def wrk_get(url: str, seconds: int, connections: int,
     return float(rate[1]), _BAD.search(out) is None and _SOCKET.search(out) is None
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Rounds:
-    """Per-side rates of valid rounds and the per-round ratios ours/peer."""
+    """Per-side rates of valid rounds and the per-round ratios ours/peer; with ``pids``
+    (side -> its server processes) also their CPU time per unit (the machine's other
+    load moves it far less than the rate: the steadier comparison on a busy machine)."""
 
     unit: str
+    pids: dict[str, tuple[int, ...]] = field(default_factory=dict)
     rates: dict[str, list[float]] = field(default_factory=lambda: {"ours": [], "peer": []})
     ratios: list[float] = field(default_factory=list)
+    cpu: dict[str, list[float]] = field(default_factory=lambda: {"ours": [], "peer": []})
 
     def run(self, count: int, measure: Callable[[str], tuple[float, bool]],
             label: str = "") -> None:
@@ -121,9 +131,17 @@ class Rounds:
             pair = ["ours", "peer"] if index % 2 == 0 else ["peer", "ours"]
             got: dict[str, float] = {}
             for side in pair:
+                pids = self.pids.get(side, ())
+                began, cpu = time.monotonic(), sum(map(cpu_seconds, pids))
                 rate, valid = measure(side)
+                per = ""
+                if pids and rate > 0:
+                    used = (sum(map(cpu_seconds, pids)) - cpu) / (rate * (time.monotonic() - began))
+                    per = f", {used * 1e6:7.0f} us server CPU each"
+                    if valid:
+                        self.cpu[side].append(used * 1e6)
                 note = "" if valid else "  (INVALID: an answer was not the expected one)"
-                print(f"{label}round {index + 1} {side}: {rate:8.1f} {self.unit}{note}",
+                print(f"{label}round {index + 1} {side}: {rate:8.1f} {self.unit}{per}{note}",
                       flush=True)
                 if valid:
                     self.rates[side].append(rate)
@@ -140,6 +158,10 @@ class Rounds:
         print(f"{label}median ours: {ours:.1f} {self.unit} ({len(self.rates['ours'])} rounds)")
         print(f"{label}median peer: {peer:.1f} {self.unit} ({len(self.rates['peer'])} rounds)")
         print(f"{label}ratio of medians ours/peer: {ours / peer:.2f}")
+        if self.cpu["ours"] and self.cpu["peer"]:
+            mine, theirs = (statistics.median(self.cpu[s]) for s in ("ours", "peer"))
+            print(f"{label}median server CPU each: ours {mine:.0f} us, peer {theirs:.0f} us; "
+                  f"peer/ours (the rate ratio one core each would give): {theirs / mine:.2f}")
         if self.ratios:
             print(f"{label}median of per-round ratios: {statistics.median(self.ratios):.2f}"
                   f"  (rounds: {', '.join(f'{r:.2f}' for r in self.ratios)})", flush=True)

@@ -199,7 +199,8 @@ def main() -> int:
                 _rate, valid = asyncio.run(drive(side, args.browsers, args.warmup))
                 if not valid:
                     return 1
-            rounds = pb.Rounds("sign-ins/s")
+            rounds = pb.Rounds("sign-ins/s", {  # ours: oxAuth and slapd (the hash)
+                "ours": (ours.pid or 0, stack.slapd[0].daemon.pid or 0), "peer": (peer_pid,)})
             rounds.run(args.rounds,
                        lambda s: asyncio.run(drive(sides[s], args.browsers, args.seconds)))
             print(f"resident memory: ours {pb.rss_mib(ours.pid or 0):.0f} MiB, "

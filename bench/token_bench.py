@@ -106,7 +106,7 @@ def main() -> int:
                 check_token(url)
                 wrk(url, args.warmup, args.connections)
             began = time.monotonic()
-            rounds = pb.Rounds("tokens/s")
+            rounds = pb.Rounds("tokens/s", {"ours": (ours.pid or 0,), "peer": (peer_pid,)})
             rounds.run(args.rounds, lambda side: measure(urls[side], args))
             print(f"resident memory after {time.monotonic() - began:.0f} s of rounds "
                   f"(each side under load half of it): ours {pb.rss_mib(ours.pid or 0):.0f} "
