@@ -431,6 +431,8 @@ class Directory:
         except DirectoryUnavailable:
             DIRECTORY_METRICS.observe("bind", time.perf_counter() - began, failed=True)
             raise
+        except InvalidInput:  # a password SASLprep refuses (RFC 4013): no one's password
+            ok = False
         DIRECTORY_METRICS.observe("bind", time.perf_counter() - began)
         return ok
 

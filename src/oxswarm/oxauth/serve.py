@@ -15,6 +15,8 @@ import sys
 def serve(host: str, port: int, workers: int, log_level: str) -> None:
     import uvicorn
 
+    from oxswarm.oxauth.http_protocol import DocumentProtocol
+
     uvicorn.run(
         "oxswarm.oxauth.asgi:app_from_env",
         factory=True,
@@ -22,7 +24,7 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http=DocumentProtocol,  # httptools; discovery and the JWKS answered from the parser
         log_level=log_level,
         access_log=False,
         proxy_headers=False,

@@ -6,6 +6,7 @@ Success paths and each error path with its exact status and OAuth error code.
 from __future__ import annotations
 
 import secrets
+import socket
 from typing import Any
 
 import httpx
@@ -99,6 +100,35 @@ def test_documents_etag_and_not_modified(http: httpx.Client, path: str, max_age:
     head = http.head(path)
     assert head.status_code == 200 and head.content == b"" and head.headers["etag"] == etag
     assert http.post(path).status_code == 405
+
+
+def _raw_exchange(server: Server, data: bytes, answers: int) -> list[bytes]:
+    """Send ``data`` on one TCP connection; the status lines of the first ``answers``."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(data)
+        received = b""
+        while received.count(b"HTTP/1.1 ") < answers or not received.endswith((b"}", b"\r\n\r\n")):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    return [line.split(b"\r\n", 1)[0] for line in received.split(b"HTTP/1.1 ")[1:]]
+
+
+def test_documents_pipelined_in_order(server: Server) -> None:
+    """Pipelined requests (documents answered by the parser, a token request by the app)
+    come back in order, whatever answers them; HTTP/1.0 and Connection: close are
+    answered too."""
+    get = b"GET /oxauth/restv1/jwks HTTP/1.1\r\nHost: x\r\n\r\n"
+    token = (b"POST /oxauth/restv1/token HTTP/1.1\r\nHost: x\r\n"
+             b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\n\r\n")
+    disco = b"GET /.well-known/openid-configuration HTTP/1.1\r\nHost: x\r\n\r\n"
+    lines = _raw_exchange(server, get + token + disco + get, 4)
+    assert [line[:3] for line in lines] == [b"200", b"400", b"200", b"200"], lines
+    assert _raw_exchange(server, b"GET /oxauth/restv1/jwks HTTP/1.0\r\n\r\n", 1)[0][:3] == b"200"
+    closing = b"GET /oxauth/restv1/jwks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    assert _raw_exchange(server, closing, 1)[0][:3] == b"200"
 
 
 def test_code_flow_userinfo_introspection(
