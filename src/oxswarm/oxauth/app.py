@@ -69,5 +69,5 @@ class OxAuthApp(Starlette):
     (a 500, never a dropped connection)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        inner = TokenFastPath(RequestMetrics(super().build_middleware_stack()), self.state)
-        return LastResort(DocumentFastPath(inner, self.state))
+        inner = DocumentFastPath(RequestMetrics(super().build_middleware_stack()), self.state)
+        return LastResort(TokenFastPath(inner, self.state))  # the token endpoint first
