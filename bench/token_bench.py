@@ -9,9 +9,10 @@ same connections and duration; a round counts only when every answer was 2xx.
 
     python bench/token_bench.py [--rounds 5] [--seconds 10] [--connections 16]
 
-Prints each round, then the median rate of each, the ratio of the medians and the
-median of the per-round ratios (each round runs both back to back, so a change in the
-machine's other load hits both sides of a round alike).
+Prints each round, the resident memory of both processes after the rounds (at the
+default 8 rounds of 8 s, 64 s of load each), then the median rate of each, the ratio of
+the medians and the median of the per-round ratios (each round runs both back to back,
+so a change in the machine's other load hits both sides of a round alike).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,12 +28,16 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import peer as pb
+
 from oxswarm.directory.clients import ClientRepository
 from oxswarm.directory.models import Client
-from oxswarm.local.process import Daemon, free_port, wait_until
+from oxswarm.local.process import Daemon
 from oxswarm.local.stack import Stack, start_stack
 
-PEER = Path(__file__).resolve().parents[2] / "shared" / "bench" / "peer-oidc"
+PEER = pb.PEER
 CLIENT_ID = "bench"
 CLIENT_SECRET = "bench-secret-0123456789"
 _RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
@@ -64,67 +68,19 @@ def check_token(url: str) -> None:
 
 
 def start_ours(stack: Stack, workdir: Path) -> tuple[Daemon, str]:
-    """Our oxAuth, one worker, on the stack; returns (daemon, token URL)."""
+    """Our oxAuth, one worker, on the stack, with the bench client; (daemon, token URL)."""
     with stack.directory() as directory:
         ClientRepository(directory, stack.box()).add(Client(
             client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
             grant_types=["client_credentials"], scopes=["openid", "api"],
         ))
-    port = free_port()
-    daemon = Daemon("oxauth", [
-        sys.executable, "-m", "oxswarm", "run", "oxauth",
-        "--store", stack.store_url, "--cluster", stack.cluster,
-        "--master-key-file", str(stack.master_key_file),
-        "--bind", f"127.0.0.1:{port}", "--workers", "1",
-        "--issuer", f"http://127.0.0.1:{port}",
-        "--cache", stack.cache_address, "--ldap-url", stack.ldap_urls[0],
-    ], workdir).start()
-    daemon.wait_tcp("127.0.0.1", port, 60)
-    return daemon, f"http://127.0.0.1:{port}/oxauth/restv1/token"
+    daemon, base = pb.start_ours(stack, workdir)
+    return daemon, f"{base}/oxauth/restv1/token"
 
 
-def start_peer(stack: Stack) -> str:
-    """node-oidc-provider with its Redis adapter on one of the stack's Redis servers."""
-    port = free_port()
-    redis = stack.cache.redis[0]
-    env = {**os.environ, "ADAPTER": "redis", "REDIS_URL": f"redis://{redis.host}:{redis.port}/0",
-           "CLIENT_ID": CLIENT_ID, "CLIENT_SECRET": CLIENT_SECRET}
-    subprocess.run([str(PEER / "run.sh"), "start", str(port)],
-                   capture_output=True, text=True, env=env, check=True)
-    url = f"http://127.0.0.1:{port}/token"
-    wait_until(lambda: _answers(url), 30, "the peer's token endpoint")
-    return url
-
-
-def run_rounds(our_url: str, peer_url: str, args: argparse.Namespace) -> int:
-    for url in (our_url, peer_url):
-        wrk(url, args.warmup, args.connections)
-    rates: dict[str, list[float]] = {"ours": [], "peer": []}
-    ratios: list[float] = []
-    for index in range(args.rounds):
-        pair = [("ours", our_url), ("peer", peer_url)]
-        if index % 2:
-            pair.reverse()
-        this_round: dict[str, float] = {}
-        for name, url in pair:
-            rate, non2xx, sock = wrk(url, args.seconds, args.connections)
-            note = "" if non2xx == sock == 0 else f"  (INVALID: {non2xx} non-2xx, {sock} errors)"
-            print(f"round {index + 1} {name}: {rate:8.0f} tokens/s{note}", flush=True)
-            if not note:
-                rates[name].append(rate)
-                this_round[name] = rate
-        if len(this_round) == 2:
-            ratios.append(this_round["ours"] / this_round["peer"])
-    if not rates["ours"] or not rates["peer"]:
-        print("no valid round for one side", file=sys.stderr)
-        return 1
-    ours, peer = statistics.median(rates["ours"]), statistics.median(rates["peer"])
-    print(f"median ours: {ours:.0f} tokens/s ({len(rates['ours'])} rounds)")
-    print(f"median peer: {peer:.0f} tokens/s ({len(rates['peer'])} rounds)")
-    print(f"ratio of medians ours/peer: {ours / peer:.2f}")
-    print(f"median of per-round ratios: {statistics.median(ratios):.2f}"
-          f"  (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
-    return 0
+def measure(url: str, args: argparse.Namespace) -> tuple[float, bool]:
+    rate, non2xx, sock = wrk(url, args.seconds, args.connections)
+    return rate, non2xx == sock == 0
 
 
 def main() -> int:
@@ -142,25 +98,27 @@ def main() -> int:
         try:
             ours, our_url = start_ours(stack, root / "oxauth")
             peer_started = True
-            peer_url = start_peer(stack)
-            check_token(our_url)
-            check_token(peer_url)
-            return run_rounds(our_url, peer_url, args)
+            peer_pid, peer_base = pb.start_peer(
+                stack, CLIENT_ID=CLIENT_ID, CLIENT_SECRET=CLIENT_SECRET)
+            peer_url = f"{peer_base}/token"
+            urls = {"ours": our_url, "peer": peer_url}
+            for url in urls.values():
+                check_token(url)
+                wrk(url, args.warmup, args.connections)
+            began = time.monotonic()
+            rounds = pb.Rounds("tokens/s", {"ours": (ours.pid or 0,), "peer": (peer_pid,)})
+            rounds.run(args.rounds, lambda side: measure(urls[side], args))
+            print(f"resident memory after {time.monotonic() - began:.0f} s of rounds "
+                  f"(each side under load half of it): ours {pb.rss_mib(ours.pid or 0):.0f} "
+                  f"MiB, peer {pb.rss_mib(peer_pid):.0f} MiB, ratio "
+                  f"{pb.rss_mib(ours.pid or 0) / pb.rss_mib(peer_pid):.2f}")
+            return 0 if rounds.report() is not None else 1
         finally:
             if peer_started:
-                subprocess.run([str(PEER / "run.sh"), "stop"], check=False)
-                time.sleep(0.2)
+                pb.stop_peer()
             if ours is not None:
                 ours.stop()
             stack.stop()
-
-
-def _answers(url: str) -> bool:
-    try:
-        httpx.post(url, timeout=1, trust_env=False)
-    except httpx.HTTPError:
-        return False
-    return True
 
 
 if __name__ == "__main__":

@@ -178,3 +178,24 @@ def _answers(directory: Directory, dn: str) -> bool:
         return directory.exists(dn)
     except (DirectoryUnavailable, DirectoryError):
         return False
+
+
+@pytest.mark.integration
+def test_password_checks_keep_a_connection_and_survive_its_loss(
+    cluster: list[SlapdNode], directory: Directory
+) -> None:
+    assert directory.check_password(ROOT_DN, ROOT_PW)
+    assert not directory.check_password(ROOT_DN, ROOT_PW + "x")
+    assert not directory.check_password("cn=nobody,o=gluu", ROOT_PW)
+    assert not directory.check_password(ROOT_DN, "a\r\nb")  # SASLprep refuses it: no 500
+    assert directory.check_password(ROOT_DN, ROOT_PW)
+    assert directory._binders.qsize() == 1  # one kept connection answered every check
+    kept = directory._binders.queue[0]
+    assert kept.password is None  # the password is not kept on it
+    kept.socket.close()  # the connection dies under it: retried on a fresh one
+    assert directory.check_password(ROOT_DN, ROOT_PW)
+    cluster[0].kill()  # its server dies: the next server answers
+    started = time.monotonic()
+    assert directory.check_password(ROOT_DN, ROOT_PW)
+    assert not directory.check_password(ROOT_DN, "wrong")
+    assert time.monotonic() - started < 5

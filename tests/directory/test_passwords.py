@@ -18,9 +18,9 @@ def _unb64(text: str) -> bytes:
 
 def test_argon2id_phc_string_verifies() -> None:
     value = hash_password("pässword", ARGON2)
-    assert value.startswith("{ARGON2}$argon2id$v=19$m=19456,t=2,p=1$")
+    assert value.startswith("{ARGON2}$argon2id$v=19$m=7168,t=5,p=1$")
     salt, digest = value.split("$")[-2:]
-    kdf = Argon2id(salt=_unb64(salt), length=32, iterations=2, lanes=1, memory_cost=19456)
+    kdf = Argon2id(salt=_unb64(salt), length=32, iterations=5, lanes=1, memory_cost=7168)
     kdf.verify("pässword".encode(), _unb64(digest))
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 from typing import Any
 
 import click
 
 from oxswarm import __version__
+from oxswarm.cli import logs
 from oxswarm.errors import OxSwarmError
 
 
@@ -31,24 +30,8 @@ class OxSwarmGroup(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages to stderr.")
 def cli(verbose: bool) -> None:
     """OxSwarm: a highly available identity server on Docker Swarm."""
-    # a person reads these beside a command's progress lines: "warning: message"; the
-    # time and the logger's module only with -v (never a source file and line)
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format=VERBOSE_FORMAT if verbose else PLAIN_FORMAT,
-        stream=sys.stderr,
-    )
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_lower_level)
-
-
-VERBOSE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-PLAIN_FORMAT = "%(levelname)s: %(message)s"
-
-
-def _lower_level(record: logging.LogRecord) -> bool:
-    record.levelname = record.levelname.lower()
-    return True
+    # a person reads these beside a command's progress lines: "warning: message"
+    logs.configure(verbose)
 
 
 def main() -> None:

@@ -18,8 +18,10 @@ store's trusted proxies (:mod:`oxswarm.oxauth.addressing`), one rule in one plac
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -116,21 +118,20 @@ def run_oxauth(
 
 
 def _serve_oxauth(host: str, port: int, workers: int, log_level: str) -> None:
-    import uvicorn
+    """One worker: this process becomes ``python -m oxswarm.oxauth.serve`` (same PID, the
+    settings already in the environment), holding oxAuth's modules only. Several: uvicorn
+    starts them from here."""
+    if workers > 1:
+        from oxswarm.oxauth.serve import serve
 
-    uvicorn.run(
-        "oxswarm.oxauth.asgi:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        log_level=log_level,
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-    )
+        serve(host, port, workers, log_level)
+        return
+    verbose = logging.getLogger().getEffectiveLevel() <= logging.DEBUG
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [  # noqa: S606  (this interpreter, a fixed argv without secrets)
+        sys.executable, "-m", "oxswarm.oxauth.serve", host, str(port), log_level,
+        *(["-v"] if verbose else [])])
 
 
 def multiprocess_metrics() -> Path | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import queue
+import socket
 import ssl
 import threading
 import time
@@ -67,6 +68,8 @@ INVALID_DN_SYNTAX: Final = 34
 INVALID_CREDENTIALS: Final = 49
 BUSY: Final = 51
 UNAVAILABLE: Final = 52
+# a bind refused for its name or password: the connection stays usable for the next one
+_REFUSED_BIND: Final = frozenset({NO_SUCH_OBJECT, INVALID_DN_SYNTAX, 48, INVALID_CREDENTIALS})
 ENTRY_ALREADY_EXISTS: Final = 68
 ASSERTION_FAILED: Final = 122  # RFC 4528 section 5
 ASSERTION_CONTROL: Final = "1.3.6.1.1.12"
@@ -215,6 +218,7 @@ class Directory:
         self.config = config
         self._servers = _Servers(config)
         self._idle: queue.LifoQueue[ldap3.Connection] = queue.LifoQueue()
+        self._binders: queue.LifoQueue[ldap3.Connection] = queue.LifoQueue()  # checks only
         self._slots = threading.BoundedSemaphore(config.pool_size)
         self._closed = False
 
@@ -225,24 +229,38 @@ class Directory:
         self.close()
 
     # -- connections ------------------------------------------------------------------
+    def _dial(self, index: int, server: ldap3.Server) -> ldap3.Connection:
+        """An open, not yet bound connection to ``server`` (TLS up, Nagle off)."""
+        conn = ldap3.Connection(
+            server,
+            client_strategy=ldap3.SYNC,
+            authentication=ldap3.SIMPLE,
+            receive_timeout=max(1, math.ceil(self.config.receive_timeout)),  # ldap3 wants int
+            raise_exceptions=False,
+            read_only=False,
+        )
+        try:
+            conn.open()
+            _no_delay(conn)
+            if not server.ssl:
+                conn.start_tls()  # never a password in clear (RFC 4513 section 3)
+        except (LDAPCommunicationError, LDAPExceptionError, OSError):
+            self._servers.mark(index, ok=False)
+            _quiet_unbind(conn)
+            raise
+        return conn
+
     def _open(self, user: str, password: str) -> ldap3.Connection:
         """A connection bound as ``user`` to the first server that answers."""
         errors = []
         for index, server in self._servers.order():
-            conn = ldap3.Connection(
-                server,
-                user=user,
-                password=password,
-                client_strategy=ldap3.SYNC,
-                receive_timeout=max(1, math.ceil(self.config.receive_timeout)),  # ldap3 wants int
-                raise_exceptions=False,
-                read_only=False,
-            )
             try:
-                conn.open()
-                if not server.ssl:
-                    conn.start_tls()  # never a password in clear (RFC 4513 section 3)
-                bound = conn.bind()
+                conn = self._dial(index, server)
+            except (LDAPCommunicationError, LDAPExceptionError, OSError) as exc:
+                errors.append(f"{server.name}: {exc}")
+                continue
+            try:
+                bound = _bind(conn, user, password)
             except LDAPSASLPrepError as exc:  # the password, not the server (RFC 4013)
                 _quiet_unbind(conn)
                 raise InvalidInput(f"password: {exc}", field="password") from exc
@@ -307,11 +325,8 @@ class Directory:
         self._drop_idle()
 
     def _drop_idle(self) -> None:
-        while True:
-            try:
-                _quiet_unbind(self._idle.get_nowait())
-            except queue.Empty:
-                return
+        _drain(self._idle)
+        _drain(self._binders)
 
     # -- operations ---------------------------------------------------------------------
     def search(
@@ -401,21 +416,95 @@ class Directory:
         self.run(op, f"set password of {dn}")
 
     def check_password(self, dn: str, password: str) -> bool:
-        """Bind as ``dn`` on a fresh connection (slapd verifies the hash); True on success."""
+        """Bind as ``dn`` (slapd verifies the hash and counts failures); True on success.
+
+        The bind travels on a connection kept for password checks alone (never used to
+        read or write; after a bind it is either anonymous or bound as the last user, who
+        is never acted for): a check costs one round trip and slapd's hash, no TCP and TLS
+        handshake. A connection that fails on the wire is dropped and the check retried
+        once on a fresh one (the next live server)."""
         if not password:
             return False  # an empty password would be an unauthenticated bind (RFC 4513 5.1.2)
         began = time.perf_counter()
         try:
-            conn = self._open(dn, password)
+            ok = self._check(dn, password)
         except DirectoryUnavailable:
             DIRECTORY_METRICS.observe("bind", time.perf_counter() - began, failed=True)
             raise
-        except (NotFound, DirectoryError, InvalidInput):
-            DIRECTORY_METRICS.observe("bind", time.perf_counter() - began)
-            return False
+        except InvalidInput:  # a password SASLprep refuses (RFC 4013): no one's password
+            ok = False
         DIRECTORY_METRICS.observe("bind", time.perf_counter() - began)
-        _quiet_unbind(conn)
-        return True
+        return ok
+
+    def _check(self, dn: str, password: str) -> bool:
+        if self._closed:
+            raise DirectoryError("the directory connection pool is closed")
+        for attempt in (1, 2):
+            conn = self._binder()
+            try:
+                bound = _bind(conn, dn, password)
+            except LDAPSASLPrepError as exc:  # the password, not the server (RFC 4013)
+                _quiet_unbind(conn)
+                raise InvalidInput(f"password: {exc}", field="password") from exc
+            except (LDAPCommunicationError, LDAPExceptionError, OSError) as exc:
+                _quiet_unbind(conn)
+                _drain(self._binders)  # they most likely lead to the same dead server
+                if attempt == 2:
+                    raise DirectoryUnavailable(f"bind as {dn}: {exc}") from exc
+                continue
+            result = conn.result or {}
+            if bound or result.get("result") in _REFUSED_BIND:
+                self._binders.put(conn)  # a refused bind leaves the connection usable
+                return bool(bound)
+            _quiet_unbind(conn)  # anything else (busy, unavailable, ...): not this one
+            try:
+                raise_for_result(result, f"bind as {dn}")
+            except (NotFound, DirectoryError, InvalidInput):
+                return False
+            return False
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _binder(self) -> ldap3.Connection:
+        """An idle password-check connection, else a new one to the first live server."""
+        try:
+            return self._binders.get_nowait()
+        except queue.Empty:
+            pass
+        errors = []
+        for index, server in self._servers.order():
+            try:
+                conn = self._dial(index, server)
+            except (LDAPCommunicationError, LDAPExceptionError, OSError) as exc:
+                errors.append(f"{server.name}: {exc}")
+                continue
+            self._servers.mark(index, ok=True)
+            return conn
+        raise DirectoryUnavailable("no directory server answered: " + "; ".join(errors))
+
+
+def _bind(conn: ldap3.Connection, user: str, password: str) -> bool:
+    """A simple bind as ``user`` on ``conn``; the password is not kept on the object."""
+    conn.user, conn.password = user, password
+    try:
+        return bool(conn.bind(read_server_info=False))
+    finally:
+        conn.password = None
+
+
+def _drain(idle: queue.LifoQueue[ldap3.Connection]) -> None:
+    while True:
+        try:
+            _quiet_unbind(idle.get_nowait())
+        except queue.Empty:
+            return
+
+
+def _no_delay(conn: ldap3.Connection) -> None:
+    """Nagle off: a request is one small write awaiting its answer; with Nagle and the
+    peer's delayed ACK the first bind of a TLS connection waited some 40 ms more."""
+    sock = getattr(conn, "socket", None)
+    if sock is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _assert(assertion: str | None) -> list[tuple[str, bool, bytes]] | None:

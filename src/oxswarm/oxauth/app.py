@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 from oxswarm.metrics.asgi import RequestMetrics
 from oxswarm.oxauth import endpoints, web
 from oxswarm.oxauth.endpoints._http import EXCEPTION_HANDLERS
+from oxswarm.oxauth.endpoints.documents import DocumentFastPath
 from oxswarm.oxauth.endpoints.token import TokenFastPath
 from oxswarm.oxauth.last_resort import LastResort, server_error
 from oxswarm.oxauth.model import OxAuthDeps
@@ -62,11 +63,11 @@ def create_app(
 
 
 class OxAuthApp(Starlette):
-    """Starlette with the token endpoint's fast path before any middleware (counting its
-    own requests), the request metrics and ``/metrics`` behind it
+    """Starlette with the fast paths of the token endpoint, discovery and the JWKS before
+    any middleware (counting their own requests), the request metrics and ``/metrics`` behind it
     (:mod:`oxswarm.metrics.asgi`), and the last resort for unhandled exceptions outermost
     (a 500, never a dropped connection)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return LastResort(TokenFastPath(RequestMetrics(super().build_middleware_stack()),
-                                        self.state))
+        inner = DocumentFastPath(RequestMetrics(super().build_middleware_stack()), self.state)
+        return LastResort(TokenFastPath(inner, self.state))  # the token endpoint first

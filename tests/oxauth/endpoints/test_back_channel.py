@@ -6,6 +6,7 @@ Success paths and each error path with its exact status and OAuth error code.
 from __future__ import annotations
 
 import secrets
+import socket
 from typing import Any
 
 import httpx
@@ -77,6 +78,57 @@ def test_discovery_webfinger_jwks_health(http: httpx.Client, server: Server) -> 
     keys = http.get("/oxauth/restv1/jwks").json()["keys"]
     assert keys and all("d" not in k and "p" not in k for k in keys)
     assert http.get("/oxauth/health").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(("path", "max_age"), [
+    ("/.well-known/openid-configuration", 300),
+    ("/oxauth/.well-known/openid-configuration", 300),
+    ("/oxauth/restv1/jwks", 60),
+])
+def test_documents_etag_and_not_modified(http: httpx.Client, path: str, max_age: int) -> None:
+    first = http.get(path)
+    assert first.status_code == 200 and first.headers["content-type"] == "application/json"
+    assert first.headers["cache-control"] == f"public, max-age={max_age}"
+    etag = first.headers["etag"]
+    assert etag.startswith('"') and etag.endswith('"') and len(etag) > 10
+    assert http.get(path).content == first.content and http.get(path).headers["etag"] == etag
+    for names in (etag, f'"other", W/{etag}', "*"):
+        again = http.get(path, headers={"If-None-Match": names})
+        assert again.status_code == 304 and again.content == b"", names
+        assert again.headers["etag"] == etag
+    assert http.get(path, headers={"If-None-Match": '"other"'}).content == first.content
+    head = http.head(path)
+    assert head.status_code == 200 and head.content == b"" and head.headers["etag"] == etag
+    assert http.post(path).status_code == 405
+
+
+def _raw_exchange(server: Server, data: bytes, answers: int) -> list[bytes]:
+    """Send ``data`` on one TCP connection; the status lines of the first ``answers``."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(data)
+        received = b""
+        while received.count(b"HTTP/1.1 ") < answers or not received.endswith((b"}", b"\r\n\r\n")):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    return [line.split(b"\r\n", 1)[0] for line in received.split(b"HTTP/1.1 ")[1:]]
+
+
+def test_documents_pipelined_in_order(server: Server) -> None:
+    """Pipelined requests (documents answered by the parser, a token request by the app)
+    come back in order, whatever answers them; HTTP/1.0 and Connection: close are
+    answered too."""
+    get = b"GET /oxauth/restv1/jwks HTTP/1.1\r\nHost: x\r\n\r\n"
+    token = (b"POST /oxauth/restv1/token HTTP/1.1\r\nHost: x\r\n"
+             b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\n\r\n")
+    disco = b"GET /.well-known/openid-configuration HTTP/1.1\r\nHost: x\r\n\r\n"
+    lines = _raw_exchange(server, get + token + disco + get, 4)
+    assert [line[:3] for line in lines] == [b"200", b"400", b"200", b"200"], lines
+    assert _raw_exchange(server, b"GET /oxauth/restv1/jwks HTTP/1.0\r\n\r\n", 1)[0][:3] == b"200"
+    closing = b"GET /oxauth/restv1/jwks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    assert _raw_exchange(server, closing, 1)[0][:3] == b"200"
 
 
 def test_code_flow_userinfo_introspection(

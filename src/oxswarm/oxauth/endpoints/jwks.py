@@ -1,20 +1,20 @@
-"""``GET /oxauth/restv1/jwks``: the public keys, current and announced (RFC 7517)."""
+"""``GET /oxauth/restv1/jwks``: the public keys, current and announced (RFC 7517), as bytes
+made once per key change (:mod:`~oxswarm.oxauth.endpoints.documents`)."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from oxswarm.oxauth.endpoints._http import provider
+from oxswarm.oxauth.endpoints import documents
 
-MAX_AGE = 60  # relying parties re-read within the rotation's propagation delay
+MAX_AGE = documents.JWKS_MAX_AGE
 
 
 async def jwks(request: Request) -> Response:
-    keys = provider(request).deps.keys.public_jwks()
-    return JSONResponse(dict(keys), headers={"Cache-Control": f"public, max-age={MAX_AGE}"})
+    return documents.respond(request, documents.JWKS)
 
 
 def routes() -> list[BaseRoute]:
-    return [Route("/oxauth/restv1/jwks", jwks, methods=["GET"])]
+    return [Route("/oxauth/restv1/jwks", jwks, methods=["GET", "HEAD"])]
