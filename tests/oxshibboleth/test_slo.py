@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -178,10 +179,21 @@ def test_an_oidc_logout_reaches_the_saml_sps(
     with httpx.Client(timeout=20.0, trust_env=False) as other:
         assert other.get(frame).status_code == 200
     assert sp1.logouts == [] and sp2.logouts == []
-    done = _fan_out(browser, browser.http.get(frame), [sp1, sp2])
+    # the frame's page runs the chain in its own iframe (oxAuth's page frames only the
+    # IdP's origin; this page's frame-src names the SPs' SLO origins)
+    outer = browser.http.get(frame)
+    csp = outer.headers["content-security-policy"]
+    assert f"frame-ancestors {oxauth.url}" in csp and "X-Frame-Options" not in outer.headers
+    origins = sorted("https://" + urlsplit(sp.slo).netloc for sp in (sp1, sp2))
+    assert f"frame-src 'self' {' '.join(origins)}" in csp, csp
+    inner = re.search(r'<iframe id=chain src="([^"]+)"', outer.text)
+    assert inner, outer.text
+    done = _fan_out(browser, browser.http.get(idp.url + html.unescape(inner.group(1))),
+                    [sp1, sp2])
     assert done.status_code == 200 and "You are signed out" in done.text, done.text
     assert "X-Frame-Options" not in done.headers
-    assert f"frame-ancestors {oxauth.url}" in done.headers["content-security-policy"]
+    assert (f"frame-ancestors 'self' {oxauth.url}"
+            in done.headers["content-security-policy"])
     for sp in (sp1, sp2):
         _check_logged_out(sp, signed_in[sp.entity_id])
     _sign_in(browser, sp1, person.uid)

@@ -24,7 +24,7 @@ import html
 import logging
 import secrets
 from typing import Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, samlp
 from saml2.saml import NameID
@@ -46,6 +46,7 @@ RUN_TTL: Final = 600
 SIGNED_OUT_PATH: Final = "/idp/auth/signed-out"
 LOGOUT_PATH: Final = "/idp/profile/Logout"
 FRONTCHANNEL_PATH: Final = "/idp/profile/Logout/frontchannel"
+CONTINUE_PATH: Final = "/idp/profile/Logout/continue"
 USER_REASON: Final = "urn:oasis:names:tc:SAML:2.0:logout:user"
 _DS: Final = "{http://www.w3.org/2000/09/xmldsig#}Signature"
 
@@ -105,22 +106,31 @@ async def deliver(deps: IdpDeps, record: dict[str, Any], *, field: str = "SAMLRe
     return RedirectResponse(location, status_code=303, headers=framing(ancestors))
 
 
-def _logout_request(server: Any, who: dict[str, str]) -> dict[str, str] | None:
-    """A signed LogoutRequest to a participant, or None without an SLO endpoint."""
+def _slo_endpoint(server: Any, sp: str) -> tuple[str, str] | None:
+    """The SP's SingleLogoutService (binding, URL) from its metadata: HTTP-Redirect first."""
     for binding in (BINDING_HTTP_REDIRECT, BINDING_HTTP_POST):
         try:
             _, destination = server.pick_binding("single_logout_service", [binding], "spsso",
-                                                 entity_id=who["sp"])
+                                                 entity_id=sp)
         except Exception:  # noqa: BLE001, S112  (pysaml2: no endpoint for that binding)
             continue
-        name_id = NameID(format=who["format"], text=who["name_id"], sp_name_qualifier=who["sp"],
-                         name_qualifier=server.config.entityid)
-        request_id, request = server.create_logout_request(
-            destination, who["sp"], name_id=name_id, reason=USER_REASON,
-            session_indexes=[who["session_index"]], sign=binding == BINDING_HTTP_POST)
-        return {"xml": str(request), "destination": str(destination), "binding": binding,
-                "id": str(request_id)}
+        return binding, str(destination)
     return None
+
+
+def _logout_request(server: Any, who: dict[str, str]) -> dict[str, str] | None:
+    """A signed LogoutRequest to a participant, or None without an SLO endpoint."""
+    endpoint = _slo_endpoint(server, who["sp"])
+    if endpoint is None:
+        return None
+    binding, destination = endpoint
+    name_id = NameID(format=who["format"], text=who["name_id"], sp_name_qualifier=who["sp"],
+                     name_qualifier=server.config.entityid)
+    request_id, request = server.create_logout_request(
+        destination, who["sp"], name_id=name_id, reason=USER_REASON,
+        session_indexes=[who["session_index"]], sign=binding == BINDING_HTTP_POST)
+    return {"xml": str(request), "destination": destination, "binding": binding,
+            "id": str(request_id)}
 
 
 async def step(deps: IdpDeps, run_id: str, run: dict[str, Any]) -> Response:
@@ -169,13 +179,30 @@ async def _finish(deps: IdpDeps, run_id: str, run: dict[str, Any]) -> Response:
     return page(title, f"<ul id=results>{items}</ul>", frame=run.get("frame"))
 
 
-def page(title: str, body: str, status: int = 200, frame: str | None = None) -> HTMLResponse:
+def page(title: str, body: str, status: int = 200, frame: str | None = None,
+         frame_src: str | None = None) -> HTMLResponse:
+    """A page of the IdP's; ``frame``: its allowed ancestors, ``frame_src``: the origins
+    its own iframes may load (the front-channel chain)."""
     ancestors = frame or "'none'"
     text = (f"<!doctype html><html lang=en><meta charset=utf-8><title>{html.escape(title)}"
             f"</title><h1>{html.escape(title)}</h1>{body}</html>")
-    return HTMLResponse(text, status, headers={
-        **framing(ancestors),
-        "Content-Security-Policy": f"default-src 'none'; frame-ancestors {ancestors}"})
+    csp = f"default-src 'none'; frame-ancestors {ancestors}"
+    if frame_src:
+        csp += f"; frame-src {frame_src}"
+    return HTMLResponse(text, status, headers={**framing(ancestors),
+                                               "Content-Security-Policy": csp})
+
+
+def _slo_origins(server: Any, participants: list[dict[str, str]]) -> list[str]:
+    """The origins of the participants' SingleLogoutServices (the chain frame's frame-src)."""
+    origins: set[str] = set()
+    for who in participants:
+        endpoint = _slo_endpoint(server, who["sp"])
+        if endpoint is not None:
+            parts = urlsplit(endpoint[1])
+            if parts.scheme in ("http", "https") and parts.netloc:
+                origins.add(f"{parts.scheme}://{parts.netloc}")
+    return sorted(origins)
 
 
 def _verify_response(server: Any, binding: str, params: Any, issuer: str,
@@ -305,7 +332,7 @@ async def handle_frontchannel(deps: IdpDeps, request: Request) -> Response:
         log.warning("front-channel logout: %s", exc)
         return page("Sign-out could not reach the sign-in service", "", 503)
     end = str(meta.get("end_session_endpoint") or meta["authorization_endpoint"])
-    frame = "/".join(end.split("/", 3)[:3])
+    frame = "/".join(end.split("/", 3)[:3])  # oxAuth's logged-out page, the frame's parent
     if urlsplit(frame).scheme not in ("http", "https"):
         frame = "'none'"
     if not secrets.compare_digest(iss.encode(), str(meta.get("issuer", "")).encode()):
@@ -320,9 +347,26 @@ async def handle_frontchannel(deps: IdpDeps, request: Request) -> Response:
     participants = await sessions.take_participants(deps.cache, sid)
     if not participants:
         return page("Signed out", "", frame=frame)
-    run = new_run(participants, frame=frame)
+    # The chain runs in an iframe of this page: oxAuth's page allows only the IdP's origin
+    # as frame-src, so the SPs are reached from a frame whose parent is the IdP's page,
+    # whose frame-src names their SingleLogoutService origins.
+    run = new_run(participants, frame=f"'self' {frame}")
     run_id = await save(deps, run)
+    snapshot = await deps.engine.current()
+    origins = await asyncio.to_thread(_slo_origins, snapshot.plain, participants)
     log.info("front-channel logout from oxAuth: %d SAML participants", len(participants))
+    chain = f"{CONTINUE_PATH}?{urlencode({'run': run_id})}"
+    return page("Signing out", f'<iframe id=chain src="{html.escape(chain)}" '
+                'title="Signing out of the SAML applications"></iframe>', frame=frame,
+                frame_src=" ".join(["'self'", *origins]))
+
+
+async def handle_continue(deps: IdpDeps, request: Request) -> Response:
+    """The first step of a front-channel run, inside the frame page's iframe."""
+    run_id = request.query_params.get("run") or ""
+    run = await deps.cache.get_json(LOGOUT_KIND, run_id) if 0 < len(run_id) <= 128 else None
+    if not isinstance(run, dict) or run.get("current") is not None or not run.get("frame"):
+        return error_page(400, "run: unknown, expired or already going")
     return await step(deps, run_id, run)
 
 
@@ -336,8 +380,12 @@ def logout_routes(deps: IdpDeps) -> list[Route]:
     async def frontchannel(request: Request) -> Response:
         return await handle_frontchannel(deps, request)
 
+    async def chain(request: Request) -> Response:
+        return await handle_continue(deps, request)
+
     return [
         Route(SIGNED_OUT_PATH, signed_out, methods=["GET"]),
         Route(LOGOUT_PATH, idp_logout, methods=["GET", "POST"]),
         Route(FRONTCHANNEL_PATH, frontchannel, methods=["GET"]),
+        Route(CONTINUE_PATH, chain, methods=["GET"]),
     ]
