@@ -5,11 +5,13 @@ Twemproxy; config-init; the directory's load), one real ``oxswarm run oxauth`` a
 
 from __future__ import annotations
 
+import html
+import re
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -126,6 +128,7 @@ class Browser:
 
     http: httpx.Client
     prompts: int = 0
+    frames: list[str] = field(default_factory=list)  # front-channel logout iframes seen
 
     def run(self, response: httpx.Response, person: str | None,
             stop: str = "\0") -> httpx.Response:
@@ -135,6 +138,14 @@ class Browser:
             location = response.headers.get("location", "")
             if response.status_code in (302, 303) and location and not location.startswith(stop):
                 response = self.http.get(location)
+                continue
+            if response.status_code == 200 and 'id="continue"' in response.text:
+                # oxAuth's logged-out page: its iframes (front-channel logout), then on
+                self.frames += [html.unescape(u) for u in
+                                re.findall(r'<iframe src="([^"]+)"', response.text)]
+                found = re.search(r'href="([^"]+)" id="continue"', response.text)
+                assert found, response.text
+                response = self.http.get(html.unescape(found.group(1)))
                 continue
             if response.status_code == 200 and 'name="password"' in response.text:
                 self.prompts += 1

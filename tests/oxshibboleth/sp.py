@@ -15,6 +15,7 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.metadata import entity_descriptor
+from saml2.sigver import verify_redirect_signature
 from saml2.xmldsig import SIG_RSA_SHA256
 
 from oxswarm.crypto import pki
@@ -30,6 +31,7 @@ class ServiceProvider:
     allow_unsolicited: bool = False
     outstanding: dict[str, str] = field(default_factory=dict)
     slo: str = ""
+    logouts: list[Any] = field(default_factory=list)  # the IdP's LogoutRequests taken
 
     def __post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -95,6 +97,26 @@ class ServiceProvider:
         info = self.client.apply_binding(BINDING_HTTP_REDIRECT, str(request), slo, "bye",
                                          sign=sign, sigalg=SIG_RSA_SHA256 if sign else None)
         return str(dict(info["headers"])["Location"])
+
+    def take_logout(self, location: str, *, sign: bool = True) -> tuple[Any, str]:
+        """The IdP's LogoutRequest at this SP's SLO endpoint (HTTP-Redirect; its signature
+        over the query string checked against the IdP's metadata certificate), and the IdP
+        URL of this SP's LogoutResponse (signed unless ``sign`` is False)."""
+        assert location.startswith(self.slo + "?"), location
+        query = query_of(location)
+        certs = self.client.metadata.certs(self.idp_entity_id, "idpsso", "signing")
+        assert any(verify_redirect_signature(query, self.client.sec.sec_backend, cert)
+                   for _name, cert in certs), "the IdP's LogoutRequest is not signed right"
+        request = self.client.parse_logout_request(
+            query["SAMLRequest"], BINDING_HTTP_REDIRECT, relay_state=query.get("RelayState"))
+        self.logouts.append(request.message)
+        response = self.client.create_logout_response(request.message, [BINDING_HTTP_REDIRECT],
+                                                      sign=False)
+        info = self.client.apply_binding(
+            BINDING_HTTP_REDIRECT, str(response), response.destination,
+            query.get("RelayState", ""), response=True, sign=sign,
+            sigalg=SIG_RSA_SHA256 if sign else None)
+        return request.message, str(dict(info["headers"])["Location"])
 
     def accept(self, response_b64: str) -> Any:
         """The SP's view of the IdP's Response (raises when it does not accept it)."""

@@ -217,3 +217,66 @@ def test_encryption_never_falls_back_to_clear(files: KeyFiles, sp: ServiceProvid
             name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text="p-1"), sign_response=True,
             encrypt_assertion=True, encrypt_assertion_self_contained=True, best_effort=True,
             authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"})
+
+
+def test_session_index_logout_request_and_partial_logout(
+    files: KeyFiles, sp: ServiceProvider
+) -> None:
+    """The assertion carries the IdP's SessionIndex (pysaml2 would draw its own); the IdP's
+    LogoutRequest to a participant names it, with the NameID, signed over the query string
+    the SP checks; the LogoutResponse to an SP that asked says PartialLogout when asked."""
+    from saml2 import samlp
+
+    from oxswarm.oxshibboleth import idp, logout
+
+    server = IdpServer(config=idp_config(BASE, files, [sp.metadata], want_signed=False))
+    req_id, _ = sp.redirect_request()
+    token = idp.SESSION_INDEX.set("_index-1")
+    try:
+        response = server.create_authn_response(
+            {"uid": ["ada"]}, req_id, sp.acs, sp.entity_id,
+            name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text="p-1"), sign_response=True,
+            authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:Password"},
+            best_effort=True)
+    finally:
+        idp.SESSION_INDEX.reset(token)
+    form = server.apply_binding(BINDING_HTTP_POST, str(response), sp.acs, "rs", response=True)
+    accepted = sp.accept(form_fields(form["data"])["SAMLResponse"])
+    assert accepted.session_info()["session_index"] == "_index-1"
+
+    who = {"sp": sp.entity_id, "name_id": "p-1", "format": NAMEID_FORMAT_PERSISTENT,
+           "session_index": "_index-1"}
+    request = logout._logout_request(server, who)
+    assert request is not None and request["destination"] == sp.slo
+    info = server.apply_binding(BINDING_HTTP_REDIRECT, request["xml"], sp.slo, "run-1",
+                                sign=True, sigalg="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
+    message, _back = sp.take_logout(dict(info["headers"])["Location"])
+    assert message.name_id.text == "p-1" and message.session_index[0].text == "_index-1"
+    assert message.id == request["id"]
+    assert logout._slo_origins(server, [who]) == ["https://sp.example"]
+
+    asked = samlp.logout_request_from_string(request["xml"])
+    asked.issuer.text = sp.entity_id  # as if the SP had asked
+    for partial, second in ((False, None), (True, samlp.STATUS_PARTIAL_LOGOUT)):
+        answer = logout.logout_response(server, asked, partial)
+        assert answer is not None
+        code = samlp.logout_response_from_string(answer["xml"]).status.status_code
+        assert code.value == samlp.STATUS_SUCCESS
+        assert (code.status_code.value if code.status_code else None) == second
+
+
+def test_logout_form_token_and_frame_headers() -> None:
+    from oxswarm.oxshibboleth import logout, sessions
+
+    key = b"k" * 32
+    good = sessions.csrf_token(key, "handle-1")
+    assert sessions.csrf_ok(key, "handle-1", good)
+    assert not sessions.csrf_ok(key, "handle-2", good)
+    assert not sessions.csrf_ok(b"x" * 32, "handle-1", good)
+    alone = logout.page("t", "")
+    assert alone.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in alone.headers["content-security-policy"]
+    framed = logout.page("t", "", frame="https://id.example.org", frame_src="'self' https://sp")
+    assert "x-frame-options" not in framed.headers
+    assert framed.headers["content-security-policy"] == (
+        "default-src 'none'; frame-ancestors https://id.example.org; frame-src 'self' https://sp")

@@ -24,7 +24,7 @@ from oxswarm.cli.directory_options import ldap_url_option, open_directory
 from oxswarm.cli.options import open_manager, store_options
 from oxswarm.directory.trust_relationships import TrustRepository
 from oxswarm.errors import Conflict, InvalidInput
-from oxswarm.oxauth.adapters.outbound import FetchError, FetchRules, Outbound
+from oxswarm.oxauth.adapters.outbound import FetchRules
 from oxswarm.oxauth.policy import read_policy
 from oxswarm.oxshibboleth.trust import (
     DEFAULT_RELEASE,
@@ -33,6 +33,8 @@ from oxswarm.oxshibboleth.trust import (
     Trust,
     check_attributes,
     check_nameid,
+    fetch_metadata,
+    metadata_text,
     new_inum,
     parse_sp_metadata,
 )
@@ -55,23 +57,8 @@ def read_metadata(settings: Settings, source: str) -> str:
         with open_manager(settings) as manager:
             policy = read_policy(manager.get)
         rules = FetchRules(allow=policy.fetch_allow, deny=policy.fetch_deny)
-
-        async def fetch() -> bytes:
-            outbound = Outbound(rules, max_bytes=MAX_METADATA)
-            try:
-                status, body = await outbound.request("GET", source, headers={
-                    "Accept": "application/samlmetadata+xml, application/xml"})
-            finally:
-                await outbound.close()
-            if status != 200:
-                raise FetchError(f"{source}: HTTP {status}")
-            return body
-
-        try:
-            raw = asyncio.run(fetch())
-        except FetchError as exc:
-            raise InvalidInput(f"metadata: not fetched: {exc}", field="metadata") from None
-    elif source == "-":
+        return asyncio.run(fetch_metadata(source, rules))
+    if source == "-":
         raw = sys.stdin.buffer.read(MAX_METADATA + 1)
     else:
         path = Path(source)
@@ -81,12 +68,7 @@ def read_metadata(settings: Settings, source: str) -> str:
         except OSError as exc:
             raise InvalidInput(f"metadata: cannot read {source}: {exc.strerror}",
                                field="metadata") from None
-    if len(raw) > MAX_METADATA:
-        raise InvalidInput(f"metadata: larger than {MAX_METADATA} bytes", field="metadata")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput("metadata: not UTF-8 text", field="metadata") from None
+    return metadata_text(raw)
 
 
 def _table(trusts: list[Trust]) -> str:

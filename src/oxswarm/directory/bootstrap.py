@@ -124,6 +124,7 @@ def own_client(spec: OwnClient, hostname: str | None) -> Client:
             trusted=True,
             redirect_uris=[idp_callback(f"https://{hostname}")],
             post_logout_redirect_uris=[idp_signed_out(f"https://{hostname}")],
+            frontchannel_logout_uri=idp_frontchannel(f"https://{hostname}"),
             grant_types=["authorization_code"],
             response_types=["code"],
             scopes=["openid"],
@@ -168,15 +169,23 @@ def idp_signed_out(base: str) -> str:
     return f"{base.rstrip('/')}/idp/auth/signed-out"
 
 
+def idp_frontchannel(base: str) -> str:
+    """The IdP's OIDC Front-Channel Logout URI: an OIDC logout at oxAuth reaches the
+    session's SAML SPs through it (docs/saml.md, single logout)."""
+    return f"{base.rstrip('/')}/idp/profile/Logout/frontchannel"
+
+
 def allow_idp_at(clients: ClientRepository, client_id: str, base: str) -> Client:
     """Let the SAML IdP's client also sign in at ``base`` (``oxswarm dev up``, tests: a
-    loopback address) as a trusted code-flow client. Idempotent."""
+    loopback address) as a trusted code-flow client, its front-channel logout URI there
+    (one per client: the last base given). Idempotent."""
     client = clients.get(client_id)
     updated = client.model_copy(update={
         "trusted": True,
         "redirect_uris": list(dict.fromkeys([*client.redirect_uris, idp_callback(base)])),
         "post_logout_redirect_uris": list(dict.fromkeys(
             [*client.post_logout_redirect_uris, idp_signed_out(base)])),
+        "frontchannel_logout_uri": idp_frontchannel(base),
         "grant_types": list(dict.fromkeys([*client.grant_types, "authorization_code"])),
         "response_types": list(dict.fromkeys([*client.response_types, "code"])),
         "scopes": list(dict.fromkeys([*client.scopes, "openid"])),

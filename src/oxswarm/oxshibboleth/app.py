@@ -34,6 +34,7 @@ from oxswarm.metrics.asgi import RequestMetrics
 from oxswarm.oxauth.wiring import DEFAULT_CACHE, ldap_urls, open_cache, required
 from oxswarm.oxshibboleth.engine import Engine
 from oxswarm.oxshibboleth.idp import IdpKeys, KeyFiles
+from oxswarm.oxshibboleth.logout import logout_routes
 from oxswarm.oxshibboleth.oidc import RelyingParty
 from oxswarm.oxshibboleth.release import nameid_key
 from oxswarm.oxshibboleth.slo import slo_routes
@@ -70,7 +71,7 @@ def create_app(deps: IdpDeps, *, checks: dict[str, Check] | None = None,
         return JSONResponse({"status": "ok"})
 
     routes = [Route("/idp/health", health, methods=["GET", "HEAD"]), *sso_routes(deps),
-              *slo_routes(deps)]
+              *slo_routes(deps), *logout_routes(deps)]
     # /metrics and the request metrics (oxswarm.metrics.asgi), as on oxAuth and oxTrust
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestMetrics)])
 

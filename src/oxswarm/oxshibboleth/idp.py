@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -47,6 +48,8 @@ SLO_POST_PATH: Final = "/idp/profile/SAML2/POST/SLO"
 AES256_GCM: Final = "http://www.w3.org/2009/xmlenc11#aes256-gcm"
 ASSERTION_MINUTES: Final = 5  # NotOnOrAfter of an assertion
 ACCEPTED_TIME_DIFF: Final = 60  # seconds of clock skew accepted in an SP's messages
+# the SessionIndex of the assertion being built (set by the caller in the building thread)
+SESSION_INDEX: ContextVar[str | None] = ContextVar("saml_session_index", default=None)
 NAMEID_FORMATS: Final = {
     "transient": NAMEID_FORMAT_TRANSIENT,
     "persistent": NAMEID_FORMAT_PERSISTENT,
@@ -169,6 +172,16 @@ class IdpServer(Server):  # type: ignore[misc]  # pysaml2 has no type hints
             raise XmlSecurityError(f"no encryption certificate for {sp_entity_id}")
         return super().create_authn_response(identity, in_response_to, destination,
                                              sp_entity_id, *args, **kwargs)
+
+    def setup_assertion(self, *args: Any, **kwargs: Any) -> Any:
+        """pysaml2's assertion, its AuthnStatement's SessionIndex :data:`SESSION_INDEX`
+        (pysaml2 draws a random one and keeps it nowhere we can read after encryption)."""
+        assertion = super().setup_assertion(*args, **kwargs)
+        index = SESSION_INDEX.get()
+        if index is not None:
+            for statement in assertion.authn_statement or []:
+                statement.session_index = index
+        return assertion
 
     def _encrypt_assertion(  # pysaml2's hook, same signature
         self, encrypt_cert: str | None, sp_entity_id: str | None, response: Any,

@@ -36,7 +36,7 @@ from oxswarm.cache.aio import AsyncCache
 from oxswarm.directory.connection import Directory
 from oxswarm.directory.tree import Tree
 from oxswarm.errors import OxSwarmError
-from oxswarm.oxshibboleth import idp, messages
+from oxswarm.oxshibboleth import idp, messages, sessions
 from oxswarm.oxshibboleth.engine import Engine
 from oxswarm.oxshibboleth.messages import MessageRefused
 from oxswarm.oxshibboleth.oidc import PASSIVE_ERRORS, OidcError, RelyingParty
@@ -47,8 +47,6 @@ log = logging.getLogger(__name__)
 STATE_KIND: Final = "saml-sso"
 SEEN_KIND: Final = "saml-request-id"
 STATE_TTL: Final = 600
-SESSION_KIND: Final = "saml-session"  # (SP, NameID) -> the oxAuth session's ID token
-SESSION_TTL: Final = 8 * 3600
 MAX_RELAY_STATE: Final = 1024
 CALLBACK_PATH: Final = "/idp/auth/callback"
 COOKIE_PREFIX: Final = "oxidp_"
@@ -74,22 +72,32 @@ def error_page(status: int, message: str) -> HTMLResponse:
         **HEADERS, "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"})
 
 
-def post_form(acs: str, response_b64: str, relay_state: str | None) -> HTMLResponse:
-    """HTTP-POST binding (Bindings 3.5.4): a form the browser submits to the ACS."""
+def post_form(acs: str, response_b64: str, relay_state: str | None, *,
+              field: str = "SAMLResponse", frame_ancestors: str = "'none'") -> HTMLResponse:
+    """HTTP-POST binding (Bindings 3.5.4): a form the browser submits to the ACS (or an
+    SLO endpoint); ``frame_ancestors``: who may frame it (single logout in oxAuth's
+    front-channel logout frame)."""
     nonce = secrets.token_urlsafe(16)
     relay = (f'<input type="hidden" name="RelayState" value="{html.escape(relay_state)}">'
              if relay_state else "")
     body = (
         "<!doctype html><html lang=en><meta charset=utf-8><title>Signing in</title>"
         f'<body><form method="post" action="{html.escape(acs)}">'
-        f'<input type="hidden" name="SAMLResponse" value="{html.escape(response_b64)}">'
+        f'<input type="hidden" name="{field}" value="{html.escape(response_b64)}">'
         f'{relay}<noscript><button type="submit">Continue</button></noscript></form>'
         f'<script nonce="{nonce}">document.forms[0].submit()</script></body></html>'
     )
     origin = acs.split("/", 3)
     csp = (f"default-src 'none'; script-src 'nonce-{nonce}'; "
-           f"form-action {'/'.join(origin[:3])}; frame-ancestors 'none'")
-    return HTMLResponse(body, headers={**HEADERS, "Content-Security-Policy": csp})
+           f"form-action {'/'.join(origin[:3])}; frame-ancestors {frame_ancestors}")
+    return HTMLResponse(body, headers={**framing(frame_ancestors), "Content-Security-Policy": csp})
+
+
+def framing(frame_ancestors: str) -> dict[str, str]:
+    """:data:`HEADERS`, without ``X-Frame-Options: DENY`` when a frame ancestor is allowed."""
+    if frame_ancestors == "'none'":
+        return dict(HEADERS)
+    return {k: v for k, v in HEADERS.items() if k != "X-Frame-Options"}
 
 
 def choose_acs(message: Any, sp: SpMetadata) -> str | None:
@@ -112,10 +120,6 @@ def choose_acs(message: Any, sp: SpMetadata) -> str | None:
 
 def _b64(xml: str) -> str:
     return base64.b64encode(xml.encode()).decode()
-
-
-def session_key(sp: str, name_id: str) -> str:
-    return hashlib.sha256(f"{sp}\x00{name_id}".encode()).hexdigest()
 
 
 def _cookie(state: str) -> str:
@@ -291,7 +295,14 @@ async def handle_callback(deps: IdpDeps, request: Request) -> Response:
         answer = await _saml_error(deps, record, samlp.STATUS_AUTHN_FAILED,
                                    "ForceAuthn: no fresh sign-in")
         return _finish(deps, answer, state)
-    return _finish(deps, await _answer(deps, record, claims, id_token), state)
+    response = _finish(deps, await _answer(deps, record, claims, id_token), state)
+    # the browser's oxAuth session, for IdP-initiated and front-channel logout
+    handle = secrets.token_urlsafe(32)
+    await sessions.keep_browser(deps.cache, handle, claims.get("sid"), id_token)
+    response.set_cookie(sessions.BROWSER_COOKIE, handle, max_age=sessions.SESSION_TTL,
+                        path=sessions.COOKIE_PATH, httponly=True, secure=deps.secure,
+                        samesite="lax")
+    return response
 
 
 def _finish(deps: IdpDeps, response: HTMLResponse, state: str) -> HTMLResponse:
@@ -353,7 +364,10 @@ async def _answer(deps: IdpDeps, record: dict[str, Any], claims: dict[str, Any],
     authn = {"class_ref": AUTHN_PASSWORD_PROTECTED,
              "authn_instant": int(claims.get("auth_time") or time.time())}
 
+    session_index = "_" + secrets.token_hex(16)
+
     def build() -> str:
+        idp.SESSION_INDEX.set(session_index)  # this thread's context only
         response = snapshot.plain.create_authn_response(
             identity, record["request_id"], record["acs"], trust.entity_id, name_id=name_id,
             authn=authn, sign_response=True, sign_assertion=trust.sign_assertions,
@@ -368,9 +382,9 @@ async def _answer(deps: IdpDeps, record: dict[str, Any], claims: dict[str, Any],
         log.warning("SSO for %s: %s", trust.entity_id, exc)
         return await _saml_error(deps, record, samlp.STATUS_AUTHN_FAILED,
                                  "the identity provider cannot answer this service provider")
-    # for single logout: this SP's NameID leads to the oxAuth session (its ID token)
-    await deps.cache.set_json(SESSION_KIND, session_key(trust.entity_id, value),
-                              {"id_token": id_token, "sid": claims.get("sid")}, SESSION_TTL)
+    # for single logout: this SP's NameID leads to the oxAuth session and the reverse
+    await sessions.remember(deps.cache, claims.get("sid"), id_token, sessions.participant(
+        trust.entity_id, value, fmt, session_index))
     log.info("SSO: %s signed in to %s", inum, trust.entity_id)
     return post_form(record["acs"], _b64(xml), record.get("relay_state"))
 

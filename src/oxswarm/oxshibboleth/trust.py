@@ -5,7 +5,8 @@ parsed by pysaml2 after the guards of :mod:`oxswarm.oxshibboleth.messages` (no D
 size-limited): its entityID, its AssertionConsumerService endpoints (the only addresses
 a response is ever sent to), ``AuthnRequestsSigned`` and its certificates. The choices of
 the administrator (released attributes, NameID format, signing, encryption) are validated
-here, the one place every path (CLI, later the admin API and UI) goes through.
+here, the one place every path (CLI, admin API and UI) goes through; so is the metadata
+text's size and encoding, and an https URL's fetch under oxAuth's outbound rules.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from saml2 import BINDING_HTTP_POST
 from saml2.mdstore import InMemoryMetaData
 
 from oxswarm.errors import InvalidInput
+from oxswarm.oxauth.adapters.outbound import FetchError, FetchRules, Outbound
 from oxswarm.oxshibboleth.messages import refuse_dtd, root_of
 
 NameIdFormat = Literal["transient", "persistent", "emailAddress", "unspecified"]
@@ -108,6 +110,32 @@ def parse_sp_metadata(xml: str | bytes) -> SpMetadata:
         signing_certs=len(store.certs(entity_id, "spsso", "signing")),
         encryption_certs=len(store.certs(entity_id, "spsso", "encryption")),
     )
+
+
+def metadata_text(raw: bytes) -> str:
+    """Metadata bytes as text: at most :data:`MAX_METADATA`, UTF-8."""
+    if len(raw) > MAX_METADATA:
+        raise InvalidInput(f"metadata: larger than {MAX_METADATA} bytes", field="metadata")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("metadata: not UTF-8 text", field="metadata") from None
+
+
+async def fetch_metadata(url: str, rules: FetchRules) -> str:
+    """An SP's metadata from ``url`` under oxAuth's outbound rules (https, no private or
+    cluster address unless allowed, no redirects, 5 s, :data:`MAX_METADATA`)."""
+    outbound = Outbound(rules, max_bytes=MAX_METADATA)
+    try:
+        status, body = await outbound.request("GET", url, headers={
+            "Accept": "application/samlmetadata+xml, application/xml"})
+        if status != 200:
+            raise FetchError(f"{url}: HTTP {status}")
+    except FetchError as exc:
+        raise InvalidInput(f"metadata: not fetched: {exc}", field="metadata") from None
+    finally:
+        await outbound.close()
+    return metadata_text(body)
 
 
 def check_attributes(names: Iterable[str]) -> tuple[str, ...]:

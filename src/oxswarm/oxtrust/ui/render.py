@@ -47,6 +47,7 @@ NAV: Final = (
     ("people", "People", "/identity/people"),
     ("groups", "Groups", "/identity/groups"),
     ("clients", "Clients", "/identity/clients"),
+    ("trusts", "SAML", "/identity/trusts"),
     ("scopes", "Scopes", "/identity/scopes"),
     ("sectors", "Sector identifiers", "/identity/sectors"),
     ("keys", "Keys", "/identity/keys"),

@@ -17,6 +17,7 @@ from oxswarm.oxtrust.ui.scopes import scope_routes
 from oxswarm.oxtrust.ui.sectors import sector_routes
 from oxswarm.oxtrust.ui.settings_pages import settings_routes
 from oxswarm.oxtrust.ui.signin import signin_routes
+from oxswarm.oxtrust.ui.trusts import trust_routes
 
 
 async def _root(_request: Request) -> Response:
@@ -32,6 +33,7 @@ def ui_routes(deps: UiDeps) -> list[BaseRoute]:
         *dashboard_routes(deps),
         *people_routes(deps),
         *client_routes(deps),
+        *trust_routes(deps),
         *group_routes(deps),
         *scope_routes(deps),
         *sector_routes(deps),
