@@ -68,8 +68,11 @@ def test_acr_choice_order() -> None:
     assert acr.chosen((), None, default) == default
     assert acr.chosen(("urn:x", acr.PASSWORD), None, "other") == acr.PASSWORD
     assert acr.chosen(("urn:x",), [acr.PASSWORD], "other") == acr.PASSWORD
-    assert acr.chosen(("urn:x",), ["urn:y"], "fallback") == "fallback"
-    assert acr.chosen((), "not a list", "fallback") == "fallback"
+    assert acr.chosen(("urn:x",), ["urn:y"], acr.PASSWORD) == acr.PASSWORD
+    assert acr.chosen((), "not a list", acr.PASSWORD) == acr.PASSWORD
+    # a default the sign-in's method cannot satisfy (a passport acr after a password) is
+    # never claimed: the method's own acr is
+    assert acr.chosen(("urn:x",), ["urn:y"], "passport_social") == acr.PASSWORD
 
 
 def test_sector_form_checks() -> None:
