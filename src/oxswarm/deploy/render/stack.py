@@ -17,10 +17,11 @@ Shape of the original's consul.yml, cache.yml, registrator.yml, web.yml and ldap
 * ``oxauth``, ``oxtrust`` and ``oxshibboleth`` global, ``nginx`` global with 80/443
   published in host mode; oxAuth, oxTrust, the IdP and Twemproxy have a liveness health
   check so that their ``start-first`` updates wait for the new task to answer. oxTrust
-  (``/identity``: the admin UI, its API, SCIM) reaches oxAuth over the overlay for its sign-in's back channel
-  (discovery, token, JWKS: ``http://oxauth:8080``, every instance behind one name) while
-  browsers are sent to ``https://<hostname>/oxauth/...``. The SAML IdP (``/idp``) does
-  the same, and mounts the node's shared folder: its trust files (docs/saml.md).
+  (``/identity``: the admin UI, its API, SCIM) reaches oxAuth over the overlay for its
+  sign-in's back channel (discovery, token, JWKS: ``http://oxauth:8080``, every instance
+  behind one name) while browsers are sent to ``https://<hostname>/oxauth/...``. The
+  SAML IdP (``/idp``) does the same, and mounts the node's shared folder: its trust
+  files (docs/saml.md).
 * Every container's resolver retries a lost lookup after 1 s, not 5
   (:mod:`oxswarm.roles.resolver`).
 * Every role but csync2 runs as the image's unprivileged user ``oxswarm``: its entrypoint
