@@ -43,10 +43,12 @@ from oxswarm.oxshibboleth.release import nameid_key
 from oxswarm.oxshibboleth.slo import slo_routes
 from oxswarm.oxshibboleth.sso import CALLBACK_PATH, IdpDeps, sso_routes
 from oxswarm.oxshibboleth.trustfiles import RECONCILE, TrustFiles, TrustSource
+from oxswarm.roles.store import wait_config
 from oxswarm.settings import Settings
 
 Check = Callable[[], Awaitable[bool]]
 log = logging.getLogger(__name__)
+START_WAIT = 300.0
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,12 @@ def app_from_settings(settings: Settings, options: IdpOptions) -> Starlette:
         raise MasterKeyError("no master key: give --master-key-file or set OXSWARM_MASTER_KEY_FILE")
     box = SecretBox.from_file(settings.master_key_file)
     store = EtcdStore.from_settings(settings)
-    store.wait_ready(timeout=30.0)
+    # a new cluster's IdP starts before its store user and config-init: wait (one process,
+    # polling) rather than exit and be restarted every few seconds (each start imports
+    # pysaml2 again, on nodes busy starting everything else)
+    store.wait_ready(timeout=START_WAIT)
     manager = ConfigManager(store, settings.prefix, box)
+    wait_config(manager, K.IDP_CLIENT_ID, timeout=START_WAIT)
     tmp = tempfile.TemporaryDirectory(prefix="oxshibboleth-ca-")
     ca_file = None
     if ca := manager.get(K.CA_CERT):
@@ -128,13 +134,7 @@ def app_from_settings(settings: Settings, options: IdpOptions) -> Starlette:
         client_secret=required(manager.get_secret(K.IDP_CLIENT_SECRET), K.IDP_CLIENT_SECRET),
         redirect_uri=base + CALLBACK_PATH,
     )
-    source = None
-    if options.trust_folder is not None:
-        source = TrustSource(TrustFiles(options.trust_folder), repo.list, repo.by_entity_id)
-        reconcile(source)  # at start: a node that was down catches up
-        engine = Engine(base, files, source.load, on_miss=source.fetch)
-    else:
-        engine = Engine(base, files, repo.list)
+    engine, source = trust_engine(base, files, repo, options.trust_folder)
     deps = IdpDeps(
         engine=engine, rp=rp, directory=directory, tree=tree,
         cache=cache,
@@ -171,6 +171,17 @@ def app_from_settings(settings: Settings, options: IdpOptions) -> Starlette:
 
     return create_app(deps, checks={"cache": cache_ok, "directory": directory_ok},
                       on_close=close, background=reconciling)
+
+
+def trust_engine(base: str, files: KeyFiles, repo: TrustRepository,
+                 folder: Path | None) -> tuple[Engine, TrustSource | None]:
+    """The engine over the directory, or over the trust files in ``folder`` (reconciled
+    once now: a node that was down catches up before it serves)."""
+    if folder is None:
+        return Engine(base, files, repo.list), None
+    source = TrustSource(TrustFiles(folder), repo.list, repo.by_entity_id)
+    reconcile(source)
+    return Engine(base, files, source.load, on_miss=source.fetch), source
 
 
 def reconcile(source: TrustSource) -> None:
