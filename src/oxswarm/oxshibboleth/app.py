@@ -100,10 +100,13 @@ def app_from_settings(settings: Settings, options: IdpOptions) -> Starlette:
     store = EtcdStore.from_settings(settings)
     # a new cluster's IdP starts before its store user and config-init: wait (one process,
     # polling) rather than exit and be restarted every few seconds (each start imports
-    # pysaml2 again, on nodes busy starting everything else)
+    # pysaml2 again, on nodes busy starting everything else). Without --ldap-url, until
+    # the cluster's ldap_peers, which `up` writes once config-init is complete (waiting
+    # for one generated key instead read the directory's URLs before they were there).
     store.wait_ready(timeout=START_WAIT)
     manager = ConfigManager(store, settings.prefix, box)
-    wait_config(manager, K.IDP_CLIENT_ID, timeout=START_WAIT)
+    if not options.ldap_urls:
+        wait_config(manager, K.LDAP_PEERS, timeout=START_WAIT)
     tmp = tempfile.TemporaryDirectory(prefix="oxshibboleth-ca-")
     ca_file = None
     if ca := manager.get(K.CA_CERT):
