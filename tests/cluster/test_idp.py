@@ -11,6 +11,7 @@ sign-in completes; a trust added while it is down reaches its folder once it is 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import threading
@@ -31,6 +32,7 @@ from oxswarm.config.etcd import EtcdStore
 from oxswarm.deploy.deployer import Deployer, UpResult
 from oxswarm.deploy.render.stack import LDAP_PORT, LDAP_SCHEME, OXSHIBBOLETH_PORT
 from oxswarm.deploy.spec import ClusterSpec, NodeSpec
+from oxswarm.errors import DaemonError
 from oxswarm.local.process import wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
@@ -99,8 +101,8 @@ def idp_container(deployer: Deployer, node: str) -> str:
     docker = deployer.driver(the_spec(deployer)).docker(node)
     ids = docker.run("ps", "-q", "--filter", f"name={the_spec(deployer).stack}_oxshibboleth.",
                      "--filter", "health=healthy").stdout.split()
-    assert len(ids) == 1, (node, ids)
-    return ids[0]
+    assert ids, node
+    return ids[0]  # the newest (an update's new task runs beside the old for a moment)
 
 
 def sign_in(browser: Browser, url: str, password: str) -> httpx.Response:
@@ -149,27 +151,36 @@ def test_an_sp_trusted_with_the_cli_signs_in_through_the_lb_and_every_node_serve
         if res.ok:
             served[node.name] = float(res.stdout.strip())
 
+    def watch(node: NodeSpec, inum: str) -> None:
+        path = trust_file(node, inum)
+        with contextlib.suppress(DaemonError):
+            wait_until(path.is_file, 60, f"{path}", interval=0.05)
+            files[node.name] = time.time()
+
+    files: dict[str, float] = {}
     probes = [threading.Thread(target=probe, args=(n,)) for n in spec.nodes]
     for thread in probes:
         thread.start()
     time.sleep(3)  # the probes run (each refused: an unknown SP)
     began = time.time()
     added = trust_add(result, probed, first)
+    stored = time.time()  # in node 1's directory
     quiet_added = trust_add(result, quiet, first)
-    quiet_began = time.time()
-    for thread in probes:
+    quiet_stored = time.time()
+    watchers = [threading.Thread(target=watch, args=(n, str(quiet_added["inum"])))
+                for n in spec.nodes]
+    for thread in [*watchers]:
+        thread.start()
+    for thread in [*probes, *watchers]:
         thread.join(120)
-    files: dict[str, float] = {}
-    for node in spec.nodes:
-        path = trust_file(node, str(quiet_added["inum"]))
-        wait_until(path.is_file, 60, f"{path}", interval=0.05)
-        files[node.name] = time.time() - quiet_began
-    serve_s = {name: round(at - began, 2) for name, at in served.items()}
-    print(f"\nfigures: trust added through {first.name}; served by each node's IdP after "
-          f"{serve_s} s; trust files in each node's shared folder after "
-          f"{ {k: round(v, 2) for k, v in files.items()} } s")
+    serve_s = {name: round(at - stored, 2) for name, at in served.items()}
+    files_s = {name: round(at - quiet_stored, 2) for name, at in files.items()}
+    print(f"\nfigures: trust added through {first.name} (the CLI took {stored - began:.1f}s); "
+          f"served by each node's own IdP {serve_s} s after the CLI returned; trust files "
+          f"of another SP (no request) in each node's shared folder {files_s} s after")
     assert set(served) == every, serve_s
-    assert max(serve_s.values()) < 15 and max(files.values()) < 15
+    assert set(files) == every, files_s
+    assert max(serve_s.values()) < 15 and max(files_s.values()) < 15
     for node in spec.nodes:  # the files hold the trust (the probed SP's too)
         settings = json.loads(trust_file(node, str(added["inum"])).read_text())
         assert settings["entity_id"] == probed.entity_id

@@ -35,7 +35,7 @@ from starlette.routing import Route
 from oxswarm.cache.aio import AsyncCache
 from oxswarm.directory.connection import Directory
 from oxswarm.directory.tree import Tree
-from oxswarm.errors import OxSwarmError
+from oxswarm.errors import CacheUnavailable, OxSwarmError
 from oxswarm.oxshibboleth import idp, messages
 from oxswarm.oxshibboleth.engine import Engine
 from oxswarm.oxshibboleth.messages import MessageRefused
@@ -368,9 +368,15 @@ async def _answer(deps: IdpDeps, record: dict[str, Any], claims: dict[str, Any],
         log.warning("SSO for %s: %s", trust.entity_id, exc)
         return await _saml_error(deps, record, samlp.STATUS_AUTHN_FAILED,
                                  "the identity provider cannot answer this service provider")
-    # for single logout: this SP's NameID leads to the oxAuth session (its ID token)
-    await deps.cache.set_json(SESSION_KIND, session_key(trust.entity_id, value),
-                              {"id_token": id_token, "sid": claims.get("sid")}, SESSION_TTL)
+    # for single logout: this SP's NameID leads to the oxAuth session (its ID token). Best
+    # effort: a cache shard lost with its node (its record's) must not fail the sign-in;
+    # that SP's LogoutRequest then finds no session and is answered at once (see SLO)
+    try:
+        await deps.cache.set_json(SESSION_KIND, session_key(trust.entity_id, value),
+                                  {"id_token": id_token, "sid": claims.get("sid")}, SESSION_TTL)
+    except CacheUnavailable as exc:
+        log.warning("SSO for %s: the session for single logout not kept: %s",
+                    trust.entity_id, exc)
     log.info("SSO: %s signed in to %s", inum, trust.entity_id)
     return post_form(record["acs"], _b64(xml), record.get("relay_state"))
 
