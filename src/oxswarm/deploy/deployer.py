@@ -302,6 +302,10 @@ class Deployer(StackSteps):
                     params_file: Path | None, step: Step, *,
                     params: Mapping[str, str] | None = None) -> list[str]:
         changes: list[str] = []
+        # auth was just enabled: every service logs in at once (a bcrypt check each), and
+        # on a loaded machine the operator's first login timed out and failed up (2 lab
+        # runs of 3 under a load of 13-28 on 2 cores); wait for it as for the quorum
+        self.wait_store(settings, step=step)
         with EtcdStore.from_settings(settings) as store:
             manager = ConfigManager(store, settings.prefix, SecretBox.from_file(
                 self.master_key_file))

@@ -103,7 +103,7 @@ def app_from_settings(settings: Settings, options: IdpOptions) -> Starlette:
     # pysaml2 again, on nodes busy starting everything else). Without --ldap-url, until
     # the cluster's ldap_peers, which `up` writes once config-init is complete (waiting
     # for one generated key instead read the directory's URLs before they were there).
-    store.wait_ready(timeout=START_WAIT)
+    store.wait_ready(timeout=START_WAIT, interval=3.0)  # each try a login (bcrypt at etcd)
     manager = ConfigManager(store, settings.prefix, box)
     if not options.ldap_urls:
         wait_config(manager, K.LDAP_PEERS, timeout=START_WAIT)
