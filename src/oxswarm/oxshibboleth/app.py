@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -43,7 +44,7 @@ from oxswarm.oxshibboleth.release import nameid_key
 from oxswarm.oxshibboleth.slo import slo_routes
 from oxswarm.oxshibboleth.sso import CALLBACK_PATH, IdpDeps, sso_routes
 from oxswarm.oxshibboleth.trustfiles import RECONCILE, TrustFiles, TrustSource
-from oxswarm.roles.store import wait_config
+from oxswarm.roles.wait import wait_for
 from oxswarm.settings import Settings
 
 Check = Callable[[], Awaitable[bool]]
@@ -105,8 +106,11 @@ def app_from_settings(settings: Settings, options: IdpOptions) -> Starlette:
     # for one generated key instead read the directory's URLs before they were there).
     store.wait_ready(timeout=START_WAIT, interval=3.0)  # each try a login (bcrypt at etcd)
     manager = ConfigManager(store, settings.prefix, box)
-    if not options.ldap_urls:
-        wait_config(manager, K.LDAP_PEERS, timeout=START_WAIT)
+    if not options.ldap_urls:  # config-init writes "[]"; up the cluster's list after it
+        wait_for("the cluster's ldap_peers in the store",
+                 lambda: manager.get(K.LDAP_PEERS) if json.loads(
+                     manager.get(K.LDAP_PEERS) or "[]") else None,
+                 timeout=START_WAIT, interval=2.0)
     tmp = tempfile.TemporaryDirectory(prefix="oxshibboleth-ca-")
     ca_file = None
     if ca := manager.get(K.CA_CERT):
