@@ -140,11 +140,13 @@ def test_an_sp_trusted_with_the_cli_signs_in_through_the_lb_and_every_node_serve
                              metadata, sign_requests=False)
     quiet = ServiceProvider(f"https://quiet-{uuid.uuid4().hex[:8]}.test/sp", tmp_path / "q",
                             metadata, sign_requests=False)
-    _, url = probed.redirect_request()
-    local = f"http://127.0.0.1:{OXSHIBBOLETH_PORT}" + url.split(HOSTNAME, 1)[1]
     served: dict[str, float] = {}
+    # a request of its own for each node: an ID is taken once in the whole cluster
+    requests = {n.name: probed.redirect_request()[1] for n in spec.nodes}
 
     def probe(node: NodeSpec) -> None:
+        local = (f"http://127.0.0.1:{OXSHIBBOLETH_PORT}"
+                 + requests[node.name].split(HOSTNAME, 1)[1])
         docker = deployer.driver(spec).docker(node.name)
         res = docker.run("exec", idp_container(deployer, node.name), "python3", "-c", PROBE,
                          local, "90", check=False, timeout=120)
