@@ -246,7 +246,7 @@ def test_a_node_killed_between_the_authn_request_and_the_response(
         try:
             page = finish(browser, sent, found["admin_pw"])
         finally:
-            service_logs(deployer, victim, "oxshibboleth")
+            service_logs(deployer, victim, "oxshibboleth", "oxauth", "nginx")
         took = time.monotonic() - began
         response = sp.accept(form_fields(page.text)["SAMLResponse"])
         assert response.ava["uid"] == ["admin"]
