@@ -19,6 +19,8 @@ def test_result_names_identity_and_the_admin_file(tmp_path: Path) -> None:
     given.write_text("{}")
     first = deployer.result(spec, None, "i", [], {}, params_file=given)
     assert first.identity_url == "https://sso.example.net/identity"
+    assert first.idp_metadata_url == "https://sso.example.net/idp/shibboleth"
+    assert first.as_dict()["idp_metadata_url"] == first.idp_metadata_url
     assert first.issuer == "https://sso.example.net"
     assert first.admin_credentials == str(given.resolve())
     # a later `up` without --params still names that file

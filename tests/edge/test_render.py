@@ -77,18 +77,22 @@ def _block(text: str, head: str) -> str:
     return text[start : text.index("}", start)]
 
 
-def test_sticky_services_use_ip_hash_and_keepalive_comes_after_it() -> None:
-    """The IdP stays sticky; oxTrust no longer is (its sessions are shared), nor oxAuth."""
+def test_no_service_is_sticky_and_idp_spreads_over_every_instance() -> None:
+    """Nothing is sticky (the IdP's SAML state and oxTrust's sessions are shared): /idp
+    goes to every healthy IdP instance, as /identity and /oxauth do."""
     spec = edge_spec(
         oxtrust=(B(address="10.0.0.1", port=1),),
-        oxshibboleth=(B(address="10.0.0.2", port=2),),
+        oxshibboleth=(B(address="10.0.0.2", port=2), B(address="10.0.0.4", port=4)),
         oxauth=(B(address="10.0.0.3", port=3),),
     )
     text = render_nginx(spec)
-    block = _block(text, "upstream oxshibboleth_backend")
-    assert block.index("ip_hash;") < block.index("keepalive 16;")
-    for service in ("oxauth", "oxtrust"):
-        assert "ip_hash" not in _block(text, f"upstream {service}_backend")
+    for service in ("oxauth", "oxtrust", "oxshibboleth"):
+        block = _block(text, f"upstream {service}_backend")
+        assert "ip_hash" not in block and "keepalive 16;" in block
+    idp = _block(text, "upstream oxshibboleth_backend")
+    assert "server 10.0.0.2:2 " in idp and "server 10.0.0.4:4 " in idp
+    location = _block(text, "location /idp {")
+    assert "proxy_pass http://oxshibboleth_backend;" in location
 
 
 def test_a_service_without_instances_answers_503_and_has_no_upstream() -> None:

@@ -35,9 +35,11 @@ PASSWORD = "Pass-word-1"
 
 
 def start_idp(stack: Stack, workdir: Path, oxauth_url: str,  # noqa: F811
-              public_url: str | None = None) -> Server:
+              public_url: str | None = None, *, ldap_url: str | None = None,
+              extra: tuple[str, ...] = ()) -> Server:
     """``oxswarm run oxshibboleth`` on a free port; ``public_url``: the base browsers see
-    (default its own address), shared by processes that stand for nodes."""
+    (default its own address), shared by processes that stand for nodes; ``extra``: more
+    options (``--trust-folder``)."""
     port = free_port()
     url = public_url or f"http://127.0.0.1:{port}"
     manager = stack.manager()
@@ -53,7 +55,8 @@ def start_idp(stack: Stack, workdir: Path, oxauth_url: str,  # noqa: F811
         "--store", stack.store_url, "--cluster", stack.cluster,
         "--master-key-file", str(stack.master_key_file),
         "--bind", f"127.0.0.1:{port}", "--cache", stack.cache_address,
-        "--ldap-url", stack.ldap_urls[0], "--public-url", url, "--oxauth-url", oxauth_url,
+        "--ldap-url", ldap_url or stack.ldap_urls[0], "--public-url", url,
+        "--oxauth-url", oxauth_url, *extra,
     ]  # fmt: skip
     daemon = Daemon(f"oxshibboleth-{port}", argv, workdir, env={"PYTHONUNBUFFERED": "1"}).start()
     daemon.wait_tcp("127.0.0.1", port, timeout=60)

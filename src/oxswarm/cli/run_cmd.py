@@ -212,6 +212,10 @@ def run_oxtrust(
                    "[default https://<hostname>]")
 @click.option("--oxauth-url", default=None, metavar="URL",
               help="oxAuth for the back channel (token, JWKS). [default: public URL]")
+@click.option("--trust-folder", default=None, metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Serve the trusts from files here, kept from the directory (the node's "
+                   "shared folder: <shared>/idp/trusts). [default: the directory itself]")
 @click.option("--log-level", default="warning", show_default=True)
 def run_oxshibboleth(
     *,
@@ -221,6 +225,7 @@ def run_oxshibboleth(
     ldap_urls: tuple[str, ...],
     public_url: str | None,
     oxauth_url: str | None,
+    trust_folder: Path | None,
     log_level: str,
 ) -> None:
     """The SAML 2.0 identity provider (oxShibboleth): metadata at /idp/shibboleth, SSO at
@@ -240,6 +245,7 @@ def run_oxshibboleth(
         ldap_urls=ldap_urls,
         public_url=public_url,
         oxauth_url=oxauth_url,
+        trust_folder=trust_folder,
     )
     parse_hostport(options.cache, "cache")
     xmlsec_binary()  # fail at start, naming the package, when xmlsec1 is missing

@@ -164,6 +164,8 @@ def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...],
     click.echo(f"issuer:          {result.issuer}")
     click.echo(f"identity:        {result.identity_url}  (oxTrust: admin UI, API, SCIM; "
                f"sign in as admin, password in the admin file below)")
+    click.echo(f"idp:             {result.idp_metadata_url}  (SAML IdP metadata and entityID; "
+               f"trusts: oxswarm saml trust add)")
     click.echo(f"ca_file:         {result.ca_file}")
     click.echo(f"nodes:           {', '.join(f'{k}={v}' for k, v in result.nodes.items())}")
     click.echo(f"store:           {result.store}")

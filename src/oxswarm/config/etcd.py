@@ -64,6 +64,7 @@ _UNAUTHENTICATED = 16  # "invalid auth token": a member restarted or the token e
 _INVALID_ARGUMENT = 3  # "user name is empty" (no token while auth is on), bad password
 _NO_TOKEN = "user name is empty"
 _AUTH_OFF = "authentication is not enabled"
+LOGIN_TIMEOUT = 10.0  # one authenticate call (bcrypt at etcd) may take this long
 SLOW = 1.0  # an operation that took longer is logged (with what slowed it)
 
 
@@ -211,11 +212,13 @@ class EtcdStore:
         *,
         remaining: float,
         accept: frozenset[int],
+        read_timeout: float | None = None,
     ) -> tuple[str, dict[str, Any] | str]:
         """One POST: ("ok", data), ("refused", why): never sent, or ("retry", why): sent,
         may have been applied. Errors that a retry cannot cure are raised here."""
         timeout = httpx.Timeout(
-            min(self.timeout, remaining), connect=min(self.connect_timeout, remaining)
+            min(read_timeout or self.timeout, remaining),
+            connect=min(self.connect_timeout, remaining),
         )
         try:
             resp = self._client.post(endpoint + path, json=body, timeout=timeout,
@@ -312,8 +315,12 @@ class EtcdStore:
                 f"the store requires a login and this client has {self._who()}: give "
                 f"{OPTION_HINT}")
         body = {"name": identity.user, "password": identity.password}
+        # a login is a bcrypt check at etcd: seconds on a busy node, and an attempt cut
+        # at the data calls' 2 s goes on burning etcd's CPU while the next one starts
         reply = self._call_once("/v3/auth/authenticate", body, f"log in as {identity.user}",
-                                accept=frozenset({_INVALID_ARGUMENT, _ALREADY_EXISTS}))
+                                accept=frozenset({_INVALID_ARGUMENT, _ALREADY_EXISTS}),
+                                read_timeout=LOGIN_TIMEOUT,
+                                retry_for=max(self.retry_for, 2 * LOGIN_TIMEOUT))
         if reply.code == 0:
             self._token = str(reply.data.get("token") or "") or None
             log.debug("config store: logged in as %s", identity.user)
@@ -368,6 +375,7 @@ class EtcdStore:
         *,
         accept: frozenset[int] = frozenset(),
         retry_for: float | None = None,
+        read_timeout: float | None = None,
     ) -> _Reply:
         """POST ``body`` to ``path`` with failover and retries (see the module docstring)."""
         began = time.monotonic()
@@ -386,7 +394,8 @@ class EtcdStore:
                 if remaining <= 0:
                     raise self._unavailable(what, failures)
                 outcome, result = self._attempt(
-                    endpoint, path, body, what, remaining=remaining, accept=accept
+                    endpoint, path, body, what, remaining=remaining, accept=accept,
+                    read_timeout=read_timeout,
                 )
                 if isinstance(result, dict):
                     took = time.monotonic() - began

@@ -74,6 +74,7 @@ class UpResult:
     url: str
     issuer: str
     identity_url: str  # oxTrust's root: the admin UI (user admin), its API, SCIM
+    idp_metadata_url: str  # the SAML IdP's metadata, which is also its entityID
     ca_file: str
     nodes: dict[str, str]
     store: str
@@ -301,6 +302,10 @@ class Deployer(StackSteps):
                     params_file: Path | None, step: Step, *,
                     params: Mapping[str, str] | None = None) -> list[str]:
         changes: list[str] = []
+        # auth was just enabled: every service logs in at once (a bcrypt check each), and
+        # on a loaded machine the operator's first login timed out and failed up (2 lab
+        # runs of 3 under a load of 13-28 on 2 cores); wait for it as for the quorum
+        self.wait_store(settings, step=step)
         with EtcdStore.from_settings(settings) as store:
             manager = ConfigManager(store, settings.prefix, SecretBox.from_file(
                 self.master_key_file))
@@ -403,16 +408,17 @@ class Deployer(StackSteps):
     def wait_serving(self, spec: ClusterSpec, lb: LoadBalancer | None,
                      timeout: float = 600.0) -> None:
         """Until the load balancer (lab), then every node's own NGINX, answer discovery
-        (oxAuth) and ``/identity/health`` (oxTrust)."""
+        (oxAuth), ``/identity/health`` (oxTrust) and ``/idp/health`` (the SAML IdP)."""
         targets = [(lb.address, "the load balancer")] if lb else []
         for address, what in [*targets, *((n.address, n.name) for n in spec.nodes)]:
             wait_for(f"the cluster to serve through {what}",
                      lambda a=address: discovery(a, spec.hostname, self.ca_file),  # type: ignore[misc]
                      timeout=timeout, interval=2.0)
-            wait_for(f"oxTrust to serve through {what}",
-                     lambda a=address: discovery(a, spec.hostname, self.ca_file,  # type: ignore[misc]
-                                                 "/identity/health", '"ok"'),
-                     timeout=timeout, interval=2.0)
+            for name, path in (("oxTrust", "/identity/health"), ("the SAML IdP", "/idp/health")):
+                wait_for(f"{name} to serve through {what}",
+                         lambda a=address, p=path: discovery(  # type: ignore[misc]
+                             a, spec.hostname, self.ca_file, p, '"ok"'),
+                         timeout=timeout, interval=2.0)
 
     def admin_file(self, params_file: Path | None) -> Path:
         """The file holding config-init's answers (the admin password): ``--params``'s,
@@ -435,7 +441,8 @@ class Deployer(StackSteps):
                   f'https://{host}/oxauth/restv1/token')
         return UpResult(
             url=f"https://{host}", issuer=f"https://{host}",
-            identity_url=f"https://{host}/identity", ca_file=str(self.ca_file),
+            identity_url=f"https://{host}/identity",
+            idp_metadata_url=f"https://{host}/idp/shibboleth", ca_file=str(self.ca_file),
             nodes={n.name: n.address for n in spec.nodes}, store=spec.store_url(),
             cluster=spec.cluster, master_key_file=str(self.master_key_file),
             admin_credentials=str(self.admin_file(params_file)),

@@ -5,7 +5,7 @@ package) has no ``stream`` module, and an HTTP proxy can retry a *request* on th
 node, where a TCP proxy can only retry the connect. The balancer terminates TLS with the cluster's
 certificate and speaks HTTPS to each node's NGINX (verifying it against the cluster CA,
 SNI = the public host name), adding ``X-Forwarded-For`` that the nodes trust through
-``EdgeSpec.real_ip_from`` so that their sticky ``ip_hash`` sees the client.
+``EdgeSpec.real_ip_from`` so that the services see the client (lockout, logs).
 
 Health checks are passive (open-source NGINX has no active ones): a node that fails
 ``max_fails`` times is skipped for ``fail_timeout`` seconds, then tried again. Requests

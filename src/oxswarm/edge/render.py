@@ -1,7 +1,7 @@
 """Pure rendering of a node's ``nginx.conf``: :class:`EdgeSpec` in, text out.
 
 Directives are NGINX's (https://nginx.org/en/docs/): ``ngx_http_upstream_module``
-(``ip_hash``, ``keepalive``, ``max_fails``/``fail_timeout``), ``ngx_http_proxy_module``
+(``keepalive``, ``max_fails``/``fail_timeout``), ``ngx_http_proxy_module``
 (``proxy_next_upstream``), ``ngx_http_ssl_module``. Choices:
 
 * Port 80 only redirects (301) to HTTPS; TLS 1.2 and 1.3 only, Mozilla's "intermediate"
@@ -37,7 +37,6 @@ from oxswarm.edge.routes import (
     ROOT_WITH_OXTRUST,
     ROOT_WITHOUT_OXTRUST,
     ROUTES,
-    STICKY,
     Route,
     upstream_name,
 )
@@ -129,8 +128,6 @@ def proxy_headers(indent: str = "        ") -> list[str]:
 
 def _upstream(spec: EdgeSpec, service: str) -> list[str]:
     lines = [f"    upstream {upstream_name(service)} {{"]
-    if service in STICKY:
-        lines.append("        ip_hash;")
     lines += [
         f"        server {b.endpoint} max_fails={spec.max_fails}"
         f" fail_timeout={spec.fail_timeout_s}s;"

@@ -33,10 +33,9 @@ SCIM: Final = "scim"
 FIDO2: Final = "fido2"
 CASA: Final = "casa"
 
-# Sticky sessions (ip_hash), as the original: the IdP's SAML conversation keeps state in
-# the instance that started it. oxTrust is not sticky (the original's JSF views were):
-# its UI sessions live in the shared cache and the directory, any instance serves them.
-STICKY: Final = frozenset({OXSHIBBOLETH})
+# No sticky sessions (the original's ip_hash for oxTrust's JSF views and the IdP's SAML
+# conversation): oxTrust's UI sessions and the IdP's SAML request state live in the shared
+# cache (and the directory), so any instance on any node serves any request.
 
 HEALTH_PATH: Final = "/nginx-health"
 ROOT_WITH_OXTRUST: Final = "/identity"

@@ -116,7 +116,7 @@ class EdgeSpec(_Common):
     ``oxpassport``) to its healthy backends; a service missing or empty answers 503.
     ``resolver`` (e.g. ``127.0.0.11`` in a Swarm task) is used when a backend is a
     host name. ``real_ip_from`` lists the load balancers whose ``X-Forwarded-For`` is
-    trusted, so that ``ip_hash`` (the sticky oxShibboleth) sees the client's address.
+    trusted, so that the services see the client's address.
     """
 
     upstreams: Mapping[str, tuple[Backend, ...]] = {}

@@ -4,15 +4,20 @@
 config store (read-only role ``oxshibboleth``): the IdP's key pairs (config-init's
 ``idp_signing_*``, ``idp_encryption_*``), its client at oxAuth (``idp_client_id``), the
 directory (trust relationships, people) and the shared cache (SAML request state).
-Stateless: any process on any node continues any sign-in.
+Stateless: any process on any node continues any sign-in. With ``trust_folder`` (the
+stack's: ``<shared>/idp/trusts``) the trusts are served from the node's trust files,
+reconciled from the directory at start and every few seconds
+(:mod:`oxswarm.oxshibboleth.trustfiles`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,9 +44,13 @@ from oxswarm.oxshibboleth.oidc import RelyingParty
 from oxswarm.oxshibboleth.release import nameid_key
 from oxswarm.oxshibboleth.slo import slo_routes
 from oxswarm.oxshibboleth.sso import CALLBACK_PATH, IdpDeps, sso_routes
+from oxswarm.oxshibboleth.trustfiles import RECONCILE, TrustFiles, TrustSource
+from oxswarm.roles.wait import wait_for
 from oxswarm.settings import Settings
 
 Check = Callable[[], Awaitable[bool]]
+log = logging.getLogger(__name__)
+START_WAIT = 300.0
 
 
 @dataclass(frozen=True)
@@ -52,15 +61,25 @@ class IdpOptions:
     ldap_urls: tuple[str, ...] = ()
     public_url: str | None = None  # the base the browser sees [default https://<hostname>]
     oxauth_url: str | None = None  # oxAuth for the back channel [default: the public URL]
+    trust_folder: Path | None = None  # serve the trusts from files here (the shared folder)
 
 
 def create_app(deps: IdpDeps, *, checks: dict[str, Check] | None = None,
-               on_close: Callable[[], Awaitable[None]] | None = None) -> Starlette:
+               on_close: Callable[[], Awaitable[None]] | None = None,
+               background: Callable[[], Coroutine[None, None, None]] | None = None
+               ) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        task: asyncio.Task[None] | None = None
+        if background is not None:
+            task = asyncio.create_task(background())
         try:
             yield
         finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if on_close is not None:
                 await on_close()
 
@@ -81,8 +100,18 @@ def app_from_settings(settings: Settings, options: IdpOptions) -> Starlette:
         raise MasterKeyError("no master key: give --master-key-file or set OXSWARM_MASTER_KEY_FILE")
     box = SecretBox.from_file(settings.master_key_file)
     store = EtcdStore.from_settings(settings)
-    store.wait_ready(timeout=30.0)
+    # a new cluster's IdP starts before its store user and config-init: wait (one process,
+    # polling) rather than exit and be restarted every few seconds (each start imports
+    # pysaml2 again, on nodes busy starting everything else). Without --ldap-url, until
+    # the cluster's ldap_peers, which `up` writes once config-init is complete (waiting
+    # for one generated key instead read the directory's URLs before they were there).
+    store.wait_ready(timeout=START_WAIT, interval=3.0)  # each try a login (bcrypt at etcd)
     manager = ConfigManager(store, settings.prefix, box)
+    if not options.ldap_urls:  # config-init writes "[]"; up the cluster's list after it
+        wait_for("the cluster's ldap_peers in the store",
+                 lambda: manager.get(K.LDAP_PEERS) if json.loads(
+                     manager.get(K.LDAP_PEERS) or "[]") else None,
+                 timeout=START_WAIT, interval=2.0)
     tmp = tempfile.TemporaryDirectory(prefix="oxshibboleth-ca-")
     ca_file = None
     if ca := manager.get(K.CA_CERT):
@@ -113,8 +142,9 @@ def app_from_settings(settings: Settings, options: IdpOptions) -> Starlette:
         client_secret=required(manager.get_secret(K.IDP_CLIENT_SECRET), K.IDP_CLIENT_SECRET),
         redirect_uri=base + CALLBACK_PATH,
     )
+    engine, source = trust_engine(base, files, repo, options.trust_folder)
     deps = IdpDeps(
-        engine=Engine(base, files, repo.list), rp=rp, directory=directory, tree=tree,
+        engine=engine, rp=rp, directory=directory, tree=tree,
         cache=cache,
         nameid_key=nameid_key(required(manager.get_secret(K.PAIRWISE_KEY), K.PAIRWISE_KEY)),
         secure=base.startswith("https://"),
@@ -142,5 +172,29 @@ def app_from_settings(settings: Settings, options: IdpOptions) -> Starlette:
         except OxSwarmError:
             return False
 
+    async def reconciling() -> None:
+        while source is not None:
+            await asyncio.sleep(RECONCILE)
+            await asyncio.to_thread(reconcile, source)
+
     return create_app(deps, checks={"cache": cache_ok, "directory": directory_ok},
-                      on_close=close)
+                      on_close=close, background=reconciling)
+
+
+def trust_engine(base: str, files: KeyFiles, repo: TrustRepository,
+                 folder: Path | None) -> tuple[Engine, TrustSource | None]:
+    """The engine over the directory, or over the trust files in ``folder`` (reconciled
+    once now: a node that was down catches up before it serves)."""
+    if folder is None:
+        return Engine(base, files, repo.list), None
+    source = TrustSource(TrustFiles(folder), repo.list, repo.by_entity_id)
+    reconcile(source)
+    return Engine(base, files, source.load, on_miss=source.fetch), source
+
+
+def reconcile(source: TrustSource) -> None:
+    """One pass directory -> files; a directory or disk failure leaves the files served."""
+    try:
+        source.reconcile()
+    except (OxSwarmError, OSError) as exc:
+        log.warning("trust files not reconciled (the files stay served): %s", exc)

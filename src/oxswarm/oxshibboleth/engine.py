@@ -1,9 +1,11 @@
-"""The trusted SPs as every IdP process sees them: read from the directory, the source of
-truth, at most every :data:`REFRESH` seconds, and pysaml2 servers built over them.
+"""The trusted SPs as every IdP process sees them: read at most every :data:`REFRESH`
+seconds (from the directory, the source of truth, or from the node's trust files kept
+from it, :mod:`oxswarm.oxshibboleth.trustfiles`), and pysaml2 servers built over them.
 
 A change made through any node (``oxswarm saml trust add``) serves on every node within
 :data:`REFRESH` seconds plus the directory's replication delay; a new SP's first request
-reloads at once (at most every :data:`MISS_REFRESH` seconds). Two pysaml2 servers share
+reloads at once (at most every :data:`MISS_REFRESH` seconds; ``on_miss`` first fetches it
+from the directory into the files). Two pysaml2 servers share
 one snapshot: one for the SPs whose metadata says ``AuthnRequestsSigned="true"`` (a request
 without a valid signature is refused), one for the others.
 """
@@ -18,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from oxswarm.errors import OxSwarmError
 from oxswarm.oxshibboleth.idp import IdpServer, KeyFiles, idp_config, metadata_xml
 from oxswarm.oxshibboleth.trust import SpMetadata, Trust
 
@@ -48,10 +51,13 @@ def _fingerprint(trusts: list[Trust]) -> str:
 class Engine:
     """Builds and refreshes :class:`Snapshot`; ``load`` reads the trusts (blocking)."""
 
-    def __init__(self, base_url: str, files: KeyFiles, load: Callable[[], list[Trust]]) -> None:
+    def __init__(self, base_url: str, files: KeyFiles, load: Callable[[], list[Trust]],
+                 on_miss: Callable[[str], bool] | None = None) -> None:
         self.base_url = base_url
         self.files = files
         self._load = load
+        self._on_miss = on_miss
+        self._miss_at = float("-inf")
         self._snapshot: Snapshot | None = None
         self._at = 0.0
         self._lock = asyncio.Lock()
@@ -79,9 +85,22 @@ class Engine:
         snapshot = await self.current()
         found = snapshot.trusts.get(entity_id)
         if found is None:
-            snapshot = await self.current(max_age=MISS_REFRESH)
+            snapshot = await self.current(max_age=await self._missed(entity_id))
             found = snapshot.trusts.get(entity_id)
         return snapshot, found
+
+    async def _missed(self, entity_id: str) -> float:
+        """The snapshot age a miss allows: 0 once ``on_miss`` found the SP (at most every
+        :data:`MISS_REFRESH` seconds, whoever asks)."""
+        if self._on_miss is None or time.monotonic() - self._miss_at < MISS_REFRESH:
+            return MISS_REFRESH
+        self._miss_at = time.monotonic()
+        try:
+            found = await asyncio.to_thread(self._on_miss, entity_id)
+        except OxSwarmError as exc:
+            log.warning("SP %s not looked up in the directory: %s", entity_id, exc)
+            return MISS_REFRESH
+        return 0.0 if found else MISS_REFRESH
 
     async def current(self, *, max_age: float = REFRESH) -> Snapshot:
         """The snapshot, reloaded when older than ``max_age`` seconds."""

@@ -35,7 +35,7 @@ from starlette.routing import Route
 from oxswarm.cache.aio import AsyncCache
 from oxswarm.directory.connection import Directory
 from oxswarm.directory.tree import Tree
-from oxswarm.errors import OxSwarmError
+from oxswarm.errors import CacheUnavailable, OxSwarmError
 from oxswarm.oxshibboleth import idp, messages, sessions
 from oxswarm.oxshibboleth.engine import Engine
 from oxswarm.oxshibboleth.messages import MessageRefused
@@ -382,9 +382,15 @@ async def _answer(deps: IdpDeps, record: dict[str, Any], claims: dict[str, Any],
         log.warning("SSO for %s: %s", trust.entity_id, exc)
         return await _saml_error(deps, record, samlp.STATUS_AUTHN_FAILED,
                                  "the identity provider cannot answer this service provider")
-    # for single logout: this SP's NameID leads to the oxAuth session and the reverse
-    await sessions.remember(deps.cache, claims.get("sid"), id_token, sessions.participant(
-        trust.entity_id, value, fmt, session_index))
+    # for single logout: this SP's NameID leads to the oxAuth session and the reverse. Best
+    # effort: a cache lost with its node must not fail the sign-in; that SP's LogoutRequest
+    # then finds no session and is answered at once (see SLO)
+    try:
+        await sessions.remember(deps.cache, claims.get("sid"), id_token, sessions.participant(
+            trust.entity_id, value, fmt, session_index))
+    except CacheUnavailable as exc:
+        log.warning("SSO for %s: the session for single logout not kept: %s",
+                    trust.entity_id, exc)
     log.info("SSO: %s signed in to %s", inum, trust.entity_id)
     return post_form(record["acs"], _b64(xml), record.get("relay_state"))
 

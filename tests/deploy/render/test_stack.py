@@ -40,7 +40,7 @@ def test_pinned_members_and_global_services() -> None:
             svc = services[f"{kind}-{node}"]
             assert svc["deploy"]["placement"]["constraints"] == [
                 f"node.labels.oxswarm.node == {node}"]
-    for name in ("registrator", "twemproxy", "oxauth", "nginx"):
+    for name in ("registrator", "twemproxy", "oxauth", "oxtrust", "oxshibboleth", "nginx"):
         assert services[name]["deploy"]["mode"] == "global"
     assert all(s["deploy"]["endpoint_mode"] == "dnsrr" for s in services.values())
     assert {p["published"] for p in services["nginx"]["ports"]} == {80, 443}
@@ -117,3 +117,43 @@ def test_published_ports_directory_ldaps_only_cache_never() -> None:
     assert "twemproxy" not in published
     assert ldap_urls(spec3()) == [f"ldaps://ldap-{n}:1636"
                                   for n in ("manager", "worker-1", "worker-2")]
+
+
+def test_the_saml_idp_runs_on_every_node_with_its_trust_files() -> None:
+    """oxshibboleth: global, start-first with a liveness check on /idp/health, catalogued,
+    its own store certificate (role oxshibboleth), the public URL and oxAuth's back channel
+    on the overlay, the cache through Twemproxy, and each node's shared folder mounted
+    (its template names the lab node) with the trust files under idp/trusts, owned by the
+    unprivileged user."""
+    from oxswarm.deploy.render.stack import SecretFile, StoreTLS, close_store
+
+    spec = spec3()
+    services = render_stack(spec, "/k")["services"]
+    idp = services["oxshibboleth"]
+    assert idp["deploy"]["mode"] == "global"
+    assert idp["deploy"]["update_config"]["order"] == "start-first"
+    assert "/idp/health" in idp["healthcheck"]["test"][3]
+    assert idp["command"] == ["oxshibboleth", "--bind", "0.0.0.0:8086", "--public-url",
+                              "https://id.example.org", "--oxauth-url", "http://oxauth:8080",
+                              "--trust-folder", "/opt/shared-shibboleth-idp/idp/trusts"]
+    assert {k: v for k, v in idp["labels"].items() if k != "oxswarm.cluster"} == {
+        "oxswarm.service": "oxshibboleth", "oxswarm.port": "8086",
+        "oxswarm.health": "/idp/health"}
+    env = idp["environment"]
+    assert env["OXSWARM_CACHE"] == "twemproxy:22121"
+    assert env["OXS_RUN_AS"] == "oxswarm"
+    assert "/opt/shared-shibboleth-idp/idp" in env["OXS_RUN_AS_OWN"].split(",")
+    assert idp["volumes"] == [{"type": "bind",
+                               "source": "/var/lib/oxswarm/g/n/{{.Node.Hostname}}/host/shared",
+                               "target": "/opt/shared-shibboleth-idp"}]
+    # the same host folder csync2 keeps identical, on each node
+    for node in spec.nodes:
+        csync2 = services[f"csync2-{node.name}"]["volumes"][0]
+        assert csync2["source"] == idp["volumes"][0]["source"].replace(
+            "{{.Node.Hostname}}", node.name)
+    assert "ports" not in idp  # reached through each node's NGINX only
+    pair = (SecretFile("c", "/c"), SecretFile("k", "/k"))
+    tls = StoreTLS(SecretFile("ca", "/ca"), {"oxshibboleth": pair}, {})
+    close_store({"oxshibboleth": idp}, spec, tls)
+    assert [s["source"] for s in idp["secrets"]] == ["oxswarm_master_key", "c", "k", "ca"]
+    assert idp["environment"]["OXSWARM_STORE"].startswith("etcd+https://")

@@ -14,12 +14,14 @@ Shape of the original's consul.yml, cache.yml, registrator.yml, web.yml and ldap
   catalogue in etcd.
 * ``csync2-<node>`` pinned: the node's shared folder (its host folder, mounted at
   ``/opt/shared-shibboleth-idp``) kept identical on every node within seconds.
-* ``oxauth`` and ``oxtrust`` global, ``nginx`` global with 80/443 published in host mode;
-  oxAuth, oxTrust and Twemproxy have a liveness health check so that their
-  ``start-first`` updates wait for the new task to answer. oxTrust (``/identity``: the
-  admin UI, its API, SCIM) reaches oxAuth over the overlay for its sign-in's back channel
-  (discovery, token, JWKS: ``http://oxauth:8080``, every instance behind one name) while
-  browsers are sent to ``https://<hostname>/oxauth/...``.
+* ``oxauth``, ``oxtrust`` and ``oxshibboleth`` global, ``nginx`` global with 80/443
+  published in host mode; oxAuth, oxTrust, the IdP and Twemproxy have a liveness health
+  check so that their ``start-first`` updates wait for the new task to answer. oxTrust
+  (``/identity``: the admin UI, its API, SCIM) reaches oxAuth over the overlay for its
+  sign-in's back channel (discovery, token, JWKS: ``http://oxauth:8080``, every instance
+  behind one name) while browsers are sent to ``https://<hostname>/oxauth/...``. The
+  SAML IdP (``/idp``) does the same, and mounts the node's shared folder: its trust
+  files (docs/saml.md).
 * Every container's resolver retries a lost lookup after 1 s, not 5
   (:mod:`oxswarm.roles.resolver`).
 * Every role but csync2 runs as the image's unprivileged user ``oxswarm``: its entrypoint
@@ -65,8 +67,10 @@ REDIS_PORT = 6379
 TWEMPROXY_PORT = 22121
 OXAUTH_PORT = 8080
 OXTRUST_PORT = 8082
+OXSHIBBOLETH_PORT = 8086
 DOCKER_SOCKET = "/var/run/docker.sock"
-SHARED_FOLDER = "/opt/shared-shibboleth-idp"  # the IdP's files (oxTrust/IdP mount it later)
+SHARED_FOLDER = "/opt/shared-shibboleth-idp"  # the IdP's files, kept identical by csync2
+IDP_FOLDER = f"{SHARED_FOLDER}/idp"  # the IdP's own part of it (its trust files)
 NODE_TEMPLATE = "{{.Node.Hostname}}"
 # The image's unprivileged user (docker/Dockerfile); a role drops to it after what needs
 # root (:mod:`oxswarm.roles.privileges`). csync2 alone stays root: it keeps the owners of
@@ -293,6 +297,15 @@ def docker_socket_source(spec: ClusterSpec) -> str:
     return DOCKER_SOCKET
 
 
+def shared_source(spec: ClusterSpec) -> str:
+    """Each node's shared folder, as a global service binds it (a lab node's host folder
+    is under its own folder: a template). The role creates and owns its ``idp`` part."""
+    if spec.driver == "lab":
+        folder = spec.manager.data_dir.rsplit("/", 2)[0]  # <state>/n
+        return f"{folder}/{NODE_TEMPLATE}/host/shared"
+    return f"{spec.manager.data_dir}/shared"
+
+
 def global_services(spec: ClusterSpec) -> dict[str, dict[str, Any]]:
     registrator = _base(spec, "registrator")
     registrator["environment"] |= {"OXS_DOCKER_HOST": f"unix://{DOCKER_SOCKET}",
@@ -329,7 +342,8 @@ def global_services(spec: ClusterSpec) -> dict[str, dict[str, Any]]:
     nginx["sysctls"] = {"net.ipv4.ip_unprivileged_port_start": UNPRIVILEGED_PORTS_FROM}
     nginx["deploy"] = _deploy(spec, None)
     return {"registrator": registrator, "twemproxy": twemproxy, "oxauth": oxauth,
-            "oxtrust": oxtrust_service(spec), "nginx": nginx}
+            "oxtrust": oxtrust_service(spec), "oxshibboleth": oxshibboleth_service(spec),
+            "nginx": nginx}
 
 
 def oxtrust_service(spec: ClusterSpec) -> dict[str, Any]:
@@ -344,6 +358,23 @@ def oxtrust_service(spec: ClusterSpec) -> dict[str, Any]:
     oxtrust["healthcheck"] = _liveness(OXTRUST_PORT, "/identity/health")
     oxtrust["deploy"] = _deploy(spec, None, "start-first")
     return oxtrust
+
+
+def oxshibboleth_service(spec: ClusterSpec) -> dict[str, Any]:
+    """The SAML IdP on every node: stateless (request state in the cache), its own store
+    certificate (role ``oxshibboleth``), signing people in through oxAuth (the browser at
+    the public URL, the back channel to ``oxauth`` on the overlay), its trust files in the
+    node's shared folder (``idp/trusts``, written from the directory, copied by csync2)."""
+    idp = _base(spec, "oxshibboleth", "--bind", f"0.0.0.0:{OXSHIBBOLETH_PORT}", "--public-url",
+                f"https://{spec.hostname}", "--oxauth-url", f"http://oxauth:{OXAUTH_PORT}",
+                "--trust-folder", f"{IDP_FOLDER}/trusts")
+    idp["environment"] |= {"OXSWARM_CACHE": f"twemproxy:{TWEMPROXY_PORT}"}
+    idp["labels"] |= _catalogue_labels("oxshibboleth", OXSHIBBOLETH_PORT, "/idp/health")
+    idp["volumes"] = [_bind(shared_source(spec), SHARED_FOLDER)]
+    _run_as(idp, IDP_FOLDER)
+    idp["healthcheck"] = _liveness(OXSHIBBOLETH_PORT, "/idp/health")
+    idp["deploy"] = _deploy(spec, None, "start-first")
+    return idp
 
 
 def _secret(source: SecretFile, target: str) -> dict[str, Any]:
