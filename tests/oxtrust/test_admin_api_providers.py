@@ -69,3 +69,22 @@ def test_bad_providers_are_400_naming_the_field(admin: httpx.Client, api: Api) -
                           ({"extra": 1}, "extra"), ({"scopes": ["a b"]}, "scope")):
         _error(admin.post("/passport/providers", json={**good, **change}), 400, field)
     assert api(READ).get("/passport/providers", params={"limit": 200}).json()["total"] == before
+
+
+def test_saml_provider_through_the_api(admin: httpx.Client, api: Api) -> None:  # noqa: F811
+    from tests.passport.test_saml_unit import metadata
+
+    pid = "saml" + uuid.uuid4().hex[:8]
+    r = admin.post("/passport/providers", json={
+        "id": pid, "type": "saml", "metadata": metadata(), "subject_attribute": "uid"})
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert (made["type"], made["issuer"], made["subject_attribute"]) == (
+        "saml", "https://idp.example/md", "uid")
+    assert made["client_secret_set"] is False
+    assert api(READ).get(f"/passport/providers/{pid}").json() == made
+    _error(admin.post("/passport/providers", json={
+        "id": pid + "x", "type": "saml", "metadata": metadata(key=False)}), 400, "metadata")
+    _error(admin.post("/passport/providers", json={
+        "id": pid + "y", "type": "saml"}), 400, "metadata")
+    assert admin.delete(f"/passport/providers/{pid}").status_code == 204

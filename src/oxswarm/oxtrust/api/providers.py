@@ -23,7 +23,8 @@ class _Service(Protocol):
 
 
 def _out(store: ProviderStore, provider: Provider) -> dict[str, Any]:
-    return {**provider.public(), "client_secret_set": store.has_secret(provider.id)}
+    return {**provider.public(), "client_secret_set": provider.type == "oidc"
+            and store.has_secret(provider.id)}
 
 
 def _provider(body: m.ProviderIn, provider_id: str) -> Provider:
@@ -49,7 +50,7 @@ class ProviderOperations:
     def create_provider(self: _Service, actor: Any, body: m.ProviderIn) -> dict[str, Any]:
         if not body.id:
             raise InvalidInput("id: required", field="id")
-        if not body.client_secret:
+        if not body.client_secret and body.type != "saml":
             raise InvalidInput("client_secret: required", field="client_secret")
         store = ProviderStore(self.config)
         made = store.add(_provider(body, body.id), body.client_secret)
