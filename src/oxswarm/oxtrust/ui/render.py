@@ -49,6 +49,7 @@ NAV: Final = (
     ("clients", "Clients", "/identity/clients"),
     ("scopes", "Scopes", "/identity/scopes"),
     ("sectors", "Sector identifiers", "/identity/sectors"),
+    ("providers", "Passport", "/identity/providers"),
     ("keys", "Keys", "/identity/keys"),
     ("policy", "Authentication", "/identity/policy"),
     ("config", "Configuration", "/identity/config"),
