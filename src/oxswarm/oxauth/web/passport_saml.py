@@ -79,6 +79,8 @@ async def engine_of(deps: OxAuthDeps, provider: Provider) -> SpEngine:
     engine = await asyncio.to_thread(SpEngine, deps.config.issuer, provider.id,
                                      provider.metadata, keys)
     engines[provider.id] = (wanted, engine)
+    # a replaced engine's key files go with it (TemporaryDirectory's finalizer), never
+    # under a request still using it
     return engine
 
 

@@ -80,6 +80,12 @@ class PersonOut(_Out):
     updated: str | None = None
 
 
+class LinksOut(_Out):
+    """A person's links to upstream identities (oxPassport): ``passport-<ID>:<subject>``."""
+
+    links: list[str]
+
+
 class GroupIn(_In):
     display_name: str = Field(min_length=1, max_length=256)
     description: str | None = Field(default=None, max_length=1024)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from oxswarm.config.manager import ConfigManager
+from oxswarm.directory.people import PeopleRepository
 from oxswarm.errors import InvalidInput
 from oxswarm.oxtrust.api import models as m
 from oxswarm.passport.providers import Provider, ProviderStore, build
@@ -17,6 +18,7 @@ from oxswarm.passport.providers import Provider, ProviderStore, build
 
 class _Service(Protocol):
     config: ConfigManager
+    people: PeopleRepository
 
     def _audit(self, actor: Any, action: str, target: str,
                detail: Mapping[str, Any] | None = None) -> None: ...
@@ -74,3 +76,13 @@ class ProviderOperations:
         store = ProviderStore(self.config)
         store.remove(provider_id)
         self._audit(actor, "passport_provider.delete", provider_id)
+
+    def person_links(self: _Service, inum: str) -> dict[str, Any]:
+        """The person's links (``oxExternalUid``), as ``oxswarm users show`` lists them."""
+        return {"links": self.people.external_uids(inum)}
+
+    def remove_person_link(self: _Service, actor: Any, inum: str, link: str) -> None:
+        """Unlink (as ``oxswarm users unlink``): the next sign-in with that identity
+        follows its provider's linking mode again."""
+        self.people.remove_external_uid(inum, link)
+        self._audit(actor, "person.unlink", inum, {"link": link})
