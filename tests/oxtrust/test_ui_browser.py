@@ -465,3 +465,21 @@ def test_passport_providers_page(admin: object, ui: Server, stack: Stack) -> Non
     page.locator(f"#provider-idp{run} button:has-text('Remove')").click()
     assert page.locator(f"#provider-op{run}").count() == 0
     assert page.locator(f"#provider-idp{run}").count() == 0
+
+
+def test_person_page_shows_and_removes_links(admin: object, ui: Server, stack: Stack,
+                                             directory_tools: DirectoryTools) -> None:
+    from oxswarm.directory.people import PeopleRepository
+
+    page: Any = admin
+    person = directory_tools.add_person("Pass-word-1")
+    links = ["passport-partner:2482", "passport-idp:https://idp.example/u/7"]
+    with stack.directory() as directory:
+        for link in links:
+            PeopleRepository(directory).add_external_uid(person.inum, link)
+    page.goto(f"{ui.url}/identity/people/{person.inum}")
+    assert page.locator("#links code").all_inner_texts() == sorted(links)
+    page.locator("#links li", has_text=links[1]).locator("button:has-text('Unlink')").click()
+    assert page.locator("#links code").all_inner_texts() == [links[0]]
+    with stack.directory() as directory:
+        assert PeopleRepository(directory).external_uids(person.inum) == [links[0]]
