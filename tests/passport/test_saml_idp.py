@@ -50,6 +50,7 @@ USERS: dict[str, dict[str, str]] = {
     f"col{RUN}": {"email": TAKEN, "sn": "Collides", "mailName": "mail"},
     f"new{RUN}": {"email": f"new-{RUN}@example.org", "sn": "New"},
     f"bad{RUN}": {"email": f"bad-{RUN}@example.org", "sn": "Bad"},
+    f"enc{RUN}": {"email": f"enc-{RUN}@example.org", "sn": "Enc"},
 }
 
 
@@ -182,6 +183,16 @@ def test_saml_first_sign_in_provisions_then_links(
         "acr_values_supported"]
 
 
+def test_saml_encrypted_assertion_signs_in(
+        passport: Passport, saml_providers: str, new_browser: Callable[[], Browser]) -> None:
+    client = passport.client()
+    login = f"enc{RUN}"
+    answer = sign_in(new_browser(), client, "samlc", login, "encrypted")
+    assert id_token(passport, client, code_of(answer))["acr"] == "passport_saml"
+    person = passport.linked(f"passport-samlc:{login}")
+    assert person is not None and person.email == USERS[login]["email"]
+
+
 def test_saml_email_collision_per_mode(passport: Passport, saml_providers: str,
                                        new_browser: Callable[[], Browser]) -> None:
     client = passport.client()
@@ -231,3 +242,19 @@ def test_saml_replay_and_foreign_browser_are_refused(
     fresh = other.start(client, "samlc", 0)
     relay = parse_qs(urlsplit(fresh.headers["location"]).query)["RelayState"][0]
     refused_page(post_back(other, {**form, "RelayState": relay}), 403, "InResponseTo")
+
+
+def test_saml_provider_bad_metadata_is_one_line_exit_2(passport: Passport,
+                                                       saml_idp: str) -> None:
+    doctype = passport.folder / "doctype.xml"
+    doctype.write_text('<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>')
+    for source, words in ((f"{saml_idp}/metadata", "metadata: not fetched"),  # loopback
+                          (str(doctype), "metadata: a DOCTYPE is not allowed"),
+                          (str(passport.folder / "none.xml"), "metadata: cannot read")):
+        done = passport.cli("providers", "add", "--id", "samlbad", "--type", "saml",
+                            "--metadata", source)
+        assert done.returncode == 2, (done.stdout, done.stderr)
+        assert words in done.stderr and "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+    listed = passport.cli("providers", "list", "--json")
+    assert "samlbad" not in [p["id"] for p in json.loads(listed.stdout)]

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from typing import Any
 
 import click
 
 from oxswarm import __version__
 from oxswarm.errors import OxSwarmError
+
+# pysaml2 (oxShibboleth, oxPassport's SAML) names a cipher mode ``cryptography`` deprecates
+# (never used for our messages): a command prints its own lines, not a library's warning
+warnings.filterwarnings("ignore", message="CFB has been moved", module=r"saml2\.")
 
 
 class OxSwarmGroup(click.Group):

@@ -9,7 +9,7 @@
 //        then answers the auto-post form to the SP's ACS with a Response for `login`
 //        (USERS, a JSON object login -> {email, givenName, sn, uid, nameFormat}).
 // Variants (what a broken or hostile IdP sends): ok, unsigned, audience, expired,
-// inresponseto, otherkey.
+// inresponseto, otherkey; encrypted (an honest one, the assertion encrypted to the SP).
 'use strict';
 const http = require('http');
 const fs = require('fs');
@@ -23,8 +23,11 @@ const USERS = JSON.parse(env.USERS || '{}');
 const ENTITY = env.ENTITY_ID;
 const SSO = `${env.BASE_URL}/sso`;
 
-function makeIdp(keyFile, certFile) {
+function makeIdp(keyFile, certFile, encrypt = false) {
   return samlify.IdentityProvider({
+    isAssertionEncrypted: encrypt,
+    dataEncryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#aes256-cbc',
+    keyEncryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
     entityID: ENTITY,
     privateKey: fs.readFileSync(keyFile),
     signingCert: fs.readFileSync(certFile),
@@ -37,6 +40,7 @@ function makeIdp(keyFile, certFile) {
 }
 const idp = makeIdp(env.KEY_FILE, env.CERT_FILE);
 const other = makeIdp(env.OTHER_KEY_FILE, env.OTHER_CERT_FILE);
+const encrypting = makeIdp(env.KEY_FILE, env.CERT_FILE, true);  // to the SP's encryption key
 const sps = {};  // provider id -> ServiceProvider
 let sp = null;
 
@@ -77,12 +81,13 @@ async function respond(requestId, login, variant) {
       '</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>',
     AttributeStatement: attributes(user),
   };
-  const signer = variant === 'otherkey' ? other : idp;
+  const signer = variant === 'otherkey' ? other : variant === 'encrypted' ? encrypting : idp;
   const made = await signer.createLoginResponse(sp, {extract: {request: {id: requestId}}}, 'post',
     {email: values.NameID}, (template) => ({
       id, context: samlify.SamlLib.replaceTagsByValue(
         template.replace('{AuthnStatement}', raw.AuthnStatement)
-          .replace('{AttributeStatement}', raw.AttributeStatement), values)}));
+          .replace('{AttributeStatement}', raw.AttributeStatement), values)}),
+    variant === 'encrypted');  // encrypt, then sign the Response over the encrypted assertion
   let message = made.context;
   if (variant === 'unsigned') {
     const xml = Buffer.from(message, 'base64').toString('utf8')
