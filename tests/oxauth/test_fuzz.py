@@ -253,6 +253,15 @@ class Context:
                        cookies=lambda: {"oxpassport_browser": secrets.token_urlsafe(32)})
                 for pid in ("fuzz", "{provider}")
             ),
+            *(  # oxPassport's SAML ACS and SP metadata (no provider configured here)
+                Target("/passport/auth/saml/" + quote(pid, safe="") + "/callback", ("POST",),
+                       "form",
+                       lambda: {"RelayState": secrets.token_urlsafe(32),
+                                "SAMLResponse": base64.b64encode(b"<samlp:Response/>").decode()},
+                       cookies=lambda: {"oxpassport_browser": secrets.token_urlsafe(32)})
+                for pid in ("fuzz", "{provider}")
+            ),
+            Target("/passport/auth/meta/idp/fuzz", ("GET",), "query"),
             Target(
                 "/oxauth/consent",
                 ("POST",),

@@ -18,6 +18,8 @@ from tests.oxtrust.test_admin_api import (  # noqa: F401  (the admin API's fixtu
     api_token,
 )
 
+from oxswarm.directory.people import PeopleRepository
+from oxswarm.local.stack import Stack
 from oxswarm.oxtrust.api.routes import READ
 
 pytestmark = pytest.mark.integration
@@ -69,3 +71,45 @@ def test_bad_providers_are_400_naming_the_field(admin: httpx.Client, api: Api) -
                           ({"extra": 1}, "extra"), ({"scopes": ["a b"]}, "scope")):
         _error(admin.post("/passport/providers", json={**good, **change}), 400, field)
     assert api(READ).get("/passport/providers", params={"limit": 200}).json()["total"] == before
+
+
+def test_saml_provider_through_the_api(admin: httpx.Client, api: Api) -> None:  # noqa: F811
+    from tests.passport.test_saml_unit import metadata
+
+    pid = "saml" + uuid.uuid4().hex[:8]
+    r = admin.post("/passport/providers", json={
+        "id": pid, "type": "saml", "metadata": metadata(), "subject_attribute": "uid"})
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert (made["type"], made["issuer"], made["subject_attribute"]) == (
+        "saml", "https://idp.example/md", "uid")
+    assert made["client_secret_set"] is False
+    assert api(READ).get(f"/passport/providers/{pid}").json() == made
+    _error(admin.post("/passport/providers", json={
+        "id": pid + "x", "type": "saml", "metadata": metadata(key=False)}), 400, "metadata")
+    _error(admin.post("/passport/providers", json={
+        "id": pid + "y", "type": "saml"}), 400, "metadata")
+    assert admin.delete(f"/passport/providers/{pid}").status_code == 204
+
+
+def test_person_links_shown_and_removed(admin: httpx.Client, api: Api,  # noqa: F811
+                                        stack: Stack) -> None:
+    r = admin.post("/people", json={"uid": "linked" + uuid.uuid4().hex[:8],
+                                    "family_name": "Linked"})
+    assert r.status_code == 201, r.text
+    inum = r.json()["inum"]
+    links = ["passport-partner:248289761001", "passport-idp:https://idp.example/u/7"]
+    with stack.directory() as directory:
+        for link in links:
+            PeopleRepository(directory).add_external_uid(inum, link)
+    assert api(READ).get(f"/people/{inum}/links").json() == {"links": sorted(links)}
+    assert api(READ).delete(f"/people/{inum}/links/{links[0]}").status_code == 403
+    # a subject with slashes stays one path parameter
+    assert admin.delete(f"/people/{inum}/links/{links[1]}").status_code == 204
+    assert admin.get(f"/people/{inum}/links").json() == {"links": [links[0]]}
+    _error(admin.delete(f"/people/{inum}/links/{links[1]}"), 404)
+    _error(admin.get("/people/no-such-inum/links"), 404)
+    audit = api(READ).get("/audit", params={"limit": 1}).json()["items"][0]
+    assert (audit["action"], audit["target"]) == ("person.unlink", inum)
+    with stack.directory() as directory:
+        assert PeopleRepository(directory).external_uids(inum) == [links[0]]

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -415,3 +416,70 @@ def test_sign_out_ends_the_oxauth_session_too(admin: object, ui: Server) -> None
     admin.wait_for_url(ui.url + "/identity/auth/signed-out")  # type: ignore[attr-defined]
     admin.goto(ui.url + "/identity")  # type: ignore[attr-defined]
     assert admin.locator("#password").count() == 1  # oxAuth asks for the password again
+
+
+def test_passport_providers_page(admin: object, ui: Server, stack: Stack) -> None:
+    from tests.passport.test_saml_unit import metadata
+
+    from oxswarm.passport.providers import ProviderStore
+
+    page: Any = admin
+    run = uuid.uuid4().hex[:6]
+    secret = "ui-secret-" + uuid.uuid4().hex
+    page.goto(ui.url + "/identity/providers")
+    assert page.locator("h1").inner_text() == "Passport providers"
+    page.fill("#id", f"op{run}")
+    page.fill("#issuer", "ftp://op.example")  # refused: named, nothing stored
+    page.fill("#client_id", "abc")
+    page.fill("#client_secret", secret)
+    page.click("button:has-text('Add provider')")
+    assert page.locator("#issuer-error").inner_text().startswith("issuer:")
+    assert secret not in page.content()  # the secret is never sent back
+    page.fill("#issuer", "https://op.example")
+    page.fill("#client_secret", secret)
+    page.select_option("#linking", "link_by_email")
+    page.click("button:has-text('Add provider')")
+    assert page.locator("[role=status]").inner_text() == f"Saved: provider op{run}."
+    page.fill("#id", f"idp{run}")
+    page.select_option("#type", "saml")
+    page.fill("#metadata", metadata())
+    page.click("button:has-text('Add provider')")
+    row = page.locator(f"#provider-idp{run}")
+    assert "https://idp.example/md" in row.inner_text() and "saml" in row.inner_text()
+    page.locator(f"#provider-op{run} button:has-text('Disable')").click()
+    assert "no" in page.locator(f"#provider-op{run}").inner_text()
+    manager = stack.manager()
+    try:
+        store = ProviderStore(manager)
+        stored = {p.id: p for p in store.list()}
+        assert stored[f"op{run}"].enabled is False
+        assert stored[f"op{run}"].linking == "link_by_email" and store.has_secret(f"op{run}")
+        assert stored[f"idp{run}"].type == "saml"
+    finally:
+        manager.store.close()
+    # a change without the CSRF token is refused
+    cookies = {c["name"]: c["value"] for c in page.context.cookies(ui.url + "/identity")}
+    with httpx.Client(base_url=ui.url, cookies=cookies, trust_env=False) as http:
+        assert http.post(f"/identity/providers/op{run}/remove").status_code == 403
+    page.locator(f"#provider-op{run} button:has-text('Remove')").click()
+    page.locator(f"#provider-idp{run} button:has-text('Remove')").click()
+    assert page.locator(f"#provider-op{run}").count() == 0
+    assert page.locator(f"#provider-idp{run}").count() == 0
+
+
+def test_person_page_shows_and_removes_links(admin: object, ui: Server, stack: Stack,
+                                             directory_tools: DirectoryTools) -> None:
+    from oxswarm.directory.people import PeopleRepository
+
+    page: Any = admin
+    person = directory_tools.add_person("Pass-word-1")
+    links = ["passport-partner:2482", "passport-idp:https://idp.example/u/7"]
+    with stack.directory() as directory:
+        for link in links:
+            PeopleRepository(directory).add_external_uid(person.inum, link)
+    page.goto(f"{ui.url}/identity/people/{person.inum}")
+    assert page.locator("#links code").all_inner_texts() == sorted(links)
+    page.locator("#links li", has_text=links[1]).locator("button:has-text('Unlink')").click()
+    assert page.locator("#links code").all_inner_texts() == [links[0]]
+    with stack.directory() as directory:
+        assert PeopleRepository(directory).external_uids(person.inum) == [links[0]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import click
@@ -9,6 +10,10 @@ import click
 from oxswarm import __version__
 from oxswarm.cli import logs
 from oxswarm.errors import OxSwarmError
+
+# pysaml2 (oxShibboleth, oxPassport's SAML) names a cipher mode ``cryptography`` deprecates
+# (never used for our messages): a command prints its own lines, not a library's warning
+warnings.filterwarnings("ignore", message="CFB has been moved", module=r"saml2\.")
 
 
 class OxSwarmGroup(click.Group):

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from oxswarm.cli.options import open_manager, store_options
+from oxswarm.cli.saml_cmd import read_metadata
 from oxswarm.config.manager import ConfigManager
 from oxswarm.errors import InvalidInput, NotFound
 from oxswarm.passport.providers import (
@@ -95,6 +96,10 @@ def _table(providers: list[Provider]) -> Table:
 
 def _show(provider: Provider, as_json: bool, has_secret: bool) -> None:
     data = {**provider.public(), "client_secret": "set" if has_secret else "missing"}
+    if provider.type == "saml":
+        data["client_secret"] = "-"
+        data["metadata"] = f"{len(provider.metadata.encode())} bytes"
+        data["sp_metadata"] = f"/passport/auth/meta/idp/{provider.id}"
     if as_json:
         click.echo(json.dumps(data))
         return
@@ -111,6 +116,10 @@ def _options(func: Any) -> Any:
         click.option("--client-id", default=None),
         click.option("--client-secret-file", default=None,
                      help="File holding the client secret ('-': stdin); never argv."),
+        click.option("--metadata", default=None,
+                     help="saml: the IdP's metadata, a file, '-' or an http(s) URL."),
+        click.option("--subject-attribute", default=None,
+                     help="saml: the subject from this attribute instead of the NameID."),
         click.option("--scope", "scopes", multiple=True, help="Repeatable; openid is added."),
         click.option("--mapping", default=None, help="JSON file {claim: person field}."),
         click.option("--linking", default=None, help=f"One of {', '.join(LINKING)}."),
@@ -136,11 +145,15 @@ def providers_group() -> None:
 @store_options
 def add_cmd(*, settings: Settings, provider_id: str, kind: str, name: str | None,
             issuer: str | None, client_id: str | None, client_secret_file: str | None,
+            metadata: str | None, subject_attribute: str | None,
             scopes: tuple[str, ...], mapping: str | None, linking: str | None,
             update_mode: str | None, as_json: bool) -> None:
     """Add a provider (disabled providers keep their place: see enable/disable)."""
     check_id(provider_id)
-    if not client_secret_file:
+    if kind == "saml":
+        if not metadata:
+            raise InvalidInput("metadata: required for a saml provider", field="metadata")
+    elif not client_secret_file:
         raise InvalidInput("client-secret-file: required", field="client-secret-file")
     data: dict[str, Any] = {"id": provider_id, "type": kind, "issuer": issuer or "",
                             "client_id": client_id or "", "name": name or "",
@@ -149,11 +162,14 @@ def add_cmd(*, settings: Settings, provider_id: str, kind: str, name: str | None
         data["scopes"] = list(scopes)
     if mapping:
         data["mapping"] = read_mapping(mapping)
+    if kind == "saml":
+        data["metadata"] = read_metadata(settings, str(metadata))
+        data["subject_attribute"] = subject_attribute or ""
     provider = build(data)
-    secret = read_secret(client_secret_file)
+    secret = read_secret(client_secret_file) if client_secret_file and kind != "saml" else None
     with open_manager(settings) as manager:
         _store(manager).add(provider, secret)
-    _show(provider, as_json, True)
+    _show(provider, as_json, secret is not None)
 
 
 @providers_group.command("update")
@@ -162,17 +178,20 @@ def add_cmd(*, settings: Settings, provider_id: str, kind: str, name: str | None
 @store_options
 def update_cmd(*, settings: Settings, provider_id: str, name: str | None, issuer: str | None,
                client_id: str | None, client_secret_file: str | None,
+               metadata: str | None, subject_attribute: str | None,
                scopes: tuple[str, ...], mapping: str | None, linking: str | None,
                update_mode: str | None, as_json: bool) -> None:
     """Change the options given; the others stay."""
     secret = read_secret(client_secret_file) if client_secret_file else None
     new_mapping = read_mapping(mapping) if mapping else None
+    new_metadata = read_metadata(settings, metadata) if metadata else None
     with open_manager(settings) as manager:
         store = _store(manager)
         data = _get(store, provider_id).public()
         for key, value in (("name", name), ("issuer", issuer), ("client_id", client_id),
                            ("linking", linking), ("update", update_mode),
-                           ("mapping", new_mapping)):
+                           ("mapping", new_mapping), ("metadata", new_metadata),
+                           ("subject_attribute", subject_attribute)):
             if value is not None:
                 data[key] = value
         if scopes:

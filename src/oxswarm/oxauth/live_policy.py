@@ -34,6 +34,7 @@ from oxswarm.oxauth.policy import (
 )
 from oxswarm.oxauth.web.deps import WebDeps, WebSettings
 from oxswarm.passport.providers import Provider, read_providers
+from oxswarm.passport.saml import read_sp_keys
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,12 @@ class LivePolicy:
                       "ones: %s", exc)
             return False
         wanted = tuple((p, p.client_secret) for p in found)
+        if any(p.type == "saml" for p in found):  # the SP signs with the cluster's SAML pairs
+            try:
+                self._deps.extras["passport_sp_keys"] = read_sp_keys(self._get,
+                                                                     self._get_secret)
+            except SecretError as exc:
+                log.error("the SAML key pairs in the store are unreadable: %s", exc)
         if wanted == self._passport:
             return False
         first = self._passport is None

@@ -30,7 +30,7 @@ from oxswarm.directory.people import PERSON_ATTRS
 from oxswarm.errors import InvalidInput, NotFound
 
 CONFIG_KEY: Final = "oxauth_passport_providers"
-TYPES: Final = ("oidc",)
+TYPES: Final = ("oidc", "saml")
 LINKING: Final = ("create", "link_by_email", "deny_on_collision", "existing_only")
 UPDATES: Final = ("first", "always")
 MAX_PROVIDERS: Final = 100
@@ -67,6 +67,8 @@ class Provider:
     linking: str = "create"
     update: str = "first"
     enabled: bool = True
+    metadata: str = ""  # saml: the IdP's metadata (its entityID is ``issuer``)
+    subject_attribute: str = ""  # saml: the subject from this attribute, not the NameID
     client_secret: str | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -95,6 +97,8 @@ def check_id(value: str) -> str:
 
 
 def check_issuer(value: str) -> str:
+    if value.startswith("urn:") and len(value) <= 1024:  # a SAML entityID may be a URN
+        return value
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.hostname or parts.query \
             or parts.fragment or parts.username is not None:
@@ -124,12 +128,14 @@ def build(data: Mapping[str, Any]) -> Provider:
     extra = set(data) - known
     if extra:
         raise InvalidInput(f"{sorted(extra)[0]}: unknown provider field", field=sorted(extra)[0])
+    kind = data.get("type", "oidc")
+    if kind not in TYPES:
+        raise InvalidInput(f"type: {kind!r} is not supported (oidc, saml)", field="type")
+    if kind == "saml":
+        data = _saml(data)
     for name in ("id", "issuer", "client_id"):
         if not isinstance(data.get(name), str) or not data[name]:
             raise InvalidInput(f"{name}: required", field=name)
-    kind = data.get("type", "oidc")
-    if kind not in TYPES:
-        raise InvalidInput(f"type: {kind!r} is not supported (oidc)", field="type")
     linking = data.get("linking", "create")
     if linking not in LINKING:
         raise InvalidInput(f"linking: {linking!r} is not one of {', '.join(LINKING)}",
@@ -156,7 +162,24 @@ def build(data: Mapping[str, Any]) -> Provider:
         id=check_id(str(data["id"])), issuer=check_issuer(str(data["issuer"])),
         client_id=client_id, type=str(kind), name=name, scopes=tuple(dict.fromkeys(scopes)),
         mapping=check_mapping(data.get("mapping", {})), linking=str(linking),
-        update=str(update), enabled=enabled)
+        update=str(update), enabled=enabled, metadata=str(data.get("metadata", "")),
+        subject_attribute=str(data.get("subject_attribute", "")))
+
+
+def _saml(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A SAML provider's fields: ``issuer`` is its metadata's entityID, no client."""
+    from oxswarm.passport.saml import parse_idp_metadata
+
+    metadata = data.get("metadata")
+    if not isinstance(metadata, str) or not metadata:
+        raise InvalidInput("metadata: required for a saml provider", field="metadata")
+    idp = parse_idp_metadata(metadata)
+    attribute = data.get("subject_attribute", "")
+    if not isinstance(attribute, str) or len(attribute) > 256:
+        raise InvalidInput("subject-attribute: at most 256 characters",
+                           field="subject-attribute")
+    return {**data, "issuer": idp.entity_id, "client_id": data.get("client_id") or "saml",
+            "scopes": []}
 
 
 def parse(text: str | None) -> list[Provider]:
@@ -215,12 +238,13 @@ class ProviderStore:
         return self.manager.store.get(self.manager.secret_key(secret_name(provider_id))) \
             is not None
 
-    def add(self, provider: Provider, secret: str) -> Provider:
+    def add(self, provider: Provider, secret: str | None) -> Provider:
         providers = self.list()
         if any(p.id == provider.id for p in providers):
             raise InvalidInput(f"id: a provider {provider.id!r} already exists", field="id")
         text = dump([*providers, provider])  # checked before anything is written
-        self.manager.set_secret(secret_name(provider.id), check_secret(secret))
+        if provider.type != "saml":
+            self.manager.set_secret(secret_name(provider.id), check_secret(secret or ""))
         self.manager.set(CONFIG_KEY, text)
         return provider
 

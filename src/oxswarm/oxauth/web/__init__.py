@@ -5,7 +5,9 @@
 * ``/oxauth/consent`` (POST, the consent form's target): :mod:`.consent`
 * ``/oxauth/restv1/end_session`` (GET, POST): :mod:`.logout`
 * ``/oxauth/branding/style.css``, ``logo``, ``pages.js`` (GET): :mod:`.brand`
-* ``/passport/auth/{id}`` and ``/passport/auth/{id}/callback`` (GET): :mod:`.passport`
+* ``/passport/auth/{id}`` and ``/passport/auth/{id}/callback`` (GET): :mod:`.passport`;
+  ``/passport/auth/saml/{id}/callback`` (POST), ``/passport/auth/meta/idp/{id}``:
+  :mod:`.passport_saml`
 
 :func:`routes` is collected by :func:`oxswarm.oxauth.app.create_app`; views reach shared
 resources through ``request.app.state.deps`` (:class:`oxswarm.oxauth.model.OxAuthDeps`)
@@ -19,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 def routes() -> list[BaseRoute]:
     """The front channel's routes."""
+    from oxswarm.oxauth.web import passport_saml
     from oxswarm.oxauth.web.authorize import authorize
     from oxswarm.oxauth.web.brand import LOGO_PATH, SCRIPT_PATH, STYLE_PATH, logo, script, style
     from oxswarm.oxauth.web.consent import consent
@@ -36,4 +39,7 @@ def routes() -> list[BaseRoute]:
         Route(SCRIPT_PATH, script, methods=["GET"]),
         Route("/passport/auth/{provider}", start, methods=["GET"]),
         Route("/passport/auth/{provider}/callback", callback, methods=["GET"]),
+        Route("/passport/auth/saml/{provider}/callback", passport_saml.callback,
+              methods=["POST"]),
+        Route("/passport/auth/meta/idp/{provider}", passport_saml.metadata, methods=["GET"]),
     ]

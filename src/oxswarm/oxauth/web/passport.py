@@ -63,7 +63,8 @@ def providers_of(deps: OxAuthDeps) -> tuple[Provider, ...]:
 
 def enabled(deps: OxAuthDeps, provider_id: str | None) -> Provider | None:
     for provider in providers_of(deps):
-        if provider.id == provider_id and provider.enabled and provider.client_secret:
+        if provider.id == provider_id and provider.enabled and (
+                provider.client_secret or provider.type == "saml"):
             return provider
     return None
 
@@ -124,6 +125,10 @@ async def start(request: Request) -> Response:
     if provider is None:
         return refused(provider_id, "no such provider is enabled", status=404,
                        code="invalid_request", params=params)
+    if provider.type == "saml":
+        from oxswarm.oxauth.web.passport_saml import start_saml
+
+        return await start_saml(request, deps, provider, params)
     try:
         endpoints = await _client(deps).endpoints(provider)
     except FederationError as exc:
@@ -147,8 +152,10 @@ async def start(request: Request) -> Response:
     return response
 
 
-async def _record(request: Request, deps: OxAuthDeps, provider_id: str) -> dict[str, Any]:
-    state = request.query_params.get("state")
+async def _record(request: Request, deps: OxAuthDeps, provider_id: str,
+                  state: str | None = None) -> dict[str, Any]:
+    """The start's record of ``state`` (the query's by default), this browser's, taken."""
+    state = request.query_params.get("state") if state is None else state
     if not well_formed(state):
         raise FederationError("the callback has no valid state")
     record = await deps.extras["cache"].get_json(KIND, state)
@@ -219,7 +226,8 @@ async def _resolve(deps: OxAuthDeps, provider: Provider, subject: str,
 
 
 async def _signed_in(request: Request, deps: OxAuthDeps, params: dict[str, str],
-                     sub: str, username: str) -> Response:
+                     sub: str, username: str, *,
+                     acr_value: str = acr.PASSPORT_SOCIAL) -> Response:
     web = web_deps(deps)
     try:
         client = await lookup_client(deps, params)
@@ -232,7 +240,7 @@ async def _signed_in(request: Request, deps: OxAuthDeps, params: dict[str, str],
         session = Session(
             sid=new_id(), sub=sub, username=username, auth_time=at,
             expires_at=sessions.expiry(deps, web.settings, at, at),
-            acr=acr.PASSPORT_SOCIAL, amr=acr.FEDERATED_AMR)
+            acr=acr_value, amr=acr.FEDERATED_AMR)
         await deps.sessions.save(session)
         response = await proceed(request, deps, web, req, client, session=session,
                                  fresh_login=True, status_code=302)

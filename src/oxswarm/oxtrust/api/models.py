@@ -80,6 +80,12 @@ class PersonOut(_Out):
     updated: str | None = None
 
 
+class LinksOut(_Out):
+    """A person's links to upstream identities (oxPassport): ``passport-<ID>:<subject>``."""
+
+    links: list[str]
+
+
 class GroupIn(_In):
     display_name: str = Field(min_length=1, max_length=256)
     description: str | None = Field(default=None, max_length=1024)
@@ -248,14 +254,17 @@ class TrustOut(_Out):
 
 
 class ProviderIn(_In):
-    """An oxPassport upstream OpenID Provider (docs/passport.md); checked by
+    """An oxPassport upstream OpenID Provider or SAML IdP (docs/passport.md); checked by
     ``passport/providers.py`` (as ``oxswarm providers``). ``client_secret`` is write-only:
-    required on create, kept on replace when absent."""
+    required on create of an ``oidc`` provider, kept on replace when absent. A ``saml``
+    provider has ``metadata`` (its entityID becomes ``issuer``) and no client."""
 
     id: str | None = Field(default=None, min_length=1, max_length=40)
-    type: Literal["oidc"] = "oidc"
-    issuer: str = Field(min_length=1, max_length=2048)
-    client_id: str = Field(min_length=1, max_length=255)
+    type: Literal["oidc", "saml"] = "oidc"
+    issuer: str = Field(default="", max_length=2048)
+    client_id: str = Field(default="", max_length=255)
+    metadata: str = Field(default="", max_length=256 * 1024)
+    subject_attribute: str = Field(default="", max_length=256)
     client_secret: str | None = Field(default=None, min_length=1, max_length=1024)
     name: str = Field(default="", max_length=80)
     scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email"],
@@ -279,6 +288,8 @@ class ProviderOut(_Out):
     linking: str
     update: str
     enabled: bool
+    metadata: str = ""
+    subject_attribute: str = ""
 
 
 def _page(name: str, item: type[BaseModel]) -> type[BaseModel]:

@@ -88,6 +88,15 @@ def _members(s: AdminService, c: Call) -> dict[str, Any]:
 
 OPERATIONS: Final[list[Op]] = [
     *_crud("people", "inum", (m.PersonIn, m.PersonOut, m.PeoplePage), ("person", "person")),
+    Op("GET", "/people/{inum}/links", "list_person_links",
+       "A person's links to upstream identities (oxPassport)", "people",
+       lambda s, c: s.person_links(c.path["inum"]), response=m.LinksOut,
+       params={"inum": "the person's inum"}),
+    Op("DELETE", "/people/{inum}/links/{link}", "remove_person_link",
+       "Unlink an upstream identity from a person (oxPassport)", "people",
+       lambda s, c: s.remove_person_link(c.actor, c.path["inum"], c.path["link"]),
+       status=204, route_path="/people/{inum}/links/{link:path}",
+       params={"inum": "the person's inum", "link": "the link, passport-ID:SUBJECT"}),
     *_crud("groups", "inum", (m.GroupIn, m.GroupOut, m.GroupsPage), ("group", "group")),
     Op("GET", "/groups/{inum}/members", "list_group_members", "A group's members (inums)",
        "groups", _members, response=m.MembersIn, params={"inum": "the group's inum"}),

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from oxswarm.config.manager import ConfigManager
+from oxswarm.directory.people import PeopleRepository
 from oxswarm.errors import InvalidInput
 from oxswarm.oxtrust.api import models as m
 from oxswarm.passport.providers import Provider, ProviderStore, build
@@ -17,13 +18,15 @@ from oxswarm.passport.providers import Provider, ProviderStore, build
 
 class _Service(Protocol):
     config: ConfigManager
+    people: PeopleRepository
 
     def _audit(self, actor: Any, action: str, target: str,
                detail: Mapping[str, Any] | None = None) -> None: ...
 
 
 def _out(store: ProviderStore, provider: Provider) -> dict[str, Any]:
-    return {**provider.public(), "client_secret_set": store.has_secret(provider.id)}
+    return {**provider.public(), "client_secret_set": provider.type == "oidc"
+            and store.has_secret(provider.id)}
 
 
 def _provider(body: m.ProviderIn, provider_id: str) -> Provider:
@@ -49,7 +52,7 @@ class ProviderOperations:
     def create_provider(self: _Service, actor: Any, body: m.ProviderIn) -> dict[str, Any]:
         if not body.id:
             raise InvalidInput("id: required", field="id")
-        if not body.client_secret:
+        if not body.client_secret and body.type != "saml":
             raise InvalidInput("client_secret: required", field="client_secret")
         store = ProviderStore(self.config)
         made = store.add(_provider(body, body.id), body.client_secret)
@@ -73,3 +76,13 @@ class ProviderOperations:
         store = ProviderStore(self.config)
         store.remove(provider_id)
         self._audit(actor, "passport_provider.delete", provider_id)
+
+    def person_links(self: _Service, inum: str) -> dict[str, Any]:
+        """The person's links (``oxExternalUid``), as ``oxswarm users show`` lists them."""
+        return {"links": self.people.external_uids(inum)}
+
+    def remove_person_link(self: _Service, actor: Any, inum: str, link: str) -> None:
+        """Unlink (as ``oxswarm users unlink``): the next sign-in with that identity
+        follows its provider's linking mode again."""
+        self.people.remove_external_uid(inum, link)
+        self._audit(actor, "person.unlink", inum, {"link": link})

@@ -146,7 +146,8 @@ def _edit_routes(deps: UiDeps) -> list[Route]:
         member_of = [g for g in await asyncio.to_thread(groups.list) if inum in g.members]
         return ctx.page("person_form.html", status, title=f"Person {person.uid}",
                         section="people", person=form, stored=person, errors=errors,
-                        new=False, groups=member_of, saved=request.query_params.get("saved"))
+                        new=False, groups=member_of, saved=request.query_params.get("saved"),
+                        links=await asyncio.to_thread(repo.external_uids, inum))
 
     return [
         Route("/identity/people", index, methods=["GET"]),
@@ -208,7 +209,24 @@ def _action_routes(deps: UiDeps) -> list[Route]:
         await ctx.audit("person.delete", inum, {"uid": person.uid})
         return RedirectResponse("/identity/people", status_code=303)
 
+    @guard
+    async def unlink(request: Request, ctx: Ctx) -> Response:
+        """Remove an oxPassport link (docs/passport.md), as ``oxswarm users unlink``."""
+        inum = request.path_params["inum"]
+        person = await _load(repo, inum)
+        if person is None:
+            return _not_found(ctx)
+        link = ctx.form.get("link", "")
+        try:
+            await asyncio.to_thread(repo.remove_external_uid, inum, link)
+        except NotFound:
+            return ctx.page("error.html", 404, title="Not found",
+                            message=f"link: {person.uid} has no link {link[:300]!r}")
+        await ctx.audit("person.unlink", inum, {"link": link})
+        return RedirectResponse(f"/identity/people/{inum}?saved=1", status_code=303)
+
     return [
+        Route("/identity/people/{inum}/unlink", unlink, methods=["POST"]),
         Route("/identity/people/{inum}/status", status, methods=["POST"]),
         Route("/identity/people/{inum}/password", password, methods=["POST"]),
         Route("/identity/people/{inum}/delete", delete, methods=["POST"]),

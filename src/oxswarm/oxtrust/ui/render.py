@@ -50,6 +50,7 @@ NAV: Final = (
     ("trusts", "SAML", "/identity/trusts"),
     ("scopes", "Scopes", "/identity/scopes"),
     ("sectors", "Sector identifiers", "/identity/sectors"),
+    ("providers", "Passport", "/identity/providers"),
     ("keys", "Keys", "/identity/keys"),
     ("policy", "Authentication", "/identity/policy"),
     ("config", "Configuration", "/identity/config"),

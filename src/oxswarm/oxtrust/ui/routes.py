@@ -13,6 +13,7 @@ from oxswarm.oxtrust.ui.dashboard import dashboard_routes
 from oxswarm.oxtrust.ui.deps import UiDeps
 from oxswarm.oxtrust.ui.groups import group_routes
 from oxswarm.oxtrust.ui.people import people_routes
+from oxswarm.oxtrust.ui.providers import provider_routes
 from oxswarm.oxtrust.ui.scopes import scope_routes
 from oxswarm.oxtrust.ui.sectors import sector_routes
 from oxswarm.oxtrust.ui.settings_pages import settings_routes
@@ -37,6 +38,7 @@ def ui_routes(deps: UiDeps) -> list[BaseRoute]:
         *group_routes(deps),
         *scope_routes(deps),
         *sector_routes(deps),
+        *provider_routes(deps),
         *settings_routes(deps),
         *branding_routes(deps),
     ]

@@ -25,7 +25,7 @@ PASSWORD_AMR: Final = ("pwd",)
 PASSPORT_SOCIAL: Final = "passport_social"
 PASSPORT_SAML: Final = "passport_saml"
 FEDERATED_AMR: Final = ("fed",)
-SUPPORTED: Final = (PASSWORD, PASSPORT_SOCIAL)  # passport_saml: once SAML upstreams exist
+SUPPORTED: Final = (PASSWORD, PASSPORT_SOCIAL, PASSPORT_SAML)
 PASSWORD_ACRS: Final = (PASSWORD,)  # what a password sign-in can satisfy
 
 
