@@ -8,8 +8,9 @@ default crypto backend, Debian's ``xmlsec1`` program: nothing here touches XML s
   ``idp_signing_*``, ``idp_encryption_*``) written to a private folder for ``xmlsec1``.
 * :func:`idp_config`: pysaml2's ``IdPConfig`` for entityID ``<base>/idp/shibboleth`` with
   Shibboleth's endpoints and the trusted SPs' metadata inline.
-* :class:`IdpServer`: ``saml2.server.Server`` that encrypts assertions with AES-256-GCM
-  content and RSA-OAEP (mgf1p) key transport (pysaml2's default is 3DES-CBC).
+* :class:`IdpServer`: ``saml2.server.Server`` that encrypts assertions as the SP's metadata
+  asks (:mod:`oxswarm.oxshibboleth.encryption`; by default AES-256-GCM content and RSA-OAEP
+  mgf1p key transport; pysaml2's default is 3DES-CBC).
 * :func:`metadata_xml`: the IdP's own metadata (``/idp/shibboleth``).
 """
 
@@ -35,9 +36,10 @@ from saml2.saml import (
     NAMEID_FORMAT_UNSPECIFIED,
 )
 from saml2.server import Server
-from saml2.sigver import RSA_OAEP_MGF1P, get_pem_wrapped_unwrapped, make_temp, pre_encryption_part
+from saml2.sigver import get_pem_wrapped_unwrapped, make_temp, pre_encryption_part
 
 from oxswarm.errors import OxSwarmError
+from oxswarm.oxshibboleth import encryption
 
 ENTITY_PATH: Final = "/idp/shibboleth"
 SSO_REDIRECT_PATH: Final = "/idp/profile/SAML2/Redirect/SSO"
@@ -45,7 +47,6 @@ SSO_POST_PATH: Final = "/idp/profile/SAML2/POST/SSO"
 UNSOLICITED_PATH: Final = "/idp/profile/SAML2/Unsolicited/SSO"
 SLO_REDIRECT_PATH: Final = "/idp/profile/SAML2/Redirect/SLO"
 SLO_POST_PATH: Final = "/idp/profile/SAML2/POST/SLO"
-AES256_GCM: Final = "http://www.w3.org/2009/xmlenc11#aes256-gcm"
 ASSERTION_MINUTES: Final = 5  # NotOnOrAfter of an assertion
 ACCEPTED_TIME_DIFF: Final = 60  # seconds of clock skew accepted in an SP's messages
 # the SessionIndex of the assertion being built (set by the caller in the building thread)
@@ -161,7 +162,8 @@ def idp_config(
 
 
 class IdpServer(Server):  # type: ignore[misc]  # pysaml2 has no type hints
-    """pysaml2's IdP, encrypting assertions with AES-256-GCM and RSA-OAEP (mgf1p), and
+    """pysaml2's IdP, encrypting assertions as the SP's metadata asks (AES-256-GCM and
+    RSA-OAEP mgf1p unless it lists others we support), never with a weak algorithm and
     never in clear when encryption was asked (pysaml2 quietly skips it for an SP without an
     encryption certificate)."""
 
@@ -194,24 +196,38 @@ class IdpServer(Server):  # type: ignore[misc]  # pysaml2 has no type hints
             certs = self.metadata.certs(sp_entity_id, "any", "encryption")
         if not certs:  # pysaml2 would send the assertion in clear: never
             raise XmlSecurityError(f"no encryption certificate for {sp_entity_id}")
+        method = self.encryption_for(sp_entity_id)
         failure: Exception | None = None
         for name, cert in certs:
             wrapped, unwrapped = get_pem_wrapped_unwrapped(cert)
             tmp = make_temp(wrapped.encode("ascii"), decode=False,
                             delete_tmpfiles=self.config.delete_tmpfiles)
             template = pre_encryption_part(
-                msg_enc=AES256_GCM, key_enc=RSA_OAEP_MGF1P, key_name=name,
+                msg_enc=method.data, key_enc=method.key_transport, key_name=name,
                 encrypt_cert=unwrapped,
             )
             try:
                 return self.sec.encrypt_assertion(
-                    response, tmp.name, template, key_type="aes-256", node_xpath=node_xpath
+                    response, tmp.name, template, key_type=method.session_key,
+                    node_xpath=node_xpath,
                 )
             except Exception as exc:  # noqa: BLE001  (xmlsec1's failure, tried with the next)
                 failure = exc
         if failure is not None:
             raise failure
         return response
+
+    def encryption_for(self, sp_entity_id: str | None) -> encryption.Encryption:
+        """The algorithms the SP's metadata asks for; :class:`XmlSecurityError` when it
+        lists only ones we do not support."""
+        listed: list[str] = []
+        if sp_entity_id is not None:
+            for spsso in self.metadata[sp_entity_id].get("spsso_descriptor") or []:
+                listed += encryption.listed_methods(spsso)
+        try:
+            return encryption.choose(listed)
+        except encryption.Unsupported as exc:
+            raise XmlSecurityError(f"{sp_entity_id}: {exc}") from None
 
 
 def metadata_xml(config: IdPConfig) -> str:

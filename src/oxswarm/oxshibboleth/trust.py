@@ -22,6 +22,7 @@ from saml2.mdstore import InMemoryMetaData
 
 from oxswarm.errors import InvalidInput
 from oxswarm.oxauth.adapters.outbound import FetchError, FetchRules, Outbound
+from oxswarm.oxshibboleth import encryption
 from oxswarm.oxshibboleth.messages import refuse_dtd, root_of
 
 NameIdFormat = Literal["transient", "persistent", "emailAddress", "unspecified"]
@@ -44,6 +45,7 @@ class SpMetadata:
     authn_requests_signed: bool
     signing_certs: int
     encryption_certs: int
+    encryption_methods: tuple[str, ...] = ()  # its EncryptionMethod algorithms, in order
 
     def post_acs(self) -> tuple[str, ...]:
         return tuple(url for binding, url, _, _ in self.acs if binding == BINDING_HTTP_POST)
@@ -109,6 +111,7 @@ def parse_sp_metadata(xml: str | bytes) -> SpMetadata:
         entity_id=entity_id, acs=tuple(acs), authn_requests_signed=signed,
         signing_certs=len(store.certs(entity_id, "spsso", "signing")),
         encryption_certs=len(store.certs(entity_id, "spsso", "encryption")),
+        encryption_methods=tuple(encryption.listed_methods(sp)),
     )
 
 
@@ -180,7 +183,8 @@ class Trust:
         return parse_sp_metadata(self.metadata)
 
     def check(self) -> Trust:
-        """Every field checked together: encryption needs the SP's encryption certificate."""
+        """Every field checked together: encryption needs the SP's encryption certificate
+        and, when its metadata lists EncryptionMethods, one we support."""
         sp = self.sp()
         if sp.entity_id != self.entity_id:
             raise InvalidInput("metadata: its entityID is not the trust's", field="metadata")
@@ -192,6 +196,8 @@ class Trust:
             raise InvalidInput("encrypt-assertions: the SP's metadata has no encryption "
                                "certificate (a KeyDescriptor use=\"encryption\" or without "
                                "use)", field="encrypt-assertions")
+        if self.encrypt_assertions:
+            encryption.choose(sp.encryption_methods)  # InvalidInput naming encrypt-assertions
         return self
 
     def summary(self) -> dict[str, object]:
