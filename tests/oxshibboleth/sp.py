@@ -124,6 +124,15 @@ class ServiceProvider:
             response_b64, BINDING_HTTP_POST, outstanding=dict(self.outstanding))
 
 
+def with_methods(metadata: str, *algorithms: str) -> str:
+    """The SP's metadata with EncryptionMethods in its encryption KeyDescriptor."""
+    match = re.search(r'<(ns\d+):KeyDescriptor use="encryption">.*?(</ns\d+:KeyDescriptor>)',
+                      metadata, flags=re.DOTALL)
+    assert match is not None
+    methods = "".join(f'<{match[1]}:EncryptionMethod Algorithm="{a}"/>' for a in algorithms)
+    return metadata[:match.start(2)] + methods + metadata[match.start(2):]
+
+
 def form_fields(page: str) -> dict[str, str]:
     found = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page)
     return {name: html.unescape(value) for name, value in found}

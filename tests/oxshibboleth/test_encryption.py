@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from saml2 import BINDING_HTTP_POST
 from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID
-from tests.oxshibboleth.sp import ServiceProvider, form_fields
+from tests.oxshibboleth.sp import ServiceProvider, form_fields, with_methods
 
 from oxswarm.crypto import pki
 from oxswarm.errors import InvalidInput
@@ -40,15 +40,6 @@ TRIPLE_DES = "http://www.w3.org/2001/04/xmlenc#tripledes-cbc"
 RSA_1_5 = "http://www.w3.org/2001/04/xmlenc#rsa-1_5"
 RSA_OAEP11 = "http://www.w3.org/2009/xmlenc11#rsa-oaep"
 KW_AES128 = "http://www.w3.org/2001/04/xmlenc#kw-aes128"
-
-
-def with_methods(metadata: str, *algorithms: str) -> str:
-    """The SP's metadata with EncryptionMethods in its encryption KeyDescriptor."""
-    match = re.search(r'<(ns\d+):KeyDescriptor use="encryption">.*?(</ns\d+:KeyDescriptor>)',
-                      metadata, flags=re.DOTALL)
-    assert match is not None
-    methods = "".join(f'<{match[1]}:EncryptionMethod Algorithm="{a}"/>' for a in algorithms)
-    return metadata[:match.start(2)] + methods + metadata[match.start(2):]
 
 
 def test_nothing_listed_gives_the_defaults() -> None:

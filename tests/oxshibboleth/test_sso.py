@@ -5,12 +5,13 @@ attributes and NameID; one oxAuth session for every SP; crafted messages refused
 from __future__ import annotations
 
 import base64
+import re
 
 import httpx
 import pytest
 from tests.oxauth.conftest import DirectoryTools, Server
 from tests.oxshibboleth.conftest import Browser, Saml
-from tests.oxshibboleth.sp import ServiceProvider, form_fields
+from tests.oxshibboleth.sp import ServiceProvider, form_fields, with_methods
 
 from oxswarm.directory.models import Person
 
@@ -87,6 +88,24 @@ def test_encrypted_assertion_is_aes256_gcm_and_the_sp_decrypts_it(
     response = sp.accept(fields["SAMLResponse"])
     assert response.ava == {"displayName": ["Ada Lovelace"]}
     assert response.name_id.text == person.email
+
+
+def test_encryption_follows_the_sps_metadata_encryption_method(
+    saml: Saml, idp: Server, browser: Browser, person: Person
+) -> None:
+    """An SP whose metadata asks for AES-128-CBC (3DES listed first, unsupported) gets it,
+    and decrypts the assertion with its own key."""
+    sp = saml.sp()
+    sp.metadata = with_methods(sp.metadata, "http://www.w3.org/2001/04/xmlenc#tripledes-cbc",
+                               "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+                               "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p")
+    saml.trust(sp, "--encrypt-assertions", "--release", "displayName")
+    fields = sign_in(browser, idp, sp, person)
+    xml = base64.b64decode(fields["SAMLResponse"]).decode()
+    data = re.search(r'EncryptedData [^>]*>\s*<[^>]*EncryptionMethod Algorithm="([^"]+)"', xml)
+    assert data is not None and data[1] == "http://www.w3.org/2001/04/xmlenc#aes128-cbc"
+    assert "aes256-gcm" not in xml and "tripledes" not in xml and person.uid not in xml
+    assert sp.accept(fields["SAMLResponse"]).ava == {"displayName": ["Ada Lovelace"]}
 
 
 def test_is_passive_without_a_session_answers_no_passive(

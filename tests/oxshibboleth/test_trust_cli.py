@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from tests.oxshibboleth.conftest import Saml
+from tests.oxshibboleth.sp import with_methods
 
 from oxswarm.config import keys as K
 
@@ -85,6 +86,12 @@ def test_bad_input_exits_2_naming_the_option_and_stores_nothing(saml: Saml) -> N
     big.write_text(sp.metadata.replace("</md:EntityDescriptor>", "")
                    + "<!--" + "x" * 300_000 + "-->")
     one_line_error(saml.cli("saml", "trust", "add", "--metadata", str(big)), 2, "larger than")
+    weak = folder / "weak.xml"
+    weak.write_text(with_methods(sp.metadata, "http://www.w3.org/2001/04/xmlenc#tripledes-cbc",
+                                 "http://www.w3.org/2001/04/xmlenc#rsa-1_5"))
+    one_line_error(saml.cli("saml", "trust", "add", "--metadata", str(weak),
+                            "--encrypt-assertions"), 2, "encrypt-assertions", "EncryptionMethod",
+                   "tripledes-cbc")
     listed = json.loads(saml.cli("saml", "trust", "list", "--json").stdout)
     assert sp.entity_id not in [t["entity_id"] for t in listed]
     assert saml.cli("saml", "trust", "add", "--metadata", str(good)).returncode == 0
