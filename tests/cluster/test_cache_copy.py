@@ -144,11 +144,16 @@ def test_no_sign_in_lost_with_a_node(cluster: tuple[Deployer, UpResult]) -> None
     agents = [Agent(result, rp) for _ in range(SIGNED_IN + IN_PROGRESS)]
     began = time.monotonic()
     try:
+        failed: list[str] = []
+
         def sign_in(i: int) -> bool:
             done = agents[i].login(agents[i].authorize(), user, password)
+            if _code_of(done) is None:
+                failed.append(f"{done.status_code} {done.headers.get('location', '')[:120]} "
+                              f"{done.text[:300]!r}")
             return _code_of(done) is not None
 
-        assert sum(in_parallel(sign_in, SIGNED_IN)) == SIGNED_IN
+        assert sum(in_parallel(sign_in, SIGNED_IN)) == SIGNED_IN, failed[:3]
         pending = in_parallel(lambda i: agents[SIGNED_IN + i].authorize(), IN_PROGRESS)
         assert all('name="password"' in p.text for p in pending)
         signed_in = time.monotonic() - began

@@ -11,8 +11,11 @@ sign-in completes; a trust added while it is down reaches its folder once it is 
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import html
 import json
+import re
 import subprocess
 import threading
 import time
@@ -25,6 +28,7 @@ import pytest
 from tests.cluster.conftest import CLUSTER, HOSTNAME, operator_env, up
 from tests.cluster.probes import catalogued_nodes, node_serves, secrets_of
 from tests.cluster.test_oxtrust import Browser, service_logs, shard_of, tasks
+from tests.oxshibboleth.npm_sp import NpmSp
 from tests.oxshibboleth.sp import ServiceProvider, form_fields
 
 from oxswarm.config import etcd_rbac
@@ -34,8 +38,10 @@ from oxswarm.deploy.render.stack import LDAP_PORT, LDAP_SCHEME, OXSHIBBOLETH_POR
 from oxswarm.deploy.spec import ClusterSpec, NodeSpec
 from oxswarm.errors import DaemonError
 from oxswarm.local.process import wait_until
+from oxswarm.oxshibboleth.idp import NAMEID_FORMATS
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
+UID, MAIL = "urn:oid:0.9.2342.19200300.100.1.1", "urn:oid:0.9.2342.19200300.100.1.3"
 
 # Inside a node's IdP container: send the same AuthnRequest to that IdP until it takes
 # it (303 to oxAuth; an unknown SP's request is refused before it is recorded, so it can
@@ -305,3 +311,106 @@ def test_up_adds_the_idp_to_a_cluster_made_without_it(
     assert len(after["oxshibboleth"]) == len(spec.nodes), after["oxshibboleth"]
     assert again.idp_metadata_url == result.idp_metadata_url
     assert idp_metadata(again).startswith("<")
+
+
+def _through_lb(browser: Browser, res: httpx.Response, password: str, *, stop: str = "\0",
+                prompts: list[int]) -> httpx.Response:
+    """The browser's hops through the load balancer: redirects (not to ``stop``, an SP's
+    URL), oxAuth's sign-in page (the admin's password; counted), oxAuth's signed-out page
+    (its continue link)."""
+    for _ in range(12):
+        location = res.headers.get("location", "")
+        if res.status_code in (302, 303) and location and not location.startswith(stop):
+            res = browser.send("GET", location)
+        elif res.status_code == 200 and 'id="continue"' in res.text:
+            found = re.search(r'href="([^"]+)" id="continue"', res.text)
+            assert found, res.text[:300]
+            res = browser.send("GET", html.unescape(found.group(1)))
+        elif res.status_code == 200 and 'name="password"' in res.text:
+            prompts.append(1)
+            fields = form_fields(res.text) | {"username": "admin", "password": password}
+            res = browser.send("POST", "/oxauth/login", data=fields)
+        else:
+            return res
+    raise AssertionError("too many hops")
+
+
+def test_npm_sps_sign_in_and_log_out_through_the_lb(
+        cluster: tuple[Deployer, UpResult], tmp_path: Path) -> None:
+    """Independent SPs from npm, every request through the load balancer: node-saml signs
+    the admin in with the HTTP-Redirect and the HTTP-POST bindings and IdP-initiated, each
+    Response's signature checked against the metadata's certificate, exactly the released
+    attributes and the pairwise NameID; samlify gets an encrypted assertion and logs out
+    (its signed LogoutRequest, the IdP's signed answer)."""
+    deployer, result = cluster
+    spec = the_spec(deployer)
+    metadata = idp_metadata(result)
+    password = secrets_of(deployer)["admin_pw"]
+    node_saml = NpmSp("node-saml", metadata, result.idp_metadata_url,
+                      nameid_format=NAMEID_FORMATS["persistent"])
+    samlify = NpmSp("samlify", metadata, result.idp_metadata_url,
+                    nameid_format=NAMEID_FORMATS["persistent"], encrypted=True)
+    browser = Browser(result)
+    prompts: list[int] = []
+    try:
+        for sp, options in ((node_saml, ("--release", "uid", "--release", "mail")),
+                            (samlify, ("--release", "uid", "--encrypt-assertions"))):
+            path = tmp_path / f"{sp.lib}.xml"
+            path.write_text(sp.metadata)
+            proc = subprocess.run(
+                ["oxswarm", "saml", "trust", "add", "--metadata", str(path),
+                 "--nameid-format", "persistent", *options],
+                capture_output=True, text=True, timeout=120,
+                env=operator_env() | result.env, check=False)
+            assert proc.returncode == 0, proc.stderr[-800:]
+
+        def acs(sp: NpmSp, page: httpx.Response) -> dict[str, object]:
+            fields = form_fields(page.text)
+            assert "SAMLResponse" in fields, (browser.trail, page.text[:300])
+            profile = sp.ok({"op": "acs", "body": fields})["profile"]
+            assert isinstance(profile, dict)
+            return profile
+
+        url = node_saml.ok({"op": "authn", "binding": "redirect", "relay_state": "r1"})["url"]
+        first = acs(node_saml, _through_lb(browser, browser.send("GET", url), password,
+                                           prompts=prompts))
+        released = first["attributes"]
+        assert isinstance(released, dict) and set(released) == {UID, MAIL}, released
+        assert released[UID] == ["admin"] and released[MAIL], released
+        assert first["issuer"] == result.idp_metadata_url
+        post = node_saml.ok({"op": "authn", "binding": "post", "relay_state": "r2"})
+        second = acs(node_saml, _through_lb(
+            browser, browser.send("POST", post["url"], data=post["fields"]), password,
+            prompts=prompts))
+        assert second["nameID"] == first["nameID"]
+        unsolicited = f"/idp/profile/SAML2/Unsolicited/SSO?providerId={node_saml.entity_id}"
+        third = acs(node_saml, _through_lb(browser, browser.send("GET", unsolicited),
+                                           password, prompts=prompts))
+        assert third["nameID"] == first["nameID"]
+        url = samlify.ok({"op": "authn", "binding": "redirect", "relay_state": "r3"})["url"]
+        page = _through_lb(browser, browser.send("GET", url), password, prompts=prompts)
+        xml = base64.b64decode(form_fields(page.text)["SAMLResponse"]).decode()
+        assert "http://www.w3.org/2009/xmlenc11#aes256-gcm" in xml
+        profile = acs(samlify, page)
+        assert profile["encrypted"] is True and profile["attributes"] == {UID: ["admin"]}
+        assert len(prompts) == 1  # one password for four sign-ins at two SPs
+        logout = samlify.ok({"op": "logout", "name_id": profile["nameID"],
+                             "session_index": profile["sessionIndex"]})["url"]
+        done = _through_lb(browser, browser.send("GET", logout), password, stop=samlify.slo,
+                           prompts=prompts)
+        assert done.headers["location"].startswith(samlify.slo + "?SAMLResponse="), \
+            (browser.trail, done.text[:300])
+        assert samlify.at_slo("slo_response", done.headers["location"]).get("ok") is True
+        # signed out: the next sign-in asks for the password again
+        url = node_saml.ok({"op": "authn", "binding": "redirect", "relay_state": "r4"})["url"]
+        acs(node_saml, _through_lb(browser, browser.send("GET", url), password,
+                                   prompts=prompts))
+        assert len(prompts) == 2
+        errors = sorted({s for s in browser.statuses if s >= 500})
+        assert errors == [], errors
+        print(f"\nfigures: npm SPs through the LB of {len(spec.nodes)} nodes, "
+              f"{len(browser.statuses)} requests, no 5xx")
+    finally:
+        browser.close()
+        node_saml.close()
+        samlify.close()

@@ -186,7 +186,7 @@ def test_default_acr_and_session_lifetime_in_the_ui(
         admin: object, ui: Server, stack: Stack) -> None:  # noqa: F811
     admin.goto(ui.url + "/identity/policy")  # type: ignore[attr-defined]
     options = admin.locator("#oxauth_default_acr option").all_inner_texts()  # type: ignore[attr-defined]
-    assert options == ["simple_password_auth"]
+    assert options == ["simple_password_auth", "passport_social", "passport_saml"]
     admin.fill("#oxauth_session_lifetime", "5")  # type: ignore[attr-defined]
     admin.click("button:has-text('Save policy')")  # type: ignore[attr-defined]
     error = admin.locator("#oxauth_session_lifetime-error").inner_text()  # type: ignore[attr-defined]

@@ -72,7 +72,11 @@ class StoreWatcher:
                 if changed or time.monotonic() - last >= self._refresh:
                     self.reload()
                     last = time.monotonic()
-            except self._errors as exc:
+            except Exception as exc:
+                if self._stop.is_set():  # stopped, its store closed under a watch: done
+                    return
+                if not isinstance(exc, self._errors):
+                    raise
                 level = logging.ERROR if isinstance(exc, Unavailable | SecretError) else \
                     logging.WARNING
                 log.log(level, "%s: watch failed, retrying: %s", self.name, exc)
