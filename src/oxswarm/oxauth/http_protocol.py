@@ -29,11 +29,22 @@ _COUNTED: Final = {(path, method): FixedRoute(path, method)
                    for path in PATHS for method in ("GET", "HEAD")}
 
 
+class _NoWaiter:
+    """The cycle's ``message_event``: nobody waits for a request answered here."""
+
+    def set(self) -> None:
+        """Called by uvicorn when the connection closes (``connection_lost``)."""
+
+
 class _Answered:
-    """Stands for the request-response cycle of a request answered here: complete."""
+    """Stands for the request-response cycle of a request answered here: complete (what
+    uvicorn's protocol reads or sets on a cycle: ``response_complete``, ``keep_alive``,
+    ``disconnected``, ``message_event``)."""
 
     response_complete = True
     keep_alive = True
+    disconnected = False
+    message_event = _NoWaiter()
 
 
 _ANSWERED: Final = _Answered()

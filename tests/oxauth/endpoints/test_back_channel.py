@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import socket
+import time
 from typing import Any
 
 import httpx
@@ -129,6 +130,18 @@ def test_documents_pipelined_in_order(server: Server) -> None:
     assert _raw_exchange(server, b"GET /oxauth/restv1/jwks HTTP/1.0\r\n\r\n", 1)[0][:3] == b"200"
     closing = b"GET /oxauth/restv1/jwks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     assert _raw_exchange(server, closing, 1)[0][:3] == b"200"
+
+
+def test_a_connection_closed_after_a_document_logs_no_error(server: Server) -> None:
+    """uvicorn's ``connection_lost`` touches the last request's cycle: one answered from
+    the parser must bear it (it raised AttributeError in the server's log)."""
+    before = server.daemon.log_file.read_text(errors="replace")
+    for _ in range(3):
+        assert _raw_exchange(server, b"GET /oxauth/restv1/jwks HTTP/1.1\r\nHost: x\r\n\r\n",
+                             1)[0][:3] == b"200"
+    time.sleep(0.5)
+    added = server.daemon.log_file.read_text(errors="replace")[len(before):]
+    assert "Traceback" not in added and "connection_lost" not in added, added
 
 
 def test_code_flow_userinfo_introspection(
