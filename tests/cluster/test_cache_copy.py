@@ -39,6 +39,7 @@ T = TypeVar("T")
 CB = "https://rp.oxsci.test/cb"
 HIDDEN = r'<input type="hidden" name="([^"]+)" value="([^"]*)"'
 SIGNED_IN, IN_PROGRESS, SIGN_OUTS = 200, 100, 20
+LOGINS = 4  # sign-ins of the admin at once: below oxauth_lockout_user_failures (5)
 
 
 class Agent:
@@ -153,7 +154,9 @@ def test_no_sign_in_lost_with_a_node(cluster: tuple[Deployer, UpResult]) -> None
                               f"{done.text[:300]!r}")
             return _code_of(done) is not None
 
-        assert sum(in_parallel(sign_in, SIGNED_IN)) == SIGNED_IN, failed[:3]
+        # at most LOGINS passwords of one user in flight: oxAuth counts an attempt before
+        # its check (the lockout's 5 per user holds against parallel guessing too)
+        assert sum(in_parallel(sign_in, SIGNED_IN, LOGINS)) == SIGNED_IN, failed[:3]
         pending = in_parallel(lambda i: agents[SIGNED_IN + i].authorize(), IN_PROGRESS)
         assert all('name="password"' in p.text for p in pending)
         signed_in = time.monotonic() - began
@@ -180,7 +183,7 @@ def test_no_sign_in_lost_with_a_node(cluster: tuple[Deployer, UpResult]) -> None
             code = _code_of(done)
             return code is not None and agents[SIGNED_IN + i].redeem(code) == 200
 
-        completed = sum(in_parallel(complete, IN_PROGRESS))
+        completed = sum(in_parallel(complete, IN_PROGRESS, LOGINS))
         twice = sum(in_parallel(lambda i: agents[0].redeem(redeemed[i]) == 200, len(redeemed)))
         # 20 browsers sign out during the outage; their old cookies are kept
         leavers = range(SIGN_OUTS)
