@@ -50,7 +50,8 @@ class Agent:
         self.http = httpx.Client(verify=ssl.create_default_context(cafile=result.ca_file),
                                  timeout=30.0, trust_env=False, cookies=cookies)
 
-    def send(self, method: str, path: str, **kw: Any) -> httpx.Response:
+    def send(self, method: str, path: str, *, auth: tuple[str, str] | None = None,
+             **kw: Any) -> httpx.Response:
         """One request; a transport error or a 502/503/504 (a dead node's connection, not
         an answer of oxAuth) is sent again, at most 4 times."""
         for attempt in range(5):
@@ -58,7 +59,7 @@ class Agent:
                 method, f"https://{self.lb}{path}", headers={"Host": HOSTNAME},
                 extensions={"sni_hostname": HOSTNAME}, **kw)
             try:
-                res = self.http.send(request)
+                res = self.http.send(request, auth=auth) if auth else self.http.send(request)
             except httpx.TransportError:
                 if attempt == 4:
                     raise
