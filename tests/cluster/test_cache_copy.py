@@ -201,8 +201,14 @@ def test_no_sign_in_lost_with_a_node(cluster: tuple[Deployer, UpResult]) -> None
         time.sleep(5)  # Twemproxy routes to the returned (empty) shard again (2 s retry)
         back = time.monotonic() - healed_at
 
-        revived = sum(in_parallel(
-            lambda i: Agent(result, rp, old_cookies[i]).code() is not None, SIGN_OUTS))
+        def revived_code(i: int) -> bool:
+            agent = Agent(result, rp, old_cookies[i])  # the signed-out browser's old cookie
+            try:
+                return agent.code() is not None
+            finally:
+                agent.http.close()
+
+        revived = sum(in_parallel(revived_code, SIGN_OUTS))
         still = sum(in_parallel(lambda i: agents[SIGN_OUTS + i].code() is not None,
                                 SIGNED_IN - SIGN_OUTS))
         twice += sum(in_parallel(lambda i: agents[0].redeem(redeemed[i]) == 200,
