@@ -223,9 +223,9 @@ def test_a_node_killed_between_the_authn_request_and_the_response(
         cluster: tuple[Deployer, UpResult], tmp_path: Path) -> None:
     """The AuthnRequest is taken (303 to oxAuth, the request's state in the shared cache);
     then a worker is killed (its IdP, oxAuth, NGINX, Redis shard, slapd, etcd member):
-    one that does not hold the state's shard, whose loss would lose it (the cache is
-    sharded, not replicated: docs/saml.md). The browser goes on through the load
-    balancer: the sign-in completes. A trust added meanwhile reaches the node's folder
+    one that does not hold the state's primary shard (the loss of that shard is
+    tests/cluster/test_cache_copy.py's: the cache's second copy). The browser goes on
+    through the load balancer: the sign-in completes. A trust added meanwhile reaches the node's folder
     once it is back."""
     deployer, result = cluster
     spec = the_spec(deployer)
