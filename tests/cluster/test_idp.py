@@ -225,8 +225,8 @@ def test_a_node_killed_between_the_authn_request_and_the_response(
     then a worker is killed (its IdP, oxAuth, NGINX, Redis shard, slapd, etcd member):
     one that does not hold the state's primary shard (the loss of that shard is
     tests/cluster/test_cache_copy.py's: the cache's second copy). The browser goes on
-    through the load balancer: the sign-in completes. A trust added meanwhile reaches the node's folder
-    once it is back."""
+    through the load balancer: the sign-in completes. A trust added meanwhile reaches the
+    node's folder once it is back."""
     deployer, result = cluster
     spec = the_spec(deployer)
     every = {n.name for n in spec.nodes}
