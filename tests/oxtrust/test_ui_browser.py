@@ -410,14 +410,6 @@ def test_policy_form_names_a_bad_value_and_writes_nothing(
         manager.store.close()
 
 
-def test_sign_out_ends_the_oxauth_session_too(admin: object, ui: Server) -> None:
-    admin.goto(ui.url + "/identity")  # type: ignore[attr-defined]
-    admin.click("button:has-text('Sign out')")  # type: ignore[attr-defined]
-    admin.wait_for_url(ui.url + "/identity/auth/signed-out")  # type: ignore[attr-defined]
-    admin.goto(ui.url + "/identity")  # type: ignore[attr-defined]
-    assert admin.locator("#password").count() == 1  # oxAuth asks for the password again
-
-
 def test_passport_providers_page(admin: object, ui: Server, stack: Stack) -> None:
     from tests.passport.test_saml_unit import metadata
 
@@ -483,3 +475,12 @@ def test_person_page_shows_and_removes_links(admin: object, ui: Server, stack: S
     assert page.locator("#links code").all_inner_texts() == [links[0]]
     with stack.directory() as directory:
         assert PeopleRepository(directory).external_uids(person.inum) == [links[0]]
+
+
+# last: it ends the shared admin session
+def test_sign_out_ends_the_oxauth_session_too(admin: object, ui: Server) -> None:
+    admin.goto(ui.url + "/identity")  # type: ignore[attr-defined]
+    admin.click("button:has-text('Sign out')")  # type: ignore[attr-defined]
+    admin.wait_for_url(ui.url + "/identity/auth/signed-out")  # type: ignore[attr-defined]
+    admin.goto(ui.url + "/identity")  # type: ignore[attr-defined]
+    assert admin.locator("#password").count() == 1  # oxAuth asks for the password again

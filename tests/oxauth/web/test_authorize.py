@@ -302,7 +302,8 @@ def test_hybrid_form_post(browser: Browser, world: World) -> None:
 def test_acr_values(browser: Browser, world: World) -> None:
     with world.servers[0].client() as http:
         doc = http.get("/.well-known/openid-configuration").json()
-    assert doc["acr_values_supported"] == ["simple_password_auth", "passport_social"]
+    assert doc["acr_values_supported"] == ["simple_password_auth", "passport_social",
+                                           "passport_saml"]
     client, person = world.client(), world.person()
     # acr_values is voluntary: an unknown value still signs in with the password method
     done = browser.signed_in(client, person, acr_values="urn:example:mfa simple_password_auth")
