@@ -15,7 +15,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final, Literal, get_args
+from typing import Any, Final, Literal, get_args
 
 from saml2 import BINDING_HTTP_POST
 from saml2.mdstore import InMemoryMetaData
@@ -67,9 +67,10 @@ class SpMetadata:
         return None
 
 
-def parse_sp_metadata(xml: str | bytes) -> SpMetadata:
-    """The SP's metadata (one EntityDescriptor with an SPSSODescriptor), parsed by pysaml2;
-    :class:`InvalidInput` naming ``metadata`` when it is not usable."""
+def load_entity(xml: str | bytes, descriptor: str) -> tuple[Any, str, Any]:
+    """One guarded ``md:EntityDescriptor`` (size, no DTD) parsed by pysaml2: its metadata
+    store, entityID and first ``descriptor`` (``spsso`` or ``idpsso``); :class:`InvalidInput`
+    naming ``metadata`` when it is not usable. The SP trusts' and oxPassport's IdPs' rule."""
     raw = xml.encode() if isinstance(xml, str) else xml
     if len(raw) > MAX_METADATA:
         raise InvalidInput(f"metadata: larger than {MAX_METADATA} bytes", field="metadata")
@@ -90,10 +91,18 @@ def parse_sp_metadata(xml: str | bytes) -> SpMetadata:
     if len(entities) != 1:
         raise InvalidInput("metadata: expected one entity", field="metadata")
     entity_id = str(entities[0])
-    sp_list = store[entity_id].get("spsso_descriptor") or []
-    if not sp_list:
-        raise InvalidInput(f"metadata: {entity_id} has no SPSSODescriptor", field="metadata")
-    sp = sp_list[0]
+    found = store[entity_id].get(f"{descriptor}_descriptor") or []
+    if not found:
+        name = {"spsso": "SPSSODescriptor", "idpsso": "IDPSSODescriptor"}[descriptor]
+        raise InvalidInput(f"metadata: {entity_id} has no {name}", field="metadata")
+    return store, entity_id, found[0]
+
+
+def parse_sp_metadata(xml: str | bytes) -> SpMetadata:
+    """The SP's metadata (one EntityDescriptor with an SPSSODescriptor), parsed by pysaml2;
+    :class:`InvalidInput` naming ``metadata`` when it is not usable."""
+    raw = xml.encode() if isinstance(xml, str) else xml
+    store, entity_id, sp = load_entity(raw, "spsso")
     acs: list[tuple[str, str, int | None, bool]] = []
     for endpoint in sp.get("assertion_consumer_service") or []:
         url = str(endpoint.get("location") or "")

@@ -30,7 +30,6 @@ from typing import Any, Final
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
-from saml2.mdstore import InMemoryMetaData
 from saml2.metadata import entity_descriptor
 from saml2.saml import NAMEID_FORMAT_PERSISTENT, NAMEID_FORMAT_UNSPECIFIED
 from saml2.xmldsig import SIG_RSA_SHA256
@@ -38,8 +37,8 @@ from saml2.xmldsig import SIG_RSA_SHA256
 from oxswarm.errors import InvalidInput
 from oxswarm.oauth.oidc.upstream import FederationError
 from oxswarm.oxshibboleth.idp import ACCEPTED_TIME_DIFF, IdpKeys, KeyFiles, xmlsec_binary
-from oxswarm.oxshibboleth.messages import MessageRefused, decode_post, refuse_dtd, root_of
-from oxswarm.oxshibboleth.trust import MAX_METADATA, MD_NS
+from oxswarm.oxshibboleth.messages import MessageRefused, decode_post
+from oxswarm.oxshibboleth.trust import load_entity
 
 log = logging.getLogger(__name__)
 
@@ -69,29 +68,8 @@ class IdpMetadata:
 
 def parse_idp_metadata(xml: str | bytes) -> IdpMetadata:
     """The upstream IdP's metadata; :class:`InvalidInput` naming ``metadata``."""
-    raw = xml.encode() if isinstance(xml, str) else xml
-    if len(raw) > MAX_METADATA:
-        raise InvalidInput(f"metadata: larger than {MAX_METADATA} bytes", field="metadata")
-    try:
-        root = root_of(refuse_dtd(raw))
-    except InvalidInput as exc:
-        raise InvalidInput(f"metadata: {exc}".replace("SAMLRequest: ", ""),
-                           field="metadata") from None
-    if root.tag != f"{{{MD_NS}}}EntityDescriptor":
-        raise InvalidInput("metadata: the root must be one md:EntityDescriptor", field="metadata")
-    store = InMemoryMetaData({}, raw.decode("utf-8", "replace"), check_validity=True)
-    try:
-        store.load()
-    except Exception as exc:  # noqa: BLE001  (pysaml2 raises many kinds; all mean "bad metadata")
-        raise InvalidInput(f"metadata: not valid SAML metadata ({exc})", field="metadata") from None
-    entities = list(store.keys())
-    if len(entities) != 1:
-        raise InvalidInput("metadata: expected one entity", field="metadata")
-    entity_id = str(entities[0])
-    idps = store[entity_id].get("idpsso_descriptor") or []
-    if not idps:
-        raise InvalidInput(f"metadata: {entity_id} has no IDPSSODescriptor", field="metadata")
-    redirect = [str(s.get("location") or "") for s in idps[0].get("single_sign_on_service") or []
+    store, entity_id, idp = load_entity(xml, "idpsso")
+    redirect = [str(s.get("location") or "") for s in idp.get("single_sign_on_service") or []
                 if s.get("binding") == BINDING_HTTP_REDIRECT]
     if not redirect or not redirect[0].startswith(("https://", "http://")):
         raise InvalidInput("metadata: no SingleSignOnService with the HTTP-Redirect binding",
