@@ -95,10 +95,12 @@ def make_lab(names: list[str]) -> NetLab:
             ip("-n", ns, "addr", "add", f"{SUBNET}.{i}/24", "dev", "eth0")
             ip("-n", ns, "link", "set", "lo", "up")
             ip("-n", ns, "link", "set", "eth0", "up")
-            # As the csync2 service is deployed: a peer cut off mid-sync must not stall the
-            # others for the kernel's default ~2 min of SYN retries (csync2 -x is serial).
+            # As the csync2 service is deployed: a cut peer must not stall the others for
+            # the kernel's default ~2 min of SYN retries, nor ~15 min of retransmissions
+            # when cut in the middle of a sync (csync2 -x is serial, with no read timeout).
             subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-qw",
-                            "net.ipv4.tcp_syn_retries=2"], check=True)  # fmt: skip
+                            "net.ipv4.tcp_syn_retries=2", "net.ipv4.tcp_retries2=5"],
+                           check=True)  # fmt: skip
             (NETNS_ETC / ns).mkdir(parents=True, exist_ok=True)
             (NETNS_ETC / ns / "hosts").write_text(hosts_text)
     except subprocess.CalledProcessError as exc:
