@@ -36,11 +36,11 @@ from oxswarm.directory.tree import Tree
 from oxswarm.directory.trust_relationships import TrustRepository
 from oxswarm.errors import MasterKeyError, OxSwarmError, StoreUnavailable
 from oxswarm.metrics.asgi import RequestMetrics
+from oxswarm.oxauth.relying_party import RelyingParty
 from oxswarm.oxauth.wiring import DEFAULT_CACHE, ldap_urls, open_cache, required
 from oxswarm.oxshibboleth.engine import Engine
 from oxswarm.oxshibboleth.idp import IdpKeys, KeyFiles
 from oxswarm.oxshibboleth.logout import logout_routes
-from oxswarm.oxshibboleth.oidc import RelyingParty
 from oxswarm.oxshibboleth.release import nameid_key
 from oxswarm.oxshibboleth.slo import slo_routes
 from oxswarm.oxshibboleth.sso import CALLBACK_PATH, IdpDeps, sso_routes

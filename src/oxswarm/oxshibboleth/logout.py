@@ -35,9 +35,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from oxswarm.errors import OxSwarmError
+from oxswarm.oxauth.relying_party import OidcError
 from oxswarm.oxshibboleth import messages, sessions
 from oxswarm.oxshibboleth.messages import MessageRefused
-from oxswarm.oxshibboleth.oidc import OidcError
 from oxswarm.oxshibboleth.sso import IdpDeps, error_page, framing, post_form
 
 log = logging.getLogger(__name__)

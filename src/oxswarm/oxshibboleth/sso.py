@@ -8,8 +8,11 @@ trusted issuer, its signature when the SP's metadata says ``AuthnRequestsSigned=
 IssueInstant and an ID never seen before (kept in the shared cache). Before an ACS is known,
 a refusal is an error page (400); after, a non-Success SAML response to that ACS. The
 request's state goes to the shared cache (any node continues it) and the browser to oxAuth
-(:mod:`oxswarm.oxshibboleth.oidc`); ``/idp/auth/callback`` comes back with the person and
-answers the SP with a signed Response through an auto-submitted HTTP-POST form.
+(the IdP's client, config-init's ``idp_client_id``, through
+:mod:`oxswarm.oxauth.relying_party`): ``ForceAuthn`` becomes ``prompt=login`` (the ID
+token's ``auth_time`` must then be newer than the request), ``IsPassive`` ``prompt=none``.
+``/idp/auth/callback`` comes back with the person and answers the SP with a signed
+Response through an auto-submitted HTTP-POST form.
 ``/idp/profile/SAML2/Unsolicited/SSO?providerId=...`` starts the same without a request
 (IdP-initiated, SAML Profiles 4.1.5).
 """
@@ -36,10 +39,10 @@ from oxswarm.cache.aio import AsyncCache
 from oxswarm.directory.connection import Directory
 from oxswarm.directory.tree import Tree
 from oxswarm.errors import CacheUnavailable, OxSwarmError
+from oxswarm.oxauth.relying_party import PASSIVE_ERRORS, OidcError, RelyingParty
 from oxswarm.oxshibboleth import idp, messages, sessions
 from oxswarm.oxshibboleth.engine import Engine
 from oxswarm.oxshibboleth.messages import MessageRefused
-from oxswarm.oxshibboleth.oidc import PASSIVE_ERRORS, OidcError, RelyingParty
 from oxswarm.oxshibboleth.release import nameid_value, person_attributes, released
 from oxswarm.oxshibboleth.trust import SpMetadata
 
@@ -283,14 +286,12 @@ async def handle_callback(deps: IdpDeps, request: Request) -> Response:
     if not code:
         return error_page(400, "code: missing")
     try:
-        claims, id_token = await deps.rp.exchange(code, str(record["verifier"]))
+        claims, id_token = await deps.rp.exchange(code, str(record["verifier"]),
+                                                  str(record["nonce"]))
     except OidcError as exc:  # the detail (oxAuth's back-channel address) only in the log
         log.warning("SSO for %s: %s", record["sp"], exc)
         return error_page(exc.status, "the sign-in could not be completed; start again from "
                                       "the application")
-    if not secrets.compare_digest(str(claims.get("nonce", "")).encode(),
-                                  str(record["nonce"]).encode()):
-        return error_page(400, "nonce: mismatch")
     if record["force"] and int(claims.get("auth_time", 0)) < int(record["at"]) - 1:
         answer = await _saml_error(deps, record, samlp.STATUS_AUTHN_FAILED,
                                    "ForceAuthn: no fresh sign-in")

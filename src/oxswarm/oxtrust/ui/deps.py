@@ -13,6 +13,7 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from oxswarm.cache.aio import AsyncCache
@@ -22,6 +23,7 @@ from oxswarm.directory.connection import Directory
 from oxswarm.directory.tree import Tree
 from oxswarm.errors import OxSwarmError
 from oxswarm.oxauth.addressing import Network
+from oxswarm.oxauth.relying_party import RelyingParty
 from oxswarm.oxtrust import audit
 
 log = logging.getLogger(__name__)
@@ -93,3 +95,11 @@ class UiDeps:
     cipher: SecretCipher
     manager: ConfigManager
     audit: Audit = log_audit
+
+    @cached_property
+    def rp(self) -> RelyingParty:
+        """The admin UI's client at oxAuth (its discovery kept for a minute)."""
+        return RelyingParty(
+            oxauth_url=self.settings.oxauth_url, client_id=self.settings.client_id,
+            client_secret=self.settings.client_secret, redirect_uri=self.settings.callback,
+            scope="openid profile email")

@@ -23,9 +23,10 @@ from oxswarm.directory.sectors import SectorRepository, sector_uri
 from oxswarm.errors import NotFound
 from oxswarm.oauth.metadata_values import MAX_VALUES, redirect_uri
 from oxswarm.oauth.rfc6749.errors import OAuthError
+from oxswarm.oxauth.relying_party import OidcError as SignInError
 from oxswarm.oxtrust.ui.deps import UiDeps
 from oxswarm.oxtrust.ui.render import Ctx, admin
-from oxswarm.oxtrust.ui.signin import SignInError, discovery
+from oxswarm.oxtrust.ui.signin import discovery
 
 FIELD: Final = "redirect_uris"
 
