@@ -214,20 +214,33 @@ def own_addresses(issuer: str) -> list[Network]:
     return sorted(found, key=str)
 
 
-def _cached_check(check: Callable[[], object], every: float = 2.0) -> Callable[[], Awaitable[bool]]:
-    """A health check run in a thread at most every ``every`` seconds."""
+def cached_check(check: Callable[[], object], every: float = 2.0) -> Callable[[], Awaitable[bool]]:
+    """A health check run in a thread at most every ``every`` seconds: healthy unless it
+    raises :class:`OxSwarmError` or answers ``False`` (e.g. ``directory.exists(dn)``)."""
     state = {"at": 0.0, "ok": False}
 
     async def run() -> bool:
         if time.monotonic() - state["at"] < every:
             return bool(state["ok"])
         try:
-            await asyncio.to_thread(check)
-            state["ok"] = True
+            state["ok"] = await asyncio.to_thread(check) is not False
         except OxSwarmError:
             state["ok"] = False
         state["at"] = time.monotonic()
         return bool(state["ok"])
+
+    return run
+
+
+def cache_check(cache: AsyncCache) -> Callable[[], Awaitable[bool]]:
+    """A health check: the cache (Twemproxy) answers ``PING``."""
+
+    async def run() -> bool:
+        try:
+            await cache.ping()
+        except OxSwarmError:
+            return False
+        return True
 
     return run
 
@@ -257,13 +270,6 @@ def build_deps(
         config=config, codes=codes, tokens=tokens, grants=grants, keys=ring, users=users
     )
 
-    async def cache_ok() -> bool:
-        try:
-            await cache.ping()
-        except OxSwarmError:
-            return False
-        return True
-
     return OxAuthDeps(
         config=config,
         clients=clients,
@@ -286,8 +292,8 @@ def build_deps(
             "sector_fetcher": HostedSectors(config.issuer, sectors, HttpSectorFetcher(outbound)),
             "sectors": sectors,
             "health_checks": {
-                "cache": cache_ok,
-                "directory": _cached_check(lambda: directory.exists(tree.suffix)),
+                "cache": cache_check(cache),
+                "directory": cached_check(lambda: directory.exists(tree.suffix)),
             },
         },
     )
@@ -391,7 +397,7 @@ async def open_deps(
     deps.extras["web_settings"] = parts["web_settings"]
     deps.extras["fetch_base"] = ((options or RunOptions()).dev, tuple(parts["own_addresses"]))
     deps.extras["key_watcher"] = opened.watcher
-    deps.extras["health_checks"]["store"] = _cached_check(opened.store.ping)
+    deps.extras["health_checks"]["store"] = cached_check(opened.store.ping)
     grants = deps.grants
     assert isinstance(grants, DirectoryGrantStore)  # build_deps made it
     sweeper = asyncio.create_task(sweep_forever(grants.purge_expired), name="grant-sweep")

@@ -37,7 +37,14 @@ from oxswarm.directory.trust_relationships import TrustRepository
 from oxswarm.errors import MasterKeyError, OxSwarmError, StoreUnavailable
 from oxswarm.metrics.asgi import RequestMetrics
 from oxswarm.oxauth.relying_party import RelyingParty
-from oxswarm.oxauth.wiring import DEFAULT_CACHE, ldap_urls, open_cache, required
+from oxswarm.oxauth.wiring import (
+    DEFAULT_CACHE,
+    cache_check,
+    cached_check,
+    ldap_urls,
+    open_cache,
+    required,
+)
 from oxswarm.oxshibboleth.engine import Engine
 from oxswarm.oxshibboleth.idp import IdpKeys, KeyFiles
 from oxswarm.oxshibboleth.logout import logout_routes
@@ -159,25 +166,14 @@ def app_from_settings(settings: Settings, options: IdpOptions) -> Starlette:
         files.close()
         tmp.cleanup()
 
-    async def cache_ok() -> bool:
-        try:
-            await cache.ping()
-        except OxSwarmError:
-            return False
-        return True
-
-    async def directory_ok() -> bool:
-        try:
-            return await asyncio.to_thread(directory.exists, tree.ou("trustRelationships"))
-        except OxSwarmError:
-            return False
-
     async def reconciling() -> None:
         while source is not None:
             await asyncio.sleep(RECONCILE)
             await asyncio.to_thread(reconcile, source)
 
-    return create_app(deps, checks={"cache": cache_ok, "directory": directory_ok},
+    checks = {"cache": cache_check(cache),
+              "directory": cached_check(lambda: directory.exists(tree.ou("trustRelationships")))}
+    return create_app(deps, checks=checks,
                       on_close=close, background=reconciling)
 
 

@@ -10,7 +10,6 @@ where oxAuth keeps access tokens. Nothing else reads the environment.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -31,12 +30,19 @@ from oxswarm.config.manager import ConfigManager
 from oxswarm.config.secrets import SecretBox
 from oxswarm.directory.connection import Directory, DirectoryConfig
 from oxswarm.directory.tree import Tree
-from oxswarm.errors import MasterKeyError, OxSwarmError
+from oxswarm.errors import MasterKeyError
 from oxswarm.metrics.asgi import RequestMetrics
 from oxswarm.oxauth.adapters.cache import CacheRevocations, CacheTokenStore
 from oxswarm.oxauth.adapters.directory import DirectoryGrantStore
 from oxswarm.oxauth.policy import trusted_proxies
-from oxswarm.oxauth.wiring import DEFAULT_CACHE, ldap_urls, open_cache, required
+from oxswarm.oxauth.wiring import (
+    DEFAULT_CACHE,
+    cache_check,
+    cached_check,
+    ldap_urls,
+    open_cache,
+    required,
+)
 from oxswarm.oxtrust.api.mount import api_mount
 from oxswarm.oxtrust.api.routes import http_error
 from oxswarm.oxtrust.api.service import AdminService
@@ -170,20 +176,8 @@ def app_from_settings(settings: Settings, options: TrustOptions) -> Starlette:
         store.close()
         tmp.cleanup()
 
-    async def cache_ok() -> bool:
-        try:
-            await cache.ping()
-        except OxSwarmError:
-            return False
-        return True
-
-    async def directory_ok() -> bool:
-        try:
-            return await asyncio.to_thread(directory.exists, tree.suffix)
-        except OxSwarmError:
-            return False
-
     deps = build_deps(directory, cache, tree, public_url=public_url)
-    checks = {"cache": cache_ok, "directory": directory_ok}
+    checks = {"cache": cache_check(cache),
+              "directory": cached_check(lambda: directory.exists(tree.suffix))}
     admin = AdminService(directory, tree, box, manager)
     return create_app(deps, on_close=close, health_checks=checks, admin=admin, ui=ui)
