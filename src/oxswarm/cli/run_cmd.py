@@ -5,7 +5,8 @@
 docs/oxtrust-ui.md).
 
 ``oxswarm run oxshibboleth [--bind HOST:PORT] [--cache HOST:PORT] [--ldap-url URL ...]
-[--public-url URL] [--oxauth-url URL]``: the SAML 2.0 IdP (docs/saml.md).
+[--public-url URL] [--oxauth-url URL] [--trust-folder DIR]``: the SAML 2.0 IdP
+(docs/saml.md).
 
 ``oxswarm run oxauth [--bind HOST:PORT] [--workers N] [--issuer URL] [--cache HOST:PORT]
 [--ldap-url URL ...] [--registration open|token|off] [--dev]``: the OpenID Provider under
@@ -24,10 +25,11 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 
-from oxswarm.cli.options import master_key_path, store_options
+from oxswarm.cli.options import F, master_key_path, store_options
 from oxswarm.errors import InvalidInput
 from oxswarm.settings import (
     ENV_CLUSTER,
@@ -150,21 +152,51 @@ def multiprocess_metrics() -> Path | None:
     return None if given else folder
 
 
+def _relying_service(func: F) -> F:
+    """The options of a service that signs people in at oxAuth (oxTrust, the IdP)."""
+    for option in reversed((
+        click.option("--cache", default=None, metavar="HOST:PORT",
+                     help="Twemproxy address. [default 127.0.0.1:22121; env OXSWARM_CACHE]"),
+        click.option("--ldap-url", "ldap_urls", multiple=True, metavar="URL",
+                     help="Directory server (repeatable). [default: ldap_peers from the store]"),
+        click.option("--public-url", default=None, metavar="URL",
+                     help="The base browsers see. [default https://<hostname>]"),
+        click.option("--oxauth-url", default=None, metavar="URL",
+                     help="oxAuth for the back channel (token, JWKS). [default: public URL]"),
+    )):
+        func = option(func)
+    return func
+
+
+def _relying_options(bind: str, cache: str | None, public_url: str | None,
+                     oxauth_url: str | None) -> str:
+    """The cache address to use, once it, ``bind`` and the URLs are checked."""
+    from oxswarm.oxauth.wiring import DEFAULT_CACHE, parse_hostport
+
+    parse_hostport(bind, "bind")
+    for name, value in (("public-url", public_url), ("oxauth-url", oxauth_url)):
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise InvalidInput(f"{name}: {value!r} must be an http(s) URL", field=name)
+    address = cache or os.environ.get("OXSWARM_CACHE") or DEFAULT_CACHE
+    parse_hostport(address, "cache")
+    return address
+
+
+def _serve(app: Any, bind: str, log_level: str, *, proxy_headers: bool) -> None:
+    import uvicorn
+
+    from oxswarm.oxauth.wiring import parse_hostport
+
+    host, port = parse_hostport(bind, "bind")
+    uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools",
+                log_level=log_level, access_log=False, proxy_headers=proxy_headers,
+                server_header=False)
+
+
 @run_group.command("oxtrust")
 @store_options
 @click.option("--bind", default="0.0.0.0:8082", show_default=True, metavar="HOST:PORT")
-@click.option(
-    "--cache",
-    default=None,
-    metavar="HOST:PORT",
-    help="Twemproxy address (oxAuth's tokens). [default 127.0.0.1:22121; env OXSWARM_CACHE]",
-)
-@click.option("--ldap-url", "ldap_urls", multiple=True, metavar="URL",
-              help="Directory server (repeatable). [default: ldap_peers from the store]")
-@click.option("--public-url", default=None, metavar="URL",
-              help="Base of resource locations. [default https://<hostname>]")
-@click.option("--oxauth-url", default=None, metavar="URL",
-              help="oxAuth for the admin UI's back channel (token, JWKS). [default: public URL]")
+@_relying_service
 @click.option("--log-level", default="warning", show_default=True)
 def run_oxtrust(
     *,
@@ -178,40 +210,21 @@ def run_oxtrust(
 ) -> None:
     """The administration service (oxTrust): SCIM 2.0 under /identity/restv1/scim/v2 and the
     admin REST API under /identity/restv1/api/v1."""
-    import uvicorn
-
-    from oxswarm.oxauth.wiring import DEFAULT_CACHE, parse_hostport
     from oxswarm.oxtrust.app import TrustOptions, app_from_settings
 
-    host, port = parse_hostport(bind, "bind")
-    for name, value in (("public-url", public_url), ("oxauth-url", oxauth_url)):
-        if value is not None and not value.startswith(("https://", "http://")):
-            raise InvalidInput(f"{name}: {value!r} must be an http(s) URL", field=name)
     options = TrustOptions(
-        cache=cache or os.environ.get("OXSWARM_CACHE") or DEFAULT_CACHE,
+        cache=_relying_options(bind, cache, public_url, oxauth_url),
         ldap_urls=ldap_urls,
         public_url=public_url,
         oxauth_url=oxauth_url,
     )
-    parse_hostport(options.cache, "cache")
-    app = app_from_settings(settings, options)
-    uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools",
-                log_level=log_level, access_log=False, proxy_headers=True, server_header=False)
+    _serve(app_from_settings(settings, options), bind, log_level, proxy_headers=True)
 
 
 @run_group.command("oxshibboleth")
 @store_options
 @click.option("--bind", default="0.0.0.0:8086", show_default=True, metavar="HOST:PORT")
-@click.option("--cache", default=None, metavar="HOST:PORT",
-              help="Twemproxy address (SAML request state). [default 127.0.0.1:22121; env "
-                   "OXSWARM_CACHE]")
-@click.option("--ldap-url", "ldap_urls", multiple=True, metavar="URL",
-              help="Directory server (repeatable). [default: ldap_peers from the store]")
-@click.option("--public-url", default=None, metavar="URL",
-              help="The base browsers see; entityID <URL>/idp/shibboleth. "
-                   "[default https://<hostname>]")
-@click.option("--oxauth-url", default=None, metavar="URL",
-              help="oxAuth for the back channel (token, JWKS). [default: public URL]")
+@_relying_service
 @click.option("--trust-folder", default=None, metavar="DIR",
               type=click.Path(file_okay=False, path_type=Path),
               help="Serve the trusts from files here, kept from the directory (the node's "
@@ -229,26 +242,17 @@ def run_oxshibboleth(
     log_level: str,
 ) -> None:
     """The SAML 2.0 identity provider (oxShibboleth): metadata at /idp/shibboleth, SSO at
-    /idp/profile/SAML2/Redirect/SSO and /idp/profile/SAML2/POST/SSO (docs/saml.md)."""
-    import uvicorn
-
-    from oxswarm.oxauth.wiring import DEFAULT_CACHE, parse_hostport
+    /idp/profile/SAML2/Redirect/SSO and /idp/profile/SAML2/POST/SSO (docs/saml.md); its
+    entityID is <public URL>/idp/shibboleth."""
     from oxswarm.oxshibboleth.app import IdpOptions, app_from_settings
     from oxswarm.oxshibboleth.idp import xmlsec_binary
 
-    host, port = parse_hostport(bind, "bind")
-    for name, value in (("public-url", public_url), ("oxauth-url", oxauth_url)):
-        if value is not None and not value.startswith(("https://", "http://")):
-            raise InvalidInput(f"{name}: {value!r} must be an http(s) URL", field=name)
     options = IdpOptions(
-        cache=cache or os.environ.get("OXSWARM_CACHE") or DEFAULT_CACHE,
+        cache=_relying_options(bind, cache, public_url, oxauth_url),
         ldap_urls=ldap_urls,
         public_url=public_url,
         oxauth_url=oxauth_url,
         trust_folder=trust_folder,
     )
-    parse_hostport(options.cache, "cache")
     xmlsec_binary()  # fail at start, naming the package, when xmlsec1 is missing
-    app = app_from_settings(settings, options)
-    uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools",
-                log_level=log_level, access_log=False, proxy_headers=False, server_header=False)
+    _serve(app_from_settings(settings, options), bind, log_level, proxy_headers=False)
