@@ -236,28 +236,17 @@ def start_oxauth(
     return Daemon("oxauth", argv, root / "oxauth", env=env).start()
 
 
-def start_oxtrust(
-    root: Path, env: dict[str, str], *, bind: str, public_url: str, cache: str, ldap: str,
-    oxauth_url: str,
+def start_relying(
+    role: str, root: Path, env: dict[str, str], *, bind: str, public_url: str, cache: str,
+    ldap: str, oxauth_url: str,
 ) -> Daemon:
+    """``oxswarm run oxtrust`` or ``oxswarm run oxshibboleth``: both sign people in at oxAuth."""
     argv = [
-        sys.executable, "-m", "oxswarm", "run", "oxtrust", "--bind", bind,
+        sys.executable, "-m", "oxswarm", "run", role, "--bind", bind,
         "--public-url", public_url, "--cache", cache, "--ldap-url", ldap,
         "--oxauth-url", oxauth_url, "--log-level", "warning",
     ]  # fmt: skip
-    return Daemon("oxtrust", argv, root / "oxtrust", env=env).start()
-
-
-def start_oxshibboleth(
-    root: Path, env: dict[str, str], *, bind: str, public_url: str, cache: str, ldap: str,
-    oxauth_url: str,
-) -> Daemon:
-    argv = [
-        sys.executable, "-m", "oxswarm", "run", "oxshibboleth", "--bind", bind,
-        "--public-url", public_url, "--cache", cache, "--ldap-url", ldap,
-        "--oxauth-url", oxauth_url, "--log-level", "warning",
-    ]  # fmt: skip
-    return Daemon("oxshibboleth", argv, root / "oxshibboleth", env=env).start()
+    return Daemon(role, argv, root / role, env=env).start()
 
 
 def _own_client_id(stack: Stack, key: str = K.OXAUTH_CLIENT_ID) -> str:
@@ -299,19 +288,15 @@ def _start_admin_and_idp(
     idp_bind: str, progress: Progress,
 ) -> tuple[Daemon, Daemon]:
     """oxTrust and the SAML IdP, each on its own certificate, both signing in at oxAuth."""
-    progress(f"starting oxTrust on {trust_bind}")
-    trust = start_oxtrust(
-        root, _role_env(stack, env, "oxtrust"), bind=trust_bind,
-        public_url=f"http://{trust_bind}", cache=stack.cache_address, ldap=stack.ldap_urls[0],
-        oxauth_url=f"http://{bind}",
-    )
-    progress(f"starting the SAML IdP on {idp_bind}")
-    idp = start_oxshibboleth(
-        root, _role_env(stack, env, "oxshibboleth"), bind=idp_bind,
-        public_url=f"http://{idp_bind}", cache=stack.cache_address, ldap=stack.ldap_urls[0],
-        oxauth_url=f"http://{bind}",
-    )
-    return trust, idp
+    started = []
+    for role, what, at in (("oxtrust", "oxTrust", trust_bind),
+                           ("oxshibboleth", "the SAML IdP", idp_bind)):
+        progress(f"starting {what} on {at}")
+        started.append(start_relying(
+            role, root, _role_env(stack, env, role), bind=at, public_url=f"http://{at}",
+            cache=stack.cache_address, ldap=stack.ldap_urls[0], oxauth_url=f"http://{bind}",
+        ))
+    return started[0], started[1]
 
 
 def dev_up(

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from oxswarm.edge.render import TEMP_DIRS
 from oxswarm.errors import DaemonError
-from oxswarm.local.process import Daemon
+from oxswarm.local.process import Daemon, check_config
 
 NGINX_BINARY = "nginx"
 
@@ -38,13 +37,7 @@ def test_config(conf_file: Path, workdir: Path, netns: str | None = None) -> Non
             "-e", str(workdir / "logs" / "test.log")]  # fmt: skip
     if netns:
         argv = ["ip", "netns", "exec", netns, *argv]
-    try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise DaemonError(f"cannot run nginx -t: {exc}") from exc
-    if result.returncode != 0:
-        message = " | ".join((result.stderr + result.stdout).strip().splitlines()[-5:])
-        raise DaemonError(f"nginx rejects {conf_file}: {message}")
+    check_config(argv, "nginx -t", conf_file)
 
 
 @dataclass

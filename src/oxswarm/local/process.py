@@ -55,6 +55,19 @@ def pid_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def check_config(argv: list[str], what: str, conf_file: Path, timeout: float = 20) -> None:
+    """Run a daemon's configuration test ``argv``; :class:`DaemonError` with the last lines
+    of its own message when it refuses ``conf_file``, or when it cannot run."""
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                                check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise DaemonError(f"cannot run {what}: {exc}") from exc
+    if result.returncode != 0:
+        message = " | ".join((result.stderr + result.stdout).strip().splitlines()[-5:])
+        raise DaemonError(f"{argv[0]} rejects {conf_file}: {message}")
+
+
 def wait_until(
     check: Callable[[], bool], timeout: float, what: str, interval: float = 0.05
 ) -> None:

@@ -8,7 +8,6 @@ port too (nutcracker's default 22222 would collide with other engineers' runs).
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,25 +16,15 @@ from oxswarm.cache.render import render_twemproxy
 from oxswarm.cache.spec import TwemproxyPool
 from oxswarm.cache.stats import read_stats
 from oxswarm.errors import CacheUnavailable, DaemonError
+from oxswarm.local import process
 from oxswarm.local.process import Daemon, free_port
 from oxswarm.local.redis import port_taken
 
 
 def check_config(conf_file: Path) -> None:
     """Run ``nutcracker -t``; :class:`DaemonError` with its message when it refuses."""
-    try:
-        result = subprocess.run(
-            ["nutcracker", "--test-conf", "--conf-file", str(conf_file)],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise DaemonError(f"cannot run nutcracker --test-conf: {exc}") from exc
-    if result.returncode != 0:
-        message = " | ".join((result.stderr + result.stdout).strip().splitlines()[-5:])
-        raise DaemonError(f"nutcracker rejects {conf_file}: {message}")
+    process.check_config(["nutcracker", "--test-conf", "--conf-file", str(conf_file)],
+                         "nutcracker --test-conf", conf_file, timeout=10)
 
 
 @dataclass
