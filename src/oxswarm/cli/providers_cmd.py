@@ -236,7 +236,7 @@ def update_cmd(*, settings: Settings, ldap_urls: tuple[str, ...], provider_id: s
                                                                        secret))
         has_secret = store.has_secret(provider_id)
     _audit(settings, ldap_urls, "update", provider_id,
-           _detail(changed, client_secret="changed" if secret else "kept"))
+           _detail(changed, credential_changed=secret is not None))
     _show(changed, as_json, has_secret)
 
 

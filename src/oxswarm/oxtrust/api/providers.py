@@ -71,8 +71,7 @@ class ProviderOperations:
         fresh = _provider(body, provider_id)
         changed = store.replace(fresh, body.client_secret, expect)
         self._audit(actor, "passport_provider.update", changed.id,
-                    {**changed.public(), "client_secret": "changed" if body.client_secret
-                     else "kept"})
+                    {**changed.public(), "credential_changed": bool(body.client_secret)})
         return provider_out(store, changed)
 
     def delete_provider(self: _Service, actor: Any, provider_id: str,
