@@ -108,6 +108,22 @@ def test_put_if_absent(store: EtcdStore, prefix: str) -> None:
 
 
 @pytest.mark.integration
+def test_put_if_revision(store: EtcdStore, prefix: str) -> None:
+    """Compare-and-swap on the key's mod_revision, the other keys in the same transaction."""
+    key = f"{prefix}/cas"
+    assert store.get_revision(key) == (None, 0)
+    assert store.put_if_revision(key, b"one", 0, {f"{prefix}/side": b"s1"}) is True
+    value, first = store.get_revision(key)
+    assert value == b"one" and first > 0
+    assert store.put_if_revision(key, b"again", 0) is False  # it exists now
+    assert store.put_if_revision(key, b"two", first, {f"{prefix}/side": None}) is True
+    assert store.get(f"{prefix}/side") is None  # deleted with the swap
+    assert store.put_if_revision(key, b"stale", first, {f"{prefix}/other": b"x"}) is False
+    assert store.get(key) == b"two" and store.get(f"{prefix}/other") is None  # nothing
+    assert store.get_revision(key)[1] > first
+
+
+@pytest.mark.integration
 def test_lease_expiry_keepalive_and_revoke(store: EtcdStore, prefix: str) -> None:
     short = store.grant_lease(1)
     store.put(f"{prefix}/short", b"x", lease=short)

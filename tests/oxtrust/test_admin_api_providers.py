@@ -20,7 +20,7 @@ from tests.oxtrust.test_admin_api import (  # noqa: F401  (the admin API's fixtu
 
 from oxswarm.directory.people import PeopleRepository
 from oxswarm.local.stack import Stack
-from oxswarm.oxtrust.api.routes import READ
+from oxswarm.oxtrust.api.routes import READ, WRITE
 
 pytestmark = pytest.mark.integration
 
@@ -113,3 +113,55 @@ def test_person_links_shown_and_removed(admin: httpx.Client, api: Api,  # noqa: 
     assert (audit["action"], audit["target"]) == ("person.unlink", inum)
     with stack.directory() as directory:
         assert PeopleRepository(directory).external_uids(inum) == [links[0]]
+
+
+def test_concurrent_edits_lose_nothing_and_a_stale_one_is_refused(
+        api: Api, stack: Stack) -> None:  # noqa: F811
+    """Four clients PUT their own provider at once, three times each (If-Match from their
+    GET): every last PUT is stored. A PUT or DELETE whose If-Match names a version another
+    writer replaced is 412 with the error body, nothing written."""
+    import concurrent.futures
+    import dataclasses
+
+    from oxswarm.passport.providers import ProviderStore
+
+    run = uuid.uuid4().hex[:6]
+    ids = [f"par{run}{n}" for n in range(4)]
+    writer = api(WRITE)
+    for pid in ids:
+        assert writer.post("/passport/providers", json={
+            "id": pid, "issuer": "https://op.example.org", "client_id": "c",
+            "client_secret": SECRET}).status_code == 201
+
+    def edits(pid: str) -> None:
+        http = api(WRITE)
+        for step in range(3):
+            tag = http.get(f"/passport/providers/{pid}").headers["etag"]
+            r = http.put(f"/passport/providers/{pid}", headers={"If-Match": tag}, json={
+                "issuer": "https://op.example.org", "client_id": "c", "name": f"{pid} {step}"})
+            assert r.status_code == 200, r.text
+
+    with concurrent.futures.ThreadPoolExecutor(len(ids)) as pool:
+        for done in [pool.submit(edits, pid) for pid in ids]:
+            done.result()
+    names = {p["id"]: p["name"] for p in api(READ).get(
+        "/passport/providers", params={"q": run, "limit": 50}).json()["items"]}
+    assert names == {pid: f"{pid} 2" for pid in ids}
+    # a stale If-Match: another writer (the store, as the CLI) changed the provider
+    stale = writer.get(f"/passport/providers/{ids[0]}").headers["etag"]
+    manager = stack.manager()
+    try:
+        store = ProviderStore(manager)
+        store.replace(dataclasses.replace(store.get(ids[0]), linking="existing_only"))
+    finally:
+        manager.store.close()
+    body = _error(writer.put(f"/passport/providers/{ids[0]}", headers={"If-Match": stale},
+                             json={"issuer": "https://op.example.org", "client_id": "c",
+                                   "name": "stale"}), 412, "If-Match")
+    assert body["error"] == "precondition_failed"
+    _error(writer.delete(f"/passport/providers/{ids[0]}", headers={"If-Match": stale}), 412,
+           "If-Match")
+    kept = writer.get(f"/passport/providers/{ids[0]}").json()
+    assert (kept["name"], kept["linking"]) == (f"{ids[0]} 2", "existing_only")
+    for pid in ids:
+        assert writer.delete(f"/passport/providers/{pid}").status_code == 204

@@ -78,3 +78,39 @@ def test_person_edit_keeps_what_the_form_does_not_show() -> None:
     assert not errors and person is not None
     assert (person.given_name, person.locality, person.email_verified, person.status) == (
         "Jane", "Paris", True, "inactive")
+
+
+def test_provider_mapping_rows_name_the_bad_row() -> None:
+    import pytest
+
+    from oxswarm.errors import InvalidInput
+    from oxswarm.oxtrust.ui.providers import edited, entered_mapping, mapping_rows
+    from oxswarm.passport.providers import build, version
+
+    rows = {"map_claim_0": "nickname", "map_field_0": "display_name",
+            "map_claim_1": "", "map_field_1": "", "map_claim_2": "locale", "map_field_2": ""}
+    assert entered_mapping(rows) == {"nickname": "display_name", "locale": ""}
+    for bad, field in (({"map_claim_1": "a b", "map_field_1": "email"}, "map_claim_1"),
+                       ({"map_claim_1": "", "map_field_1": "email"}, "map_claim_1"),
+                       ({"map_claim_1": "nickname", "map_field_1": "email"}, "map_claim_1"),
+                       ({"map_claim_1": "x", "map_field_1": "userPassword"}, "map_field_1"),
+                       ({"map_claim_1": "x", "map_field_1": "status"}, "map_field_1")):
+        with pytest.raises(InvalidInput) as refused:
+            entered_mapping({**rows, **bad})
+        assert refused.value.field == field and str(refused.value).startswith("mapping:")
+    provider = build({"id": "p", "issuer": "https://op.example", "client_id": "c",
+                      "mapping": {"b": "email", "a": "uid"}})
+    assert mapping_rows(dict(provider.mapping), 2) == [("a", "uid"), ("b", "email"),
+                                                       ("", ""), ("", "")]
+    changed = edited(provider, {**rows, "name": " Partner  OP ", "linking": "create",
+                                "update": "always", "issuer": "https://op.example",
+                                "client_id": "c", "scopes": "openid email"})
+    assert (changed.name, changed.update, changed.scopes) == ("Partner OP", "always",
+                                                              ("openid", "email"))
+    assert dict(changed.mapping) == {"nickname": "display_name", "locale": ""}
+    assert version(changed) != version(provider)  # what a stale form is told apart by
+    assert version(provider) == version(build(provider.public()))
+    with pytest.raises(InvalidInput) as refused:
+        edited(provider, {**rows, "linking": "merge", "update": "first",
+                          "issuer": "https://op.example", "client_id": "c"})
+    assert refused.value.field == "linking"

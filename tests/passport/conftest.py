@@ -104,8 +104,8 @@ class Passport:
         argv = [sys.executable, "-m", "oxswarm", *args, "--store", self.stack.store_url,
                 "--cluster", self.stack.cluster,
                 "--master-key-file", str(self.stack.master_key_file)]
-        if args[0] == "users":
-            argv += ["--ldap-url", self.stack.ldap_urls[0]]
+        if args[0] == "users" or (args[0] == "providers" and args[1] not in ("list", "show")):
+            argv += ["--ldap-url", self.stack.ldap_urls[0]]  # the audit log
         return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60,
                               check=False)
 

@@ -1,6 +1,7 @@
 """``oxswarm providers`` against the real config store: add, list (table, JSON), show,
 update, enable, disable, remove; the client secret only from a file, stored encrypted,
-never printed; bad input exits 2 with one line naming the option, nothing stored."""
+never printed; every change in the audit log (actor ``cli:<user>``, never the secret);
+bad input exits 2 with one line naming the option, nothing stored."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from tests.passport.conftest import Passport
 
+from oxswarm.oxtrust import audit
 from oxswarm.passport.providers import CONFIG_KEY, secret_name
 
 pytestmark = pytest.mark.integration
@@ -26,6 +28,13 @@ def one_line_error(done: object, exit_code: int, *words: str) -> None:
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     for word in words:
         assert word in lines[0], lines[0]
+
+
+def audited(passport: Passport, target: str) -> list[audit.AuditEvent]:
+    """The audit log's entries about ``target``, oldest first."""
+    with passport.stack.directory() as directory:
+        events = audit.page(directory, 0, 200).events
+    return [e for e in reversed(events) if e.target == target]
 
 
 def test_crud(passport: Passport, tmp_path: Path) -> None:
@@ -61,6 +70,9 @@ def test_crud(passport: Passport, tmp_path: Path) -> None:
     shown = json.loads(passport.cli("providers", "show", "clitest", "--json").stdout)
     assert shown["linking"] == "existing_only" and shown["name"] == "Example OP"
     assert shown["scopes"] == ["openid", "email"] and shown["update"] == "always"
+    secret.write_text(SECRET + "-new\n")
+    done = passport.cli("providers", "update", "clitest", "--client-secret-file", str(secret))
+    assert done.returncode == 0 and SECRET not in done.stdout, done.stderr
     assert passport.cli("providers", "disable", "clitest").returncode == 0
     assert json.loads(passport.cli("providers", "show", "clitest", "--json").stdout)[
         "enabled"] is False
@@ -73,6 +85,18 @@ def test_crud(passport: Passport, tmp_path: Path) -> None:
         assert manager.get_secret(secret_name("clitest")) is None
     finally:
         manager.store.close()
+    # every change in the audit log, by the OS user, never the secret
+    events = audited(passport, "clitest")[-6:]
+    assert [e.action for e in events] == ["passport_provider.create"] + [
+        "passport_provider.update"] * 4 + ["passport_provider.delete"]
+    assert all(e.actor.startswith("cli:") for e in events)
+    assert events[0].detail["linking"] == "link_by_email"
+    assert events[0].detail["mapping"] == {"nickname": "display_name", "phone_number": ""}
+    assert events[1].detail["linking"] == "existing_only"
+    assert events[1].detail["credential_changed"] is False
+    assert events[2].detail["credential_changed"] is True  # that it changed, not what to
+    assert (events[3].detail, events[4].detail) == ({"enabled": False}, {"enabled": True})
+    assert SECRET not in str([e.to_json() for e in events])
 
 
 def test_bad_input(passport: Passport, tmp_path: Path) -> None:

@@ -51,6 +51,7 @@ USERS: dict[str, dict[str, str]] = {
     f"new{RUN}": {"email": f"new-{RUN}@example.org", "sn": "New"},
     f"bad{RUN}": {"email": f"bad-{RUN}@example.org", "sn": "Bad"},
     f"enc{RUN}": {"email": f"enc-{RUN}@example.org", "sn": "Enc"},
+    f"web{RUN}": {"email": f"web-{RUN}@example.org", "sn": "Web"},  # test_saml_browser
 }
 
 

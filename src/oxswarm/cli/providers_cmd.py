@@ -5,6 +5,14 @@ The client secret is read from a file (``--client-secret-file``, ``-`` for stdin
 from the command line, and stored encrypted (``passport_client_secret_<ID>``). Tables for
 people, ``--json`` for scripts; bad input exits 2 with one line naming the option; a
 store that cannot be reached exits 1. Running oxAuth processes follow within a second.
+
+Each change is applied to the provider as stored at the moment of the write (the store's
+compare-and-swap, :class:`~oxswarm.passport.providers.ProviderStore`): ``update`` sets only
+the options given, so a concurrent change of other options or other providers stays.
+Every change is recorded in the audit log as the admin API's and UI's are
+(``passport_provider.create|update|delete``, actor ``cli:<OS user>``, never the secret;
+``--ldap-url`` as for ``oxswarm users``); a log that cannot be written is a warning, the
+change stays.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +28,12 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from oxswarm.cli.audit_cmd import record_cli
+from oxswarm.cli.directory_options import ldap_url_option, open_directory
 from oxswarm.cli.options import open_manager, store_options
 from oxswarm.cli.saml_cmd import read_metadata
 from oxswarm.config.manager import ConfigManager
-from oxswarm.errors import InvalidInput, NotFound
+from oxswarm.errors import InvalidInput, NotFound, OxSwarmError
 from oxswarm.passport.providers import (
     LINKING,
     TYPES,
@@ -77,10 +88,31 @@ def _store(manager: ConfigManager) -> ProviderStore:
 
 
 def _get(store: ProviderStore, provider_id: str) -> Provider:
+    return _missing_is_input(provider_id, lambda: store.get(provider_id))
+
+
+def _missing_is_input(provider_id: str, step: Callable[[], Provider]) -> Provider:
+    """An unknown id is the caller's input: exit 2 naming it."""
     try:
-        return store.get(provider_id)
+        return step()
     except NotFound:
         raise InvalidInput(f"id: no provider {provider_id!r}", field="id") from None
+
+
+def _audit(settings: Settings, ldap_urls: tuple[str, ...], action: str, target: str,
+           detail: dict[str, Any]) -> None:
+    """Record the change made (the store write is done: a failure here only warns)."""
+    try:
+        with open_directory(settings, ldap_urls) as access:
+            record_cli(access, f"passport_provider.{action}", target, detail)
+    except OxSwarmError as exc:
+        click.echo(f"warning: the change was made but not recorded in the audit log: {exc}",
+                   err=True)  # fmt: skip
+
+
+def _detail(provider: Provider, **more: Any) -> dict[str, Any]:
+    """What the log keeps of a provider: its options, not its metadata nor a secret."""
+    return {**{k: v for k, v in provider.public().items() if k != "metadata"}, **more}
 
 
 def _table(providers: list[Provider]) -> Table:
@@ -143,9 +175,10 @@ def providers_group() -> None:
               help=f"One of {', '.join(TYPES)}.")
 @_options
 @store_options
-def add_cmd(*, settings: Settings, provider_id: str, kind: str, name: str | None,
-            issuer: str | None, client_id: str | None, client_secret_file: str | None,
-            metadata: str | None, subject_attribute: str | None,
+@ldap_url_option
+def add_cmd(*, settings: Settings, ldap_urls: tuple[str, ...], provider_id: str, kind: str,
+            name: str | None, issuer: str | None, client_id: str | None,
+            client_secret_file: str | None, metadata: str | None, subject_attribute: str | None,
             scopes: tuple[str, ...], mapping: str | None, linking: str | None,
             update_mode: str | None, as_json: bool) -> None:
     """Add a provider (disabled providers keep their place: see enable/disable)."""
@@ -169,6 +202,7 @@ def add_cmd(*, settings: Settings, provider_id: str, kind: str, name: str | None
     secret = read_secret(client_secret_file) if client_secret_file and kind != "saml" else None
     with open_manager(settings) as manager:
         _store(manager).add(provider, secret)
+    _audit(settings, ldap_urls, "create", provider.id, _detail(provider))
     _show(provider, as_json, secret is not None)
 
 
@@ -176,28 +210,33 @@ def add_cmd(*, settings: Settings, provider_id: str, kind: str, name: str | None
 @click.argument("provider_id")
 @_options
 @store_options
-def update_cmd(*, settings: Settings, provider_id: str, name: str | None, issuer: str | None,
-               client_id: str | None, client_secret_file: str | None,
-               metadata: str | None, subject_attribute: str | None,
+@ldap_url_option
+def update_cmd(*, settings: Settings, ldap_urls: tuple[str, ...], provider_id: str,
+               name: str | None, issuer: str | None, client_id: str | None,
+               client_secret_file: str | None, metadata: str | None,
+               subject_attribute: str | None,
                scopes: tuple[str, ...], mapping: str | None, linking: str | None,
                update_mode: str | None, as_json: bool) -> None:
     """Change the options given; the others stay."""
     secret = read_secret(client_secret_file) if client_secret_file else None
     new_mapping = read_mapping(mapping) if mapping else None
     new_metadata = read_metadata(settings, metadata) if metadata else None
+    given = {key: value for key, value in (
+        ("name", name), ("issuer", issuer), ("client_id", client_id), ("linking", linking),
+        ("update", update_mode), ("mapping", new_mapping), ("metadata", new_metadata),
+        ("subject_attribute", subject_attribute), ("scopes", list(scopes) or None),
+    ) if value is not None}  # fmt: skip
+
+    def edit(current: Provider) -> Provider:  # on the provider as stored at the write
+        return build({**current.public(), **given})
+
     with open_manager(settings) as manager:
         store = _store(manager)
-        data = _get(store, provider_id).public()
-        for key, value in (("name", name), ("issuer", issuer), ("client_id", client_id),
-                           ("linking", linking), ("update", update_mode),
-                           ("mapping", new_mapping), ("metadata", new_metadata),
-                           ("subject_attribute", subject_attribute)):
-            if value is not None:
-                data[key] = value
-        if scopes:
-            data["scopes"] = list(scopes)
-        changed = store.replace(build(data), secret)
+        changed = _missing_is_input(provider_id, lambda: store.update(provider_id, edit,
+                                                                       secret))
         has_secret = store.has_secret(provider_id)
+    _audit(settings, ldap_urls, "update", provider_id,
+           _detail(changed, credential_changed=secret is not None))
     _show(changed, as_json, has_secret)
 
 
@@ -232,33 +271,39 @@ def show_cmd(settings: Settings, provider_id: str, as_json: bool) -> None:
 @providers_group.command("remove")
 @click.argument("provider_id")
 @store_options
-def remove_cmd(settings: Settings, provider_id: str) -> None:
+@ldap_url_option
+def remove_cmd(settings: Settings, ldap_urls: tuple[str, ...], provider_id: str) -> None:
     """Remove a provider and its secret (people keep their links)."""
     with open_manager(settings) as manager:
         store = _store(manager)
-        _get(store, provider_id)
-        store.remove(provider_id)
+        _missing_is_input(provider_id, lambda: store.remove(provider_id))
+    _audit(settings, ldap_urls, "delete", provider_id, {})
     click.echo(f"removed {provider_id}")
 
 
-def _switch(settings: Settings, provider_id: str, on: bool) -> None:
+def _switch(settings: Settings, ldap_urls: tuple[str, ...], provider_id: str,
+            on: bool) -> None:
     with open_manager(settings) as manager:
         store = _store(manager)
-        store.replace(dataclasses.replace(_get(store, provider_id), enabled=on))
+        _missing_is_input(provider_id, lambda: store.update(
+            provider_id, lambda current: dataclasses.replace(current, enabled=on)))
+    _audit(settings, ldap_urls, "update", provider_id, {"enabled": on})
     click.echo(f"{'enabled' if on else 'disabled'} {provider_id}")
 
 
 @providers_group.command("enable")
 @click.argument("provider_id")
 @store_options
-def enable_cmd(settings: Settings, provider_id: str) -> None:
+@ldap_url_option
+def enable_cmd(settings: Settings, ldap_urls: tuple[str, ...], provider_id: str) -> None:
     """Show the provider's button again and accept its sign-ins."""
-    _switch(settings, provider_id, True)
+    _switch(settings, ldap_urls, provider_id, True)
 
 
 @providers_group.command("disable")
 @click.argument("provider_id")
 @store_options
-def disable_cmd(settings: Settings, provider_id: str) -> None:
+@ldap_url_option
+def disable_cmd(settings: Settings, ldap_urls: tuple[str, ...], provider_id: str) -> None:
     """Hide the provider's button and refuse its sign-ins (kept for later)."""
-    _switch(settings, provider_id, False)
+    _switch(settings, ldap_urls, provider_id, False)

@@ -12,8 +12,9 @@ Availability rules (measured in the lab, see ``reference/lab.md``):
   is tried, round after round, until ``retry_for`` seconds have passed. The endpoint that
   last answered is tried first next time.
 * A write that timed out may still commit later, so every write is safe to send twice:
-  ``put`` writes a whole value; ``put_if_absent`` recognises its own earlier write; a
-  lease is granted under an ID chosen here, so a repeated grant finds it already exists.
+  ``put`` writes a whole value; ``put_if_absent`` and ``put_if_revision`` recognise
+  their own earlier write; a lease is granted under an ID chosen here, so a repeated
+  grant finds it already exists.
 * Every failure is raised as :class:`~oxswarm.errors.StoreUnavailable` naming each
   endpoint that was tried and why it failed.
 
@@ -32,7 +33,7 @@ import logging
 import secrets
 import ssl
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, NoReturn
@@ -457,6 +458,45 @@ class EtcdStore:
         current = kvs[0]
         same_value = _unb64(current.get("value", "")) == value
         return same_value and int(current.get("lease", 0)) == int(lease or 0)
+
+    def get_revision(self, key: str) -> tuple[bytes | None, int]:
+        """The value and its ``mod_revision`` (0 when the key does not exist)."""
+        data = self._call("/v3/kv/range", {"key": _b64(key)}, f"get {key}").data
+        kvs = data.get("kvs") or []
+        if not kvs:
+            return None, 0
+        return _unb64(kvs[0].get("value", "")), int(kvs[0].get("mod_revision", 0))
+
+    def put_if_revision(
+        self, key: str, value: bytes, revision: int,
+        also: Mapping[str, bytes | None] | None = None,
+    ) -> bool:  # fmt: skip
+        """Compare-and-swap: one transaction that writes ``value`` (and puts, or with
+        ``None`` deletes, the keys of ``also``) only while ``key``'s ``mod_revision`` is
+        still ``revision`` (0: the key does not exist). False when another writer changed
+        it meanwhile, nothing written.
+
+        When an earlier attempt timed out and the key now holds exactly this value, that
+        attempt was applied (the transaction is all or nothing): True.
+        """
+        ops: list[dict[str, Any]] = [{"request_put": {"key": _b64(key), "value": _b64(value)}}]
+        for other, content in (also or {}).items():
+            ops.append({"request_delete_range": {"key": _b64(other)}} if content is None
+                       else {"request_put": {"key": _b64(other), "value": _b64(content)}})
+        body = {
+            "compare": [{"target": "MOD", "key": _b64(key), "result": "EQUAL",
+                         "mod_revision": str(revision)}],
+            "success": ops,
+            "failure": [{"request_range": {"key": _b64(key)}}],
+        }  # fmt: skip
+        reply = self._call("/v3/kv/txn", body, f"put-if-revision {key}")
+        if reply.data.get("succeeded"):
+            return True
+        if not reply.ambiguous:
+            return False
+        responses = reply.data.get("responses") or [{}]
+        kvs = responses[0].get("response_range", {}).get("kvs") or []
+        return bool(kvs) and _unb64(kvs[0].get("value", "")) == value
 
     def delete(self, key: str) -> bool:
         """Delete ``key``; True when it existed (a retried delete may report False)."""

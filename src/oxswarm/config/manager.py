@@ -82,6 +82,23 @@ class ConfigManager:
     def set(self, name: str, value: str) -> None:
         self.store.put(self.config_key(name), value.encode())
 
+    def get_versioned(self, name: str) -> tuple[str | None, int]:
+        """The value and the store revision of its last change (0 when absent)."""
+        raw, revision = self.store.get_revision(self.config_key(name))
+        return (None if raw is None else raw.decode()), revision
+
+    def set_if_unchanged(
+        self, name: str, value: str, revision: int,
+        secrets: Mapping[str, str | None] | None = None,
+    ) -> bool:  # fmt: skip
+        """Store ``value`` only while ``name`` is still at ``revision``, with the
+        ``secrets`` (encrypted; None removes one) in the same transaction: all or nothing.
+        False when another writer changed ``name`` first."""
+        also = {self.secret_key(k): None if v is None else self._box().encrypt(k, v).encode()
+                for k, v in (secrets or {}).items()}
+        return self.store.put_if_revision(self.config_key(name), value.encode(), revision,
+                                          also)
+
     def all(self) -> dict[str, str]:
         base = f"{self.prefix}/config/"
         found = self.store.get_prefix(base)

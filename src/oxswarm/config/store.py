@@ -6,7 +6,7 @@ Adapters translate their library's errors into :mod:`oxswarm.errors`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,6 +29,18 @@ class KVStore(Protocol):
 
     def put_if_absent(self, key: str, value: bytes, lease: int | None = None) -> bool:
         """Store only when the key does not exist; True when stored."""
+        ...
+
+    def get_revision(self, key: str) -> tuple[bytes | None, int]:
+        """The value and the revision of its last change (0 when absent)."""
+        ...
+
+    def put_if_revision(
+        self, key: str, value: bytes, revision: int,
+        also: Mapping[str, bytes | None] | None = None,
+    ) -> bool:  # fmt: skip
+        """Compare-and-swap: write ``value`` (and put or, with None, delete the keys of
+        ``also``) in one transaction only while ``key`` is still at ``revision``."""
         ...
 
     def delete(self, key: str) -> bool: ...

@@ -18,8 +18,12 @@ provisioned; ``always``: on every sign-in), ``enabled``, ``name`` (the login but
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import logging
+import random
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -27,7 +31,9 @@ from urllib.parse import urlsplit
 
 from oxswarm.config.manager import ConfigManager
 from oxswarm.directory.people import PERSON_ATTRS
-from oxswarm.errors import InvalidInput, NotFound
+from oxswarm.errors import AssertionFailed, Conflict, InvalidInput, NotFound
+
+log = logging.getLogger(__name__)
 
 CONFIG_KEY: Final = "oxauth_passport_providers"
 TYPES: Final = ("oidc", "saml")
@@ -217,10 +223,31 @@ def check_secret(secret: str) -> str:
     return secret
 
 
+ATTEMPTS: Final = 16  # compare-and-swap rounds lost to other writers before giving up
+
+
+def version(provider: Provider) -> str:
+    """A provider's version as an editor saw it: a digest of its stored form. An edit
+    made from an older version is refused (:class:`AssertionFailed`), not merged."""
+    text = json.dumps(provider.public(), separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+Expect = Callable[[Provider], bool]
+Change = Callable[[list[Provider]], Sequence[Provider]]
+
+
 class ProviderStore:
     """The providers in the config store: the one place that reads and writes them
-    (``oxswarm providers`` and the admin API). A secret is written before the list names
-    its provider, and removed after the list dropped it."""
+    (``oxswarm providers``, the admin API and the admin UI).
+
+    The list is one config value, so every change is a compare-and-swap on its store
+    revision (:meth:`ConfigManager.set_if_unchanged`): read, change, write only if nobody
+    wrote in between, with the provider's secret in the same transaction (nothing
+    half-written). A writer that lost to another re-reads and applies its change again
+    to the fresh list, at most :data:`ATTEMPTS` times: edits of different providers never
+    overwrite each other. An edit that names the version it started from (``expect``)
+    is refused with :class:`AssertionFailed` when its provider changed meanwhile."""
 
     def __init__(self, manager: ConfigManager) -> None:
         self.manager = manager
@@ -229,36 +256,85 @@ class ProviderStore:
         return parse(self.manager.get(CONFIG_KEY))
 
     def get(self, provider_id: str) -> Provider:
-        for provider in self.list():
-            if provider.id == provider_id:
-                return provider
-        raise NotFound(f"no provider {provider_id!r}")
+        return _find(self.list(), provider_id)
 
     def has_secret(self, provider_id: str) -> bool:
         return self.manager.store.get(self.manager.secret_key(secret_name(provider_id))) \
             is not None
 
+    def _commit(self, change: Change,
+                secrets: Mapping[str, str | None] | None = None) -> None:
+        """Apply ``change`` to the stored list atomically (see the class)."""
+        for attempt in range(ATTEMPTS):
+            text, revision = self.manager.get_versioned(CONFIG_KEY)
+            fresh = dump(change(parse(text)))  # checked before anything is written
+            if self.manager.set_if_unchanged(CONFIG_KEY, fresh, revision, secrets):
+                return
+            log.info("passport providers: another writer came first; retrying (%d)",
+                     attempt + 1)
+            # jittered, growing back-off (10 ms doubling up to 0.25 s): writers spread out
+            time.sleep(random.uniform(0.0, min(0.25, 0.01 * 2 ** attempt)))  # noqa: S311
+        raise Conflict(f"{CONFIG_KEY}: changed by other writers {ATTEMPTS} times while "
+                       "saving; nothing written, try again")
+
     def add(self, provider: Provider, secret: str | None) -> Provider:
-        providers = self.list()
-        if any(p.id == provider.id for p in providers):
-            raise InvalidInput(f"id: a provider {provider.id!r} already exists", field="id")
-        text = dump([*providers, provider])  # checked before anything is written
+        secrets: dict[str, str | None] = {}
         if provider.type != "saml":
-            self.manager.set_secret(secret_name(provider.id), check_secret(secret or ""))
-        self.manager.set(CONFIG_KEY, text)
+            secrets[secret_name(provider.id)] = check_secret(secret or "")
+
+        def change(providers: list[Provider]) -> list[Provider]:
+            if any(p.id == provider.id for p in providers):
+                raise InvalidInput(f"id: a provider {provider.id!r} already exists",
+                                   field="id")
+            return [*providers, provider]
+
+        self._commit(change, secrets)
         return provider
 
-    def replace(self, provider: Provider, secret: str | None = None) -> Provider:
-        providers = self.list()
-        self.get(provider.id)
-        text = dump([provider if p.id == provider.id else p for p in providers])
-        if secret is not None:
-            self.manager.set_secret(secret_name(provider.id), check_secret(secret))
-        self.manager.set(CONFIG_KEY, text)
-        return provider
+    def update(self, provider_id: str, edit: Callable[[Provider], Provider],
+               secret: str | None = None, expect: Expect | None = None) -> Provider:
+        """``edit`` applied to the provider as stored at the moment of the write (so a
+        change of one option keeps the others another writer just set); with ``expect``,
+        refused when it says the stored provider is not the one the editor saw."""
+        secrets = {secret_name(provider_id): check_secret(secret)} if secret is not None \
+            else None
+        done: list[Provider] = []
 
-    def remove(self, provider_id: str) -> None:
-        providers = self.list()
-        self.get(provider_id)
-        self.manager.set(CONFIG_KEY, dump([p for p in providers if p.id != provider_id]))
-        self.manager.store.delete(self.manager.secret_key(secret_name(provider_id)))
+        def change(providers: list[Provider]) -> list[Provider]:
+            current = _find(providers, provider_id)
+            if expect is not None and not expect(current):
+                raise AssertionFailed(f"provider {provider_id!r} was changed by someone "
+                                      "else since it was read; nothing written")
+            edited = edit(current)
+            if edited.id != provider_id:
+                raise InvalidInput("id: cannot be changed", field="id")
+            done[:] = [edited]
+            return [edited if p.id == provider_id else p for p in providers]
+
+        self._commit(change, secrets)
+        return done[0]
+
+    def replace(self, provider: Provider, secret: str | None = None,
+                expect: Expect | None = None) -> Provider:
+        return self.update(provider.id, lambda _current: provider, secret, expect)
+
+    def remove(self, provider_id: str, expect: Expect | None = None) -> Provider:
+        removed: list[Provider] = []
+
+        def change(providers: list[Provider]) -> list[Provider]:
+            current = _find(providers, provider_id)
+            if expect is not None and not expect(current):
+                raise AssertionFailed(f"provider {provider_id!r} was changed by someone "
+                                      "else since it was read; nothing removed")
+            removed[:] = [current]
+            return [p for p in providers if p.id != provider_id]
+
+        self._commit(change, {secret_name(provider_id): None})
+        return removed[0]
+
+
+def _find(providers: Sequence[Provider], provider_id: str) -> Provider:
+    for provider in providers:
+        if provider.id == provider_id:
+            return provider
+    raise NotFound(f"no provider {provider_id!r}")

@@ -7,13 +7,18 @@
 //   GET  /sso?SAMLRequest=..&RelayState=..&SigAlg=..&Signature=..&sp=ID&login=..&variant=..
 //        checks the AuthnRequest's redirect-binding signature against the SP's metadata,
 //        then answers the auto-post form to the SP's ACS with a Response for `login`
-//        (USERS, a JSON object login -> {email, givenName, sn, uid, nameFormat}).
+//        (USERS, a JSON object login -> {email, givenName, sn, uid, nameFormat}); the form
+//        submits itself on load (a browser), a script reads its fields. Without `login`
+//        (a browser following the SP's redirect): a sign-in page, whose POST /login goes
+//        back to /sso with the query as received and `login`; without `sp`: the SP whose
+//        entityID is the AuthnRequest's Issuer.
 // Variants (what a broken or hostile IdP sends): ok, unsigned, audience, expired,
 // inresponseto, otherkey; encrypted (an honest one, the assertion encrypted to the SP).
 'use strict';
 const http = require('http');
 const fs = require('fs');
 const crypto = require('crypto');
+const zlib = require('zlib');
 const samlify = require('samlify');
 const validator = require('@authenio/samlify-node-xmllint');
 
@@ -42,6 +47,16 @@ const idp = makeIdp(env.KEY_FILE, env.CERT_FILE);
 const other = makeIdp(env.OTHER_KEY_FILE, env.OTHER_CERT_FILE);
 const encrypting = makeIdp(env.KEY_FILE, env.CERT_FILE, true);  // to the SP's encryption key
 const sps = {};  // provider id -> ServiceProvider
+const byEntity = {};  // SP entityID -> ServiceProvider
+
+function issuerOf(samlRequest) {  // the AuthnRequest's Issuer (redirect binding: deflated)
+  const xml = zlib.inflateRawSync(Buffer.from(samlRequest, 'base64')).toString('utf8');
+  const found = /Issuer[^>]*>([^<]+)</.exec(xml);
+  return found ? found[1].trim() : '';
+}
+
+const escape = (text) => String(text).replace(/&/g, '&amp;').replace(/"/g, '&quot;')
+  .replace(/</g, '&lt;');
 let sp = null;
 
 function attributes(user) {
@@ -108,7 +123,9 @@ const server = http.createServer((req, res) => {
         return res.end(idp.getMetadata());
       }
       if (req.method === 'POST' && url.pathname === '/sp') {
-        sps[url.searchParams.get('id')] = samlify.ServiceProvider({metadata: body});
+        const made = samlify.ServiceProvider({metadata: body});
+        sps[url.searchParams.get('id')] = made;
+        byEntity[made.entityMeta.getEntityID()] = made;
         res.writeHead(204);
         return res.end();
       }
@@ -119,15 +136,30 @@ const server = http.createServer((req, res) => {
         const octetString = ['SAMLRequest', 'RelayState', 'SigAlg'].map(part)
           .filter(Boolean).join('&');
         const query = Object.fromEntries(url.searchParams);
-        sp = sps[query.sp];
+        if (!query.login) {  // a person at the IdP: its sign-in page
+          res.writeHead(200, {'Content-Type': 'text/html'});
+          return res.end('<!doctype html><title>IdP sign-in</title><form method="post" ' +
+            `action="/login"><input type="hidden" name="query" value="${escape(req.url.split('?')[1])}">` +
+            '<label for="login">Login</label><input id="login" name="login">' +
+            '<button type="submit">Sign in at the IdP</button></form>');
+        }
+        sp = query.sp ? sps[query.sp] : byEntity[issuerOf(query.SAMLRequest)];
         const parsed = await idp.parseLoginRequest(sp, 'redirect', {query, octetString});
         const requestId = parsed.extract.request.id;
         const out = await respond(requestId, query.login, query.variant || 'ok');
         res.writeHead(200, {'Content-Type': 'text/html'});
-        return res.end(`<form method="post" action="${out.action}">` +
+        return res.end('<!doctype html><body onload="document.forms[0].submit()">' +
+          `<form method="post" action="${out.action}">` +
           `<input type="hidden" name="SAMLResponse" value="${out.message}">` +
           `<input type="hidden" name="RelayState" value="${query.RelayState || ''}">` +
-          `<input type="hidden" name="RequestID" value="${requestId}"></form>`);
+          `<input type="hidden" name="RequestID" value="${requestId}">` +
+          '<noscript><button type="submit">Continue</button></noscript></form></body>');
+      }
+      if (req.method === 'POST' && url.pathname === '/login') {
+        const form = new URLSearchParams(body);
+        const login = encodeURIComponent(form.get('login') || '');
+        res.writeHead(303, {Location: `/sso?${form.get('query')}&login=${login}`});
+        return res.end();
       }
       res.writeHead(404);
       res.end('not found');

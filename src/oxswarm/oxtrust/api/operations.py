@@ -12,8 +12,10 @@ from typing import Any, Final
 from pydantic import BaseModel
 
 from oxswarm.oxtrust.api import models as m
-from oxswarm.oxtrust.api.routes import Call, Op
+from oxswarm.oxtrust.api.providers import provider_out
+from oxswarm.oxtrust.api.routes import Call, Op, etag_of
 from oxswarm.oxtrust.api.service import AdminService
+from oxswarm.passport.providers import Expect, ProviderStore
 
 S = AdminService
 
@@ -61,6 +63,14 @@ def _providers() -> list[Op]:
 
     def current(s: AdminService, c: Call) -> Any:
         return s.get_provider(c.path["id"])
+
+    def expect(s: AdminService, c: Call) -> Expect | None:
+        """``If-Match``, checked again inside the store's compare-and-swap."""
+        wanted = (c.request.headers.get("if-match") or "").strip()
+        if not wanted or wanted == "*":
+            return None
+        store = ProviderStore(s.config)
+        return lambda now: etag_of(provider_out(store, now)) == wanted
     return [
         Op("GET", "/passport/providers", "list_providers",
            "List oxPassport providers (paged; q searches)", tag,
@@ -73,12 +83,12 @@ def _providers() -> list[Op]:
            lambda s, c: s.get_provider(c.path["id"]), response=m.ProviderOut, params=params,
            current=current),
         Op("PUT", item, "replace_provider", "Replace an oxPassport provider", tag,
-           lambda s, c: s.replace_provider(c.actor, c.path["id"], c.body), body=m.ProviderIn,
-           response=m.ProviderOut, params=params, current=current,
-           errors=(400, 401, 403, 404, 412, 413, 503)),
+           lambda s, c: s.replace_provider(c.actor, c.path["id"], c.body, expect(s, c)),
+           body=m.ProviderIn, response=m.ProviderOut, params=params, current=current,
+           errors=(400, 401, 403, 404, 409, 412, 413, 503)),
         Op("DELETE", item, "delete_provider", "Remove an oxPassport provider", tag,
-           lambda s, c: s.delete_provider(c.actor, c.path["id"]), status=204, params=params,
-           current=current, errors=(400, 401, 403, 404, 412, 503)),
+           lambda s, c: s.delete_provider(c.actor, c.path["id"], expect(s, c)), status=204,
+           params=params, current=current, errors=(400, 401, 403, 404, 409, 412, 503)),
     ]  # fmt: skip
 
 

@@ -2,7 +2,9 @@
 the same rules and the same store as ``oxswarm providers``
 (:class:`~oxswarm.passport.providers.ProviderStore`), free of HTTP. The client secret is
 write-only: given on create (required) and replace (optional: kept when absent), shown
-only as ``client_secret_set``."""
+only as ``client_secret_set``. A replace or delete with ``If-Match`` is checked inside the
+store's compare-and-swap (``expect``), so an edit that raced another one on the same
+provider is refused (412) rather than applied over it."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from oxswarm.config.manager import ConfigManager
 from oxswarm.directory.people import PeopleRepository
 from oxswarm.errors import InvalidInput
 from oxswarm.oxtrust.api import models as m
-from oxswarm.passport.providers import Provider, ProviderStore, build
+from oxswarm.passport.providers import Expect, Provider, ProviderStore, build
 
 
 class _Service(Protocol):
@@ -24,7 +26,8 @@ class _Service(Protocol):
                detail: Mapping[str, Any] | None = None) -> None: ...
 
 
-def _out(store: ProviderStore, provider: Provider) -> dict[str, Any]:
+def provider_out(store: ProviderStore, provider: Provider) -> dict[str, Any]:
+    """The provider as the API shows it (and its ETag is computed from)."""
     return {**provider.public(), "client_secret_set": provider.type == "oidc"
             and store.has_secret(provider.id)}
 
@@ -41,13 +44,13 @@ class ProviderOperations:
         from oxswarm.oxtrust.api.service import _matches, _window
 
         store = ProviderStore(self.config)
-        items = [_out(store, p) for p in store.list()]
+        items = [provider_out(store, p) for p in store.list()]
         items = [p for p in items if _matches(p, q, ("id", "name", "issuer"))]
         return _window(items, start, limit)
 
     def get_provider(self: _Service, provider_id: str) -> dict[str, Any]:
         store = ProviderStore(self.config)
-        return _out(store, store.get(provider_id))
+        return provider_out(store, store.get(provider_id))
 
     def create_provider(self: _Service, actor: Any, body: m.ProviderIn) -> dict[str, Any]:
         if not body.id:
@@ -57,24 +60,24 @@ class ProviderOperations:
         store = ProviderStore(self.config)
         made = store.add(_provider(body, body.id), body.client_secret)
         self._audit(actor, "passport_provider.create", made.id, made.public())
-        return _out(store, made)
+        return provider_out(store, made)
 
     def replace_provider(self: _Service, actor: Any, provider_id: str,
-                         body: m.ProviderIn) -> dict[str, Any]:
+                         body: m.ProviderIn, expect: Expect | None = None) -> dict[str, Any]:
         if body.id is not None and body.id != provider_id:
             raise InvalidInput("id: cannot be changed", field="id")
         store = ProviderStore(self.config)
         store.get(provider_id)
         fresh = _provider(body, provider_id)
-        changed = store.replace(fresh, body.client_secret)
+        changed = store.replace(fresh, body.client_secret, expect)
         self._audit(actor, "passport_provider.update", changed.id,
-                    {**changed.public(), "client_secret": "changed" if body.client_secret
-                     else "kept"})
-        return _out(store, changed)
+                    {**changed.public(), "credential_changed": bool(body.client_secret)})
+        return provider_out(store, changed)
 
-    def delete_provider(self: _Service, actor: Any, provider_id: str) -> None:
+    def delete_provider(self: _Service, actor: Any, provider_id: str,
+                        expect: Expect | None = None) -> None:
         store = ProviderStore(self.config)
-        store.remove(provider_id)
+        store.remove(provider_id, expect)
         self._audit(actor, "passport_provider.delete", provider_id)
 
     def person_links(self: _Service, inum: str) -> dict[str, Any]:

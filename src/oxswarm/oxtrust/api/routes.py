@@ -23,7 +23,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from oxswarm.errors import Conflict, InvalidInput, NotFound, OxSwarmError, Unavailable
+from oxswarm.errors import (
+    AssertionFailed,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    OxSwarmError,
+    Unavailable,
+)
 from oxswarm.oauth.models import AccessTokenRecord
 from oxswarm.oxtrust.api import models as m
 from oxswarm.oxtrust.api.service import Actor, AdminService, ClientRefused, Listed
@@ -165,6 +172,8 @@ def _translate(exc: OxSwarmError) -> ApiError:
         return ApiError(400, "invalid_request", str(exc), exc.field)
     if isinstance(exc, NotFound):
         return ApiError(404, "not_found", str(exc))
+    if isinstance(exc, AssertionFailed):  # changed since the If-Match version was read
+        return ApiError(412, "precondition_failed", str(exc), "If-Match")
     if isinstance(exc, Conflict):
         return ApiError(409, "conflict", str(exc))
     if isinstance(exc, Unavailable):
