@@ -68,7 +68,8 @@ ACCOUNTS = {f"u{i}x{RUN}": {"email": f"u{i}x{RUN}@partner.test", "email_verified
 LOGINS = list(ACCOUNTS)
 METRICS = (f"import urllib.request; print(urllib.request.urlopen("
            f"'http://127.0.0.1:{OXAUTH_PORT}/metrics', timeout=10).read().decode())")
-REQUESTS = re.compile(r'^oxswarm_http_requests_total\{([^}]*)\} ([0-9.e+]+)$', re.M)
+# a sample line: its labels (a template's braces inside: endpoint="/passport/auth/{provider}")
+REQUESTS = re.compile(r'^oxswarm_http_requests_total\{(.*)\} ([0-9.e+]+)$', re.M)
 
 
 @dataclass
@@ -108,15 +109,12 @@ def upstream(cluster: tuple[Deployer, UpResult], tmp_path_factory: pytest.TempPa
     try:
         daemon.wait_tcp(host, port, timeout=30)
         # the operator: the partner's network and CA through the admin API ...
-        admin = Browser(result)
-        api = clients_add(result, f"passport-ci-{RUN}", f"{API}/api.write")
-        bearer = {"Authorization": f"Bearer {token(admin, api, f'{API}/api.write')}"}
-        put = admin.send("PUT", "/identity/restv1/api/v1/configuration/oxauth/settings",
-                         headers=bearer, json={"oxauth_fetch_allow": f"{host}/32",
-                                               "oxauth_fetch_ca": ca.cert_pem})
-        assert put.status_code == 200, put.text
-        assert put.json()["oxauth_fetch_ca"].startswith("-----BEGIN CERTIFICATE-----")
-        admin.close()
+        api = clients_add(result, f"passport-ci-{RUN}", f"{API}/api.read", f"{API}/api.write")
+        before = settings(result, api)
+        assert before.get("oxauth_fetch_ca") is None, before
+        changed = settings(result, api, {"oxauth_fetch_allow": f"{host}/32",
+                                         "oxauth_fetch_ca": ca.cert_pem})
+        assert changed["oxauth_fetch_ca"].startswith("-----BEGIN CERTIFICATE-----"), changed
         # ... and the provider with the CLI, its secret from a file
         secret = folder / "op.secret"
         secret.write_text(OP_SECRET + "\n")
@@ -126,10 +124,30 @@ def upstream(cluster: tuple[Deployer, UpResult], tmp_path_factory: pytest.TempPa
                          "--name", "Partner lab", "--json", result=result)
         assert json.loads(added)["issuer"] == issuer
         yield Upstream(issuer, str(folder / "ca.crt"))
+        # the cluster as the other tests expect it: no provider, the policy as it was
+        operator("providers", "remove", PROVIDER, result=result)
+        settings(result, api, {"oxauth_fetch_allow": before.get("oxauth_fetch_allow"),
+                               "oxauth_fetch_ca": None})
     finally:
         daemon.stop()
         script.unlink(missing_ok=True)
         print(f"\nupstream OP log (last lines):\n{daemon.log_file.read_text()[-1500:]}")
+
+
+def settings(result: UpResult, api: tuple[str, str],
+             change: dict[str, str | None] | None = None) -> dict[str, Any]:
+    """oxAuth's live settings through the admin API (``PUT`` when ``change``)."""
+    admin = Browser(result)
+    try:
+        scope = f"{API}/api.write" if change else f"{API}/api.read"
+        bearer = {"Authorization": f"Bearer {token(admin, api, scope)}"}
+        path = "/identity/restv1/api/v1/configuration/oxauth/settings"
+        res = (admin.send("PUT", path, headers=bearer, json=change) if change
+               else admin.send("GET", path, headers=bearer))
+        assert res.status_code == 200, res.text
+        return dict(res.json())
+    finally:
+        admin.close()
 
 
 def the_spec(deployer: Deployer) -> ClusterSpec:
@@ -298,7 +316,9 @@ def moved(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, 
 def id_token_claims(result: UpResult, person: Person, token_: str) -> dict[str, Any]:
     jwks = person.send("/oxauth/restv1/jwks")
     assert jwks.status_code == 200
-    return dict(jwt.decode(token_, KeySet.import_key_set(jwks.json())).claims)
+    return dict(jwt.decode(token_, KeySet.import_key_set(jwks.json()), algorithms=[
+        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+        "EdDSA"]).claims)
 
 
 def people_by_email(result: UpResult) -> Counter[str]:
