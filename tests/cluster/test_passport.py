@@ -44,7 +44,7 @@ from tests.cluster.conftest import HOSTNAME, operator_env
 from tests.cluster.probes import catalogued_nodes, node_serves, secrets_of
 from tests.cluster.test_cache_copy import CB, add_rp, in_parallel
 from tests.cluster.test_oxtrust import API, Browser, clients_add, token
-from tests.passport.conftest import op_home
+from tests.passport.conftest import installed_op
 
 from oxswarm.crypto.pki import create_ca, issue_server_cert
 from oxswarm.deploy.deployer import Deployer, UpResult
@@ -86,9 +86,7 @@ def upstream(cluster: tuple[Deployer, UpResult], tmp_path_factory: pytest.TempPa
     deployer, result = cluster
     spec = the_spec(deployer)
     assert spec.lab is not None
-    home = op_home()
-    assert (home / "node_modules" / "oidc-provider").is_dir(), \
-        f"node-oidc-provider is not installed under {home} (tests/passport installs it)"
+    home = installed_op()
     folder = tmp_path_factory.mktemp("upstream")
     script = home / f"passport-lab-op-{RUN}.mjs"
     shutil.copy(Path(__file__).parents[1] / "passport" / "op" / "server.mjs", script)
