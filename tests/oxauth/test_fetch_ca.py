@@ -17,6 +17,7 @@ from oxswarm.crypto.pki import CertAndKey, create_ca, issue_server_cert
 from oxswarm.errors import InvalidInput
 from oxswarm.oxauth.adapters.outbound import FetchError, FetchRules, Outbound
 from oxswarm.oxauth.policy import FETCH_CA, fetch_ca, read_policy
+from oxswarm.oxshibboleth.trust import fetch_metadata
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +94,15 @@ def test_a_private_ca_is_trusted_once_set_and_no_longer_once_removed(
     assert untrusted.startswith("refused") and "CERTIFICATE_VERIFY_FAILED" in untrusted
     assert trusted == '{"ok": true}'
     assert removed.startswith("refused") and "CERTIFICATE_VERIFY_FAILED" in removed
+
+
+def test_metadata_urls_trust_the_private_ca_too(partner_ca: CertAndKey,
+                                                partner_site: str) -> None:
+    """``saml trust add --metadata URL``, ``providers --metadata URL`` and the UI's URL
+    field fetch with the policy's CAs too (one fetch: ``fetch_metadata``)."""
+    rules = FetchRules(dev=True)
+    with pytest.raises(InvalidInput) as caught:
+        asyncio.run(fetch_metadata(partner_site, rules))
+    assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
+    assert asyncio.run(fetch_metadata(partner_site, rules, partner_ca.cert_pem)) == \
+        '{"ok": true}'
