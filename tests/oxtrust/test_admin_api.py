@@ -293,6 +293,8 @@ def test_settings_validated_and_followed_by_oxauth(admin: httpx.Client, oxauth: 
            400, "oxauth_session_lifetime")  # fmt: skip
     _error(admin.put("/configuration/oxauth/settings", json={"oxauth_default_acr": "otp"}),
            400, "oxauth_default_acr")  # fmt: skip
+    _error(admin.put("/configuration/oxauth/settings", json={"oxauth_fetch_ca": "a CA"}),
+           400, "oxauth_fetch_ca")  # fmt: skip
     assert admin.get("/configuration/oxauth/settings").json() == before  # nothing written
     assert _registration_status(oxauth) == 201
     r = admin.put("/configuration/oxauth/settings", json={"oxauth_registration": "off"})

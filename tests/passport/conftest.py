@@ -66,9 +66,8 @@ def op_home() -> Path:
     return Path(os.environ.get("PEER_OIDC_HOME") or Path(base) / "peer-oidc")
 
 
-@pytest.fixture(scope="session")
-def node_op(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """node-oidc-provider on a free port: its issuer URL."""
+def installed_op() -> Path:
+    """The folder where node-oidc-provider is installed (installed first when missing)."""
     home = op_home()
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "node_modules" / "oidc-provider").is_dir():
@@ -77,6 +76,13 @@ def node_op(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     home / "package.json")
         subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=home, check=True,
                        capture_output=True, timeout=600)
+    return home
+
+
+@pytest.fixture(scope="session")
+def node_op(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """node-oidc-provider on a free port: its issuer URL."""
+    home = installed_op()
     script = home / "passport-test-op.mjs"
     shutil.copy(Path(__file__).parent / "op" / "server.mjs", script)
     port = free_port()

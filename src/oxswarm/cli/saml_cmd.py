@@ -57,7 +57,7 @@ def read_metadata(settings: Settings, source: str) -> str:
         with open_manager(settings) as manager:
             policy = read_policy(manager.get)
         rules = FetchRules(allow=policy.fetch_allow, deny=policy.fetch_deny)
-        return asyncio.run(fetch_metadata(source, rules))
+        return asyncio.run(fetch_metadata(source, rules, policy.fetch_ca))
     if source == "-":
         raw = sys.stdin.buffer.read(MAX_METADATA + 1)
     else:

@@ -4,8 +4,9 @@
 applies what changed to a running process: registration mode (and the old single initial
 access token's hash), the registration rate limit, lockout thresholds, trusted proxies,
 the server-side fetch allow and deny lists (plus the process's own: ``extras["fetch_base"]``,
-its dev switch and the issuer's addresses), the session lifetime, the default ``acr``, and
-the pages' branding (:func:`~oxswarm.oxauth.branding.read_branding`, kept in
+its dev switch and the issuer's addresses) and the CAs fetches trust besides the public
+ones, the session lifetime, the default ``acr``, and the pages' branding
+(:func:`~oxswarm.oxauth.branding.read_branding`, kept in
 ``extras["branding"]``; its values are named ``oxauth_brand_*``, under the same watch),
 and oxPassport's upstream providers (``oxauth_passport_providers`` with their secrets,
 kept in ``extras["passport_providers"]``). A
@@ -146,6 +147,7 @@ class LivePolicy:
             outbound.rules = FetchRules(
                 allow=policy.fetch_allow, deny=policy.fetch_deny + tuple(own), dev=bool(dev),
                 plain_http=deps.config.issuer.startswith("http://"))
+            outbound.trust(policy.fetch_ca)
 
 
 def _cidrs(nets: tuple[object, ...]) -> str:

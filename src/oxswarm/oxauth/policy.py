@@ -22,6 +22,9 @@
   reach anyway (a lab) (:mod:`oxswarm.oxauth.adapters.outbound`).
 * ``oxauth_fetch_deny``: CIDRs, default none: the cluster's own networks, never fetched
   from (the issuer's addresses are added by each process).
+* ``oxauth_fetch_ca``: PEM certificates, default none: trusted by server-side fetches
+  besides the public CAs (a partner's private CA); at most 64 KiB and 20 certificates,
+  each one parsed (:func:`fetch_ca`).
 * ``oxauth_session_lifetime``: seconds, 10 to 31 days, default 86400: the longest life of a
   browser (SSO) session from its sign-in; a session older than it is over, also one that
   began before the value was lowered.
@@ -42,6 +45,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
 from oxswarm.config import keys as K
 from oxswarm.errors import InvalidInput
 from oxswarm.oauth.oidc.core import acr
@@ -51,6 +57,8 @@ from oxswarm.oxauth.web.lockout import LockoutPolicy
 
 # The old single initial access token (a secret), still accepted in ``token`` mode.
 REGISTRATION_TOKEN: Final = "oxauth_registration_token"
+# PEM certificates server-side fetches trust besides the public CAs; absent: none
+FETCH_CA: Final = "oxauth_fetch_ca"
 
 RegistrationMode = Literal["open", "token", "off"]
 REGISTRATION_MODES: Final = ("open", "token", "off")
@@ -73,12 +81,15 @@ class OxAuthPolicy:
     trusted_proxies: tuple[Network, ...] = ()
     fetch_allow: tuple[Network, ...] = ()
     fetch_deny: tuple[Network, ...] = ()
+    fetch_ca: str = ""
     registration_limit: RegistrationLimit = field(default_factory=RegistrationLimit)
     session_lifetime: int = 86400
     default_acr: str = acr.PASSWORD
 
 
 SESSION_LIFETIME_MAX: Final = 31 * 86400
+FETCH_CA_MAX_BYTES: Final = 64 * 1024
+FETCH_CA_MAX_CERTS: Final = 20
 
 
 def _int(get: Callable[[str], str | None], name: str, default: int, minimum: int = 1,
@@ -104,6 +115,26 @@ def default_acr(value: str | None, name: str = K.OXAUTH_DEFAULT_ACR) -> str:
             f"{name}: {chosen[:64]!r} is not a supported acr ({', '.join(acr.SUPPORTED)})",
             field=name)
     return chosen
+
+
+def fetch_ca(value: str | None, name: str = FETCH_CA) -> str:
+    """``oxauth_fetch_ca``: the PEM certificates re-encoded (``""`` when none), each parsed;
+    an :class:`InvalidInput` naming the key otherwise."""
+    text = (value or "").strip()
+    if not text:
+        return ""
+    if len(text) > FETCH_CA_MAX_BYTES:
+        raise InvalidInput(f"{name}: more than {FETCH_CA_MAX_BYTES} bytes", field=name)
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise InvalidInput(f"{name}: not PEM certificates (-----BEGIN CERTIFICATE-----)",
+                           field=name)
+    try:
+        certificates = x509.load_pem_x509_certificates(text.encode())
+    except ValueError as exc:
+        raise InvalidInput(f"{name}: a certificate does not parse ({exc})", field=name) from None
+    if len(certificates) > FETCH_CA_MAX_CERTS:
+        raise InvalidInput(f"{name}: more than {FETCH_CA_MAX_CERTS} certificates", field=name)
+    return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in certificates)
 
 
 def _bool(get: Callable[[str], str | None], name: str, default: bool) -> bool:
@@ -163,6 +194,7 @@ def read_policy(get: Callable[[str], str | None]) -> OxAuthPolicy:
         trusted_proxies=trusted_proxies(get),
         fetch_allow=parse_networks(get(K.OXAUTH_FETCH_ALLOW), K.OXAUTH_FETCH_ALLOW),
         fetch_deny=parse_networks(get(K.OXAUTH_FETCH_DENY), K.OXAUTH_FETCH_DENY),
+        fetch_ca=fetch_ca(get(FETCH_CA)),
         registration_limit=RegistrationLimit(
             requests=_int(get, K.OXAUTH_REGISTRATION_RATE_LIMIT, limit.requests),
             window=_int(get, K.OXAUTH_REGISTRATION_RATE_WINDOW, limit.window),

@@ -134,10 +134,12 @@ def metadata_text(raw: bytes) -> str:
         raise InvalidInput("metadata: not UTF-8 text", field="metadata") from None
 
 
-async def fetch_metadata(url: str, rules: FetchRules) -> str:
+async def fetch_metadata(url: str, rules: FetchRules, ca: str = "") -> str:
     """An SP's metadata from ``url`` under oxAuth's outbound rules (https, no private or
-    cluster address unless allowed, no redirects, 5 s, :data:`MAX_METADATA`)."""
+    cluster address unless allowed, no redirects, 5 s, :data:`MAX_METADATA`), trusting the
+    public CAs and ``ca`` (the policy's ``oxauth_fetch_ca``)."""
     outbound = Outbound(rules, max_bytes=MAX_METADATA)
+    outbound.trust(ca)
     try:
         status, body = await outbound.request("GET", url, headers={
             "Accept": "application/samlmetadata+xml, application/xml"})

@@ -5,13 +5,20 @@
 // REDIRECT_URIS: JSON list), the library's development sign-in page, consent granted
 // without a page. Claims per scope as the library's defaults: `email` and `profile`
 // reach the client through userinfo (conformIdTokenClaims), not the ID token.
+// HOST (default 127.0.0.1) is the address it listens on; with TLS_CERT_FILE and
+// TLS_KEY_FILE it serves https there (the cluster test: an issuer the lab's oxAuth
+// reaches, trusted through oxauth_fetch_ca).
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import Provider from 'oidc-provider';
 
 const port = Number(process.env.PORT);
+const host = process.env.HOST || '127.0.0.1';
+const tls = process.env.TLS_CERT_FILE && process.env.TLS_KEY_FILE;
 const accounts = JSON.parse(process.env.ACCOUNTS || '{}');
 const clientId = process.env.CLIENT_ID;
 
-const provider = new Provider(`http://127.0.0.1:${port}`, {
+const provider = new Provider(`${tls ? 'https' : 'http'}://${host}:${port}`, {
   clients: [{
     client_id: clientId,
     client_secret: process.env.CLIENT_SECRET,
@@ -42,4 +49,11 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
   },
 });
 provider.proxy = false;
-provider.listen(port, '127.0.0.1', () => console.log(`passport test OP listening on ${port}`));
+const listening = () => console.log(`passport test OP listening on ${host}:${port}`);
+if (tls) {
+  https.createServer({
+    cert: readFileSync(process.env.TLS_CERT_FILE), key: readFileSync(process.env.TLS_KEY_FILE),
+  }, provider.callback()).listen(port, host, listening);
+} else {
+  provider.listen(port, host, listening);
+}

@@ -14,8 +14,11 @@ Prevention Cheat Sheet; RFC 6819 5.1.4; OpenID Connect Core 16).
   from the environment, 2 s to connect and 5 s for the whole exchange, the body streamed
   (identity encoding only) and abandoned as soon as it passes 256 KiB.
 * :attr:`FetchRules.allow` (CIDRs, policy key ``oxauth_fetch_allow``) lets an operator
-  open private networks (a lab); the deny set always wins. ``dev`` (``oxswarm run oxauth
-  --dev``, which ``oxswarm dev up`` uses) allows loopback and http.
+  open private networks (a lab); the deny set always wins.
+* TLS trust: the public CAs (certifi's, as httpx), plus the certificates of the policy key
+  ``oxauth_fetch_ca`` (:meth:`Outbound.trust`: a partner's private CA).
+* ``dev`` (``oxswarm run oxauth --dev``, which ``oxswarm dev up`` uses) allows loopback
+  and http.
 
 A refusal or failure raises :class:`FetchError`, whose text is for the log only (it names
 the address and the reason); callers answer a generic error.
@@ -32,6 +35,7 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
+import certifi
 import httpx
 
 from oxswarm.oxauth.addressing import Address, Network
@@ -177,11 +181,30 @@ class Outbound:
         self.rules = rules or FetchRules()
         self.max_bytes = max_bytes
         self.total_timeout = total_timeout
-        timeout = httpx.Timeout(total_timeout, connect=connect_timeout)
-        self._client = httpx.AsyncClient(
-            timeout=timeout, follow_redirects=False, trust_env=False, verify=verify,
+        self._timeout = httpx.Timeout(total_timeout, connect=connect_timeout)
+        self._verify = verify
+        self._extra_ca = ""
+        self._client = self._new_client(verify)
+
+    def _new_client(self, verify: ssl.SSLContext | bool) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            timeout=self._timeout, follow_redirects=False, trust_env=False, verify=verify,
             limits=httpx.Limits(max_keepalive_connections=0),  # no reuse across SNI names
         )
+
+    def trust(self, extra_ca: str) -> None:
+        """Trust the PEM certificates ``extra_ca`` besides the public CAs (policy
+        ``oxauth_fetch_ca``, checked by :func:`oxswarm.oxauth.policy.fetch_ca`); ``""``:
+        the public CAs only. Requests under way finish on the client they began on (no
+        connection is kept between requests). Nothing changes for an instance built with
+        its own ``verify`` (tests)."""
+        if extra_ca == self._extra_ca or self._verify is not True:
+            return
+        context = ssl.create_default_context(cafile=certifi.where())
+        if extra_ca:
+            context.load_verify_locations(cadata=extra_ca)
+        self._extra_ca = extra_ca
+        self._client = self._new_client(context)
 
     async def _exchange(
         self, method: str, url: str, headers: Mapping[str, str], data: Mapping[str, str] | None

@@ -205,6 +205,7 @@ class Settings(_In):
     oxauth_trusted_proxies: str | None = None
     oxauth_fetch_allow: str | None = None
     oxauth_fetch_deny: str | None = None
+    oxauth_fetch_ca: str | None = None
     oxauth_session_lifetime: str | None = None
     oxauth_default_acr: str | None = None
 

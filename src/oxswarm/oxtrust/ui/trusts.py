@@ -86,7 +86,7 @@ async def _metadata(deps: UiDeps, ctx: Ctx, required: bool) -> str | None:
             raise InvalidInput("metadata: the URL must be https", field="metadata")
         policy = await asyncio.to_thread(read_policy, deps.manager.get)
         return await fetch_metadata(url, FetchRules(allow=policy.fetch_allow,
-                                                    deny=policy.fetch_deny))
+                                                    deny=policy.fetch_deny), policy.fetch_ca)
     return metadata_text(text.encode())
 
 
