@@ -24,7 +24,6 @@ from oxswarm.cli.directory_options import ldap_url_option, open_directory
 from oxswarm.cli.options import open_manager, store_options
 from oxswarm.directory.trust_relationships import TrustRepository
 from oxswarm.errors import Conflict, InvalidInput
-from oxswarm.oxauth.adapters.outbound import FetchRules
 from oxswarm.oxauth.policy import read_policy
 from oxswarm.oxshibboleth.trust import (
     DEFAULT_RELEASE,
@@ -56,7 +55,7 @@ def read_metadata(settings: Settings, source: str) -> str:
     if source.startswith(("https://", "http://")):
         with open_manager(settings) as manager:
             policy = read_policy(manager.get)
-        rules = FetchRules(allow=policy.fetch_allow, deny=policy.fetch_deny)
+        rules = policy.fetch_rules()
         return asyncio.run(fetch_metadata(source, rules, policy.fetch_ca))
     if source == "-":
         raw = sys.stdin.buffer.read(MAX_METADATA + 1)

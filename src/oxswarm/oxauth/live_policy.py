@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable
 
 from oxswarm.errors import InvalidInput, SecretError
-from oxswarm.oxauth.adapters.outbound import FetchRules, Outbound
+from oxswarm.oxauth.adapters.outbound import Outbound
 from oxswarm.oxauth.branding import Branding, read_branding
 from oxswarm.oxauth.model import OxAuthDeps
 from oxswarm.oxauth.policy import (
@@ -144,9 +144,8 @@ class LivePolicy:
         outbound = deps.extras.get("outbound")
         if isinstance(outbound, Outbound):
             dev, own = deps.extras.get("fetch_base", (False, ()))
-            outbound.rules = FetchRules(
-                allow=policy.fetch_allow, deny=policy.fetch_deny + tuple(own), dev=bool(dev),
-                plain_http=deps.config.issuer.startswith("http://"))
+            outbound.rules = policy.fetch_rules(
+                tuple(own), dev=bool(dev), plain_http=deps.config.issuer.startswith("http://"))
             outbound.trust(policy.fetch_ca)
 
 

@@ -22,6 +22,10 @@
   reach anyway (a lab) (:mod:`oxswarm.oxauth.adapters.outbound`).
 * ``oxauth_fetch_deny``: CIDRs, default none: the cluster's own networks, never fetched
   from (the issuer's addresses are added by each process).
+* ``oxauth_fetch_http``: CIDRs, default none: hosts server-side fetches may reach over
+  plain http (an upstream provider on loopback or a partner's lab without TLS); such an
+  address must still be allowed by the rules above (loopback and private networks only
+  through ``oxauth_fetch_allow``). In dev (``--dev``) http is allowed everywhere.
 * ``oxauth_fetch_ca``: PEM certificates, default none: trusted by server-side fetches
   besides the public CAs (a partner's private CA); at most 64 KiB and 20 certificates,
   each one parsed (:func:`fetch_ca`).
@@ -52,6 +56,7 @@ from oxswarm.config import keys as K
 from oxswarm.errors import InvalidInput
 from oxswarm.oauth.oidc.core import acr
 from oxswarm.oauth.tokens import token_hash
+from oxswarm.oxauth.adapters.outbound import FetchRules
 from oxswarm.oxauth.addressing import LEGACY_TRUSTED, Network, parse_networks
 from oxswarm.oxauth.web.lockout import LockoutPolicy
 
@@ -59,6 +64,8 @@ from oxswarm.oxauth.web.lockout import LockoutPolicy
 REGISTRATION_TOKEN: Final = "oxauth_registration_token"
 # PEM certificates server-side fetches trust besides the public CAs; absent: none
 FETCH_CA: Final = "oxauth_fetch_ca"
+# CIDRs server-side fetches may reach over plain http; absent: none
+FETCH_HTTP: Final = "oxauth_fetch_http"
 
 RegistrationMode = Literal["open", "token", "off"]
 REGISTRATION_MODES: Final = ("open", "token", "off")
@@ -82,9 +89,18 @@ class OxAuthPolicy:
     fetch_allow: tuple[Network, ...] = ()
     fetch_deny: tuple[Network, ...] = ()
     fetch_ca: str = ""
+    fetch_http: tuple[Network, ...] = ()
     registration_limit: RegistrationLimit = field(default_factory=RegistrationLimit)
     session_lifetime: int = 86400
     default_acr: str = acr.PASSWORD
+
+
+    def fetch_rules(self, own: tuple[Network, ...] = (), *, dev: bool = False,
+                    plain_http: bool = False) -> FetchRules:
+        """The rules of server-side fetches under this policy (``own``: the process's own
+        addresses, denied with ``oxauth_fetch_deny``)."""
+        return FetchRules(allow=self.fetch_allow, deny=self.fetch_deny + own, dev=dev,
+                          plain_http=plain_http, http_allow=self.fetch_http)
 
 
 SESSION_LIFETIME_MAX: Final = 31 * 86400
@@ -195,6 +211,7 @@ def read_policy(get: Callable[[str], str | None]) -> OxAuthPolicy:
         fetch_allow=parse_networks(get(K.OXAUTH_FETCH_ALLOW), K.OXAUTH_FETCH_ALLOW),
         fetch_deny=parse_networks(get(K.OXAUTH_FETCH_DENY), K.OXAUTH_FETCH_DENY),
         fetch_ca=fetch_ca(get(FETCH_CA)),
+        fetch_http=parse_networks(get(FETCH_HTTP), FETCH_HTTP),
         registration_limit=RegistrationLimit(
             requests=_int(get, K.OXAUTH_REGISTRATION_RATE_LIMIT, limit.requests),
             window=_int(get, K.OXAUTH_REGISTRATION_RATE_WINDOW, limit.window),

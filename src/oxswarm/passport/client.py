@@ -1,13 +1,13 @@
 """The back channel to an upstream OpenID Provider, under oxAuth's outbound rules.
 
-Discovery (``<issuer>/.well-known/openid-configuration``) and the JWKS are fetched
-through the process's :class:`~oxswarm.oxauth.adapters.outbound.Outbound` (never the
-cluster's own or private addresses unless ``oxauth_fetch_allow`` opens them; loopback and
-http only in dev; 5 s; 256 KiB) and kept 5 minutes per process. An ID token naming a
-``kid`` the kept JWKS lacks makes one refetch (at most one per 10 s per provider): the
-provider rotated its keys. The code is exchanged with ``client_secret_basic`` (RFC 6749
-2.3.1) and the PKCE verifier; userinfo is read with the access token (OpenID Connect
-Core 5.3) and its ``sub`` must be the ID token's (5.3.2).
+Discovery (``<issuer>/.well-known/openid-configuration``) and the JWKS are fetched through
+the process's :class:`~oxswarm.oxauth.adapters.outbound.Outbound` (never the cluster's own
+or private addresses unless ``oxauth_fetch_allow`` opens them; plain http only in dev or to
+``oxauth_fetch_http``'s networks; 5 s; 256 KiB) and kept 5 minutes per process. An ID token
+naming a ``kid`` the kept JWKS lacks makes one refetch (at most one per 10 s per provider):
+the provider rotated its keys. The code is exchanged with ``client_secret_basic`` (RFC 6749
+2.3.1) and the PKCE verifier; userinfo is read with the access token (OpenID Connect Core
+5.3) and its ``sub`` must be the ID token's (5.3.2).
 """
 
 from __future__ import annotations

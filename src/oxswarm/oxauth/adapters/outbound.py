@@ -10,7 +10,8 @@ Prevention Cheat Sheet; RFC 6819 5.1.4; OpenID Connect Core 16).
   ``0177.0.0.1``) resolve like any name, so the resolved address is what is judged.
 * The connection goes to the address that was checked (no second resolution: no DNS
   rebinding); ``Host`` and TLS SNI / certificate checks keep the name.
-* https only (http too in dev or when the issuer itself is http), no redirects, no proxy
+* https only (http too in dev, when the issuer itself is http, or to an address in
+  :attr:`FetchRules.http_allow`, policy key ``oxauth_fetch_http``), no redirects, no proxy
   from the environment, 2 s to connect and 5 s for the whole exchange, the body streamed
   (identity encoding only) and abandoned as soon as it passes 256 KiB.
 * :attr:`FetchRules.allow` (CIDRs, policy key ``oxauth_fetch_allow``) lets an operator
@@ -58,6 +59,7 @@ class FetchRules:
     deny: tuple[Network, ...] = ()
     dev: bool = False  # loopback and http allowed
     plain_http: bool = False  # http allowed (an http issuer: a test or dev set-up)
+    http_allow: tuple[Network, ...] = ()  # http allowed to these (oxauth_fetch_http)
 
 
 def _embedded_v4(ip: Address) -> ipaddress.IPv4Address | None:
@@ -143,7 +145,8 @@ async def checked_target(url: str, rules: FetchRules) -> Target:
     except ValueError as exc:
         raise FetchError(f"{url!r}: not a URL ({exc})") from None
     scheme = parts.scheme.lower()
-    if scheme != "https" and not ((rules.dev or rules.plain_http) and scheme == "http"):
+    http_anywhere = rules.dev or rules.plain_http
+    if scheme != "https" and not (scheme == "http" and (http_anywhere or rules.http_allow)):
         raise FetchError(f"{url!r}: only https is fetched")
     host = parts.hostname
     if not host or parts.username is not None or parts.password is not None:
@@ -154,6 +157,10 @@ async def checked_target(url: str, rules: FetchRules) -> Target:
         reason = refusal(ip, rules)
         if reason:
             raise FetchError(f"{host} resolves to {ip}: {reason}")
+        if scheme == "http" and not http_anywhere and not _within(_embedded_v4(ip) or ip,
+                                                                   rules.http_allow):
+            raise FetchError(f"{url!r}: only https is fetched ({ip} is not in "
+                             "oxauth_fetch_http)")
     ip = addresses[0]
     literal = f"[{ip}]" if ip.version == 6 else str(ip)
     default = (scheme == "https" and port == 443) or (scheme == "http" and port == 80)

@@ -206,6 +206,7 @@ class Settings(_In):
     oxauth_fetch_allow: str | None = None
     oxauth_fetch_deny: str | None = None
     oxauth_fetch_ca: str | None = None
+    oxauth_fetch_http: str | None = None
     oxauth_session_lifetime: str | None = None
     oxauth_default_acr: str | None = None
 

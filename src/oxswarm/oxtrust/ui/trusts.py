@@ -27,7 +27,6 @@ from oxswarm.directory.people import PERSON_ATTRS
 from oxswarm.directory.tree import Tree
 from oxswarm.directory.trust_relationships import TrustRepository
 from oxswarm.errors import Conflict, InvalidInput, NotFound
-from oxswarm.oxauth.adapters.outbound import FetchRules
 from oxswarm.oxauth.policy import read_policy
 from oxswarm.oxshibboleth.trust import (
     DEFAULT_RELEASE,
@@ -85,8 +84,7 @@ async def _metadata(deps: UiDeps, ctx: Ctx, required: bool) -> str | None:
         if not url.startswith("https://"):
             raise InvalidInput("metadata: the URL must be https", field="metadata")
         policy = await asyncio.to_thread(read_policy, deps.manager.get)
-        return await fetch_metadata(url, FetchRules(allow=policy.fetch_allow,
-                                                    deny=policy.fetch_deny), policy.fetch_ca)
+        return await fetch_metadata(url, policy.fetch_rules(), policy.fetch_ca)
     return metadata_text(text.encode())
 
 
