@@ -31,6 +31,7 @@ from oxswarm.directory.sectors import SectorRepository
 from oxswarm.local.process import wait_until
 from oxswarm.local.stack import Stack
 from oxswarm.oxauth import branding as B
+from oxswarm.oxauth.policy import FETCH_HTTP, read_policy
 from oxswarm.oxtrust import audit
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("restore")]
@@ -202,6 +203,27 @@ def test_default_acr_and_session_lifetime_in_the_ui(
     finally:
         manager.store.close()
     assert events(stack, "ui.policy.update")[0].detail[K.OXAUTH_SESSION_LIFETIME] == "7200"
+
+
+def test_fetch_networks_in_the_ui(admin: object, ui: Server, stack: Stack) -> None:  # noqa: F811
+    admin.goto(ui.url + "/identity/policy")  # type: ignore[attr-defined]
+    admin.fill(f"#{FETCH_HTTP}", "10.9.0.0/33")  # type: ignore[attr-defined]
+    admin.click("button:has-text('Save policy')")  # type: ignore[attr-defined]
+    error = admin.locator(f"#{FETCH_HTTP}-error").inner_text()  # type: ignore[attr-defined]
+    assert FETCH_HTTP in error and "10.9.0.0/33" in error
+    admin.fill(f"#{K.OXAUTH_FETCH_ALLOW}", "10.9.0.0/16")  # type: ignore[attr-defined]
+    admin.fill(f"#{FETCH_HTTP}", "10.9.1.0/24")  # type: ignore[attr-defined]
+    admin.click("button:has-text('Save policy')")  # type: ignore[attr-defined]
+    assert "Saved" in admin.locator(".ok").inner_text()  # type: ignore[attr-defined]
+    manager = stack.manager()
+    try:
+        policy = read_policy(manager.get)
+        assert [str(n) for n in policy.fetch_allow] == ["10.9.0.0/16"]
+        assert [str(n) for n in policy.fetch_http] == ["10.9.1.0/24"]
+        manager.set(K.OXAUTH_FETCH_ALLOW, "[]")
+        manager.store.delete(manager.config_key(FETCH_HTTP))
+    finally:
+        manager.store.close()
 
 
 def test_smtp_password_stored_encrypted_and_never_shown(

@@ -27,7 +27,7 @@ from oxswarm.config import smtp
 from oxswarm.errors import InvalidInput, NotFound
 from oxswarm.oauth.oidc.core import acr
 from oxswarm.oxauth.branding import LOGO
-from oxswarm.oxauth.policy import REGISTRATION_MODES, read_policy
+from oxswarm.oxauth.policy import FETCH_HTTP, REGISTRATION_MODES, read_policy
 from oxswarm.oxauth.rotation import current_signers, rotate_stored, stamp
 from oxswarm.oxtrust.ui.deps import UiDeps
 from oxswarm.oxtrust.ui.render import Ctx, admin
@@ -41,8 +41,12 @@ POLICY_FIELDS: Final = (
     (K.OXAUTH_REGISTRATION_RATE_LIMIT, "Registrations per address per window"),
     (K.OXAUTH_REGISTRATION_RATE_WINDOW, "Registration window (seconds)"),
     (K.OXAUTH_TRUSTED_PROXIES, "Trusted proxies (CIDRs, comma-separated)"),
+    (K.OXAUTH_FETCH_ALLOW, "Private networks server-side fetches may reach (CIDRs)"),
+    (FETCH_HTTP, "Networks fetched over plain http (CIDRs; still need the line above "
+                 "when private)"),
     (K.OXAUTH_SESSION_LIFETIME, "Session lifetime (seconds, 10 to 2678400)"),
 )
+CIDR_FIELDS: Final = (K.OXAUTH_TRUSTED_PROXIES, K.OXAUTH_FETCH_ALLOW, FETCH_HTTP)
 #: the policy's choices (a <select> each): store key -> (label, allowed values)
 POLICY_CHOICES: Final = (
     (K.OXAUTH_REGISTRATION, "Client registration", REGISTRATION_MODES),
@@ -129,9 +133,9 @@ def _policy_routes(deps: UiDeps) -> list[Route]:
 
     def stored_policy() -> dict[str, str]:
         values = {k: deps.manager.get(k) or "" for k in names}
-        proxies = values[K.OXAUTH_TRUSTED_PROXIES]
-        if proxies.startswith("["):
-            values[K.OXAUTH_TRUSTED_PROXIES] = ", ".join(json.loads(proxies))
+        for key in CIDR_FIELDS:  # a JSON list (as config-init writes them): one line
+            if values[key].startswith("["):
+                values[key] = ", ".join(json.loads(values[key]))
         return values
 
     @guard
