@@ -8,8 +8,9 @@ cluster made with the documented commands (``oxswarm up --nodes N --cluster NAME
 bench's ``client-credentials.lua``) posts to the token endpoint at the address ``up``
 prints as the load balancer, in rounds: all N nodes in rotation, then K (default 1),
 the order alternating each round (``peer.Rounds``). A round counts only when every answer
-was 2xx. Each run also prints the machine's CPU use (all cores, from ``/proc/stat``) and
-its 1-minute load average: other work on this machine moves the rates.
+was 2xx with no socket error (wrk counts an answer later than its 2 s timeout as one).
+Each run also prints the machine's CPU use (all cores, from ``/proc/stat``) and its
+1-minute load average: other work on this machine moves the rates.
 
 Taking a node out of rotation keeps its state: it leaves the load balancer's upstream
 (the LB's ``nginx.conf`` rendered by ``render_lb`` with the kept nodes only, reloaded)
@@ -77,8 +78,9 @@ class Rotation:
         for name in sorted(self.out - out):
             update += ["--constraint-rm", f"node.labels.{LABEL_NODE}!={name}"]
         kept = [n for n in self.spec.nodes if n.name not in out]
-        limited = lb_spec(self.spec, self.lb.root).model_copy(update={"nodes": tuple(
-            t for t in lb_spec(self.spec, self.lb.root).nodes if t.name not in out)})
+        full = lb_spec(self.spec, self.lb.root)
+        limited = full.model_copy(update={"nodes": tuple(
+            t for t in full.nodes if t.name not in out)})
         self.lb.conf.write_text(render_lb(limited))
         self.lb.nginx.test()
         self.lb.nginx.reload()
