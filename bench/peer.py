@@ -114,21 +114,29 @@ def cpu_seconds(pid: int) -> float:
 
 @dataclass
 class Rounds:
-    """Per-side rates of valid rounds and the per-round ratios ours/peer; with ``pids``
+    """Per-side rates of valid rounds and the per-round ratios of the first side to the
+    second (``sides``, by default ours/peer); with ``pids``
     (side -> its server processes) also their CPU time per unit (the machine's other
     load moves it far less than the rate: the steadier comparison on a busy machine)."""
 
     unit: str
     pids: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    rates: dict[str, list[float]] = field(default_factory=lambda: {"ours": [], "peer": []})
+    sides: tuple[str, str] = ("ours", "peer")
+    rates: dict[str, list[float]] = field(default_factory=dict)
     ratios: list[float] = field(default_factory=list)
-    cpu: dict[str, list[float]] = field(default_factory=lambda: {"ours": [], "peer": []})
+    cpu: dict[str, list[float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for side in self.sides:
+            self.rates.setdefault(side, [])
+            self.cpu.setdefault(side, [])
 
     def run(self, count: int, measure: Callable[[str], tuple[float, bool]],
             label: str = "") -> None:
         """``count`` rounds, both sides back to back (order alternating each round)."""
         for index in range(count):
-            pair = ["ours", "peer"] if index % 2 == 0 else ["peer", "ours"]
+            first, second = self.sides
+            pair = [first, second] if index % 2 == 0 else [second, first]
             got: dict[str, float] = {}
             for side in pair:
                 pids = self.pids.get(side, ())
@@ -147,25 +155,27 @@ class Rounds:
                     self.rates[side].append(rate)
                     got[side] = rate
             if len(got) == 2:
-                self.ratios.append(got["ours"] / got["peer"])
+                self.ratios.append(got[first] / got[second])
 
     def report(self, label: str = "") -> float | None:
         """Print the medians and ratios; the ratio of medians (None: a side never valid)."""
-        if not self.rates["ours"] or not self.rates["peer"]:
+        one, two = self.sides
+        if not self.rates[one] or not self.rates[two]:
             print(f"{label}no valid round for one side", file=sys.stderr)
             return None
-        ours, peer = (statistics.median(self.rates[s]) for s in ("ours", "peer"))
-        print(f"{label}median ours: {ours:.1f} {self.unit} ({len(self.rates['ours'])} rounds)")
-        print(f"{label}median peer: {peer:.1f} {self.unit} ({len(self.rates['peer'])} rounds)")
-        print(f"{label}ratio of medians ours/peer: {ours / peer:.2f}")
-        if self.cpu["ours"] and self.cpu["peer"]:
-            mine, theirs = (statistics.median(self.cpu[s]) for s in ("ours", "peer"))
-            print(f"{label}median server CPU each: ours {mine:.0f} us, peer {theirs:.0f} us; "
-                  f"peer/ours (the rate ratio one core each would give): {theirs / mine:.2f}")
+        first, second = (statistics.median(self.rates[s]) for s in self.sides)
+        for side, median in ((one, first), (two, second)):
+            print(f"{label}median {side}: {median:.1f} {self.unit} "
+                  f"({len(self.rates[side])} rounds)")
+        print(f"{label}ratio of medians {one}/{two}: {first / second:.2f}")
+        if self.cpu[one] and self.cpu[two]:
+            mine, theirs = (statistics.median(self.cpu[s]) for s in self.sides)
+            print(f"{label}median server CPU each: {one} {mine:.0f} us, {two} {theirs:.0f} us; "
+                  f"{two}/{one} (the rate ratio one core each would give): {theirs / mine:.2f}")
         if self.ratios:
             print(f"{label}median of per-round ratios: {statistics.median(self.ratios):.2f}"
                   f"  (rounds: {', '.join(f'{r:.2f}' for r in self.ratios)})", flush=True)
-        return ours / peer
+        return first / second
 
 
 def _answers(url: str) -> bool:

@@ -44,17 +44,26 @@ _RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
 _NON2XX = re.compile(r"non-2xx: (\d+), socket errors: (\d+)")
 
 
-def wrk(url: str, seconds: int, connections: int) -> tuple[float, int, int]:
-    """(requests/s, non-2xx answers, socket errors) of one wrk run."""
-    env = {**os.environ, "CLIENT_ID": CLIENT_ID, "CLIENT_SECRET": CLIENT_SECRET, "SCOPE": "api"}
-    out = subprocess.run(
-        [str(PEER / "run.sh"), "bench", url, str(seconds), str(connections)],
-        capture_output=True, text=True, env=env, check=True,
-    ).stdout
+def wrk(url: str, seconds: int, connections: int, *, client: tuple[str, str] | None = None,
+        headers: tuple[str, ...] = ()) -> tuple[float, int, int]:
+    """(requests/s, non-2xx answers, socket errors) of one wrk run: the peer's ``run.sh
+    bench`` command (its ``client-credentials.lua``) with ``headers`` added; the client's
+    secret goes to the script in the environment, never in argv."""
+    client_id, secret = client or (CLIENT_ID, CLIENT_SECRET)
+    env = {**os.environ, "CLIENT_ID": client_id, "CLIENT_SECRET": secret, "SCOPE": "api"}
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s",
+            "-s", str(PEER / "client-credentials.lua")]
+    for header in headers:
+        args += ["-H", header]
+    out = subprocess.run([*args, url], capture_output=True, text=True, env=env,
+                         check=True).stdout
     rate = _RATE.search(out)
     errors = _NON2XX.search(out)
     if rate is None or errors is None:
         raise RuntimeError(f"cannot read wrk's output:\n{out}")
+    for line in out.splitlines():  # which kind: connect, read, write or timeout
+        if line.strip().startswith("Socket errors:"):
+            print(f"  wrk: {line.strip()}", file=sys.stderr, flush=True)
     return float(rate[1]), int(errors[1]), int(errors[2])
 
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import ssl
+import subprocess
 from typing import Any
 
 import httpx
 import ldap3
+from tests.cluster.conftest import operator_env
 from tests.cluster.load import ldap_session
 
 from oxswarm.config import keys
 from oxswarm.config.etcd import EtcdStore
 from oxswarm.config.manager import ConfigManager
 from oxswarm.config.secrets import SecretBox
-from oxswarm.deploy.deployer import Deployer
+from oxswarm.deploy.deployer import Deployer, UpResult
 from oxswarm.deploy.render.stack import LDAP_PORT, LDAP_SCHEME
 
 
@@ -101,3 +104,15 @@ def by_node(body: dict[str, Any]) -> dict[str, dict[str, str]]:
             "directory": {r["node"]: r["replication"] for r in body.get("directory", [])},
             "memory": {r["node"]: r["memory"] for r in body.get("memory", [])},
             "nodes": {r["node"]: r["status"] for r in body.get("nodes", [])}}
+
+
+def clients_add(result: UpResult, name: str, *scopes: str) -> tuple[str, str]:
+    """``oxswarm clients add`` as the operator runs it (after ``oxswarm env``)."""
+    args = ["oxswarm", "clients", "add", "--name", name, "--grant-type", "client_credentials"]
+    for scope in scopes:
+        args += ["--scope", scope]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120,
+                          env=operator_env() | result.env, check=False)
+    assert proc.returncode == 0, proc.stderr[-800:]
+    made = json.loads(proc.stdout)
+    return made["client_id"], made["client_secret"]

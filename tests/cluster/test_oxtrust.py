@@ -10,11 +10,9 @@ as a browser would: a missing or misrouted oxTrust fails the first step.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import ssl
-import subprocess
 import tempfile
 import time
 import uuid
@@ -24,9 +22,9 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.cluster.conftest import CLUSTER, HOSTNAME, operator_env, up
+from tests.cluster.conftest import CLUSTER, HOSTNAME, up
 from tests.cluster.load import TokenStream
-from tests.cluster.probes import catalogued_nodes, node_serves, secrets_of
+from tests.cluster.probes import catalogued_nodes, clients_add, node_serves, secrets_of
 
 from oxswarm.config import etcd_rbac
 from oxswarm.config.etcd import EtcdStore
@@ -162,18 +160,6 @@ def admin_on_a_workers_shard(deployer: Deployer, result: UpResult,
             return browser, holder, attempt
         browser.close()
     raise AssertionError("every session landed on the manager's shard in 8 sign-ins")
-
-
-def clients_add(result: UpResult, name: str, *scopes: str) -> tuple[str, str]:
-    """``oxswarm clients add`` as the operator runs it (after ``oxswarm env``)."""
-    args = ["oxswarm", "clients", "add", "--name", name, "--grant-type", "client_credentials"]
-    for scope in scopes:
-        args += ["--scope", scope]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=120,
-                          env=operator_env() | result.env, check=False)
-    assert proc.returncode == 0, proc.stderr[-800:]
-    made = json.loads(proc.stdout)
-    return made["client_id"], made["client_secret"]
 
 
 def token(browser: Browser, client: tuple[str, str], scope: str) -> str:

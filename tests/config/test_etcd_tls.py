@@ -179,6 +179,21 @@ def test_a_certificate_without_user_is_refused_by_name(closed: EtcdCluster) -> N
         store.get(f"{PREFIX}/config/hostname")
 
 
+def test_an_add_a_timed_out_attempt_applied_is_done(closed: EtcdCluster,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen on a 5-node lab: ``add user`` timed out, committed, and its retry met
+    "user name already exists"; ``up`` failed. Here the view taken before the adds is
+    stale (every user and role missing), as after such a timeout: still no error."""
+    creds = [closed.credentials(role, CLUSTER) for role in etcd_rbac.CLIENT_ROLES]
+    monkeypatch.setattr(etcd_rbac.Rbac, "users", lambda self: set())
+    monkeypatch.setattr(etcd_rbac.Rbac, "roles", lambda self: set())
+    with _store(closed, "operator") as store:
+        changes = etcd_rbac.reconcile(store, PREFIX, _users(closed, *creds))
+    assert f"user {closed.login(creds[0])[0]}" in changes
+    with _store(closed, "oxauth") as store:  # the users still log in and read
+        assert store.get(f"{PREFIX}/config/hostname") == b"id.example.org"
+
+
 def test_rotation_adds_new_users_then_retires_the_old(closed: EtcdCluster) -> None:
     old = closed.credentials("oxauth", CLUSTER)
     new = closed.credentials("oxauth", CLUSTER, stem="oxauth-2")

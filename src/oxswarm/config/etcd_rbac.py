@@ -24,19 +24,23 @@ operator      everything (etcd's ``root`` role)       all, and auth
 Users are ``<role>.<fingerprint>`` of each client certificate
 (:mod:`oxswarm.config.etcd_auth`); the ``root`` user etcd needs to enable auth has no
 password (the gateway cannot log in as it). :func:`reconcile` compares and acts: a second
-run changes nothing; ``prune`` deletes the users of retired certificates.
+run changes nothing; ``prune`` deletes the users of retired certificates. Adding a user or
+role that etcd says already exists is not an error: :func:`reconcile` saw it absent just
+before, so an earlier attempt of the same call was applied although it timed out (a write
+may commit after its client's timeout; the store then retries it).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from oxswarm.config.etcd import EtcdStore, prefix_range_end
-from oxswarm.errors import InvalidInput
+from oxswarm.errors import Conflict, InvalidInput
 
 ROOT = "root"
 OPERATOR = "operator"
@@ -124,7 +128,8 @@ class Rbac:
             body["options"] = {"no_password": True}
         else:
             body["password"] = password
-        self._post("/v3/auth/user/add", body, f"add user {user}")
+        with contextlib.suppress(Conflict):  # a timed-out attempt was applied
+            self._post("/v3/auth/user/add", body, f"add user {user}")
 
     def grant_user(self, user: str, role: str) -> None:
         self._post("/v3/auth/user/grant", {"user": user, "role": role}, f"grant {role} to {user}")
@@ -133,7 +138,8 @@ class Rbac:
         self._post("/v3/auth/user/delete", {"name": user}, f"delete user {user}")
 
     def add_role(self, role: str) -> None:
-        self._post("/v3/auth/role/add", {"name": role}, f"add role {role}")
+        with contextlib.suppress(Conflict):  # a timed-out attempt was applied
+            self._post("/v3/auth/role/add", {"name": role}, f"add role {role}")
 
     def grant(self, role: str, perm: Perm) -> None:
         body = {"name": role, "perm": {"permType": perm.perm, "key": _b64(perm.key),
