@@ -117,3 +117,24 @@ def test_a_bad_params_file_is_refused_before_anything_is_built(tmp_path: Path) -
     assert result.exit_code == 2, result.output
     assert "admin_email" in result.output
     assert "Str0ng" not in result.output
+
+
+def test_a_running_cluster_keeps_its_number_of_nodes(tmp_path: Path) -> None:
+    """``--nodes`` defaults to the running cluster's own; another number is refused before
+    anything is touched (growing etcd, the directory and the cache ring is not supported)."""
+    from oxswarm.cli.up_cmd import same_size
+    from oxswarm.deploy.spec import lab_spec
+
+    spec = lab_spec(nodes=3, state_dir=str(tmp_path), cluster="grow", image="oxswarm:test")
+    (tmp_path / "cluster.json").write_text(spec.model_dump_json())
+    assert same_size("grow", spec.nodes, None) == 3
+    assert same_size("grow", spec.nodes, 3) == 3
+    assert same_size("grow", (), None) == 3
+    assert same_size("grow", (), 5) == 5
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = CliRunner().invoke(cli, ["up", "--cluster", "grow", "--state-dir", str(tmp_path),
+                                      "--nodes", "5"])
+    assert result.exit_code == 2, result.output
+    assert "runs 3 nodes" in result.output and "--nodes 3" in result.output
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

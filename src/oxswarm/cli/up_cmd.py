@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
@@ -21,6 +21,7 @@ from oxswarm.errors import InvalidInput
 from oxswarm.settings import DEFAULT_CLUSTER, ENV_CLUSTER
 
 MIN_HA_NODES = 3
+DEFAULT_NODES = 3
 DEFAULT_HOSTNAME = "id.oxswarm.test"
 REGISTRY = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[a-z0-9._/-]+)?$")
 
@@ -62,7 +63,7 @@ def cluster_hostname(given: str | None, params_file: Path | None,
     return from_file
 
 
-def check_driver_options(driver: str, nodes: int, hosts: tuple[str, ...],
+def check_driver_options(driver: str, nodes: int | None, hosts: tuple[str, ...],
                          ssh_config: Path | None, registry: str | None) -> None:
     """The driver's own options, checked before anything is built (errors name them)."""
     if driver == "lab":
@@ -75,9 +76,24 @@ def check_driver_options(driver: str, nodes: int, hosts: tuple[str, ...],
         raise InvalidInput(f"ssh_config: {ssh_config} does not exist", field="ssh_config")
     if registry is not None and not REGISTRY.match(registry):
         raise InvalidInput(f"registry: {registry!r} is not HOST[:PORT]", field="registry")
-    if hosts and nodes not in (3, len(hosts)):  # 3: --nodes left at its default
+    if hosts and nodes not in (None, len(hosts)):
         raise InvalidInput(f"nodes: --nodes {nodes} but {len(hosts)} --host given",
                            field="nodes")
+
+
+def same_size(cluster: str, running: Sequence[object], nodes: int | None) -> int:
+    """The number of nodes to deploy: the running cluster's own (``--nodes`` may only
+    repeat it), else ``--nodes``, else 3."""
+    if not running:
+        return DEFAULT_NODES if nodes is None else nodes
+    if nodes is not None and nodes != len(running):
+        raise InvalidInput(
+            f"nodes: cluster {cluster!r} runs {len(running)} nodes; changing the number of "
+            f"nodes of a running cluster is not supported (its etcd members, directory "
+            f"replication and cache ring are made with it): keep --nodes {len(running)}, "
+            f"or `oxswarm down --cluster {cluster}` (its data is lost) and `up --nodes "
+            f"{nodes}`", field="nodes")
+    return len(running)
 
 
 def _console() -> Console:
@@ -97,7 +113,8 @@ def progress(console: Console, status: Status | None = None) -> Callable[[str], 
 
 
 @click.command("up")
-@click.option("--nodes", default=3, show_default=True, type=int, help="Number of nodes (>= 1).")
+@click.option("--nodes", default=None, type=int,
+              help="Number of nodes (>= 1). [default: the cluster's own, else 3]")
 @click.option("--driver", type=click.Choice(["lab", "ssh"]), default="lab", show_default=True)
 @click.option("--host", "hosts", multiple=True, metavar="NAME=ssh://user@addr",
               help="A node for the ssh driver (repeatable; manager, worker-1, ...).")
@@ -125,27 +142,28 @@ def progress(console: Console, status: Status | None = None) -> Callable[[str], 
 @click.option("--rotate", "rotate", multiple=True, type=click.Choice(["store-certs"]),
               help="Replace credentials without downtime: store-certs = new client "
                    "certificates of the config store for every service and the operator.")
-def up_command(*, nodes: int, driver: str, hosts: tuple[str, ...],
+def up_command(*, nodes: int | None, driver: str, hosts: tuple[str, ...],
                ssh_config: Path | None, registry: str | None, hostname: str | None,
                params_file: Path | None, country_code: str | None, region: str | None,
                city: str | None, admin_email: str | None, org_name: str | None,
                admin_pw_file: Path | None, cluster: str, state_dir: Path | None,
                as_json: bool, rotate: tuple[str, ...]) -> None:
     """Create (or reconcile) the cluster and wait until it serves."""
-    if nodes < 1:
+    if nodes is not None and nodes < 1:
         raise InvalidInput("nodes: must be at least 1", field="nodes")
     check_driver_options(driver, nodes, hosts, ssh_config, registry)
     if params_file is not None and not params_file.is_file():
         raise InvalidInput(f"params: {params_file} does not exist", field="params")
     deployer = Deployer(cluster=cluster, state_dir=state_dir)
     saved = deployer.saved_spec()
+    if driver == "ssh" and hosts:
+        nodes = len(hosts)
+    nodes = same_size(cluster, saved.nodes if saved else (), nodes)
     hostname = cluster_hostname(hostname, params_file, saved.hostname if saved else None)
     answers = config_answers(hostname, params_file, admin_pw_file, {
         "country_code": country_code, "state": region, "city": city,
         "admin_email": admin_email, "org_name": org_name})
     console = _console()
-    if driver == "ssh" and hosts:
-        nodes = len(hosts)
     if nodes < MIN_HA_NODES and (driver == "lab" or hosts):
         console.print(f"[yellow]warning:[/] {nodes} node(s): the cluster does not survive "
                       "the loss of a node (use 3 or more)")
