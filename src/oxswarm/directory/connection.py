@@ -88,6 +88,7 @@ _INVALID = frozenset(
 BASE: Final = ldap3.BASE
 LEVEL: Final = ldap3.LEVEL
 SUBTREE: Final = ldap3.SUBTREE
+PAGE_SIZE: Final = 500  # entries a page of a paged search (RFC 2696)
 REPLACE: Final = ldap3.MODIFY_REPLACE
 ADD: Final = ldap3.MODIFY_ADD
 DELETE: Final = ldap3.MODIFY_DELETE
@@ -340,8 +341,12 @@ class Directory:
         """Entries matching ``search_filter`` (paged, RFC 2696); [] when ``base`` is missing.
 
         With ``size_limit``, at most that many entries (the server's sizeLimitExceeded
-        answer ends the search with the entries received so far).
+        answer ends the search with the entries received so far). A read of one entry
+        (``BASE``) or a search for at most a page of entries goes without the paged
+        results control: ldap3 encodes and decodes controls in pure Python, a cost every
+        sign-in paid several times for nothing.
         """
+        page = None if scope == BASE or 0 < size_limit <= PAGE_SIZE else PAGE_SIZE
 
         def op(conn: ldap3.Connection) -> list[Entry]:
             found: list[Entry] = []
@@ -353,7 +358,7 @@ class Directory:
                     search_scope=scope,
                     attributes=list(attributes),
                     size_limit=size_limit,
-                    paged_size=500,
+                    paged_size=page,
                     paged_cookie=cookie,
                 )
                 if conn.result["result"] == NO_SUCH_OBJECT:
