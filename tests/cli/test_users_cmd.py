@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from oxswarm.cli.main import cli
 from oxswarm.directory.people import PeopleRepository
+from oxswarm.directory.tree import Tree
 from oxswarm.local.stack import Stack, start_stack
 
 STORE = ["--store", "etcd://127.0.0.1:1", "--master-key-file", "/nonexistent"]
@@ -136,6 +137,16 @@ def authenticates(stack: Stack, username: str, password: str) -> bool:
         return PeopleRepository(directory).authenticate(username, password) is not None
 
 
+def stored_password(stack: Stack, username: str) -> list[str]:
+    with stack.directory() as directory:
+        person = PeopleRepository(directory).get_by_uid(username)
+        assert person is not None
+        return directory.read(Tree().person(person.inum), ["userPassword"]).all("userPassword")
+
+
+ARGON2ID = "{ARGON2}$argon2id$v=19$m=7168,t=5,p=1$"  # hashed by oxswarm at OWASP's setting
+
+
 @pytest.mark.integration
 def test_stdin_and_file_set_the_password_in_a_real_directory(stack: Stack, tmp_path: Path) -> None:
     username = f"dora{uuid.uuid4().hex[:6]}"
@@ -143,6 +154,8 @@ def test_stdin_and_file_set_the_password_in_a_real_directory(stack: Stack, tmp_p
     added = oxswarm(stack, "add", "--username", username, "--password-stdin", stdin=first + "\n")
     assert added.returncode == 0, added.stderr
     assert authenticates(stack, username, first)
+    stored = stored_password(stack, username)
+    assert len(stored) == 1 and stored[0].startswith(ARGON2ID), stored
 
     secret = tmp_path / "new-password"
     secret.write_text(second + "\n")
@@ -150,6 +163,8 @@ def test_stdin_and_file_set_the_password_in_a_real_directory(stack: Stack, tmp_p
     changed = oxswarm(stack, "passwd", "--username", username, "--password-file", str(secret))
     assert changed.returncode == 0, changed.stderr
     assert authenticates(stack, username, second) and not authenticates(stack, username, first)
+    assert stored_password(stack, username)[0].startswith(ARGON2ID)
+    assert stored_password(stack, username) != stored
 
     refused = oxswarm(stack, "passwd", "--username", username, "--password", "third-Secret-3")
     assert refused.returncode == 2 and "--password is not accepted" in refused.stderr

@@ -11,7 +11,7 @@ from oxswarm.directory.connection import Directory
 from oxswarm.directory.models import Group, Person
 from oxswarm.directory.people import GroupRepository, PeopleRepository
 from oxswarm.directory.tree import Tree
-from oxswarm.errors import Conflict, NotFound
+from oxswarm.errors import Conflict, InvalidInput, NotFound
 from oxswarm.local.slapd import SlapdNode
 
 pytestmark = pytest.mark.integration
@@ -74,9 +74,45 @@ def test_authenticate_by_bind(directory: Directory) -> None:
     assert people.authenticate("alice", "Alice-Pw-1") is None
     assert people.authenticate("alice", "New-Pw-2") is not None
     stored = directory.read(Tree().person("p-alice"), ["userPassword"]).get("userPassword")
-    assert stored is not None and stored.startswith("{ARGON2}")
+    assert stored is not None and stored.startswith(ARGON2ID)
     people.update(people.get_by_uid("alice").model_copy(update={"status": "inactive"}))  # type: ignore[union-attr]
     assert people.authenticate("alice", "New-Pw-2") is None
+
+
+ARGON2ID = "{ARGON2}$argon2id$v=19$m=7168,t=5,p=1$"  # OWASP's setting (passwords.py)
+
+
+def test_passwords_are_stored_as_argon2id_and_old_argon2i_hashes_still_verify(
+    directory: Directory,
+) -> None:
+    setup_tree(directory)
+    people = PeopleRepository(directory)
+    dn = Tree().person("p-alice")
+    # an old hash: what slapd's argon2 module wrote through Password Modify (RFC 3062)
+    people.add(alice())
+    directory.run(lambda c: c.extend.standard.modify_password(user=dn, new_password="Old-Pw-1"),
+                  "set an Argon2i password")
+    old = directory.read(dn, ["userPassword"]).all("userPassword")
+    assert len(old) == 1 and old[0].startswith("{ARGON2}$argon2i$"), old
+    assert directory.check_password(dn, "Old-Pw-1") and not directory.check_password(dn, "x-1")
+    assert people.authenticate("alice", "Old-Pw-1") is not None
+
+    before = directory.read(dn, ["pwdChangedTime"]).get("pwdChangedTime")
+    people.set_password("p-alice", "New Pw 2\u00a0é")  # SASLprep maps U+00A0 to a space
+    entry = directory.read(dn, ["userPassword", "pwdChangedTime"])
+    stored = entry.all("userPassword")
+    assert len(stored) == 1 and stored[0].startswith(ARGON2ID), stored
+    assert "New Pw" not in stored[0]
+    assert entry.get("pwdChangedTime") is not None  # ppolicy saw the change
+    assert before is None or entry.get("pwdChangedTime") >= before
+    assert people.authenticate("alice", "New Pw 2\u00a0é") is not None
+    assert people.authenticate("alice", "New Pw 2 é") is not None  # what a bind sends
+    assert people.authenticate("alice", "Old-Pw-1") is None
+    with pytest.raises(InvalidInput):
+        people.set_password("p-alice", "bad\u0007control")  # SASLprep refuses it
+    assert people.authenticate("alice", "New Pw 2 é") is not None  # nothing half-written
+    with pytest.raises(NotFound):
+        directory.set_password(Tree().person("p-nobody"), "Some-Pw-3")
 
 
 def test_acl_people_cannot_read_passwords_or_others(

@@ -113,3 +113,11 @@ def test_wrong_passwords_lock_the_person_on_every_node(loaded: list[SlapdNode],
     assert locked.get("pwdAccountLockedTime")
     # another person is not affected
     assert people.authenticate("alice", "Alice-Pw-1") is not None
+    # an administrator's new password (an Argon2id hash written by oxswarm) unlocks, as
+    # slapd's Password Modify did: ppolicy clears the lock and the failures
+    people.set_password("p-bob", "Bob-Pw-2")
+    after = directory.read(TREE.person("p-bob"),
+                           ["pwdAccountLockedTime", "pwdFailureTime", "userPassword"])
+    assert after.get("pwdAccountLockedTime") is None and after.all("pwdFailureTime") == []
+    assert (after.get("userPassword") or "").startswith("{ARGON2}$argon2id$")
+    assert people.authenticate("bob", "Bob-Pw-2") is not None

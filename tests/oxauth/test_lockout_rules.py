@@ -45,8 +45,8 @@ class Users:
     async def get(self, sub: str) -> User | None:
         return None
 
-    async def find(self, username: str) -> str | None:
-        return "inum-alice" if username == "alice" else None
+    async def find(self, username: str) -> User | None:
+        return User(sub="inum-alice", username="alice") if username == "alice" else None
 
     async def authenticate(self, username: str, password: str) -> User | None:
         self.checked += 1
@@ -101,3 +101,44 @@ def test_parallel_attempts_check_at_most_the_limit() -> None:
 
     assert sorted(asyncio.run(run())) == ["locked"] * 17 + ["wrong"] * 3
     assert users.checked == 3
+
+
+class FindingUsers(Users):
+    """A store that names its users (the directory's): ``check`` trusts what ``find`` read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = 0
+        self.by_name = 0
+
+    async def find(self, username: str) -> User | None:
+        self.found += 1
+        active = username != "disabled"
+        return User(sub=f"inum-{username}", username=username, active=active) \
+            if username in ("alice", "disabled") else None
+
+    async def check(self, user: User | None, password: str) -> User | None:
+        self.checked += 1
+        if user is None or not user.active or password != "right":
+            return None
+        return user
+
+    async def authenticate(self, username: str, password: str) -> User | None:
+        self.by_name += 1  # a second look-up by name: what check saves
+        return await super().authenticate(username, password)
+
+
+def test_one_lookup_per_attempt_and_the_found_user_is_checked() -> None:
+    counters, users = MemoryCounters(), FindingUsers()
+    lockout = Lockout(counters, POLICY)
+
+    async def run() -> None:
+        user = await lockout.authenticate(users, "alice", "right", "198.51.100.3")
+        assert user is not None and user.sub == "inum-alice"
+        assert await lockout.authenticate(users, "alice", "wrong", "198.51.100.3") is None
+        assert await lockout.authenticate(users, "disabled", "right", "198.51.100.3") is None
+        assert await lockout.authenticate(users, "nobody", "right", "198.51.100.3") is None
+
+    asyncio.run(run())
+    assert (users.found, users.checked, users.by_name) == (4, 4, 0)
+    assert counters.values[(USER_KIND, "inum-disabled")] == 1  # counted by inum, not name

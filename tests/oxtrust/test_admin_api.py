@@ -130,7 +130,8 @@ def test_people_crud_with_a_hashed_password(admin: httpx.Client, stack: Stack) -
         assert people.authenticate(uid, "Pass-word-9") is not None
         entry = directory.read(f"inum={person['inum']},ou=people,o=gluu", ["userPassword"])
         stored = entry.get("userPassword")
-        assert stored is None or "Pass-word-9" not in stored
+        assert stored is not None and "Pass-word-9" not in stored
+        assert stored.startswith("{ARGON2}$argon2id$v=19$m=7168,t=5,p=1$")
     assert admin.get(f"/people/{person['inum']}").json()["email"] == f"{uid}@example.org"
     found = admin.get("/people", params={"q": uid}).json()
     assert [p["uid"] for p in found["items"]] == [uid] and found["total"] == 1

@@ -19,6 +19,7 @@ from oxswarm.scim.schemas import BULK_REQUEST, GLUU_USER, GROUP, PATCH_OP, SEARC
 
 pytestmark = pytest.mark.integration
 PASSWORD = "Scim-pass-word-1"
+ARGON2ID = "{ARGON2}$argon2id$v=19$m=7168,t=5,p=1$"  # hashed by oxswarm at OWASP's setting
 
 
 def new_user(**extra: Any) -> dict[str, Any]:
@@ -199,8 +200,8 @@ def test_password_is_hashed_once_and_signs_in_at_once(
         stored = directory.read(f"inum={user['id']},ou=people,o=gluu", ["userPassword"]).all(
             "userPassword"
         )
-    # slapd's argon2 module hashed it (once: the plain password binds, below)
-    assert len(stored) == 1 and stored[0].startswith("{ARGON2}$argon2"), stored
+    # hashed once as Argon2id at OWASP's setting (the plain password binds, below)
+    assert len(stored) == 1 and stored[0].startswith(ARGON2ID), stored
     assert PASSWORD not in stored[0] and stored[0].count("{ARGON2}") == 1
     nodes = [oxauth, oxauth_servers()]  # two oxAuth processes on the shared stores
     for node in nodes:  # the user signs in on every node, with no wait
@@ -234,6 +235,10 @@ def test_password_is_hashed_once_and_signs_in_at_once(
             },
         )
     assert r.status_code == 200, r.text
+    with stack.directory() as directory:
+        changed = directory.read(f"inum={user['id']},ou=people,o=gluu", ["userPassword"])
+    now = changed.all("userPassword")
+    assert len(now) == 1 and now[0].startswith(ARGON2ID) and now != stored
 
 
 def test_put_keeps_what_scim_does_not_manage(scim: httpx.Client, stack: Stack) -> None:

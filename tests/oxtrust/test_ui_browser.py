@@ -160,6 +160,8 @@ def test_added_person_signs_in_at_a_relying_party_added_in_the_ui(
     inum = page.url.split("/identity/people/")[1].split("?")[0]  # type: ignore[attr-defined]
     with stack.directory() as directory:  # the change is in the audit log, by admin
         events = audit.page(directory, limit=1000).events
+        stored = directory.read(f"inum={inum},ou=people,o=gluu", ["userPassword"])
+    assert stored.all("userPassword")[0].startswith("{ARGON2}$argon2id$v=19$m=7168,t=5,p=1$")
     added = [e for e in events if e.action == "ui.person.add" and e.target == inum]
     assert [(e.actor, e.address) for e in added] == [("admin", "127.0.0.1")]
 

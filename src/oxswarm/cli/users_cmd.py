@@ -1,6 +1,6 @@
 """``oxswarm users``: people in the directory (add, list, show, remove, passwd, unlink).
 
-Passwords are set with the Password Modify extended operation (slapd hashes them); a
+Passwords are stored as Argon2id hashes made here (``Directory.set_password``); a
 weak password (under 8 characters, or the username) exits 2 naming ``password``.
 A password is never taken from the command line (:mod:`oxswarm.cli.password_input`: a
 hidden prompt, ``--password-file`` or ``--password-stdin``). Output is JSON.

@@ -6,8 +6,8 @@ configuration entry per component, the admin person and the managers group, the
 standard OpenID scopes (OIDC Core 5.4), the SCIM and oxTrust API scopes (not default)
 and oxAuth's own clients. Every step first
 looks for its entry and leaves an existing one alone, so a second run changes nothing.
-The admin's password is set with the Password Modify extended operation (RFC 3062):
-slapd hashes it with its ``password-hash`` scheme; clear text is never stored.
+The admin's password is stored as an Argon2id hash (``Directory.set_password``); clear
+text is never stored.
 """
 
 from __future__ import annotations

@@ -32,10 +32,18 @@ from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
 import ldap3
-from ldap3.core.exceptions import LDAPCommunicationError, LDAPExceptionError, LDAPSASLPrepError
+from ldap3.core.exceptions import (
+    LDAPCommunicationError,
+    LDAPExceptionError,
+    LDAPPasswordIsMandatoryError,
+    LDAPSASLPrepError,
+)
 from ldap3.operation.search import compile_filter, parse_filter
+from ldap3.protocol.sasl.sasl import validate_simple_password
 from pyasn1.codec.ber.encoder import encode as ber_encode
 
+from oxswarm.directory.passwords import hash_password
+from oxswarm.directory.slapdconf import best_password_scheme
 from oxswarm.errors import (
     AssertionFailed,
     Conflict,
@@ -88,6 +96,7 @@ _INVALID = frozenset(
 BASE: Final = ldap3.BASE
 LEVEL: Final = ldap3.LEVEL
 SUBTREE: Final = ldap3.SUBTREE
+PAGE_SIZE: Final = 500  # entries a page of a paged search (RFC 2696)
 REPLACE: Final = ldap3.MODIFY_REPLACE
 ADD: Final = ldap3.MODIFY_ADD
 DELETE: Final = ldap3.MODIFY_DELETE
@@ -109,6 +118,9 @@ class DirectoryConfig:
     pool_size: int = 4
     exhaust: float = 10.0
     acquire_timeout: float = 10.0
+    # the scheme of the hashes set_password stores; None: the best one the slapd modules
+    # of this host verify (Argon2id at OWASP's setting where the argon2 module is)
+    password_scheme: str | None = None
 
     def __post_init__(self) -> None:
         if not self.urls:
@@ -221,6 +233,7 @@ class Directory:
         self._binders: queue.LifoQueue[ldap3.Connection] = queue.LifoQueue()  # checks only
         self._slots = threading.BoundedSemaphore(config.pool_size)
         self._closed = False
+        self._scheme = config.password_scheme or best_password_scheme()
 
     def __enter__(self) -> Directory:
         return self
@@ -340,8 +353,12 @@ class Directory:
         """Entries matching ``search_filter`` (paged, RFC 2696); [] when ``base`` is missing.
 
         With ``size_limit``, at most that many entries (the server's sizeLimitExceeded
-        answer ends the search with the entries received so far).
+        answer ends the search with the entries received so far). A read of one entry
+        (``BASE``) or a search for at most a page of entries goes without the paged
+        results control: ldap3 encodes and decodes controls in pure Python, a cost every
+        sign-in paid several times for nothing.
         """
+        page = None if scope == BASE or 0 < size_limit <= PAGE_SIZE else PAGE_SIZE
 
         def op(conn: ldap3.Connection) -> list[Entry]:
             found: list[Entry] = []
@@ -353,7 +370,7 @@ class Directory:
                     search_scope=scope,
                     attributes=list(attributes),
                     size_limit=size_limit,
-                    paged_size=500,
+                    paged_size=page,
                     paged_cookie=cookie,
                 )
                 if conn.result["result"] == NO_SUCH_OBJECT:
@@ -407,10 +424,22 @@ class Directory:
         self.run(op, f"delete {dn}")
 
     def set_password(self, dn: str, new_password: str) -> None:
-        """Password Modify extended operation (RFC 3062): slapd hashes with ``password-hash``."""
+        """Store ``new_password`` as a hash made here: Argon2id (RFC 9106) at the setting
+        of :data:`~oxswarm.directory.passwords.DEFAULT_ARGON2` (OWASP's), written as the
+        ``userPassword`` value (slapd's argon2 module verifies ``$argon2id$`` hashes but
+        writes only Argon2i, so the Password Modify operation (RFC 3062) is not used).
+        The password is prepared as a bind prepares it (SASLprep, RFC 4013), so that the
+        bind matches; slapd's ppolicy records the change (``pwdChangedTime``) as for the
+        extended operation. The password is never logged; only its hash leaves the
+        process."""
+        try:
+            prepared = validate_simple_password(new_password)
+        except (LDAPSASLPrepError, LDAPPasswordIsMandatoryError) as exc:
+            raise InvalidInput(f"password: {exc}", field="password") from exc
+        stored = hash_password(prepared.decode("utf-8"), self._scheme)
 
         def op(conn: ldap3.Connection) -> None:
-            conn.extend.standard.modify_password(user=dn, new_password=new_password)
+            conn.modify(dn, {"userPassword": [(REPLACE, [stored])]})
             raise_for_result(conn.result, f"set password of {dn}")
 
         self.run(op, f"set password of {dn}")

@@ -8,9 +8,12 @@
 
 :func:`dummy_check` spends the cost of a check when there is no user to check.
 
-Only the root DN's password is hashed here (it goes into ``rootpw``); people's
-passwords are hashed by slapd itself through the Password Modify extended operation
-(RFC 3062) and its ``password-hash`` setting.
+Every password is hashed here: the root DN's (it goes into ``rootpw``) and people's
+(:meth:`~oxswarm.directory.connection.Directory.set_password` writes the hash as the
+``userPassword`` value). slapd 2.5's argon2 module verifies ``$argon2i$``, ``$argon2d$``
+and ``$argon2id$`` strings but writes only Argon2i, hence not its Password Modify
+operation; slapd's ``password-hash`` still hashes any clear text written by others
+(``ppolicy_hash_cleartext``).
 """
 
 from __future__ import annotations

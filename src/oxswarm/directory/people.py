@@ -1,8 +1,9 @@
 """People and groups in the directory (``ou=people``, ``ou=groups``).
 
 A person is an ``inetOrgPerson`` (RFC 2798) with the auxiliary ``oxPerson`` class; the
-password is set only through the Password Modify extended operation (RFC 3062) so that
-slapd hashes it, and checked only by binding as the person (RFC 4513 section 5.1.3).
+password is stored only as a hash made before it leaves the process (Argon2id,
+:meth:`~oxswarm.directory.connection.Directory.set_password`), and checked only by
+binding as the person (RFC 4513 section 5.1.3): slapd verifies the hash.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class PeopleRepository:
 
     def add(self, person: Person, password: str | None = None,
             external_uids: Sequence[str] = ()) -> Person:
-        """Add ``person`` (uid must be unique); set ``password`` through RFC 3062 if given;
+        """Add ``person`` (uid must be unique); set ``password`` (hashed) if given;
         ``external_uids``: links to upstream identities (``oxExternalUid``) in the same add."""
         if self.get_by_uid(person.uid) is not None:
             raise Conflict(f"a person with uid {person.uid!r} already exists")

@@ -32,13 +32,18 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
-from oxswarm.directory.passwords import ARGON2, DEFAULT_ARGON2, SCHEMES, Argon2Params
+from oxswarm.directory.passwords import ARGON2, DEFAULT_ARGON2, SCHEMES, SSHA512, Argon2Params
 from oxswarm.errors import InvalidInput
 
 DEFAULT_SUFFIX: Final = "o=gluu"
 DEFAULT_ROOT_DN: Final = "cn=directory manager,o=gluu"
 SCHEMA_DIR: Final = Path("/etc/ldap/schema")
 MODULE_PATH: Final = Path("/usr/lib/ldap")
+
+
+def best_password_scheme(module_path: Path = MODULE_PATH) -> str:
+    """``{ARGON2}`` when slapd's argon2 module is installed, else ``{SSHA512}`` (pw-sha2)."""
+    return ARGON2 if (module_path / "argon2.so").exists() else SSHA512
 STANDARD_SCHEMAS: Final = ("core", "cosine", "inetorgperson", "nis")
 ADMIN_GROUP_INUM: Final = "managers"
 POLICIES_OU: Final = "policies"

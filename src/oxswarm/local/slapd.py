@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from oxswarm.crypto import pki
-from oxswarm.directory.passwords import ARGON2, SSHA512, hash_password
+from oxswarm.directory.passwords import hash_password
 from oxswarm.directory.slapdconf import (
     DEFAULT_SUFFIX,
-    MODULE_PATH,
     SlapdSpec,
     TLSFiles,
+    best_password_scheme,
     render_slapd_conf,
 )
 from oxswarm.directory.tree import base_entry
@@ -43,11 +43,6 @@ HOST = "127.0.0.1"
 # slapd's -d level: "stats" logs each connection (client address, TLS), bind DN and result
 # (err=49 wrong password, err=13 no TLS) to stderr, never a password
 DEBUG = "stats"
-
-
-def best_password_scheme(module_path: Path = MODULE_PATH) -> str:
-    """``{ARGON2}`` when slapd's argon2 module is installed, else ``{SSHA512}`` (pw-sha2)."""
-    return ARGON2 if (module_path / "argon2.so").exists() else SSHA512
 
 
 def base_entry_ldif(suffix: str) -> str:

@@ -41,9 +41,9 @@ from oxswarm.directory.connection import Directory, DirectoryConfig
 from oxswarm.directory.people import PeopleRepository
 from oxswarm.directory.scopes import ScopeRepository
 from oxswarm.directory.sectors import SectorRepository
+from oxswarm.directory.slapdconf import best_password_scheme
 from oxswarm.directory.tree import Tree
 from oxswarm.errors import InvalidInput, MasterKeyError, OxSwarmError, StoreUnavailable
-from oxswarm.local.slapd import best_password_scheme
 from oxswarm.oauth.client_metadata import DEFAULT_SCOPES
 from oxswarm.oauth.config import ProviderConfig
 from oxswarm.oauth.oidc.core.claims import STANDARD_SCOPES

@@ -23,11 +23,15 @@ import click
 
 from oxswarm.config import keys
 from oxswarm.directory.passwords import hash_password
-from oxswarm.directory.slapdconf import DEFAULT_SUFFIX, SlapdSpec, render_slapd_conf
+from oxswarm.directory.slapdconf import (
+    DEFAULT_SUFFIX,
+    SlapdSpec,
+    best_password_scheme,
+    render_slapd_conf,
+)
 from oxswarm.local.slapd import (
     DEBUG,
     base_entry_ldif,
-    best_password_scheme,
     check_config,
     write_tls,
 )

@@ -220,29 +220,34 @@ class DirectoryUserStore:
     async def get(self, sub: str) -> User | None:
         return await asyncio.to_thread(self._get, sub)
 
-    def _find(self, username: str) -> str | None:
+    def _find(self, username: str) -> User | None:
         person = self._repo.get_by_uid(username)
-        return None if person is None else person.inum
+        return None if person is None else to_user(person)
 
-    async def find(self, username: str) -> str | None:
-        """The inum of the person named ``username`` (active or not), else None."""
+    async def find(self, username: str) -> User | None:
+        """The user named ``username`` (active or not) as the directory holds it now, else
+        None: one search, which :meth:`check` then trusts for the same sign-in."""
         return await asyncio.to_thread(self._find, username)
 
-    def _authenticate(self, username: str, password: str) -> User | None:
-        person = self._repo.get_by_uid(username)
+    def _check(self, user: User | None, password: str) -> User | None:
         repo = self._repo
-        if person is None or person.status != "active":
+        if user is None or not user.active:
             # the same work as a wrong password: a bind on a fresh TLS connection (to a DN
             # that names nobody: slapd answers at once) plus the hash slapd would compute
             repo.directory.check_password(repo.tree.person(_NOBODY), password)
             dummy_check(password, self._scheme, self._params)
             return None
-        if not repo.directory.check_password(repo.tree.person(person.inum), password):
+        if not repo.directory.check_password(repo.tree.person(user.sub), password):
             return None
-        return to_user(person)
+        return user
+
+    async def check(self, user: User | None, password: str) -> User | None:
+        """``user`` (what :meth:`find` just read for this sign-in) when ``password`` is
+        theirs and they are active, else None, at the same cost either way."""
+        return await asyncio.to_thread(self._check, user, password)
 
     async def authenticate(self, username: str, password: str) -> User | None:
-        return await asyncio.to_thread(self._authenticate, username, password)
+        return await asyncio.to_thread(lambda: self._check(self._find(username), password))
 
 
 def _generalized(stamp: float) -> str:

@@ -20,7 +20,13 @@ from oxswarm.oauth.models import ClientMetadata
 from oxswarm.oauth.oidc.core import acr
 from oxswarm.oauth.oidc.core.authorization import AuthorizationRequest
 from oxswarm.oauth.oidc.core.pairwise import subject_for
-from oxswarm.oauth.oidc.core.prompt import CONSENT, LOGIN, Situation, next_step
+from oxswarm.oauth.oidc.core.prompt import (
+    CONSENT,
+    LOGIN,
+    Situation,
+    next_step,
+    remembered_consent_matters,
+)
 from oxswarm.oauth.rfc6749.errors import InvalidRequest, UnmetAuthenticationRequirements
 from oxswarm.oxauth.model import OxAuthDeps, Session
 from oxswarm.oxauth.web import render, sessions
@@ -159,7 +165,7 @@ async def proceed(
         )
         if client.trusted:  # an administrator's flag, never the client's own metadata
             consented = True
-        else:
+        elif remembered_consent_matters(req, fresh_consent):  # else no directory read
             granted = await web.consents.granted(session.sub, client.client_id)
             consented = set(req.scope) <= granted
     step = next_step(

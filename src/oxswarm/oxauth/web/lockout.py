@@ -66,12 +66,15 @@ class Lockout:
         self.counters = counters
         self.policy = policy
 
-    async def user_key(self, users: UserStore, username: str) -> tuple[str, str]:
+    async def user_key(self, users: UserStore, username: str) -> tuple[str, str, User | None]:
         """The user's counter: by inum when the store can name the user (its ``find``,
-        :class:`~oxswarm.oxauth.adapters.directory.DirectoryUserStore`), else by name."""
+        :class:`~oxswarm.oxauth.adapters.directory.DirectoryUserStore`), else by name;
+        and the user found (read now: status and all)."""
         find = getattr(users, "find", None)
-        sub = await find(username) if find is not None else None
-        return (USER_KIND, sub) if sub else (NAME_KIND, ident(username))
+        found: User | None = await find(username) if find is not None else None
+        if found is not None:
+            return USER_KIND, found.sub, found
+        return NAME_KIND, ident(username), None
 
     async def slow_down(self, address: str) -> float:
         """Wait as the address's failures ask; the seconds waited."""
@@ -86,12 +89,14 @@ class Lockout:
         """The user when the password is right, None when wrong (counted);
         :class:`SignInLocked` when the user (or name) is over its limit."""
         await self.slow_down(address)
-        kind, key = await self.user_key(users, username)
+        kind, key, found = await self.user_key(users, username)
         count = await self.counters.incr(kind, key, self.policy.window)
         if count > self.policy.max_user_failures:
             metrics.signin("locked")
             raise SignInLocked("too many failed sign-in attempts: wait, then try again")
-        user = await users.authenticate(username, password)
+        check = getattr(users, "check", None)  # the user just found: no second search
+        user: User | None = (await check(found, password) if check is not None
+                             else await users.authenticate(username, password))
         if user is None or not user.active:
             # one result for a wrong password, a disabled user and a name that is no
             # user: the metrics tell no more than the page (oxswarm.metrics)

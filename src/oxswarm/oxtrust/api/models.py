@@ -41,7 +41,7 @@ class Error(_Out):
 
 
 class PersonIn(_In):
-    """A person as the API takes it; ``password`` is set through slapd (hashed), never read."""
+    """A person as the API takes it; ``password`` is stored hashed (Argon2id), never read."""
 
     uid: str = Field(pattern=UID, max_length=128)
     family_name: str = Field(min_length=1, max_length=256)

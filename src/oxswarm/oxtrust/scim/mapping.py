@@ -8,7 +8,7 @@
 | name.familyName / givenName | sn / givenName                                         |
 | displayName                 | displayName (cn: display name, else given + family)    |
 | active                      | oxStatus (active / inactive)                           |
-| password                    | userPassword, set by Password Modify (slapd hashes it) |
+| password                    | userPassword, as an Argon2id hash (Directory.set_password) |
 | emails, phoneNumbers        | oxScimEmail, oxScimPhone (JSON per value) + mail,      |
 |                             | telephoneNumber (values, primary first, for oxAuth)    |
 | gluu extension emailVerified| oxEmailVerified; phoneVerified: oxPhoneVerified         |

@@ -8,10 +8,11 @@ here costs the same and keeps replication simple), and the page ``startIndex``/`
 is cut. The second reads the full entries of that page only, in one search. Nothing
 else is read: a group renders its members from its own ``member`` DNs.
 
-Writes are single LDAP operations where the protocol allows it; a password is set by the
-Password Modify extended operation (RFC 3062), so slapd hashes it once with its
-``password-hash`` scheme. If it fails on a new user, the user is deleted again; on an
-update the previous attributes are written back: nothing stays half-written.
+Writes are single LDAP operations where the protocol allows it; a password is stored
+as an Argon2id hash made once, before it leaves the process
+(:meth:`~oxswarm.directory.connection.Directory.set_password`). If it fails on a new
+user, the user is deleted again; on an update the previous attributes are written
+back: nothing stays half-written.
 """
 
 from __future__ import annotations

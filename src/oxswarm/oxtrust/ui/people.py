@@ -1,8 +1,8 @@
 """People pages: list with search and paging, add (with a password), edit,
 disable/enable, set password, delete, and the groups of a person.
 
-Through :class:`~oxswarm.directory.people.PeopleRepository` only: passwords go to slapd
-by the Password Modify operation (hashed there once, never shown nor stored here). A
+Through :class:`~oxswarm.directory.people.PeopleRepository` only: passwords are stored
+as an Argon2id hash made before they leave the process (never shown nor logged). A
 person added with a password slapd refuses is removed again: nothing is half-written.
 """
 

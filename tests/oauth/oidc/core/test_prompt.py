@@ -6,7 +6,14 @@ import pytest
 
 from oxswarm.oauth.models import ClientMetadata
 from oxswarm.oauth.oidc.core.authorization import AuthorizationRedirectError, validate
-from oxswarm.oauth.oidc.core.prompt import CONSENT, ISSUE, LOGIN, Situation, next_step
+from oxswarm.oauth.oidc.core.prompt import (
+    CONSENT,
+    ISSUE,
+    LOGIN,
+    Situation,
+    next_step,
+    remembered_consent_matters,
+)
 
 CLIENT = ClientMetadata(client_id="rp", redirect_uris=("https://rp.example/cb",))
 
@@ -89,3 +96,19 @@ def test_an_essential_acr_the_session_did_not_satisfy_asks_for_login() -> None:
         next_step(req(claims=wanted, prompt="none"), password)
     assert caught.value.cause.error == "login_required"
     assert next_step(req(), password) == ISSUE  # acr_values alone stay voluntary
+
+
+@pytest.mark.parametrize("consented", [True, False])
+def test_a_remembered_consent_is_looked_up_only_when_it_can_change_the_step(
+    consented: bool,
+) -> None:
+    """Where :func:`remembered_consent_matters` says no, the step is the same whatever the
+    remembered consent (the web flow then skips the directory read)."""
+    signed_in = {"now": 100, "auth_time": 90, "session_sub": "u"}
+    cases = [(req(prompt="consent"), False), (req(), True), (req(prompt="login"), False)]
+    for request, fresh_consent in cases:
+        matters = remembered_consent_matters(request, fresh_consent)
+        steps = {next_step(request, Situation(**signed_in, fresh_login=True,  # type: ignore[arg-type]
+                                              consented=c, fresh_consent=fresh_consent))
+                 for c in (consented, not consented)}
+        assert (len(steps) == 2) == matters

@@ -61,6 +61,13 @@ def needs_login(req: AuthorizationRequest, s: Situation) -> bool:
     return s.hint_sub is not None and s.hint_sub != s.session_sub
 
 
+def remembered_consent_matters(req: AuthorizationRequest, fresh_consent: bool) -> bool:
+    """Whether a remembered consent can change :func:`needs_consent`'s answer (not after
+    the consent page was just answered, nor under ``prompt=consent``): the caller may skip
+    looking it up when it cannot."""
+    return not fresh_consent and "consent" not in req.prompt
+
+
 def needs_consent(req: AuthorizationRequest, s: Situation) -> bool:
     """Core 3.1.2.4: no remembered consent for these scopes, or ``prompt=consent``."""
     if s.fresh_consent:
