@@ -147,3 +147,10 @@ def test_auth_refused_missing_and_rotated(two: LocalCacheCluster) -> None:
             await cache.close()
 
     uvloop.run(scenario())
+
+
+def test_a_client_serves_one_loop_after_another(two: LocalCacheCluster) -> None:
+    cache = AsyncCache(two.host, two.port, "loops", retries=0, password=two.password)
+    for run in (asyncio.run, uvloop.run):
+        run(cache.set("at", "t", "v", 60))
+        assert run(cache.get("at", "t")) == b"v"

@@ -48,7 +48,7 @@ class _Connection(asyncio.Protocol):
     """The protocol of one connection: commands out in batches, replies matched in order."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        self.loop = self._loop = loop
         self._reader = hiredis.Reader(
             replyError=BaseParser.parse_error, protocolError=redis.InvalidResponse)
         self._transport: asyncio.Transport | None = None
@@ -132,13 +132,14 @@ class Wire:
         self._timeout = timeout
         self._conn: _Connection | None = None
         self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
 
     async def send(self, commands: Sequence[Command]) -> list[Any]:
         """The replies to ``commands`` in order, an error reply (:class:`redis.ResponseError`)
         in its place; any other failure is raised (redis-py's exception classes)."""
         conn = self._conn
-        if conn is None or conn.closed:
-            conn = await self._connect()
+        if conn is None or conn.closed or conn.loop is not asyncio.get_running_loop():
+            conn = await self._connect()  # (a connection serves the loop that opened it)
         future = conn.submit(commands)
         if self._timeout is None:
             replies = await future
@@ -156,12 +157,12 @@ class Wire:
         return replies
 
     async def _connect(self) -> _Connection:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
+        if self._lock is None or self._lock_loop is not asyncio.get_running_loop():
+            self._lock, self._lock_loop = asyncio.Lock(), asyncio.get_running_loop()
         async with self._lock:
-            if self._conn is not None and not self._conn.closed:
-                return self._conn
             loop = asyncio.get_running_loop()
+            if self._conn is not None and not self._conn.closed and self._conn.loop is loop:
+                return self._conn
             try:
                 _, conn = await asyncio.wait_for(loop.create_connection(
                     lambda: _Connection(loop), self.host, self.port), self._connect_timeout)
