@@ -86,7 +86,7 @@ class DocumentProtocol(HttpToolsProtocol):
         try:
             answered = self._answer_document() or self._take_token_request()
         except Exception:  # a document that cannot be made: the app's path answers (500)
-            log.exception("answering a document from the parser failed")
+            log.exception("answering from the parser failed")
             answered = False
         if not answered:
             super().on_headers_complete()
@@ -102,7 +102,8 @@ class DocumentProtocol(HttpToolsProtocol):
     def _take_token_request(self) -> bool:
         """Whether this is a token request to answer here (its body read by :meth:`on_body`)."""
         if (self.url != _TOKEN_PATH or self.parser.get_method() != b"POST"
-                or self.limit_concurrency is not None or not self._plain()):
+                or self.limit_concurrency is not None or not self._plain()
+                or getattr(getattr(self.app, "state", None), "provider", None) is None):
             return False
         length = None
         for name, value in self.headers:
