@@ -150,7 +150,47 @@ def test_auth_refused_missing_and_rotated(two: LocalCacheCluster) -> None:
 
 
 def test_a_client_serves_one_loop_after_another(two: LocalCacheCluster) -> None:
+    """A client closed at the end of one loop's use (oxAuth's lifespan) serves the next."""
     cache = AsyncCache(two.host, two.port, "loops", retries=0, password=two.password)
-    for run in (asyncio.run, uvloop.run):
-        run(cache.set("at", "t", "v", 60))
-        assert run(cache.get("at", "t")) == b"v"
+
+    async def use(value: str) -> bytes | None:
+        try:
+            await cache.set("at", "t", value, 60)
+            return await cache.get("at", "t")
+        finally:
+            await cache.close()
+
+    assert [run(use(value)) for run, value in ((asyncio.run, "v1"), (uvloop.run, "v2"))] == [
+        b"v1", b"v2"]
+
+
+def test_the_client_retries_commands_lost_with_the_connection(two: LocalCacheCluster) -> None:
+    """A proxy that dies with a SET waiting: ``AsyncCache`` retries it on a new connection
+    (here once the proxy is back) and the SET is stored, nothing raised."""
+    proxy = two.twemproxy.daemon
+
+    def restart() -> None:
+        two.twemproxy.stop()
+        two.twemproxy.start()
+
+    async def scenario() -> bytes | None:
+        cache = AsyncCache(two.host, two.port, "lost", retries=4, backoff=0.5,
+                           password=two.password)
+        try:
+            await cache.set("at", "t", "old", 60)
+            pid = proxy.pid
+            assert pid is not None
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                waiting = asyncio.ensure_future(cache.set("at", "t", "new", 60))
+                await asyncio.sleep(0.2)
+                assert not waiting.done()
+            finally:
+                os.kill(pid, signal.SIGKILL)
+            await asyncio.get_running_loop().run_in_executor(None, restart)
+            await waiting
+            return await cache.get("at", "t")
+        finally:
+            await cache.close()
+
+    assert uvloop.run(scenario()) == b"new"
