@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -34,6 +35,7 @@ PATH = "/oxauth/restv1/token"
 MAX_BODY = 64 * 1024
 _NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
 _JSON = (b"content-type", b"application/json")
+COUNTED = FixedRoute(PATH, "POST")  # the endpoint's metrics series, whichever path answers
 
 
 async def token(request: Request) -> Response:
@@ -73,18 +75,49 @@ async def _read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-async def _send_json(
-    send: Send, status: int, body: Any, headers: list[tuple[bytes, bytes]]
-) -> None:
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+def _json(status: int, body: Any, headers: list[tuple[bytes, bytes]]) -> Answer:
     content = json.dumps(body, separators=(",", ":")).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [_JSON, (b"content-length", str(len(content)).encode()), *headers],
-        }
-    )
-    await send({"type": "http.response.body", "body": content})
+    return status, [_JSON, (b"content-length", b"%d" % len(content)), *headers], content
+
+
+def _error(exc: OAuthError) -> Answer:
+    status, extra, error = exc.render()
+    return _json(status, error, [(k.lower().encode(), v.encode()) for k, v in extra.items()])
+
+
+async def answer(prov: Provider, raw_headers: list[tuple[bytes, bytes]],
+                 read_body: Callable[[], Awaitable[bytes]],
+                 peer: tuple[str, int] | None) -> Answer:
+    """The token request's answer (status, headers, body): the one place the fast paths
+    (:class:`TokenFastPath`, and :mod:`oxswarm.oxauth.http_protocol` from the parser) turn
+    a request into a response."""
+    try:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw_headers}
+        if headers.get("content-type", "").split(";", 1)[0].strip().lower() != FORM:
+            raise InvalidRequest(f"the request body must be {FORM}")
+        try:
+            form = parse_form(await read_body())
+        except UnicodeDecodeError as exc:
+            raise InvalidRequest("the request body is not UTF-8") from exc
+        request = OAuthRequest(
+            method="POST",
+            url=prov.endpoint_url("token"),
+            headers=headers,
+            form=form,
+            client_address=prov.client_address(
+                peer[0] if peer else None, headers.get("x-forwarded-for")
+            ),
+        )
+        body = await issue(prov, request)
+    except OAuthError as exc:
+        return _error(exc)
+    except Unavailable as exc:
+        log.error("token endpoint: %s", exc)
+        return _error(TemporarilyUnavailable("a backing store is down"))
+    return _json(200, body, _NO_STORE)
 
 
 class TokenFastPath:
@@ -93,7 +126,7 @@ class TokenFastPath:
     def __init__(self, app: ASGIApp, state: Any) -> None:
         self.app = app
         self.state = state
-        self.counted = FixedRoute(PATH, "POST")
+        self.counted = COUNTED
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
@@ -102,44 +135,10 @@ class TokenFastPath:
         began = time.perf_counter()
         status = 500  # unless answered below (an exception: the last resort's 500)
         try:
-            status = await self._answer(scope, receive, send)
+            status, headers, content = await answer(
+                self.state.provider, scope["headers"], lambda: _read_body(receive),
+                scope.get("client"))
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": content})
         finally:
             self.counted.record(status, time.perf_counter() - began)
-
-    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> int:
-        """Answer the token request; the status sent."""
-        try:
-            prov = self.state.provider
-            headers = {
-                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
-            }
-            if headers.get("content-type", "").split(";", 1)[0].strip().lower() != FORM:
-                raise InvalidRequest(f"the request body must be {FORM}")
-            try:
-                form = parse_form(await _read_body(receive))
-            except UnicodeDecodeError as exc:
-                raise InvalidRequest("the request body is not UTF-8") from exc
-            peer = scope.get("client")
-            request = OAuthRequest(
-                method="POST",
-                url=prov.endpoint_url("token"),
-                headers=headers,
-                form=form,
-                client_address=prov.client_address(
-                    peer[0] if peer else None, headers.get("x-forwarded-for")
-                ),
-            )
-            body = await issue(prov, request)
-        except OAuthError as exc:
-            status, extra, error = exc.render()
-            pairs = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
-            await _send_json(send, status, error, pairs)
-            return status
-        except Unavailable as exc:
-            log.error("token endpoint: %s", exc)
-            status, extra, error = TemporarilyUnavailable("a backing store is down").render()
-            pairs = [(k.lower().encode(), v.encode()) for k, v in extra.items()]
-            await _send_json(send, status, error, pairs)
-            return status
-        await _send_json(send, 200, body, _NO_STORE)
-        return 200
