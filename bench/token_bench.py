@@ -7,7 +7,7 @@ client records from the real directory, config from the real etcd), the peer dir
 in Redis (its own adapter). ``wrk`` drives each in turn for several rounds, with the
 same connections and duration; a round counts only when every answer was 2xx.
 
-    python bench/token_bench.py [--rounds 5] [--seconds 10] [--connections 16]
+    python bench/token_bench.py [--rounds 5] [--seconds 10] [--connections 16] [--shards 3]
 
 Prints each round, the resident memory of both processes after the rounds (at the
 default 8 rounds of 8 s, 64 s of load each), then the median rate of each, the ratio of
@@ -98,10 +98,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--shards", type=int, default=1,
+                        help="Redis shards behind our Twemproxy (2+: every token kept on two "
+                             "of them, as in a cluster of that many nodes)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="oxswarm-bench-") as tmp:
         root = Path(tmp)
-        stack = start_stack(root / "stack")
+        stack = start_stack(root / "stack", cache_shards=args.shards)
         ours: Daemon | None = None
         peer_started = False
         try:

@@ -194,3 +194,36 @@ def test_the_client_retries_commands_lost_with_the_connection(two: LocalCacheClu
             await cache.close()
 
     assert uvloop.run(scenario()) == b"new"
+
+
+def test_a_silent_proxy_fails_the_commands_in_bounded_time(two: LocalCacheCluster) -> None:
+    """A proxy that stops answering without closing (its node killed or cut off: no RST)
+    fails the client's commands within the reply timeout, not never; once it answers
+    again the next command works on a new connection. Without the bound every request of
+    the process waited on the one silent connection."""
+    from oxswarm.cache.aio import REPLY_TIMEOUT
+    from oxswarm.errors import CacheUnavailable
+
+    proxy = two.twemproxy.daemon
+
+    async def scenario() -> tuple[float, bytes | None]:
+        cache = AsyncCache(two.host, two.port, "silent", retries=0, password=two.password)
+        try:
+            await cache.set("at", "t", "v", 60)
+            pid = proxy.pid
+            assert pid is not None
+            os.kill(pid, signal.SIGSTOP)
+            began = asyncio.get_running_loop().time()
+            try:
+                with pytest.raises(CacheUnavailable):
+                    await asyncio.wait_for(cache.get("at", "t"), 10 * REPLY_TIMEOUT)
+                took = asyncio.get_running_loop().time() - began
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            return took, await cache.get("at", "t")
+        finally:
+            await cache.close()
+
+    took, value = uvloop.run(scenario())
+    assert REPLY_TIMEOUT * 0.9 <= took < REPLY_TIMEOUT + 2, took
+    assert value == b"v"

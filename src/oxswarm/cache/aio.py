@@ -7,11 +7,14 @@ connection (:mod:`oxswarm.cache.wire`): the token endpoint awaits Redis on its e
 instead of blocking a thread, and the commands of all the requests in flight share its
 writes and reads (redis-py's asyncio pool was a fifth of the token endpoint's CPU).
 
-Lean on purpose (it runs once per token): no per-command client timeout by default
-(``socket_timeout=None``): Twemproxy's own server ``timeout`` (400 ms) answers an error
-when a shard stalls, dead peers are found by connect errors and TCP keepalive, and
-:meth:`ping` (the health check) is bounded. Pass ``socket_timeout`` to bound every
-command instead.
+Every command waits at most ``socket_timeout`` (:data:`REPLY_TIMEOUT`, 2 s) for its
+reply. Twemproxy answers within its own server ``timeout`` (400 ms) even when a shard
+stalls, so a longer silence means the proxy itself is gone without a word (its node
+killed or cut off: no RST, and TCP keepalive would take hours): the shared connection is
+then dropped, the commands waiting on it fail with :class:`redis.TimeoutError` and are
+retried on a new connection (in a cluster ``twemproxy`` names every node's proxy: the new
+connection goes to a live one). Without the bound one silent proxy held every request of
+the process on its connection.
 
 With ``ring=`` every entry is kept on two shards (:mod:`oxswarm.cache.replica`), in one
 pipeline: the same rules as the sync client.
@@ -47,6 +50,7 @@ from oxswarm.errors import CacheUnavailable, InvalidInput
 from oxswarm.metrics import CACHE_METRICS
 
 T = TypeVar("T")
+REPLY_TIMEOUT = 2.0  # seconds a command waits for its reply (Twemproxy's own is 400 ms)
 log = logging.getLogger(__name__)
 
 
@@ -59,7 +63,7 @@ class AsyncCache:
         port: int,
         namespace: str,
         *,
-        socket_timeout: float | None = None,
+        socket_timeout: float | None = None,  # None: REPLY_TIMEOUT
         connect_timeout: float = 0.5,
         retries: int = 2,
         backoff: float = 0.02,
@@ -78,7 +82,7 @@ class AsyncCache:
         self._retries = retries
         self._backoff = backoff
         self._wire = Wire(host, port, self._passwords, connect_timeout=connect_timeout,
-                          timeout=socket_timeout)
+                          timeout=REPLY_TIMEOUT if socket_timeout is None else socket_timeout)
 
     def key(self, kind: str, ident: str) -> str:
         """``<namespace>:<kind>:<ident>``; :class:`InvalidInput` names a bad part."""
