@@ -8,27 +8,15 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
+from tests.oxauth.test_fetch_ca import _Answer
 
 from oxswarm.config import keys as K
 from oxswarm.errors import InvalidInput
 from oxswarm.oxauth.adapters.outbound import FetchError, Outbound
 from oxswarm.oxauth.policy import FETCH_HTTP, read_policy
-
-
-class _Answer(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b'{"ok": true}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        return None
 
 
 @pytest.fixture

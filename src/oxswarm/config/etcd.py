@@ -74,6 +74,13 @@ def _b64(data: bytes | str) -> str:
     return base64.b64encode(raw).decode()
 
 
+def _compared(txn: dict[str, Any]) -> dict[str, Any] | None:
+    """The key a failed transaction read back (its ``failure`` range), None if absent."""
+    responses = txn.get("responses") or [{}]
+    kvs = responses[0].get("response_range", {}).get("kvs") or []
+    return kvs[0] if kvs else None
+
+
 def _unb64(text: str) -> bytes:
     return base64.b64decode(text)
 
@@ -451,11 +458,9 @@ class EtcdStore:
             return True
         if not reply.ambiguous:
             return False
-        responses = reply.data.get("responses") or [{}]
-        kvs = responses[0].get("response_range", {}).get("kvs") or []
-        if not kvs:
+        current = _compared(reply.data)
+        if current is None:
             return False
-        current = kvs[0]
         same_value = _unb64(current.get("value", "")) == value
         return same_value and int(current.get("lease", 0)) == int(lease or 0)
 
@@ -494,9 +499,8 @@ class EtcdStore:
             return True
         if not reply.ambiguous:
             return False
-        responses = reply.data.get("responses") or [{}]
-        kvs = responses[0].get("response_range", {}).get("kvs") or []
-        return bool(kvs) and _unb64(kvs[0].get("value", "")) == value
+        current = _compared(reply.data)
+        return current is not None and _unb64(current.get("value", "")) == value
 
     def delete(self, key: str) -> bool:
         """Delete ``key``; True when it existed (a retried delete may report False)."""
