@@ -2,16 +2,18 @@
 
 Same key naming (``<namespace>:<kind>:<ident>``), same TTL rules, same Twemproxy-safe
 connection settings (RESP2, no HELLO, no CLIENT SETINFO), the same password candidates
-(:mod:`oxswarm.cache.auth`) and the same retry policy, over
-:mod:`redis.asyncio`: the token endpoint awaits Redis on its event loop instead of
-blocking a thread.
+(:mod:`oxswarm.cache.auth`) and the same retry policy, over auto-pipelined connections
+(:mod:`oxswarm.cache.wire`): the token endpoint awaits Redis on its event loop instead of
+blocking a thread, and the commands of all the requests in flight share writes and reads
+(redis-py's asyncio pool was a fifth of the token endpoint's CPU).
 
-Lean on purpose (it runs once per token): a non-blocking pool (a connection per
-concurrent request, reused), commands sent through ``execute_command`` (no argument
-wrappers), and no per-command client timeout by default (``socket_timeout=None``):
-Twemproxy's own server ``timeout`` (400 ms) answers an error when a shard stalls, dead
-peers are found by connect errors and TCP keepalive, and :meth:`ping` (the health check)
-is bounded. Pass ``socket_timeout`` to bound every command instead.
+There is one connection to each Twemproxy the host name resolves to (in a cluster
+``twemproxy`` names every node's proxy); commands go to the first one that answers. A
+proxy gone without a word (its node killed or cut off: no RST) gets no new commands after
+:data:`~oxswarm.cache.wire.SUSPECT_AFTER` of silence, and is dropped after
+``socket_timeout`` (:data:`~oxswarm.cache.wire.REPLY_TIMEOUT`, 2 s; Twemproxy answers
+within its own server ``timeout``, 400 ms, even when a shard stalls): the commands that
+waited on it fail with :class:`redis.TimeoutError` and are retried on a live proxy.
 
 With ``ring=`` every entry is kept on two shards (:mod:`oxswarm.cache.replica`), in one
 pipeline: the same rules as the sync client.
@@ -27,9 +29,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import redis
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 
 from oxswarm.cache import replica
@@ -42,20 +41,15 @@ from oxswarm.cache.client import (
     _check_ttl,
     _dump,
     credentials,
-    handshake_free,
 )
 from oxswarm.cache.replies import checked, refused_auth, shard_down
 from oxswarm.cache.ring import Ring
+from oxswarm.cache.wire import REPLY_TIMEOUT, Resolver, Wires
 from oxswarm.errors import CacheUnavailable, InvalidInput
 from oxswarm.metrics import CACHE_METRICS
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-
-
-def _cmd(r: aioredis.Redis[bytes], *args: Any) -> Awaitable[Any]:
-    """One command, bypassing redis-py's per-command argument wrappers."""
-    return r.execute_command(*args)  # type: ignore[no-untyped-call]
 
 
 class AsyncCache:
@@ -67,15 +61,15 @@ class AsyncCache:
         port: int,
         namespace: str,
         *,
-        socket_timeout: float | None = None,
+        socket_timeout: float | None = None,  # None: REPLY_TIMEOUT
         connect_timeout: float = 0.5,
-        max_connections: int = 1024,
         retries: int = 2,
         backoff: float = 0.02,
         password: str | None = None,
         passwords: Source | Sequence[str] | None = None,
         ring: Ring | None = None,
         tombstone_ttl: int = replica.TOMBSTONE_TTL,
+        resolve: Resolver | None = None,
     ) -> None:
         self.namespace = _check_part(namespace, "namespace")
         self.address = f"{host}:{port}"
@@ -86,20 +80,9 @@ class AsyncCache:
         self._prefix = f"{self.namespace}:"
         self._retries = retries
         self._backoff = backoff
-        self._pool = aioredis.ConnectionPool(
-            host=host,
-            port=port,
-            max_connections=max_connections,
-            protocol=2,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=connect_timeout,
-            socket_keepalive=True,
-            health_check_interval=0,
-            retry=Retry(NoBackoff(), 0),
-            credential_provider=self._passwords,
-            **handshake_free(),
-        )
-        self._redis: aioredis.Redis[bytes] = aioredis.Redis(connection_pool=self._pool)
+        self._wire = Wires(host, port, self._passwords, connect_timeout=connect_timeout,
+                           timeout=REPLY_TIMEOUT if socket_timeout is None else socket_timeout,
+                           resolve=resolve)
 
     def key(self, kind: str, ident: str) -> str:
         """``<namespace>:<kind>:<ident>``; :class:`InvalidInput` names a bad part."""
@@ -136,9 +119,8 @@ class AsyncCache:
                 await asyncio.sleep(self._backoff * (2 ** (attempt - 1)))
             batch = [commands[i] for i in todo]
 
-            async def run(_: aioredis.Redis[bytes],
-                          batch: list[replica.Command] = batch) -> list[Any]:
-                return checked(await self._send(batch), self.address)
+            async def run(batch: list[replica.Command] = batch) -> list[Any]:
+                return checked(await self._wire.send(batch), self.address)
 
             answers = await self._call(run, name)
             todo = replica.settle(results, todo, answers, shard_down)
@@ -150,30 +132,18 @@ class AsyncCache:
                 f"{self._retries + 1} attempts"))
         return results
 
-    async def _send(self, commands: list[replica.Command]) -> list[Any]:
-        """``commands`` written at once on one connection, their raw replies read in order
-        (an error reply in its place): leaner than redis-py's pipeline object."""
-        conn = await self._pool.get_connection()  # type: ignore[call-arg]
-        try:
-            await conn.send_packed_command(conn.pack_commands(commands), check_health=False)
-            replies: list[Any] = []
-            for _ in commands:
-                try:
-                    replies.append(await conn.read_response())
-                except redis.ResponseError as exc:
-                    replies.append(exc)
-            return replies
-        except BaseException:
-            await conn.disconnect()  # replies may be left unread: never reuse it
-            raise
-        finally:
-            await self._pool.release(conn)
+    async def _one(self, *command: object) -> Any:
+        """One command's reply; an error reply raised."""
+        reply = (await self._wire.send([command]))[0]
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
 
     async def get(self, kind: str, ident: str) -> bytes | None:
         pair = self.pair(kind, ident)
         if pair is None:
             key = self.key(kind, ident)
-            raw: bytes | None = await self._call(lambda r: _cmd(r, "GET", key), "get")
+            raw: bytes | None = await self._call(lambda: self._one("GET", key), "get")
             return replica.payload(raw)
         results = replica.answered(await self._pipe(pair.get(), "get"))
         value, stale = replica.choose(*results)
@@ -191,7 +161,7 @@ class AsyncCache:
             await self._pipe(pair.set(value, ttl), "set")
             return
         key = self.key(kind, ident)
-        await self._call(lambda r: _cmd(r, "SET", key, value, "EX", ttl), "set")
+        await self._call(lambda: self._one("SET", key, value, "EX", ttl), "set")
 
     async def add(self, kind: str, ident: str, value: bytes | str, ttl: int) -> bool:
         """``SET NX EX``: True when stored, False when the key already existed (with a
@@ -203,7 +173,7 @@ class AsyncCache:
             return all(r is replica.FAILED or bool(r) for r in stored)
         key = self.key(kind, ident)
         return bool(
-            await self._call(lambda r: _cmd(r, "SET", key, value, "NX", "EX", ttl), "add")
+            await self._call(lambda: self._one("SET", key, value, "NX", "EX", ttl), "add")
         )
 
     async def take(self, kind: str, ident: str) -> bytes | None:
@@ -214,11 +184,11 @@ class AsyncCache:
             return replica.taken(*replica.answered(await self._pipe(pair.claim(), "take")))
         key = self.key(kind, ident)
 
-        async def run(r: aioredis.Redis[bytes]) -> bytes | None:
-            pipe = r.pipeline(transaction=False)
-            pipe.get(key)
-            pipe.delete(key)
-            value, deleted = await pipe.execute()
+        async def run() -> bytes | None:
+            value, deleted = await self._wire.send([("GET", key), ("DEL", key)])
+            for reply in (value, deleted):
+                if isinstance(reply, Exception):
+                    raise reply
             return replica.payload(value) if deleted == 1 else None
 
         return await self._call(run, "take")
@@ -229,7 +199,7 @@ class AsyncCache:
         if pair is not None:
             return replica.deleted(replica.answered(await self._pipe(pair.claim(), "delete")))
         key = self.key(kind, ident)
-        return bool(await self._call(lambda r: _cmd(r, "DEL", key), "delete"))
+        return bool(await self._call(lambda: self._one("DEL", key), "delete"))
 
     async def incr_with_ttl(self, kind: str, ident: str, ttl: int) -> int:
         """Atomic INCR whose TTL starts at the first increment (a fixed window)."""
@@ -239,11 +209,11 @@ class AsyncCache:
             counts = await self._pipe(pair.incr(_INCR_LUA, ttl), "incr")
             return max(int(n) for n in counts if n is not replica.FAILED)
 
-        async def run(r: aioredis.Redis[bytes]) -> int:
+        async def run() -> int:
             try:
-                return int(await r.execute_command("EVALSHA", _INCR_SHA, 1, key, ttl))  # type: ignore[no-untyped-call]
+                return int(await self._one("EVALSHA", _INCR_SHA, 1, key, ttl))
             except NoScriptError:
-                return int(await r.execute_command("EVAL", _INCR_LUA, 1, key, ttl))  # type: ignore[no-untyped-call]
+                return int(await self._one("EVAL", _INCR_LUA, 1, key, ttl))
 
         return await self._call(run, "incr")
 
@@ -269,18 +239,18 @@ class AsyncCache:
     async def ping(self, timeout: float = 1.0) -> None:
         """PING (answered by Twemproxy); :class:`CacheUnavailable` if no answer in time."""
         try:
-            await asyncio.wait_for(self._call(lambda r: _cmd(r, "PING"), "ping"), timeout)
+            await asyncio.wait_for(self._call(lambda: self._one("PING"), "ping"), timeout)
         except TimeoutError as exc:
             raise CacheUnavailable(f"cache at {self.address}: no answer to PING") from exc
 
-    async def _call(self, op: Callable[[aioredis.Redis[bytes]], Awaitable[T]], name: str) -> T:
+    async def _call(self, op: Callable[[], Awaitable[T]], name: str) -> T:
         """``op`` with retries; its time and failure counted as ``name`` (oxswarm.metrics,
         timed inline: no extra coroutine on the token path)."""
         began = time.perf_counter()
         attempt = refusals = 0
         while True:
             try:
-                result = await op(self._redis)
+                result = await op()
                 CACHE_METRICS.observe(name, time.perf_counter() - began)
                 return result
             except redis.AuthenticationError as exc:
@@ -307,8 +277,7 @@ class AsyncCache:
             attempt += 1
 
     async def close(self) -> None:
-        await self._redis.aclose()  # type: ignore[attr-defined]
-        await self._pool.disconnect()
+        self._wire.close()
 
 
 def _failed(name: str, began: float, error: CacheUnavailable) -> CacheUnavailable:
