@@ -13,6 +13,11 @@ def test_hashes_match_twemproxy_reference_values() -> None:
     # MurmurHash2 with twemproxy's seed (0xdeadbeef * len), computed by hand from the C
     assert murmur(b"") == 0
     assert murmur(b"a") != murmur(b"b")
+    # the values of the Python port this replaced (itself checked against nutcracker),
+    # every tail length (0-3 bytes past the last word) and a key of each kind
+    assert [murmur(key) for key in (b"a", b"abcd", b"oxsci.oxauth:at:Zm9vYmFy",
+                                    b"oxsci.oxauth:at~1:Zm9vYmFy", bytes(range(61)))] == [
+        1262581116, 4016735919, 576116725, 4185699345, 681157742]
     assert crc32a(b"123456789") == 0xCBF43926  # the CRC-32 check value
     assert fnv1a_64(b"") == 0x84222325  # FNV-64 offset basis truncated to 32 bits
     assert md5(b"") == 0xD98C1DD4  # md5("") = d41d8cd9..., little-endian first word
