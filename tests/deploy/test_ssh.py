@@ -13,7 +13,7 @@ from oxswarm.deploy.deployer import Deployer
 from oxswarm.deploy.docker import Docker
 from oxswarm.deploy.runner import Result
 from oxswarm.deploy.spec import ClusterSpec, lab_spec, ssh_spec
-from oxswarm.deploy.ssh import SshClient, SshDriver, _mkdirs
+from oxswarm.deploy.ssh import SshClient, SshDriver, _mkdirs, leave_swarm
 from oxswarm.errors import DeployError
 
 HOSTS = ["manager=ssh://root@10.9.0.11", "worker-1=ssh://root@10.9.0.12",
@@ -108,3 +108,41 @@ def test_a_loaded_image_is_not_resolved_in_a_registry(tmp_path: Path, registry: 
     (argv,) = runner.calls
     assert (argv[-3:-1] == ("--resolve-image", "never")) is resolve, argv
     assert argv[-1] == "oxs"
+
+
+class Leaving:
+    """A daemon whose ``swarm leave`` answers "context deadline exceeded" ``stuck`` times
+    (its node stays ``active``) before it leaves."""
+
+    def __init__(self, stuck: int) -> None:
+        self.stuck = stuck
+        self.leaves = 0
+        self.state = "active"
+
+    def run(self, argv: Sequence[str], *, check: bool = True, input: str | None = None,
+            timeout: float = 120.0, env: Mapping[str, str] | None = None) -> Result:
+        if "leave" in argv:
+            self.leaves += 1
+            if self.leaves <= self.stuck:
+                return Result(tuple(argv), 1, "", "Error response from daemon: "
+                              "context deadline exceeded\n")
+            self.state = "inactive"
+            return Result(tuple(argv), 0, "Node left the swarm.\n", "")
+        if "info" in argv:
+            return Result(tuple(argv), 0, f'{{"LocalNodeState":"{self.state}"}}\n', "")
+        raise AssertionError(argv)
+
+
+def test_a_leave_that_timed_out_is_asked_again() -> None:
+    daemon = Leaving(stuck=2)
+    leave_swarm(Docker("ssh://root@10.9.0.13", daemon), pause=0)
+    assert daemon.leaves == 3 and daemon.state == "inactive"
+
+
+def test_a_node_that_never_leaves_is_named_with_the_daemons_words() -> None:
+    daemon = Leaving(stuck=5)
+    with pytest.raises(DeployError) as failed:
+        leave_swarm(Docker("ssh://root@10.9.0.13", daemon), pause=0)
+    assert daemon.leaves == 3
+    assert "ssh://root@10.9.0.13" in str(failed.value)
+    assert "context deadline exceeded" in str(failed.value)
