@@ -103,11 +103,20 @@ def trust_file(node: NodeSpec, inum: str) -> Path:
     return Path(node.data_dir, "shared", "idp", "trusts", f"{inum}.json")
 
 
-def idp_container(deployer: Deployer, node: str) -> str:
+def idp_container(deployer: Deployer, node: str, timeout: float = 120.0) -> str:
+    """The node's IdP container once Docker calls it healthy: the catalogue (the
+    registrator's own probe) may list an IdP just back from the failover tests' kill
+    before Docker's health check has run on it."""
     docker = deployer.driver(the_spec(deployer)).docker(node)
-    ids = docker.run("ps", "-q", "--filter", f"name={the_spec(deployer).stack}_oxshibboleth.",
-                     "--filter", "health=healthy").stdout.split()
-    assert ids, node
+    ids: list[str] = []
+
+    def healthy() -> bool:
+        ids[:] = docker.run("ps", "-q", "--filter",
+                            f"name={the_spec(deployer).stack}_oxshibboleth.",
+                            "--filter", "health=healthy").stdout.split()
+        return bool(ids)
+
+    wait_until(healthy, timeout, f"a healthy IdP container on {node}", interval=1.0)
     return ids[0]  # the newest (an update's new task runs beside the old for a moment)
 
 
