@@ -225,11 +225,9 @@ class Wires:
         """A connection to use when no healthy one is open: a new one to any address (the
         first that answers), else the least silent open one, else the error of the last
         attempt."""
-        if not self._targets or self._resolved_at == float("-inf"):
+        if not self._targets:
             await self._refresh()
-        for address in self._targets:
-            if address not in self._connecting and address not in self.addresses:
-                self._connect_later(address)
+        self._connect_missing()  # now, whatever pause an address is in
         attempts = list(self._connecting.values())
         error: BaseException | None = None
         while attempts:
@@ -249,11 +247,18 @@ class Wires:
             error = redis.ConnectionError(f"the cache's name {self.host} resolves to nothing")
         raise error
 
-    def _connect_later(self, address: Address) -> None:
+    def _connect_missing(self, now: float | None = None) -> None:
+        """Start connecting to each address with no connection open or being made (with
+        ``now``: only those whose pause after a failure is over)."""
         assert self._loop is not None
-        task = self._loop.create_task(self._connect(address))
-        self._connecting[address] = task
-        task.add_done_callback(_retrieve)
+        open_to = set(self.addresses)
+        for address in self._targets:
+            if (address in open_to or address in self._connecting
+                    or (now is not None and now < self._retry_at.get(address, 0.0))):
+                continue
+            task = self._loop.create_task(self._connect(address))
+            self._connecting[address] = task
+            task.add_done_callback(_retrieve)
 
     async def _connect(self, address: Address) -> _Connection:
         loop = asyncio.get_running_loop()
@@ -333,11 +338,7 @@ class Wires:
                 self._resolving is None or self._resolving.done()):
             self._resolving = loop.create_task(self._refresh())
             self._resolving.add_done_callback(_retrieve)
-        open_to = {conn.address for conn in self._conns if not conn.closed}
-        for address in self._targets:
-            if (address not in open_to and address not in self._connecting
-                    and now >= self._retry_at.get(address, 0.0)):
-                self._connect_later(address)
+        self._connect_missing(now)
         for conn in self._conns:  # a proxy no longer behind the name: closed once idle
             if conn.address not in self._targets and not conn.waiting and not conn.closed:
                 conn.close()
