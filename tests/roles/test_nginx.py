@@ -53,6 +53,12 @@ def get(port: int, ca: str, path: str) -> httpx.Response:
                           extensions={"sni_hostname": HOST})
 
 
+def _workers(master: int) -> set[int]:
+    """The pids of the NGINX master's worker processes (its children)."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return {int(pid) for pid in children}
+
+
 def test_reloader_drives_the_supervised_nginx(tmp_path: Path, child: Child) -> None:
     ca = create_ca("OxSwarm Test")
     server = issue_server_cert(ca.cert_pem, ca.key_pem, [HOST, "127.0.0.1"])
@@ -89,9 +95,14 @@ def test_reloader_drives_the_supervised_nginx(tmp_path: Path, child: Child) -> N
             oxauth = Instance(service="oxauth", id="a1", node="n1", address=backend.host,
                               port=backend.port,
                               health_url=health_url(backend.host, backend.port, "/health"))
+            assert child.proc is not None
+            before = _workers(child.proc.pid)
             assert reloader.apply({"oxauth": (oxauth,)})
-            wait_until(lambda: get(https, str(tmp_path / "ca.pem"), "/oxauth/x").status_code
-                       == 200, 10, "the reloaded nginx to route /oxauth", 0.1)
+            # Until the old workers have gone, a new connection may still reach one of
+            # them (they route /oxauth nowhere): wait for the reload to finish.
+            wait_until(lambda: not before & _workers(child.proc.pid), 10,  # type: ignore[union-attr]
+                       "the old NGINX workers to exit", 0.05)
+            assert get(https, str(tmp_path / "ca.pem"), "/oxauth/x").status_code == 200
             good = conf.read_text()
 
             bad["on"] = True  # a config nginx -t rejects: the live one stays
