@@ -19,12 +19,15 @@ class Tally:
     ok: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    # every failure: when (time.time()) and why
+    failures: list[tuple[float, str]] = field(default_factory=list)
 
     def add(self, ok: bool, why: str = "") -> None:
         if ok:
             self.ok += 1
         else:
             self.failed += 1
+            self.failures.append((time.time(), why))
             if len(self.errors) < 10:
                 self.errors.append(f"{time.strftime('%T')} {why}")
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.cluster.conftest import operator_env, oxswarm
-from tests.cluster.load import TokenStream
+from tests.cluster.load import Tally, TokenStream
 from tests.cluster.probes import by_node
 
 from oxswarm.config import etcd_members, keys
@@ -44,6 +44,14 @@ ROOT = Path(__file__).resolve().parents[2]
 # token requests through the load balancer that may fail while the store closes
 # (measured: see docs/security.md, "Upgrading a cluster made before these protections")
 MAX_FAILED_TOKENS = 3
+# ... and those that may fail just after an etcd member stops while the OLD code still
+# serves (phases 1 and 2): its registrator probes oxAuth with a 1 s timeout, and its oxAuth
+# answers that probe with a store read through the endpoint it uses (etcd-manager first),
+# whose name does not resolve while its task is replaced (up to 3 s: docs/security.md,
+# same section). At 5 requests/s, 4 s of them per member restart at most, all "no healthy
+# instance".
+OLD_CODE_RESTART = (-3.0, 8.0)  # seconds around the task's stop that count as the restart
+MAX_FAILED_PER_OLD_RESTART = 20
 
 
 def old_tree(dest: Path) -> Path:
@@ -75,6 +83,49 @@ def old_oxswarm(tree: Path, *args: str, stdin: str | None = None,
 def store_keys(store: EtcdStore, prefix: str) -> dict[str, bytes]:
     """Every config and secret key of the cluster (the catalogue is leased, it churns)."""
     return store.get_prefix(f"{prefix}/config/") | store.get_prefix(f"{prefix}/secret/")
+
+
+def old_member_restarts(deployer: Deployer) -> list[float]:
+    """When (epoch seconds) each etcd member's task stopped for phases 1 and 2 (the first two
+    of each member, while the old code's services still run)."""
+    manager = deployer.docker("manager")
+    ids = manager.run("stack", "ps", "oxs", "-q", "--filter", "desired-state=shutdown",
+                      check=False).stdout.split()
+    if not ids:
+        return []
+    names = dict(line.split(" ", 1) for line in manager.run(
+        "service", "ls", "--format", "{{.ID}} {{.Name}}", check=False).stdout.splitlines())
+    out = manager.run("inspect", "--format", "{{.Status.Timestamp.UnixNano}} {{.ServiceID}}",
+                      *ids, check=False).stdout
+    stops: dict[str, list[float]] = {}
+    for line in out.splitlines():
+        nanos, service = line.split(" ", 1)
+        name = next((n for i, n in names.items() if service.startswith(i)), "")
+        if name.startswith("oxs_etcd-"):
+            stops.setdefault(name, []).append(int(nanos) / 1e9)
+    return sorted(t for times in stops.values() for t in sorted(times)[:2])
+
+
+def judge_failures(tally: Tally, restarts: list[float]) -> list[str]:
+    """What is wrong with the failed token requests (empty: within the bounds above)."""
+    wrong: list[str] = []
+    outside = []
+    per_restart = dict.fromkeys(restarts, 0)
+    for at, why in tally.failures:
+        near = [t for t in restarts if t + OLD_CODE_RESTART[0] <= at <= t + OLD_CODE_RESTART[1]]
+        if not near:
+            outside.append(why)
+            continue
+        per_restart[near[0]] += 1
+        if "no healthy instance" not in why:
+            wrong.append(f"during an old-code member restart, another failure: {why}")
+    if len(outside) > MAX_FAILED_TOKENS:
+        wrong.append(f"{len(outside)} failed outside the old code's member restarts "
+                     f"(at most {MAX_FAILED_TOKENS}): {outside[:5]}")
+    wrong += [f"{n} failed around the member restart at {time.strftime('%T', time.gmtime(t))}"
+              f" (at most {MAX_FAILED_PER_OLD_RESTART})"
+              for t, n in per_restart.items() if n > MAX_FAILED_PER_OLD_RESTART]
+    return wrong
 
 
 def print_task_history(deployer: Deployer) -> None:
@@ -175,7 +226,12 @@ def test_up_closes_an_open_store_by_rolling_losing_nothing(
     print("changes:", result["changes"])
     assert result["store"].startswith("etcd+https://")
     assert any("cluster CA exported" in c for c in result["changes"])
-    assert tally.ok > 100 and tally.failed <= MAX_FAILED_TOKENS, tally.errors
+    restarts = old_member_restarts(deployer)
+    print("old-code member restarts (UTC):",
+          [time.strftime("%T", time.gmtime(t)) for t in restarts])
+    assert len(restarts) == 2 * len(old["nodes"]), restarts
+    assert tally.ok > 100, tally.errors
+    assert not judge_failures(tally, restarts), judge_failures(tally, restarts)
 
     # the old CA was kept: the HTTPS certificate and the store's now chain to one CA
     assert (state / "ca.crt").read_text() == ca

@@ -91,8 +91,8 @@ def events(stack: Stack, action: str) -> list[audit.AuditEvent]:
 
 def test_branding_set_in_the_ui_is_on_every_oxauth_at_once(
         admin: object, browser: object, ui: Server, second: Server,  # noqa: F811
-        stack: Stack) -> None:
-    logo = Path(f"/tmp/brand-logo-{time.monotonic_ns()}.png")
+        *, stack: Stack, tmp_path: Path) -> None:
+    logo = tmp_path / "brand-logo.png"
     logo.write_bytes(png())
     page = admin
     page.goto(ui.url + "/identity/branding")  # type: ignore[attr-defined]
