@@ -434,6 +434,16 @@ def test_bulk_resolves_bulk_ids_in_any_order(scim: httpx.Client) -> None:
     assert [o["status"] for o in ops] == ["409"]  # stopped after the first error
 
 
+def best_of_three(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
+    """The last answer of three calls, and the shortest time one took."""
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        answer = call()
+        times.append(time.perf_counter() - started)
+    return answer, min(times)
+
+
 def test_group_of_5000_members_reads_under_a_second(scim: httpx.Client, stack: Stack) -> None:
     """The group renders from its own ``member`` DNs: no member entry is read. 100 of the
     5,000 members are real people (adding 5,000 costs ~50 s on slapd's synchronous
@@ -468,15 +478,14 @@ def test_group_of_5000_members_reads_under_a_second(scim: httpx.Client, stack: S
             },
         )
     scim.get(f"/Groups/g{tag}")  # warm the connection
-    started = time.perf_counter()
-    r = scim.get(f"/Groups/g{tag}")
-    elapsed = time.perf_counter() - started
+    # the best of three: a lookup per member costs well over 1 s every time, while one
+    # read slowed by other work on a busy 2-core CI machine must not fail the test
+    r, elapsed = best_of_three(lambda: scim.get(f"/Groups/g{tag}"))
     assert r.status_code == 200 and len(r.json()["members"]) == 5000
     assert elapsed < 1.0, elapsed
-    started = time.perf_counter()
-    r = scim.get("/Groups", params={"filter": f'id eq "g{tag}"'})
+    r, elapsed = best_of_three(lambda: scim.get("/Groups", params={"filter": f'id eq "g{tag}"'}))
     assert r.json()["Resources"][0]["members"][4999]["value"] == f"{tag}-4999"
-    assert time.perf_counter() - started < 1.0
+    assert elapsed < 1.0, elapsed
     patch = {
         "schemas": [PATCH_OP],
         "Operations": [{"op": "remove", "path": f'members[value eq "{tag}-0"]'}],
