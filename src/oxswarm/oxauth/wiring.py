@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import ipaddress
 import json
+import logging
 import os
 import socket
 import tempfile
@@ -72,6 +73,7 @@ from oxswarm.oxauth.sweeper import sweep_forever
 from oxswarm.oxauth.web.deps import WebSettings
 from oxswarm.settings import Settings
 
+log = logging.getLogger(__name__)
 REGISTRATION: str = K.OXAUTH_REGISTRATION
 DEFAULT_CACHE = "127.0.0.1:22121"
 REPLICA_ENV = "OXSWARM_CACHE_REPLICA"
@@ -214,20 +216,44 @@ def own_addresses(issuer: str) -> list[Network]:
     return sorted(found, key=str)
 
 
-def cached_check(check: Callable[[], object], every: float = 2.0) -> Callable[[], Awaitable[bool]]:
+def cached_check(check: Callable[[], object], every: float = 2.0, *, wait: float = 0.5,
+                 hung_after: float = 5.0) -> Callable[[], Awaitable[bool]]:
     """A health check run in a thread at most every ``every`` seconds: healthy unless it
-    raises :class:`OxSwarmError` or answers ``False`` (e.g. ``directory.exists(dn)``)."""
-    state = {"at": 0.0, "ok": False}
+    raises (:class:`OxSwarmError` or anything else: logged) or answers ``False`` (e.g.
+    ``directory.exists(dn)``).
 
-    async def run() -> bool:
-        if time.monotonic() - state["at"] < every:
-            return bool(state["ok"])
+    The answer never waits more than ``wait`` seconds for a check: one still running then
+    answers with the last result, until it has run ``hung_after`` seconds (then: unhealthy).
+    A store read that fails over from a member being replaced takes seconds (its name does
+    not resolve meanwhile); the registrator's probe gives up after 1 s, and every instance
+    reading through that member would have left the catalogue at once (measured: 10
+    requests in 2 s answered 503 cluster-wide, docs/security.md "Upgrading")."""
+    state: dict[str, Any] = {"at": 0.0, "ok": False, "running": None, "since": 0.0}
+
+    async def refresh() -> None:
         try:
             state["ok"] = await asyncio.to_thread(check) is not False
         except OxSwarmError:
             state["ok"] = False
+        except Exception:  # a bug in a check must not end the health endpoint
+            log.exception("health check failed unexpectedly")
+            state["ok"] = False
         state["at"] = time.monotonic()
-        return bool(state["ok"])
+        state["running"] = None
+
+    async def run() -> bool:
+        now = time.monotonic()
+        task = state["running"]
+        if task is None:
+            if now - state["at"] < every:
+                return bool(state["ok"])
+            task = state["running"] = asyncio.create_task(refresh())
+            state["since"] = now
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), wait)
+        if state["running"] is None:
+            return bool(state["ok"])
+        return bool(state["ok"]) and time.monotonic() - state["since"] < hung_after
 
     return run
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from typing import Any
 
 import httpx
 from tests.oauth.memory import World
 
+from oxswarm.errors import StoreUnavailable
 from oxswarm.oxauth.app import create_app
 from oxswarm.oxauth.model import OxAuthDeps
+from oxswarm.oxauth.wiring import cached_check
 
 
 def deps_with(checks: dict[str, Any]) -> OxAuthDeps:
@@ -55,3 +59,81 @@ def test_token_fast_path_renders_oauth_errors() -> None:
     assert resp.headers["cache-control"] == "no-store"
     wrong_method = asyncio.run(call(deps_with({}), "GET", "/oxauth/restv1/token"))
     assert wrong_method.status_code == 405
+
+
+def test_a_slow_check_answers_with_its_last_result_within_the_wait() -> None:
+    """A store read failing over from a member being replaced takes seconds: the answer
+    keeps the last result meanwhile (the registrator's probe gives up after 1 s)."""
+    delay = {"s": 0.0}
+
+    def ping() -> int:
+        time.sleep(delay["s"])
+        return 7
+
+    async def scenario() -> list[tuple[bool, float]]:
+        check = cached_check(ping, every=0.0, wait=0.2, hung_after=3.0)
+        seen = [(await check(), 0.0)]
+        delay["s"] = 0.8
+        for _ in range(3):
+            started = time.monotonic()
+            seen.append((await check(), time.monotonic() - started))
+        await asyncio.sleep(0.8)
+        seen.append((await check(), 0.0))
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert [ok for ok, _ in seen] == [True] * 5
+    assert max(took for _, took in seen) < 0.4, seen
+
+
+def test_a_failing_or_hung_check_is_unhealthy() -> None:
+    def broken() -> None:
+        raise StoreUnavailable("config store: no member answers")
+
+    def buggy() -> None:
+        raise KeyError("bug")
+
+    release = threading.Event()
+
+    def hangs() -> None:
+        release.wait(10)
+
+    async def scenario() -> tuple[bool, bool, bool, list[bool]]:
+        absent = await cached_check(lambda: False)()
+        failing = await cached_check(broken)()
+        bug = await cached_check(buggy)()
+        hung = cached_check(hangs, every=0.0, wait=0.1, hung_after=0.3)
+        states = []
+        for _ in range(6):
+            states.append(await hung())
+            await asyncio.sleep(0.1)
+        release.set()
+        return absent, failing, bug, states
+
+    absent, failing, bug, states = asyncio.run(scenario())
+    assert (absent, failing, bug) == (False, False, False)
+    # never passed: unhealthy from the start, and still once it has run too long
+    assert states == [False] * 6
+
+
+def test_a_check_hung_after_passing_turns_unhealthy() -> None:
+    hang = threading.Event()
+    release = threading.Event()
+
+    def ping() -> None:
+        if hang.is_set():
+            release.wait(10)
+
+    async def scenario() -> list[bool]:
+        check = cached_check(ping, every=0.0, wait=0.1, hung_after=0.4)
+        states = [await check()]
+        hang.set()
+        for _ in range(8):
+            states.append(await check())
+            await asyncio.sleep(0.1)
+        release.set()
+        return states
+
+    states = asyncio.run(scenario())
+    assert states[:3] == [True, True, True]  # the last result while the read runs
+    assert states[-1] is False  # running longer than hung_after
