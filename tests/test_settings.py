@@ -50,3 +50,21 @@ def test_bad_cluster_name_is_named() -> None:
     with pytest.raises(InvalidInput) as info:
         Settings.load({}, cluster="Bad Name")
     assert info.value.field == "cluster"
+
+
+def test_a_container_reads_through_its_own_node_member_first() -> None:
+    store = "etcd+https://etcd-manager:2379,etcd-worker-1:2379,etcd-worker-2:2379"
+    seen = {node: Settings.load(env={"OXSWARM_STORE": store, "OXSWARM_NODE": node}
+                                ).store_endpoints for node in ("manager", "worker-1", "worker-2")}
+    assert seen["manager"] == ("https://etcd-manager:2379", "https://etcd-worker-1:2379",
+                               "https://etcd-worker-2:2379")
+    assert seen["worker-1"] == ("https://etcd-worker-1:2379", "https://etcd-worker-2:2379",
+                                "https://etcd-manager:2379")
+    assert seen["worker-2"][0] == "https://etcd-worker-2:2379"
+    # no member of that name (the operator's machine, a node outside the store): as given
+    for env in ({"OXSWARM_NODE": "elsewhere"}, {}):
+        assert Settings.load(env={"OXSWARM_STORE": store, **env}).store_endpoints == \
+            seen["manager"]
+    # a name that only ends like a member's is not it
+    assert Settings.load(env={"OXSWARM_STORE": "etcd://xetcd-a:2379,etcd-b:2379",
+                              "OXSWARM_NODE": "a"}).store_endpoints[0] == "http://xetcd-a:2379"

@@ -22,6 +22,7 @@ ENV_MASTER_KEY_FILE = "OXSWARM_MASTER_KEY_FILE"
 ENV_STORE_CA_FILE = "OXSWARM_STORE_CA_FILE"
 ENV_STORE_CERT_FILE = "OXSWARM_STORE_CERT_FILE"
 ENV_STORE_KEY_FILE = "OXSWARM_STORE_KEY_FILE"
+ENV_NODE = "OXSWARM_NODE"  # the Swarm node a container runs on (the stack sets it)
 ENV_LDAP_URLS = "OXSWARM_LDAP_URLS"  # read by the directory commands (cli/directory_options)
 
 _HOSTPORT = re.compile(r"^(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+)(?::(?P<port>\d{1,5}))?$")
@@ -44,6 +45,22 @@ def parse_store_url(url: str) -> list[str]:
             raise InvalidInput(f"store: {part!r} is not host[:port]", field="store")
         endpoints.append(f"{http}://{match['host']}:{match['port'] or 2379}")
     return endpoints
+
+
+def local_first(endpoints: list[str], node: str) -> list[str]:
+    """``endpoints`` turned so that ``node``'s own member (host ``etcd-<node>``, as the stack
+    names it) comes first, the others in their order after it; unchanged when none is.
+
+    A client sticks to the member that answered last, and every container is given the
+    same list: without this, every service of the cluster would read through the first
+    node's member, and each restart of it would make all of them fail over at once (a
+    lookup of a member being replaced takes up to 3 s). Each node's services use their
+    own member instead, and fail over in a different order."""
+    hosts = [e.split("://", 1)[1].rsplit(":", 1)[0] for e in endpoints]
+    if not node or f"etcd-{node}" not in hosts:
+        return endpoints
+    at = hosts.index(f"etcd-{node}")
+    return endpoints[at:] + endpoints[:at]
 
 
 class Settings(BaseModel):
@@ -105,7 +122,8 @@ class Settings(BaseModel):
             return Path(value) if value else None
 
         return cls(
-            store_endpoints=tuple(parse_store_url(store_url)),
+            store_endpoints=tuple(local_first(parse_store_url(store_url),
+                                              env.get(ENV_NODE, ""))),
             cluster=cluster_name,
             master_key_file=Path(key_file) if key_file else None,
             store_ca_file=path(store_ca_file, ENV_STORE_CA_FILE),
