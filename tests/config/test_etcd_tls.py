@@ -3,8 +3,11 @@ real 3-member etcd started with the flags the deployment uses."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import ssl
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,7 +22,7 @@ from oxswarm.config.etcd import EtcdStore
 from oxswarm.config.etcd_auth import StoreCredentials, password, user_name
 from oxswarm.config.secrets import create_key_file
 from oxswarm.crypto.pki import create_ca
-from oxswarm.errors import StoreAuthError
+from oxswarm.errors import StoreAuthError, StoreUnavailable
 from oxswarm.local.etcd import EtcdCluster, start_etcd_cluster
 from oxswarm.oxtrust.ui.dashboard import store_members
 
@@ -239,3 +242,50 @@ def test_cli_names_missing_and_wrong_credentials(closed: EtcdCluster, tmp_path: 
                                  "--store-key-file", str(op.key_file)])
     assert result.exit_code == 0, result.output
     assert "hostname" in result.output
+
+
+@pytest.fixture
+def hangs_up_in_handshake() -> Iterator[str]:
+    """An endpoint that reads the client's hello and closes the connection: what a member
+    that is stopping does to a handshake in progress."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(2.0)
+                with contextlib.suppress(OSError):
+                    conn.recv(4096)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        done.set()
+        thread.join(5)
+        server.close()
+
+
+def test_a_handshake_cut_short_is_failed_over_not_called_a_refusal(
+        closed: EtcdCluster, hangs_up_in_handshake: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Seen in CI while members restarted one by one: the cut handshake was reported as
+    "refused the client certificate" and the read failed instead of going to the next
+    member."""
+    creds = closed.credentials("operator", CLUSTER)
+    with caplog.at_level(logging.WARNING), \
+            EtcdStore([hangs_up_in_handshake, *closed.endpoints], credentials=creds,
+                      retry_for=5.0) as store:
+        assert store.get(f"{PREFIX}/config/hostname") == b"id.example.org"
+    assert "refused" not in caplog.text
+    # alone, it is an outage of the store, named as one
+    with EtcdStore([hangs_up_in_handshake], credentials=creds, retry_for=1.0) as store, \
+            pytest.raises(StoreUnavailable, match="failed on every etcd endpoint"):
+        store.get(f"{PREFIX}/config/hostname")

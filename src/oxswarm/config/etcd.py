@@ -96,6 +96,13 @@ def prefix_range_end(prefix: str) -> bytes:
     return b"\0"  # empty prefix (or all 0xff): every key
 
 
+# the alerts a TLS server sends when it refuses the client's certificate (Go's crypto/tls,
+# etcd's: bad_certificate for one not issued by its CA)
+_REFUSED_ALERTS = ("ALERT_BAD_CERTIFICATE", "ALERT_UNKNOWN_CA", "ALERT_CERTIFICATE_UNKNOWN",
+                   "ALERT_UNSUPPORTED_CERTIFICATE", "ALERT_CERTIFICATE_EXPIRED",
+                   "ALERT_CERTIFICATE_REVOKED", "ALERT_ACCESS_DENIED")
+
+
 def _tls_problem(exc: Exception) -> str | None:
     """What a TLS failure means, or None when ``exc`` is no TLS failure."""
     text = str(exc)
@@ -109,7 +116,11 @@ def _tls_problem(exc: Exception) -> str | None:
         return "plain-http"
     if "CERTIFICATE_REQUIRED" in upper or "HANDSHAKE_FAILURE" in upper:
         return "client-missing"
-    return "client-refused"
+    if any(alert in upper for alert in _REFUSED_ALERTS):
+        return "client-refused"
+    # anything else (an EOF, a reset in the middle of the handshake: a member stopping) is
+    # an outage of that endpoint, to fail over from, not a verdict on the credentials
+    return None
 
 
 def _describe(exc: Exception) -> str:
