@@ -27,7 +27,7 @@ import httpx
 import pytest
 from tests.cluster.conftest import CLUSTER, HOSTNAME, operator_env, up
 from tests.cluster.probes import catalogued_nodes, node_serves, secrets_of
-from tests.cluster.test_oxtrust import Browser, service_logs, shard_of, tasks
+from tests.cluster.test_oxtrust import Browser, service_logs, shard_of, tasks, wait_shards_up
 from tests.oxshibboleth.npm_sp import NpmSp
 from tests.oxshibboleth.sp import ServiceProvider, form_fields
 
@@ -246,6 +246,7 @@ def test_a_node_killed_between_the_authn_request_and_the_response(
                          metadata)
     trust_add(result, sp, spec.nodes[0])
     found = secrets_of(deployer)
+    wait_shards_up(deployer, found["redis_pw"])
     browser = Browser(result)
     _, url = sp.redirect_request()
     sent = browser.send("GET", url)

@@ -120,9 +120,9 @@ def csrf(page: httpx.Response) -> str:
     return unescape(match.group(1))
 
 
-def shard_of(deployer: Deployer, key: str, password: str) -> str:
-    """The node whose Redis holds ``key`` (``EXISTS`` on each shard from a throwaway
-    container on the overlay; the password in a 0600 env file, never on a command line)."""
+def ask_shards(deployer: Deployer, password: str, *command: str) -> dict[str, str]:
+    """Each node's Redis answer to ``command`` (from a throwaway container on the overlay;
+    the password in a 0600 env file, never on a command line): node -> answer."""
     spec = deployer.saved_spec()
     assert spec is not None
     docker = deployer.driver(spec).docker(spec.manager.name)
@@ -134,10 +134,31 @@ def shard_of(deployer: Deployer, key: str, password: str) -> str:
         for node in spec.nodes:
             res = docker.run("run", "--rm", "--network", spec.network, "--env-file", env.name,
                              "--entrypoint", "redis-cli", spec.image, "-h",
-                             member("redis", node.name), "-p", str(REDIS_PORT), "EXISTS", key,
+                             member("redis", node.name), "-p", str(REDIS_PORT), *command,
                              check=False, timeout=120)
             # stdout: the answer; stderr: the image pull's progress, redis-cli's warnings
             answers[node.name] = res.stdout.strip() or res.stderr.strip()[-300:]
+    return answers
+
+
+def wait_shards_up(deployer: Deployer, password: str, timeout: float = 180.0) -> None:
+    """Until every node's Redis answers (an earlier test's lost node may still be coming
+    back: what follows counts on which shard holds a key)."""
+    last: dict[str, str] = {}
+
+    def up() -> bool:
+        last.update(ask_shards(deployer, password, "PING"))
+        return set(last.values()) == {"PONG"}
+
+    try:
+        wait_until(up, timeout, "every node's Redis to answer", interval=3.0)
+    except Exception as exc:
+        raise AssertionError(f"{exc}: {last}") from exc
+
+
+def shard_of(deployer: Deployer, key: str, password: str) -> str:
+    """The node whose Redis holds ``key``."""
+    answers = ask_shards(deployer, password, "EXISTS", key)
     holders = [name for name, answer in answers.items() if answer == "1"]
     assert len(holders) == 1 and set(answers.values()) <= {"0", "1"}, answers
     return holders[0]
@@ -148,6 +169,7 @@ def admin_on_a_workers_shard(deployer: Deployer, result: UpResult,
     """An admin signed in whose session record lives on a worker's Redis shard (sessions
     are random: sign in again while it lands on the manager's); that worker; the number of
     sign-ins it took."""
+    wait_shards_up(deployer, found["redis_pw"])
     for attempt in range(1, 9):
         browser = Browser(result)
         page = browser.sign_in("admin", found["admin_pw"])
