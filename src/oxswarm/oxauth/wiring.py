@@ -222,8 +222,11 @@ def cached_check(check: Callable[[], object], every: float = 2.0, *, wait: float
     raises (:class:`OxSwarmError` or anything else: logged) or answers ``False`` (e.g.
     ``directory.exists(dn)``).
 
-    The answer never waits more than ``wait`` seconds for a check: one still running then
-    answers with the last result, until it has run ``hung_after`` seconds (then: unhealthy).
+    Once a check has completed, the answer never waits more than ``wait`` seconds for the
+    next: one still running then answers with the last result, until it has run
+    ``hung_after`` seconds (then: unhealthy). The first check is waited for, as a new
+    instance has no result to give yet (answering "unhealthy" would keep it out of the
+    catalogue one probe longer, while Swarm already stops the instance it replaces).
     A store read that fails over from a member being replaced takes seconds (its name does
     not resolve meanwhile); the registrator's probe gives up after 1 s, and every instance
     reading through that member would have left the catalogue at once (measured: 10
@@ -249,6 +252,8 @@ def cached_check(check: Callable[[], object], every: float = 2.0, *, wait: float
                 return bool(state["ok"])
             task = state["running"] = asyncio.create_task(refresh())
             state["since"] = now
+        if state["at"] == 0.0:  # none has completed yet
+            await asyncio.shield(task)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(task), wait)
         if state["running"] is None:
