@@ -85,22 +85,31 @@ def store_keys(store: EtcdStore, prefix: str) -> dict[str, bytes]:
     return store.get_prefix(f"{prefix}/config/") | store.get_prefix(f"{prefix}/secret/")
 
 
-def old_member_restarts(deployer: Deployer) -> list[float]:
-    """When (epoch seconds) each etcd member's task stopped for phases 1 and 2 (the first two
-    of each member, while the old code's services still run)."""
+def task_rows(deployer: Deployer, fields: str, *filters: str) -> list[tuple[str, str]]:
+    """Each task of the stack (``docker stack ps`` with ``filters``): the name of its
+    service and ``fields`` (a ``docker inspect`` template) as rendered."""
     manager = deployer.docker("manager")
-    ids = manager.run("stack", "ps", "oxs", "-q", "--filter", "desired-state=shutdown",
-                      check=False).stdout.split()
+    ids = manager.run("stack", "ps", "oxs", "-q", *filters, check=False).stdout.split()
     if not ids:
         return []
     names = dict(line.split(" ", 1) for line in manager.run(
         "service", "ls", "--format", "{{.ID}} {{.Name}}", check=False).stdout.splitlines())
-    out = manager.run("inspect", "--format", "{{.Status.Timestamp.UnixNano}} {{.ServiceID}}",
-                      *ids, check=False).stdout
-    stops: dict[str, list[float]] = {}
+    out = manager.run("inspect", "--format", "{{.ServiceID}} " + fields, *ids,
+                      check=False).stdout
+    rows = []
     for line in out.splitlines():
-        nanos, service = line.split(" ", 1)
-        name = next((n for i, n in names.items() if service.startswith(i)), "")
+        service, rendered = line.split(" ", 1)
+        rows.append((next((n for i, n in names.items() if service.startswith(i)), service),
+                     rendered))
+    return rows
+
+
+def old_member_restarts(deployer: Deployer) -> list[float]:
+    """When (epoch seconds) each etcd member's task stopped for phases 1 and 2 (the first two
+    of each member, while the old code's services still run)."""
+    stops: dict[str, list[float]] = {}
+    for name, nanos in task_rows(deployer, "{{.Status.Timestamp.UnixNano}}",
+                                 "--filter", "desired-state=shutdown"):
         if name.startswith("oxs_etcd-"):
             stops.setdefault(name, []).append(int(nanos) / 1e9)
     return sorted(t for times in stops.values() for t in sorted(times)[:2])
@@ -130,18 +139,10 @@ def judge_failures(tally: Tally, restarts: list[float]) -> list[str]:
 
 def print_task_history(deployer: Deployer) -> None:
     """When each task of the stack changed state (UTC), to read failures against."""
-    manager = deployer.docker("manager")
-    ids = manager.run("stack", "ps", "oxs", "-q", check=False).stdout.split()
-    if not ids:
-        return
-    out = manager.run("inspect", "--format", '{{.Status.Timestamp.Format "15:04:05.0"}} '
-                      "{{.ServiceID}} {{.Status.State}} {{.DesiredState}}", *ids,
-                      check=False).stdout
-    names = dict(line.split(" ", 1) for line in manager.run(
-        "service", "ls", "--format", "{{.ID}} {{.Name}}", check=False).stdout.splitlines())
-    for line in sorted(out.splitlines()):
-        stamp, service, rest = line.split(" ", 2)
-        name = next((n for i, n in names.items() if service.startswith(i)), service)
+    rows = task_rows(deployer, '{{.Status.Timestamp.Format "15:04:05.0"}} {{.Status.State}} '
+                               "{{.DesiredState}}")
+    for name, rendered in sorted(rows, key=lambda row: row[1]):
+        stamp, rest = rendered.split(" ", 1)
         print(f"  {stamp} {name} {rest}")
 
 

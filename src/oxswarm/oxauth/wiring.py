@@ -252,10 +252,8 @@ def cached_check(check: Callable[[], object], every: float = 2.0, *, wait: float
                 return bool(state["ok"])
             task = state["running"] = asyncio.create_task(refresh())
             state["since"] = now
-        if state["at"] == 0.0:  # none has completed yet
-            await asyncio.shield(task)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(task), wait)
+        with contextlib.suppress(TimeoutError):  # the first one has no result to give yet
+            await asyncio.wait_for(asyncio.shield(task), None if state["at"] == 0.0 else wait)
         if state["running"] is None:
             return bool(state["ok"])
         return bool(state["ok"]) and time.monotonic() - state["since"] < hung_after
