@@ -91,10 +91,11 @@ def test_new_image_rolls_stateful_services_one_at_a_time(
     assert changes[:-1] == expected
     assert not writer.failed  # etcd kept its quorum throughout
     total = tokens.tally.ok + tokens.tally.failed
-    # at most 3 %: the bound was 1 %; the tree with oxTrust in the stack lost 7 of 349 in
-    # one run (2.0 %: 502s within 2 s, as the global services rolled) and 0 of 351 in the
-    # next; the cause is an open question (session note); this bound fails on an outage
-    assert tokens.tally.failed <= max(1, 3 * total // 100), tokens.tally.errors
+    # at most 1 %. It was 3 % after a run lost 7 of 349 (502s within 2 s, as the global
+    # services rolled); the cause found since: each node's NGINX rolled on before the
+    # previous one listened, and the load balancer, every node marked down, answered 502
+    # (NGINX's health check now orders them, docs/deploy.md)
+    assert tokens.tally.failed <= max(1, total // 100), tokens.tally.errors
     # the full stack deployed after the roll did not update them again: one task each
     # ever ran the new image
     for service in (e.removesuffix(" rolled") for e in expected):

@@ -78,6 +78,9 @@ def test_start_first_services_have_a_liveness_check_that_works() -> None:
     services = render_stack(spec3(), "/k")["services"]
     assert services["oxauth"]["healthcheck"]["test"][:3] == ["CMD", "bash", "-c"]
     assert "/dev/tcp/127.0.0.1/22121" in services["twemproxy"]["healthcheck"]["test"][3]
+    # NGINX (stop-first): a roll goes on to the next node once this one's accepts on 443
+    assert services["nginx"]["deploy"]["update_config"]["order"] == "stop-first"
+    assert services["nginx"]["healthcheck"]["test"][3] == "exec 3<>/dev/tcp/127.0.0.1/443"
     assert "$" not in stack_text(spec3(), "/k")  # docker stack would interpolate it
 
     def check(port: int) -> int:

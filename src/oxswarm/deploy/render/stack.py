@@ -68,6 +68,7 @@ TWEMPROXY_PORT = 22121
 OXAUTH_PORT = 8080
 OXTRUST_PORT = 8082
 OXSHIBBOLETH_PORT = 8086
+HTTPS_PORT = 443  # each node's NGINX (host port: the load balancer's target)
 DOCKER_SOCKET = "/var/run/docker.sock"
 SHARED_FOLDER = "/opt/shared-shibboleth-idp"  # the IdP's files, kept identical by csync2
 IDP_FOLDER = f"{SHARED_FOLDER}/idp"  # the IdP's own part of it (its trust files)
@@ -201,12 +202,13 @@ def _host_port(target: int, published: int | None = None) -> dict[str, Any]:
 
 
 def _liveness(port: int, path: str | None = None) -> dict[str, Any]:
-    """Docker's health check of a ``start-first`` service: its port answers (TCP), or
-    with ``path`` answers HTTP at all (any status: a 503 naming a dependency is alive).
+    """Docker's health check of a global service: its port answers (TCP), or with
+    ``path`` answers HTTP at all (any status: a 503 naming a dependency is alive).
 
     Swarm stops the old task of a ``start-first`` update only once the new one is
-    healthy; without a check, "running" came as the process started, and each node had
-    no oxAuth for the seconds it took to become ready. Liveness only: a dependency's
+    healthy, and goes on to the next node of any update only then; without a check,
+    "running" came as the process started, and each node had no oxAuth for the seconds
+    it took to become ready. Liveness only: a dependency's
     outage must not make Swarm restart every oxAuth (the registrator's probe, which does
     check dependencies, takes it out of the catalogue). ``bash``'s ``/dev/tcp``: no
     interpreter started every 2 s; Docker's ``timeout`` ends a check that hangs."""
@@ -338,9 +340,16 @@ def global_services(spec: ClusterSpec) -> dict[str, dict[str, Any]]:
     nginx["environment"] |= {"OXS_HOSTNAME": spec.hostname}
     if spec.lab is not None:  # the lab's load balancer: its X-Forwarded-For is trusted
         nginx["environment"]["OXS_REAL_IP_FROM"] = spec.lab.lb_ip
-    nginx["ports"] = [_host_port(80), _host_port(443)]
+    nginx["ports"] = [_host_port(80), _host_port(HTTPS_PORT)]
     _run_as(nginx)
     nginx["sysctls"] = {"net.ipv4.ip_unprivileged_port_start": UNPRIVILEGED_PORTS_FROM}
+    # stop-first (its host ports): the check makes Swarm move to the next node only once
+    # this node's new NGINX accepts on 443. Without it "running" came as the container
+    # started, seconds before NGINX listened (the store login first), so the next node's
+    # NGINX stopped while this one's was still down; the load balancer marks a refusing
+    # node down for fail_timeout, and with every node marked down at once it answered
+    # 502 "no live upstreams" (9 token requests in 2 s of a CI roll).
+    nginx["healthcheck"] = _liveness(HTTPS_PORT)
     nginx["deploy"] = _deploy(spec, None)
     return {"registrator": registrator, "twemproxy": twemproxy, "oxauth": oxauth,
             "oxtrust": oxtrust_service(spec), "oxshibboleth": oxshibboleth_service(spec),
