@@ -71,10 +71,11 @@ def test_docker_stack_config_accepts_the_stack(tmp_path: Path) -> None:
     assert "etcd-worker-2" in res.stdout
 
 
-def test_start_first_services_have_a_liveness_check_that_works() -> None:
-    """oxAuth's and Twemproxy's checks (what makes a start-first update wait for the new
-    task), run with bash against real sockets: any HTTP answer passes (a 503 naming a
-    dependency is alive), no listener or a non-HTTP answer fails."""
+def test_global_services_have_a_liveness_check_that_works() -> None:
+    """oxAuth's, Twemproxy's and NGINX's checks (what makes an update wait for the new
+    task), run with bash against real sockets: with a path, any HTTP answer passes (a 503
+    naming a dependency is alive), no listener or a non-HTTP answer fails; without one
+    (Twemproxy, NGINX), a listener passes and none fails."""
     services = render_stack(spec3(), "/k")["services"]
     assert services["oxauth"]["healthcheck"]["test"][:3] == ["CMD", "bash", "-c"]
     assert "/dev/tcp/127.0.0.1/22121" in services["twemproxy"]["healthcheck"]["test"][3]
@@ -83,8 +84,8 @@ def test_start_first_services_have_a_liveness_check_that_works() -> None:
     assert services["nginx"]["healthcheck"]["test"][3] == "exec 3<>/dev/tcp/127.0.0.1/443"
     assert "$" not in stack_text(spec3(), "/k")  # docker stack would interpolate it
 
-    def check(port: int) -> int:
-        script = _liveness(port, "/oxauth/health")["test"][3]
+    def check(port: int, path: str | None = "/oxauth/health") -> int:
+        script = _liveness(port, path)["test"][3]
         return subprocess.run(["bash", "-c", script], capture_output=True,
                               timeout=10).returncode
 
@@ -104,6 +105,8 @@ def test_start_first_services_have_a_liveness_check_that_works() -> None:
     assert check(serve(b"HTTP/1.1 503 Service Unavailable\r\n\r\n")) == 0
     assert check(serve(b"SSH-2.0-OpenSSH\r\n")) != 0
     assert check(free_port()) != 0
+    assert check(serve(b""), path=None) == 0
+    assert check(free_port(), path=None) != 0
 
 
 def test_published_ports_directory_ldaps_only_cache_never() -> None:

@@ -208,9 +208,9 @@ def _liveness(port: int, path: str | None = None) -> dict[str, Any]:
     Swarm stops the old task of a ``start-first`` update only once the new one is
     healthy, and goes on to the next node of any update only then; without a check,
     "running" came as the process started, and each node had no oxAuth for the seconds
-    it took to become ready. Liveness only: a dependency's
-    outage must not make Swarm restart every oxAuth (the registrator's probe, which does
-    check dependencies, takes it out of the catalogue). ``bash``'s ``/dev/tcp``: no
+    it took to become ready. Liveness only: a dependency's outage must not make Swarm
+    restart every oxAuth (the registrator's probe, which does check dependencies, takes
+    it out of the catalogue). ``bash``'s ``/dev/tcp``: no
     interpreter started every 2 s; Docker's ``timeout`` ends a check that hangs."""
     script = f"exec 3<>/dev/tcp/127.0.0.1/{port}"
     if path is not None:
