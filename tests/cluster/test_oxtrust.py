@@ -141,26 +141,36 @@ def ask_shards(deployer: Deployer, password: str, *command: str) -> dict[str, st
     return answers
 
 
-def wait_shards_up(deployer: Deployer, password: str, timeout: float = 180.0) -> None:
-    """Until every node's Redis answers (an earlier test's lost node may still be coming
-    back: what follows counts on which shard holds a key)."""
+def shard_answers(deployer: Deployer, password: str, *command: str, expect: set[str],
+                  timeout: float = 180.0) -> dict[str, str]:
+    """Each node's Redis answer to ``command``, asked again until every answer is one of
+    ``expect``: a node lost by an earlier test may still be coming back (in one CI run its
+    Redis answered PING, then refused connections seconds later), while what follows
+    counts on which shard holds a key."""
     last: dict[str, str] = {}
 
-    def up() -> bool:
-        last.update(ask_shards(deployer, password, "PING"))
-        return set(last.values()) == {"PONG"}
+    def answered() -> bool:
+        last.update(ask_shards(deployer, password, *command))
+        return set(last.values()) <= expect
 
     try:
-        wait_until(up, timeout, "every node's Redis to answer", interval=3.0)
+        wait_until(answered, timeout, f"every node's Redis to answer {command[0]}",
+                   interval=3.0)
     except Exception as exc:
         raise AssertionError(f"{exc}: {last}") from exc
+    return last
+
+
+def wait_shards_up(deployer: Deployer, password: str) -> None:
+    """Until every node's Redis answers PING."""
+    shard_answers(deployer, password, "PING", expect={"PONG"})
 
 
 def shard_of(deployer: Deployer, key: str, password: str) -> str:
     """The node whose Redis holds ``key``."""
-    answers = ask_shards(deployer, password, "EXISTS", key)
+    answers = shard_answers(deployer, password, "EXISTS", key, expect={"0", "1"})
     holders = [name for name, answer in answers.items() if answer == "1"]
-    assert len(holders) == 1 and set(answers.values()) <= {"0", "1"}, answers
+    assert len(holders) == 1, answers
     return holders[0]
 
 
